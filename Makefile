@@ -1,0 +1,70 @@
+# Vigil build. `make up` and `make test` are the two commands a user needs; both bootstrap first.
+BUILD      := build
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Wno-unused-function
+# Two objects: the capture object (always loaded) and the enforcement object (enforce_*.bpf.c,
+# loaded after it, sharing its maps by name; if the kernel refuses it, capture still runs).
+# maps.bpf.c (the map definitions) must come first: bpftool 7.1 cannot resolve extern maps otherwise.
+ENF_SRCS   := $(wildcard bpf/enforce_*.bpf.c)
+BPF_SRCS   := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c $(ENF_SRCS),$(wildcard bpf/*.bpf.c))
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(BPF_SRCS))
+ENF_OBJS   := $(BUILD)/bpf/maps.o $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(ENF_SRCS))
+NATIVE_SRCS := $(wildcard native/*.c)
+NATIVE_HDRS := $(wildcard native/*.h) bpf/vigil_abi.h
+
+.PHONY: all build bootstrap up test test-unit bench clean typecheck
+
+all: build
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+build: $(BUILD)/vigil-loader
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(BUILD)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
+	@mkdir -p $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/vigil.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $(BPF_OBJS)
+
+$(BUILD)/vigil.skel.h: $(BUILD)/vigil.bpf.o
+	$(BPFTOOL) gen skeleton $< name vigil > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/vigil-enforce.bpf.o: $(ENF_OBJS)
+	$(BPFTOOL) gen object $@ $(ENF_OBJS)
+
+$(BUILD)/vigil_enforce.skel.h: $(BUILD)/vigil-enforce.bpf.o
+	$(BPFTOOL) gen skeleton $< name vigil_enforce > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/vigil-loader: $(NATIVE_SRCS) $(NATIVE_HDRS) $(BUILD)/vigil.skel.h $(BUILD)/vigil_enforce.skel.h
+	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -I$(BUILD) -Ibpf -Inative -o $@ $(NATIVE_SRCS) -lbpf -lelf -lz -lpthread
+
+typecheck:
+	node_modules/.bin/tsc -p tsconfig.json
+
+# The all-in-one: backend (embedded store) + a local sensor enrolled to it, with the community
+# Falco rules when they are next to the checkout. VIGIL_UP_ARGS adds options (e.g. --print-events).
+UP_RULES := $(wildcard ../shared/falco/falco_rules.yaml)
+up: bootstrap build
+	./bin/vigil up $(if $(UP_RULES),--rules $(UP_RULES)) $(VIGIL_UP_ARGS)
+
+# Every test file under tests/ runs; kernel tests fail (not skip) when VIGIL_REQUIRE_BPF=1.
+TEST_FILES = $(shell find tests -name '*.test.ts' | sort)
+test: bootstrap build typecheck
+	node --import tsx --test --test-concurrency=1 $(TEST_FILES)
+
+test-unit:
+	node --import tsx --test $(shell find tests -name '*.test.ts' -not -path 'tests/e2e/*' | sort)
+
+bench: bootstrap build
+	bash bench/run-all.sh
+
+clean:
+	rm -rf $(BUILD)

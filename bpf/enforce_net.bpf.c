@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * enforce_net.bpf.c: network enforcement of Vigil policies with cgroup BPF programs. A program
+ * returning 0 makes the syscall fail with EPERM; 1 lets it through.
+ *
+ *   vnet_connect4/6   (cgroup/connect4, connect6)   network.matchEgress, dir=egress
+ *   vnet_sendmsg4/6   (cgroup/sendmsg4, sendmsg6)   same rules for unconnected UDP sends
+ *   vnet_bind4/6      (cgroup/bind4, bind6)         network.matchBind, dir=bind
+ *   vnet_sock_create  (cgroup/sock_create)          network.matchProtocols and the net_raw
+ *                                                   capability (raw/packet sockets)
+ *
+ * Rules live in vnet_scopes, one value per container keyed by its cgroup v2 id (u64), written
+ * whole by user space (src/policy/compile.ts encodes it; the loader writes it with
+ * `map-update vnet_scopes <key> <value>`). A hash-map update replaces the element at once (the
+ * map is not preallocated, so a reader keeps the old element until its RCU grace period ends):
+ * a program sees the old or the new rules of a container, never a mix. Key 0 is the host
+ * pseudo-scope: used for tasks with no container scope that run in the host mount namespace
+ * (global_cfg.host_mntns).
+ *
+ * Attach point: the programs may be attached to each selected container's cgroup v2 directory
+ * (inherited by its sub-cgroups; only that container pays), or once at the unified root (every
+ * socket pays one hash lookup). A task is matched by its own cgroup id, then by its ancestors'
+ * (for nested cgroups inside a container).
+ *
+ * Decisions that are reported (Block, Audit, default posture) go to the shared ring buffer as
+ * VGL_K_NET_DECISION events; args:
+ *   0 action applied/reported (1 Allow, 2 Audit, 3 Block)   1 policy index (0xffff: posture)
+ *   2 address family (AF_INET 2, AF_INET6 10, AF_PACKET 17)  3 L4 protocol (6, 17, ...) or the
+ *     socket protocol for sock_create   4 port (host order; 0 for sock_create)
+ *   5 IPv4 address (network order in the low 32 bits)        6 hook (VNET_HOOK_*)
+ *   7 scope index   8, 9 IPv6 address (bytes 0-7, 8-15, as stored in memory)
+ *   10 socket type (sock_create) / 0   11 1 when the decision came from the default posture
+ *   res: -1 (EPERM) when denied, 0 when only reported.
+ */
+#include "vigil.bpf.h"
+#include <bpf/bpf_endian.h>
+
+#define VNET_MAX_RULES 32
+#define VNET_A_ALLOW 1
+#define VNET_A_AUDIT 2
+#define VNET_A_BLOCK 3
+#define VNET_DIR_EGRESS 1
+#define VNET_DIR_BIND 2
+#define VNET_C_TCP 1
+#define VNET_C_UDP 2
+#define VNET_C_ICMP 3
+#define VNET_C_RAW 4
+#define VNET_POLICY_POSTURE 0xffff
+
+#define VNET_HOOK_CONNECT 1
+#define VNET_HOOK_SENDMSG 2
+#define VNET_HOOK_BIND 3
+#define VNET_HOOK_SOCK_CREATE 4
+
+#define VNET_AF_INET 2
+#define VNET_AF_INET6 10
+#define VNET_AF_PACKET 17
+#define VNET_SOCK_STREAM 1
+#define VNET_SOCK_DGRAM 2
+#define VNET_SOCK_RAW 3
+
+/* One address rule; 48 bytes. net/mask are in network byte order as raw bytes (an IPv4 rule uses
+ * word 0 only). family 0 = any family (no cidr). ports are inclusive, host order. */
+struct vnet_rule {
+	u32 net[4];
+	u32 mask[4];
+	u8 family;
+	u8 proto;   /* 0 any, 6 tcp, 17 udp */
+	u8 action;  /* VNET_A_* */
+	u8 dir;     /* VNET_DIR_* */
+	u16 port_lo;
+	u16 port_hi;
+	u16 policy;
+	u16 pad16;
+	u32 pad32;
+};
+
+/* Everything the programs know about one container; 40 + 32 * 48 bytes. Postures: 0 none (no
+ * allow-list), 2 audit, 3 block; they apply to what no Allow rule matched. */
+struct vnet_scope {
+	u32 n;
+	u8 posture_egress;
+	u8 posture_bind;
+	u8 posture_proto;
+	u8 flags;
+	u32 scope_idx;
+	u8 proto_action[8];  /* indexed by VNET_C_* */
+	u16 proto_policy[8];
+	u32 pad;
+	struct vnet_rule rules[VNET_MAX_RULES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, u64);
+	__type(value, struct vnet_scope);
+} vnet_scopes SEC(".maps");
+
+/* Verdict of one evaluation. */
+struct vnet_verdict {
+	u8 deny;
+	u8 report;   /* 0: nothing to report, else the action reported */
+	u8 posture;
+	u16 policy;
+};
+
+static __always_inline struct vnet_scope *vnet_scope_of_current(void)
+{
+	u64 id = bpf_get_current_cgroup_id();
+	struct vnet_scope *s = bpf_map_lookup_elem(&vnet_scopes, &id);
+	if (s)
+		return s;
+	/* nested cgroups inside a container: the deepest ancestor that has a scope */
+	for (int l = 8; l >= 1; l--) {
+		u64 a = bpf_get_current_ancestor_cgroup_id(l);
+		if (!a || a == id)
+			continue;
+		s = bpf_map_lookup_elem(&vnet_scopes, &a);
+		if (s)
+			return s;
+	}
+	u64 host = 0;
+	s = bpf_map_lookup_elem(&vnet_scopes, &host);
+	if (!s)
+		return NULL;
+	u32 zero = 0;
+	struct vgl_global_cfg *g = bpf_map_lookup_elem(&global_cfg, &zero);
+	if (!g || !g->host_mntns)
+		return NULL;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum) != g->host_mntns)
+		return NULL;
+	return s;
+}
+
+static __always_inline void vnet_report(const struct vnet_scope *s, const struct vnet_verdict *v, u8 hook, u8 family,
+					u32 proto, u16 port, const u32 *addr, u32 socktype)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct vgl_event *e = vgl_begin(VGL_K_NET_DECISION, t);
+	if (!e)
+		return;
+	e->hdr.flags |= VGL_F_POLICY;
+	e->res = v->deny ? -1 : 0;
+	e->args[0] = v->report;
+	e->args[1] = v->policy;
+	e->args[2] = family;
+	e->args[3] = proto;
+	e->args[4] = port;
+	e->args[5] = family == VNET_AF_INET ? addr[0] : 0;
+	e->args[6] = hook;
+	e->args[7] = s->scope_idx;
+	if (family == VNET_AF_INET6) {
+		e->args[8] = ((u64)addr[1] << 32) | addr[0];
+		e->args[9] = ((u64)addr[3] << 32) | addr[2];
+	}
+	e->args[10] = socktype;
+	e->args[11] = v->posture;
+	vgl_submit(e, vgl_counters(VGL_K_NET_DECISION));
+}
+
+/*
+ * Evaluates the address rules of one direction. A Block match denies at once; otherwise an
+ * Allow match allows (an Audit match is still reported); with no Allow match, the posture of
+ * an allow-list applies; an Audit match alone only reports.
+ * The rule scan runs under bpf_loop so the verifier checks the body once instead of unrolling
+ * 32 iterations of branches (which exceeds its 1M-instruction budget).
+ */
+struct vnet_eval_ctx {
+	const struct vnet_scope *s;
+	u32 addr[4];
+	u16 port;
+	u8 dir;
+	u8 family;
+	u8 proto;
+	int allow;
+	int audit;
+	int block;
+};
+
+static long vnet_eval_one(u64 i, void *arg)
+{
+	struct vnet_eval_ctx *c = arg;
+	if (i >= VNET_MAX_RULES)
+		return 1;
+	const struct vnet_rule *r = &c->s->rules[i];
+	if (r->dir != c->dir)
+		return 0;
+	if (r->family && r->family != c->family)
+		return 0;
+	if (r->proto && r->proto != c->proto)
+		return 0;
+	if (c->port < r->port_lo || c->port > r->port_hi)
+		return 0;
+	if ((c->addr[0] & r->mask[0]) != r->net[0])
+		return 0;
+	if (c->family == VNET_AF_INET6 &&
+	    ((c->addr[1] & r->mask[1]) != r->net[1] || (c->addr[2] & r->mask[2]) != r->net[2] ||
+	     (c->addr[3] & r->mask[3]) != r->net[3]))
+		return 0;
+	if (r->action == VNET_A_BLOCK) {
+		c->block = (int)i;
+		return 1; /* nothing overrides a Block */
+	}
+	if (r->action == VNET_A_ALLOW && c->allow < 0)
+		c->allow = (int)i;
+	if (r->action == VNET_A_AUDIT && c->audit < 0)
+		c->audit = (int)i;
+	return 0;
+}
+
+static __always_inline u16 vnet_rule_policy(const struct vnet_scope *s, int i)
+{
+	if (i < 0 || i >= VNET_MAX_RULES)
+		return VNET_POLICY_POSTURE;
+	return s->rules[i].policy;
+}
+
+static __always_inline struct vnet_verdict vnet_eval_addr(const struct vnet_scope *s, u8 dir, u8 posture, u8 family,
+							   const u32 *addr, u16 port, u8 proto)
+{
+	struct vnet_verdict v = {};
+	struct vnet_eval_ctx c = {
+		.s = s, .port = port, .dir = dir, .family = family, .proto = proto, .allow = -1, .audit = -1, .block = -1,
+	};
+	c.addr[0] = addr[0];
+	c.addr[1] = addr[1];
+	c.addr[2] = addr[2];
+	c.addr[3] = addr[3];
+	u32 n = s->n;
+	if (n > VNET_MAX_RULES)
+		n = VNET_MAX_RULES;
+	bpf_loop(n, vnet_eval_one, &c, 0);
+	if (c.block >= 0) {
+		v.deny = 1;
+		v.report = VNET_A_BLOCK;
+		v.policy = vnet_rule_policy(s, c.block);
+		return v;
+	}
+	if (c.allow < 0 && posture) {
+		v.posture = 1;
+		v.policy = VNET_POLICY_POSTURE;
+		v.report = posture == VNET_A_BLOCK ? VNET_A_BLOCK : VNET_A_AUDIT;
+		v.deny = posture == VNET_A_BLOCK;
+		return v;
+	}
+	if (c.audit >= 0) {
+		v.report = VNET_A_AUDIT;
+		v.policy = vnet_rule_policy(s, c.audit);
+	}
+	return v;
+}
+
+/* Reads the destination (or bind) address of a sock_addr context; IPv4-mapped IPv6 addresses
+ * are evaluated as IPv4 so a v4 rule also covers a dual-stack socket. */
+static __always_inline u8 vnet_ctx_addr(struct bpf_sock_addr *ctx, bool v6, u32 *addr)
+{
+	if (!v6) {
+		addr[0] = ctx->user_ip4;
+		return VNET_AF_INET;
+	}
+	addr[0] = ctx->user_ip6[0];
+	addr[1] = ctx->user_ip6[1];
+	addr[2] = ctx->user_ip6[2];
+	addr[3] = ctx->user_ip6[3];
+	if (addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0x0000ffff)) {
+		addr[0] = addr[3];
+		addr[1] = addr[2] = addr[3] = 0;
+		return VNET_AF_INET;
+	}
+	return VNET_AF_INET6;
+}
+
+static __always_inline int vnet_sock_addr(struct bpf_sock_addr *ctx, bool v6, u8 dir, u8 hook)
+{
+	struct vnet_scope *s = vnet_scope_of_current();
+	if (!s)
+		return 1;
+	u32 addr[4] = {};
+	u8 family = vnet_ctx_addr(ctx, v6, addr);
+	u16 port = bpf_ntohs((u16)ctx->user_port);
+	u8 proto = (u8)ctx->protocol;
+	u8 posture = dir == VNET_DIR_EGRESS ? s->posture_egress : s->posture_bind;
+	struct vnet_verdict v = vnet_eval_addr(s, dir, posture, family, addr, port, proto);
+	if (v.report)
+		vnet_report(s, &v, hook, family, proto, port, addr, ctx->type);
+	return v.deny ? 0 : 1;
+}
+
+SEC("cgroup/connect4")
+int vnet_connect4(struct bpf_sock_addr *ctx)
+{
+	return vnet_sock_addr(ctx, false, VNET_DIR_EGRESS, VNET_HOOK_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int vnet_connect6(struct bpf_sock_addr *ctx)
+{
+	return vnet_sock_addr(ctx, true, VNET_DIR_EGRESS, VNET_HOOK_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int vnet_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return vnet_sock_addr(ctx, false, VNET_DIR_EGRESS, VNET_HOOK_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int vnet_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return vnet_sock_addr(ctx, true, VNET_DIR_EGRESS, VNET_HOOK_SENDMSG);
+}
+
+SEC("cgroup/bind4")
+int vnet_bind4(struct bpf_sock_addr *ctx)
+{
+	return vnet_sock_addr(ctx, false, VNET_DIR_BIND, VNET_HOOK_BIND);
+}
+
+SEC("cgroup/bind6")
+int vnet_bind6(struct bpf_sock_addr *ctx)
+{
+	return vnet_sock_addr(ctx, true, VNET_DIR_BIND, VNET_HOOK_BIND);
+}
+
+/*
+ * Socket creation: protocol classes of the new socket. A socket may be in two classes (a raw
+ * ICMP socket is raw and icmp); a Block of either denies; otherwise an Allow of either allows;
+ * otherwise the posture of a protocol allow-list applies. Sockets of other families (unix,
+ * netlink, ...) are not network protocols in the policy sense and always pass.
+ */
+SEC("cgroup/sock_create")
+int vnet_sock_create(struct bpf_sock *sk)
+{
+	u32 family = sk->family, type = sk->type, proto = sk->protocol;
+	u8 c1 = 0, c2 = 0;
+	if (family == VNET_AF_INET || family == VNET_AF_INET6) {
+		if (proto == 1 || proto == 58)
+			c1 = VNET_C_ICMP;
+		else if (type == VNET_SOCK_STREAM && (proto == 0 || proto == 6))
+			c1 = VNET_C_TCP;
+		else if (type == VNET_SOCK_DGRAM && (proto == 0 || proto == 17))
+			c1 = VNET_C_UDP;
+		if (type == VNET_SOCK_RAW)
+			c2 = VNET_C_RAW;
+	} else if (family == VNET_AF_PACKET) {
+		c2 = VNET_C_RAW;
+	} else {
+		return 1;
+	}
+	if (!c1 && !c2)
+		return 1;
+	struct vnet_scope *s = vnet_scope_of_current();
+	if (!s)
+		return 1;
+	u8 a1 = c1 ? s->proto_action[c1 & 7] : 0, a2 = c2 ? s->proto_action[c2 & 7] : 0;
+	struct vnet_verdict v = {};
+	if (a1 == VNET_A_BLOCK || a2 == VNET_A_BLOCK) {
+		u8 c = a1 == VNET_A_BLOCK ? c1 : c2;
+		v.deny = 1;
+		v.report = VNET_A_BLOCK;
+		v.policy = s->proto_policy[c & 7];
+	} else if (a1 != VNET_A_ALLOW && a2 != VNET_A_ALLOW && s->posture_proto) {
+		v.posture = 1;
+		v.policy = VNET_POLICY_POSTURE;
+		v.deny = s->posture_proto == VNET_A_BLOCK;
+		v.report = v.deny ? VNET_A_BLOCK : VNET_A_AUDIT;
+	} else if (a1 == VNET_A_AUDIT || a2 == VNET_A_AUDIT) {
+		u8 c = a1 == VNET_A_AUDIT ? c1 : c2;
+		v.report = VNET_A_AUDIT;
+		v.policy = s->proto_policy[c & 7];
+	}
+	if (v.report) {
+		u32 addr[4] = {};
+		vnet_report(s, &v, VNET_HOOK_SOCK_CREATE, (u8)family, proto, 0, addr, type);
+	}
+	return v.deny ? 0 : 1;
+}

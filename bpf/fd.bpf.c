@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fd.bpf.c: exit program of the fd bookkeeping family (dup, dup2, dup3, close), so that user
+ * space can keep each process's fd table and resolve fd.* fields on later events. dup* events
+ * describe the duplicated file in the kernel, so they resolve even for fds opened before the
+ * sensor started.
+ */
+#include "vigil.bpf.h"
+
+SEC("tracepoint")
+int vgl_sys_exit_fd(struct trace_event_raw_sys_exit *ctx)
+{
+	struct vgl_stash st;
+	struct vgl_kind_counters *c = NULL;
+	struct task_struct *t = NULL;
+	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);
+	if (!e)
+		return 0;
+	u64 *a = st.args;
+	switch (st.kind) {
+	case VGL_K_DUP:
+	case VGL_K_DUP2:
+	case VGL_K_DUP3:
+		e->args[0] = a[0]; /* oldfd */
+		e->args[1] = st.kind == VGL_K_DUP ? e->res : a[1];
+		e->args[2] = st.kind == VGL_K_DUP3 ? a[2] : 0;
+		vgl_describe_fd(e, t, e->res >= 0 ? e->res : (long)a[0]);
+		break;
+	case VGL_K_CLOSE:
+		e->args[0] = a[0];
+		break;
+	default:
+		return 0;
+	}
+	vgl_submit(e, c);
+	return 0;
+}

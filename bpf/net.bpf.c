@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * net.bpf.c: exit program of the network family (socket, connect, accept, accept4, bind, listen,
+ * sendto, sendmsg). The socket tuple is read from the kernel's struct sock after the call, so
+ * both the local and the remote address are the ones the kernel actually used; the address the
+ * process passed (connect/bind/sendto/sendmsg) travels too, as raw sockaddr bytes.
+ * sendto/sendmsg on connected sockets (no destination address) are filtered here: the tuple is
+ * already known from connect.
+ */
+#include "vigil.bpf.h"
+
+#define VGL_SOCKADDR_MAX 112
+
+struct vgl_user_msghdr {
+	void *msg_name;
+	int msg_namelen;
+};
+
+SEC("tracepoint")
+int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
+{
+	struct vgl_stash st;
+	struct vgl_kind_counters *c = NULL;
+	struct task_struct *t = NULL;
+	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);
+	if (!e)
+		return 0;
+	u64 *a = st.args;
+	switch (st.kind) {
+	case VGL_K_SOCKET:
+		e->args[0] = a[0]; /* domain */
+		e->args[1] = a[1]; /* type */
+		e->args[2] = a[2]; /* protocol */
+		if (e->res >= 0)
+			vgl_describe_fd(e, t, e->res);
+		else
+			vgl_put_empty(e);
+		break;
+	case VGL_K_CONNECT:
+	case VGL_K_BIND: {
+		e->args[0] = a[0];
+		u32 alen = (u32)a[2];
+		if (alen > VGL_SOCKADDR_MAX)
+			alen = VGL_SOCKADDR_MAX;
+		vgl_put_bytes(e, (const void *)a[1], alen, true, 0);
+		vgl_describe_fd(e, t, (long)a[0]);
+		break;
+	}
+	case VGL_K_SENDTO: {
+		if (!a[4]) {
+			if (c)
+				__sync_fetch_and_add(&c->filtered, 1);
+			return 0;
+		}
+		e->args[0] = a[0];
+		u32 alen = (u32)a[5];
+		if (alen > VGL_SOCKADDR_MAX)
+			alen = VGL_SOCKADDR_MAX;
+		vgl_put_bytes(e, (const void *)a[4], alen, true, 0);
+		vgl_describe_fd(e, t, (long)a[0]);
+		break;
+	}
+	case VGL_K_SENDMSG: {
+		struct vgl_user_msghdr mh = {};
+		bpf_probe_read_user(&mh, sizeof(mh), (const void *)a[1]);
+		if (!mh.msg_name) {
+			if (c)
+				__sync_fetch_and_add(&c->filtered, 1);
+			return 0;
+		}
+		e->args[0] = a[0];
+		u32 alen = (u32)mh.msg_namelen;
+		if (alen > VGL_SOCKADDR_MAX)
+			alen = VGL_SOCKADDR_MAX;
+		vgl_put_bytes(e, mh.msg_name, alen, true, 0);
+		vgl_describe_fd(e, t, (long)a[0]);
+		break;
+	}
+	case VGL_K_ACCEPT:
+	case VGL_K_ACCEPT4:
+		e->args[0] = a[0]; /* listening fd */
+		e->args[1] = st.kind == VGL_K_ACCEPT4 ? a[3] : 0;
+		if (e->res >= 0)
+			vgl_describe_fd(e, t, e->res);
+		else
+			vgl_describe_fd(e, t, (long)a[0]);
+		break;
+	case VGL_K_LISTEN:
+		e->args[0] = a[0];
+		e->args[1] = a[1]; /* backlog */
+		vgl_describe_fd(e, t, (long)a[0]);
+		break;
+	default:
+		return 0;
+	}
+	vgl_submit(e, c);
+	return 0;
+}

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * process.bpf.c: process lifecycle from the scheduler tracepoints (tp_btf). These fire only when a
+ * process execs, forks or exits, so they cost nothing to processes that do not; they replace the
+ * execve/clone/exit syscall hooks (a successful exec is exactly sched_process_exec).
+ */
+#include "vigil.bpf.h"
+
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+static __always_inline bool vgl_kind_on(u32 kind, struct vgl_kind_counters **c, struct vgl_kind_cfg **cfg)
+{
+	*c = vgl_counters(kind);
+	if (*c)
+		__sync_fetch_and_add(&(*c)->seen, 1);
+	*cfg = vgl_cfg(kind);
+	if (!*cfg || !(*cfg)->enabled || vgl_is_ignored(bpf_get_current_pid_tgid() >> 32)) {
+		if (*c)
+			__sync_fetch_and_add(&(*c)->filtered, 1);
+		return false;
+	}
+	return true;
+}
+
+/* tty device number as Falco encodes it: new_encode_dev(MKDEV(major, minor_start) + index) */
+static __always_inline u64 vgl_task_tty(struct task_struct *t)
+{
+	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	if (!tty)
+		return 0;
+	int index = BPF_CORE_READ(tty, index);
+	int major = BPF_CORE_READ(tty, driver, major);
+	int minor = BPF_CORE_READ(tty, driver, minor_start) + index;
+	return (u64)((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12));
+}
+
+static __always_inline u64 vgl_kcap(kernel_cap_t c)
+{
+	return c.val;
+}
+
+static __always_inline u32 vgl_exe_flags(struct file *exe)
+{
+	u32 flags = 0;
+	if (!exe)
+		return 0;
+	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+	char pfx[6] = {};
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	bpf_probe_read_kernel(pfx, sizeof(pfx), name);
+	if (pfx[0] == 'm' && pfx[1] == 'e' && pfx[2] == 'm' && pfx[3] == 'f' && pfx[4] == 'd' && pfx[5] == ':')
+		flags |= VGL_EXE_MEMFD;
+	struct inode *ino = BPF_CORE_READ(exe, f_inode);
+	unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
+	if (magic == OVERLAYFS_SUPER_MAGIC) {
+		struct ovl_inode *oi = container_of(ino, struct ovl_inode, vfs_inode);
+		struct dentry *upper = BPF_CORE_READ(oi, __upperdentry);
+		if (upper)
+			flags |= VGL_EXE_UPPER;
+	}
+	return flags;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(vgl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct vgl_kind_counters *c;
+	struct vgl_kind_cfg *cfg;
+	if (!vgl_kind_on(VGL_K_EXECVE, &c, &cfg))
+		return 0;
+	struct vgl_event *e = vgl_begin(VGL_K_EXECVE, p);
+	if (!e)
+		return 0;
+	const struct cred *cred = BPF_CORE_READ(p, cred);
+	struct mm_struct *mm = BPF_CORE_READ(p, mm);
+	struct file *exe = BPF_CORE_READ(mm, exe_file);
+	struct inode *ino = BPF_CORE_READ(exe, f_inode);
+
+	e->args[VGL_EXEC_A_EGID] = BPF_CORE_READ(cred, egid.val);
+	e->args[VGL_EXEC_A_TTY] = vgl_task_tty(p);
+	e->args[VGL_EXEC_A_CAP_EFF] = vgl_kcap(BPF_CORE_READ(cred, cap_effective));
+	e->args[VGL_EXEC_A_CAP_PRM] = vgl_kcap(BPF_CORE_READ(cred, cap_permitted));
+	e->args[VGL_EXEC_A_CAP_INH] = vgl_kcap(BPF_CORE_READ(cred, cap_inheritable));
+	e->args[VGL_EXEC_A_EXE_INO] = BPF_CORE_READ(ino, i_ino);
+	/* since 6.13 the top bits of i_ctime_nsec carry flags (I_CTIME_QUERIED): keep the nanoseconds */
+	e->args[VGL_EXEC_A_EXE_CTIME] = (u64)BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ull + (BPF_CORE_READ(ino, i_ctime_nsec) & 0x3fffffff);
+	e->args[VGL_EXEC_A_EXE_MTIME] = (u64)BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_mtime_nsec);
+	e->args[VGL_EXEC_A_EXE_FLAGS] = vgl_exe_flags(exe);
+	e->args[VGL_EXEC_A_START] = BPF_CORE_READ(p, group_leader, start_boottime);
+	{
+		struct signal_struct *sig = BPF_CORE_READ(p, signal);
+		struct pid *sid = BPF_CORE_READ(sig, pids[PIDTYPE_SID]);
+		struct pid *pgid = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
+		u64 s = BPF_CORE_READ(sid, numbers[0].nr);
+		u64 g = BPF_CORE_READ(pgid, numbers[0].nr);
+		e->args[VGL_EXEC_A_SID_PGID] = (s << 32) | (g & 0xffffffff);
+	}
+
+	/* 0: exepath resolved by the kernel; a memfd has no path, its name is `memfd:<name>` as Falco shows it */
+	if (exe && (e->args[VGL_EXEC_A_EXE_FLAGS] & VGL_EXE_MEMFD)) {
+		struct qstr dn = BPF_CORE_READ(exe, f_path.dentry, d_name);
+		u32 dl = dn.len;
+		if (dl > 255)
+			dl = 255;
+		vgl_put_bytes(e, dn.name, dl, false, 0);
+	} else if (exe) {
+		struct path ep = BPF_CORE_READ(exe, f_path);
+		vgl_put_path(e, &ep, p);
+	} else {
+		vgl_put_empty(e);
+	}
+
+	/* 1: argv, NUL separated, from the new image's stack */
+	unsigned long as = BPF_CORE_READ(mm, arg_start);
+	unsigned long ae = BPF_CORE_READ(mm, arg_end);
+	u64 total = ae > as ? ae - as : 0;
+	u32 lim = cfg->argv_max ? cfg->argv_max : 1024;
+	if (lim > VGL_ARGV_MAX)
+		lim = VGL_ARGV_MAX;
+	e->args[VGL_EXEC_A_ARGV_TOTAL] = total;
+	{
+		u32 n = total > lim ? lim : (u32)total;
+		if (n > VGL_ARGV_MAX)
+			n = VGL_ARGV_MAX;
+		vgl_put_bytes(e, (const void *)as, n, true, total > lim ? VGL_S_TRUNCATED : 0);
+	}
+
+	/* 2: cwd */
+	{
+		struct path pwd = BPF_CORE_READ(p, fs, pwd);
+		vgl_put_path(e, &pwd, p);
+	}
+
+	/* 3: filename as passed to execve (kernel copy) */
+	{
+		const char *fn = BPF_CORE_READ(bprm, filename);
+		u8 *base = (u8 *)e;
+		u32 off = e->hdr.len;
+		if (off <= VGL_SCRATCH_SIZE / 2) {
+			struct vgl_str *h = (struct vgl_str *)(base + (off & HALF_MASK));
+			u8 *dst = base + ((off + sizeof(struct vgl_str)) & HALF_MASK);
+			long n = bpf_probe_read_kernel_str(dst, 1024, fn);
+			h->flags = 0;
+			h->len = n > 0 ? n - 1 : 0;
+			if (n >= 1024) {
+				h->flags = VGL_S_TRUNCATED;
+				e->hdr.flags |= VGL_F_TRUNCATED;
+			}
+			e->hdr.len = off + sizeof(struct vgl_str) + h->len;
+			e->nstr++;
+		}
+	}
+	vgl_submit(e, c);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(vgl_sched_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct vgl_kind_counters *c;
+	struct vgl_kind_cfg *cfg;
+	if (!vgl_kind_on(VGL_K_CLONE, &c, &cfg))
+		return 0;
+	u32 ctgid = BPF_CORE_READ(child, tgid);
+	u32 cpid = BPF_CORE_READ(child, pid);
+	bool thread = ctgid == BPF_CORE_READ(parent, tgid);
+	if (thread && (cfg->flags & VGL_KC_ONLY_SUCCESS)) {
+		/* VGL_KC_ONLY_SUCCESS on clone means: processes only, no threads */
+		if (c)
+			__sync_fetch_and_add(&c->filtered, 1);
+		return 0;
+	}
+	struct vgl_event *e = vgl_begin(VGL_K_CLONE, (struct task_struct *)bpf_get_current_task_btf());
+	if (!e)
+		return 0;
+	e->res = cpid;
+	e->args[0] = cpid;
+	e->args[1] = ctgid;
+	e->args[2] = BPF_CORE_READ(child, start_boottime);
+	e->args[3] = BPF_CORE_READ(child, flags);
+	if (thread)
+		e->hdr.flags |= VGL_F_THREAD;
+	vgl_submit(e, c);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(vgl_sched_exit, struct task_struct *p, bool group_dead)
+{
+	if (!group_dead)
+		return 0; /* a thread ended; the process lives on */
+	struct vgl_kind_counters *c;
+	struct vgl_kind_cfg *cfg;
+	if (!vgl_kind_on(VGL_K_PROCEXIT, &c, &cfg))
+		return 0;
+	struct vgl_event *e = vgl_begin(VGL_K_PROCEXIT, p);
+	if (!e)
+		return 0;
+	int code = BPF_CORE_READ(p, exit_code);
+	e->res = code;
+	e->args[0] = (code >> 8) & 0xff; /* status */
+	e->args[1] = code & 0x7f;        /* signal */
+	e->args[2] = (code & 0x80) ? 1 : 0; /* core dumped */
+	e->args[3] = BPF_CORE_READ(p, start_boottime);
+	vgl_submit(e, c);
+	return 0;
+}
+
+/* capability:cap_capable: aggregated per (process, capability) in the kernel; the loader dumps
+ * the map periodically. Every check costs one hash update, and nothing crosses to user space. */
+SEC("tp_btf/cap_capable")
+int BPF_PROG(vgl_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	u32 kind = VGL_K_CAPABILITY;
+	struct vgl_kind_counters *c = vgl_counters(kind);
+	if (c)
+		__sync_fetch_and_add(&c->seen, 1);
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct vgl_cap_key k = { .pid = tgid, .cap = (u32)cap };
+	struct vgl_cap_val *v = bpf_map_lookup_elem(&cap_agg, &k);
+	u64 now = bpf_ktime_get_boot_ns();
+	if (!v) {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+		struct vgl_cap_val nv = {};
+		nv.cgroup_id = bpf_get_current_cgroup_id();
+		nv.mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+		bpf_map_update_elem(&cap_agg, &k, &nv, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&cap_agg, &k);
+		if (!v)
+			return 0;
+	}
+	if (ret == 0)
+		__sync_fetch_and_add(&v->granted, 1);
+	else
+		__sync_fetch_and_add(&v->denied, 1);
+	v->last_ts = now;
+	if (c)
+		__sync_fetch_and_add(&c->emitted, 1);
+	return 0;
+}

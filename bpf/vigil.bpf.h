@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vigil.bpf.h: shared kernel-side helpers for every hook family (process.bpf.c, file.bpf.c,
+ * net.bpf.c, priv.bpf.c, cap.bpf.c, enforce_*.bpf.c). Maps are defined once in maps.bpf.c and
+ * declared extern here; `bpftool gen object` links the families into one object.
+ *
+ * Layering (as in Falco's modern_bpf helpers): config -> counters -> event assembly in a per-CPU
+ * scratch buffer -> strings (user memory, kernel paths) -> submit to the ring buffer.
+ */
+#ifndef VIGIL_BPF_H
+#define VIGIL_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "vigil_abi.h"
+
+#define SCRATCH_MASK (VGL_SCRATCH_SIZE - 1)
+#define HALF_MASK ((VGL_SCRATCH_SIZE / 2) - 1)
+#define STR_MASK (VGL_STR_MAX - 1)
+#define PATH_MAX_DEPTH 48
+#define AT_FDCWD_VAL -100
+
+/* ---- maps: declared extern everywhere, defined once where maps.bpf.c sets VGL_DEFINE_MAPS ---- */
+#ifdef VGL_DEFINE_MAPS
+#define VGL_MAP
+#else
+#define VGL_MAP extern
+#endif
+
+struct vgl_scratch {
+	u8 buf[VGL_SCRATCH_SIZE];
+};
+struct vgl_pathbuf {
+	u8 buf[VGL_STR_MAX * 2];
+};
+
+/* Syscall stash: enter-time arguments, looked up at exit (keyed by tid). */
+struct vgl_stash {
+	u64 args[6];
+	u64 ts;
+	u32 kind;
+	u32 nr;
+};
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct vgl_scratch);
+} scratch SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct vgl_pathbuf);
+} pathbuf SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VGL_K_MAX);
+	__type(key, u32);
+	__type(value, struct vgl_kind_counters);
+} counters SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VGL_K_MAX);
+	__type(key, u32);
+	__type(value, struct vgl_kind_cfg);
+} kind_cfg SEC(".maps");
+
+/* syscall number -> kind (filled by the loader for the syscalls it attaches) */
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, u32);
+	__type(value, u32);
+} sys_kind SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, struct vgl_stash);
+} stash SEC(".maps");
+
+/* tgids whose events are never emitted (the sensor itself), value unused */
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, u32);
+	__type(value, u32);
+} ignore_tgid SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct vgl_cap_key);
+	__type(value, struct vgl_cap_val);
+} cap_agg SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vgl_pfx_key);
+	__type(value, u8);
+} path_pfx SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct vgl_sfx_key);
+	__type(value, u8);
+} path_sfx SEC(".maps");
+
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VGL_K_MAX);
+	__type(key, u32);
+	__type(value, struct vgl_sfx_lens);
+} sfx_lens SEC(".maps");
+
+/* Global configuration written by the loader (one entry). */
+struct vgl_global_cfg {
+	u32 host_mntns; /* mount namespace inode of the host, for VGL_KC_ONLY_CONTAINERS */
+	u32 flags;
+};
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct vgl_global_cfg);
+} global_cfg SEC(".maps");
+
+/* ---- counters ---- */
+static __always_inline struct vgl_kind_counters *vgl_counters(u32 kind)
+{
+	return bpf_map_lookup_elem(&counters, &kind);
+}
+
+static __always_inline struct vgl_kind_cfg *vgl_cfg(u32 kind)
+{
+	return bpf_map_lookup_elem(&kind_cfg, &kind);
+}
+
+/* ---- task helpers ---- */
+static __always_inline u32 vgl_task_ppid(struct task_struct *t)
+{
+	struct task_struct *p = BPF_CORE_READ(t, real_parent);
+	return BPF_CORE_READ(p, tgid);
+}
+
+static __always_inline u32 vgl_task_vpid(struct task_struct *t)
+{
+	struct pid *p = BPF_CORE_READ(t, group_leader, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	return BPF_CORE_READ(p, numbers[level].nr);
+}
+
+static __always_inline bool vgl_is_ignored(u32 tgid)
+{
+	return bpf_map_lookup_elem(&ignore_tgid, &tgid) != NULL;
+}
+
+/* Fills the fixed part of an event for the current task. */
+static __always_inline void vgl_fill(struct vgl_event *e, u16 kind, struct task_struct *t)
+{
+	u64 pidtgid = bpf_get_current_pid_tgid();
+	u64 uidgid = bpf_get_current_uid_gid();
+
+	e->hdr.kind = kind;
+	e->hdr.flags = 0;
+	e->hdr.len = sizeof(*e);
+	e->ts = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->res = 0;
+	e->pid = pidtgid >> 32;
+	e->tid = (u32)pidtgid;
+	e->ppid = vgl_task_ppid(t);
+	e->uid = (u32)uidgid;
+	e->gid = uidgid >> 32;
+	e->euid = BPF_CORE_READ(t, cred, euid.val);
+	e->loginuid = BPF_CORE_READ(t, loginuid.val);
+	e->cpu = bpf_get_smp_processor_id();
+	e->pidns = BPF_CORE_READ(t, nsproxy, pid_ns_for_children, ns.inum);
+	e->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	e->netns = BPF_CORE_READ(t, nsproxy, net_ns, ns.inum);
+	e->vpid = vgl_task_vpid(t);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->nstr = 0;
+	e->syscall = 0;
+	e->pad = 0;
+#pragma unroll
+	for (int i = 0; i < VGL_NARGS; i++)
+		e->args[i] = 0;
+}
+
+/* Returns the scratch buffer with a filled header, or NULL. Events are assembled there and
+ * copied to the ring buffer by vgl_submit (variable length). */
+static __always_inline struct vgl_event *vgl_begin(u16 kind, struct task_struct *t)
+{
+	u32 zero = 0;
+	struct vgl_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return NULL;
+	struct vgl_event *e = (struct vgl_event *)s->buf;
+	vgl_fill(e, kind, t);
+	return e;
+}
+
+/* Appends a string header + bytes from user memory at the current end of the event. */
+static __always_inline void vgl_put_user_str(struct vgl_event *e, const void *uptr, u32 max)
+{
+	u8 *base = (u8 *)e;
+	u32 off = e->hdr.len;
+	if (off > VGL_SCRATCH_SIZE / 2)
+		return;
+	struct vgl_str *h = (struct vgl_str *)(base + (off & HALF_MASK));
+	long n = -1;
+	u32 lim = max < VGL_STR_MAX ? max : VGL_STR_MAX;
+	u8 *dst = base + ((off + sizeof(struct vgl_str)) & HALF_MASK);
+	if (uptr)
+		n = bpf_probe_read_user_str(dst, lim & STR_MASK ? lim : VGL_STR_MAX, uptr);
+	h->flags = 0;
+	if (n <= 0) {
+		h->len = 0;
+		if (uptr)
+			h->flags = VGL_S_FAULT;
+	} else {
+		/* n counts the NUL; a full buffer means the source may have been longer */
+		h->len = n - 1;
+		if ((u32)n >= lim) {
+			h->flags = VGL_S_TRUNCATED;
+			e->hdr.flags |= VGL_F_TRUNCATED;
+		}
+	}
+	e->hdr.len = off + sizeof(struct vgl_str) + h->len;
+	e->nstr++;
+}
+
+/* Appends raw bytes (already in kernel or user memory) of a known length. */
+static __always_inline void vgl_put_bytes(struct vgl_event *e, const void *src, u32 len, bool user, u16 sflags)
+{
+	u8 *base = (u8 *)e;
+	u32 off = e->hdr.len;
+	if (off > VGL_SCRATCH_SIZE / 2)
+		return;
+	struct vgl_str *h = (struct vgl_str *)(base + (off & HALF_MASK));
+	u8 *dst = base + ((off + sizeof(struct vgl_str)) & HALF_MASK);
+	u64 n = len;
+	if (n > VGL_STR_MAX)
+		n = VGL_STR_MAX;
+	/* the bound must survive the compiler, or the verifier cannot bound the copy */
+	asm volatile("%[n] &= %[m]" : [n] "+r"(n) : [m] "i"(VGL_STR_MAX * 2 - 1));
+	len = n;
+	long r = 0;
+	if (n) {
+		if (user)
+			r = bpf_probe_read_user(dst, n, src);
+		else
+			r = bpf_probe_read_kernel(dst, n, src);
+	}
+	h->flags = sflags;
+	if (r < 0) {
+		h->len = 0;
+		h->flags |= VGL_S_FAULT;
+	} else {
+		h->len = len;
+	}
+	if (sflags & VGL_S_TRUNCATED)
+		e->hdr.flags |= VGL_F_TRUNCATED;
+	e->hdr.len = off + sizeof(struct vgl_str) + h->len;
+	e->nstr++;
+}
+
+static __always_inline void vgl_put_empty(struct vgl_event *e)
+{
+	vgl_put_bytes(e, NULL, 0, false, 0);
+}
+
+/* Sends the assembled event; counts the outcome for its kind. */
+static __always_inline void vgl_submit(struct vgl_event *e, struct vgl_kind_counters *c)
+{
+	u64 len = e->hdr.len;
+	if (len < sizeof(struct vgl_event) || len > VGL_SCRATCH_SIZE - 1)
+		return;
+	/* keep the verifier's bound on len through register allocation */
+	asm volatile("%[len] &= %[mask]" : [len] "+r"(len) : [mask] "i"(SCRATCH_MASK));
+	if (bpf_ringbuf_output(&events, e, len, 0) == 0) {
+		if (c)
+			__sync_fetch_and_add(&c->emitted, 1);
+	} else {
+		if (c)
+			__sync_fetch_and_add(&c->dropped, 1);
+	}
+}
+
+/*
+ * Kernel path of a struct path, written into the per-CPU path buffer from the end backwards
+ * (the only way to build a path from dentries without knowing its length first). Crosses
+ * mount points through struct mount. Returns the offset of the first byte and sets *len;
+ * *trunc is set when the walk hit PATH_MAX_DEPTH or the buffer limit.
+ */
+struct vgl_path_ctx {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct dentry *root;
+	struct vfsmount *rootmnt;
+	u8 *buf;
+	u32 pos;
+	bool trunc;
+	bool done;
+};
+
+static long vgl_path_step(u32 index, void *ctx)
+{
+	struct vgl_path_ctx *c = ctx;
+	if (c->done)
+		return 1;
+	/* plain locals: CO-RE reads must start from kernel pointers, not fields of our own struct */
+	struct dentry *d = c->dentry;
+	struct vfsmount *vm = c->vfsmnt;
+	struct mount *m = c->mnt;
+	struct dentry *mnt_root = BPF_CORE_READ(vm, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+
+	if (d == c->root && vm == c->rootmnt) {
+		c->done = true;
+		return 1;
+	}
+	if (d == mnt_root || d == parent) {
+		struct mount *mparent = BPF_CORE_READ(m, mnt_parent);
+		if (m != mparent) {
+			/* step to the mount point in the parent mount */
+			c->dentry = BPF_CORE_READ(m, mnt_mountpoint);
+			c->mnt = mparent;
+			c->vfsmnt = (struct vfsmount *)((u8 *)mparent + bpf_core_field_offset(struct mount, mnt));
+			return 0;
+		}
+		c->done = true;
+		return 1;
+	}
+	struct qstr name = BPF_CORE_READ(d, d_name);
+	u32 nlen = name.len;
+	if (nlen > 255)
+		nlen = 255;
+	if (c->pos < nlen + 1 + 1) {
+		c->trunc = true;
+		c->done = true;
+		return 1;
+	}
+	c->pos -= nlen;
+	bpf_probe_read_kernel(c->buf + (c->pos & STR_MASK), nlen & 255, name.name);
+	c->pos -= 1;
+	c->buf[c->pos & STR_MASK] = '/';
+	c->dentry = parent;
+	return 0;
+}
+
+/* Appends the absolute path of `p` (as seen from the task's root) as a string. */
+static __always_inline void vgl_put_path(struct vgl_event *e, struct path *p, struct task_struct *t)
+{
+	u32 zero = 0;
+	struct vgl_pathbuf *pb = bpf_map_lookup_elem(&pathbuf, &zero);
+	if (!pb || !p) {
+		vgl_put_empty(e);
+		return;
+	}
+	struct vgl_path_ctx c = {};
+	c.dentry = BPF_CORE_READ(p, dentry);
+	c.vfsmnt = BPF_CORE_READ(p, mnt);
+	c.mnt = (struct mount *)((u8 *)c.vfsmnt - bpf_core_field_offset(struct mount, mnt));
+	c.root = BPF_CORE_READ(t, fs, root.dentry);
+	c.rootmnt = BPF_CORE_READ(t, fs, root.mnt);
+	c.buf = pb->buf;
+	c.pos = VGL_STR_MAX;
+	if (!c.dentry) {
+		vgl_put_empty(e);
+		return;
+	}
+	/* bpf_loop: the verifier checks the step once instead of unrolling every iteration */
+	bpf_loop(PATH_MAX_DEPTH, vgl_path_step, &c, 0);
+	if (!c.done)
+		c.trunc = true;
+	u32 len = VGL_STR_MAX - c.pos;
+	if (len == 0) {
+		/* the root itself */
+		c.pos = VGL_STR_MAX - 1;
+		pb->buf[c.pos & STR_MASK] = '/';
+		len = 1;
+	}
+	vgl_put_bytes(e, pb->buf + (c.pos & (VGL_STR_MAX - 1)), len, false, c.trunc ? VGL_S_TRUNCATED : 0);
+}
+
+/* struct file of fd `fd` in task t, or NULL */
+static __always_inline struct file *vgl_fd_file(struct task_struct *t, long fd)
+{
+	if (fd < 0)
+		return NULL;
+	struct files_struct *files = BPF_CORE_READ(t, files);
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return NULL;
+	struct file **fdarr = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]);
+	return f;
+}
+
+
+/* ---- fd description (shared by file, net, fd and priv families) ---- */
+#define VGL_S_IFMT 00170000
+#define VGL_S_IFSOCK 0140000
+#define VGL_S_IFREG 0100000
+#define VGL_S_IFDIR 0040000
+#define VGL_S_IFCHR 0020000
+#define VGL_S_IFBLK 0060000
+#define VGL_S_IFIFO 0010000
+#define VGL_AF_UNIX 1
+#define VGL_AF_INET 2
+#define VGL_AF_INET6 10
+#define VGL_AF_NETLINK 16
+
+static __always_inline u16 vgl_bswap16(u16 x)
+{
+	return (x >> 8) | (x << 8);
+}
+
+/* Writes the socket tuple of `sk` into args[VGL_FD_A_*] and appends one string: the two IPv6
+ * addresses (local 16 bytes then remote 16 bytes), the unix path, or empty. */
+static __always_inline void vgl_describe_sock(struct vgl_event *e, struct sock *sk)
+{
+	u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	u16 stype = BPF_CORE_READ(sk, sk_type);
+	e->args[VGL_FD_A_FAMPROTO] = (u64)family | ((u64)proto << 16) | ((u64)(stype & 0xff) << 24);
+	if (family == VGL_AF_INET || family == VGL_AF_INET6) {
+		u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		u16 rport = vgl_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		e->args[VGL_FD_A_PORTS] = ((u64)lport << 16) | rport;
+	}
+	if (family == VGL_AF_INET) {
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_IPV4;
+		e->args[VGL_FD_A_LADDR] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		e->args[VGL_FD_A_RADDR] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		vgl_put_empty(e);
+	} else if (family == VGL_AF_INET6) {
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_IPV6;
+		u8 *base = (u8 *)e;
+		u32 off = e->hdr.len;
+		if (off > VGL_SCRATCH_SIZE / 2)
+			return;
+		struct vgl_str *h = (struct vgl_str *)(base + (off & HALF_MASK));
+		u8 *dst = base + ((off + sizeof(struct vgl_str)) & HALF_MASK);
+		bpf_probe_read_kernel(dst, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_probe_read_kernel(base + ((off + sizeof(struct vgl_str) + 16) & HALF_MASK), 16, &sk->__sk_common.skc_v6_daddr);
+		h->len = 32;
+		h->flags = 0;
+		e->hdr.len = off + sizeof(struct vgl_str) + 32;
+		e->nstr++;
+	} else if (family == VGL_AF_UNIX) {
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_UNIX;
+		struct unix_sock *us = container_of(sk, struct unix_sock, sk);
+		struct unix_address *ua = BPF_CORE_READ(us, addr);
+		if (!ua) {
+			/* unbound: the peer's address names the other side (a client's view) */
+			struct sock *peer = BPF_CORE_READ(us, peer);
+			if (peer) {
+				struct unix_sock *ps = container_of(peer, struct unix_sock, sk);
+				ua = BPF_CORE_READ(ps, addr);
+			}
+		}
+		if (ua) {
+			u32 alen = (u32)BPF_CORE_READ(ua, len);
+			if (alen > 2 + 108)
+				alen = 2 + 108;
+			/* sun_path follows sun_family (2 bytes); abstract names start with NUL */
+			u32 plen = alen > 2 ? alen - 2 : 0;
+			plen &= 127;
+			vgl_put_bytes(e, (u8 *)&ua->name[0].sun_path, plen, false, 0);
+		} else {
+			vgl_put_empty(e);
+		}
+	} else {
+		e->args[VGL_FD_A_TYPE] = family == VGL_AF_NETLINK ? VGL_FDT_NETLINK : VGL_FDT_OTHER_SOCK;
+		vgl_put_empty(e);
+	}
+}
+
+/* Describes what fd `fd` of task t refers to: type in args[VGL_FD_A_TYPE], inode, and exactly one
+ * string (path for files, directories and devices; see vgl_describe_sock for sockets). */
+static __always_inline void vgl_describe_fd(struct vgl_event *e, struct task_struct *t, long fd)
+{
+	struct file *f = vgl_fd_file(t, fd);
+	if (!f) {
+		vgl_put_empty(e);
+		return;
+	}
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	u16 mode = BPF_CORE_READ(ino, i_mode);
+	e->args[VGL_FD_A_INO] = BPF_CORE_READ(ino, i_ino);
+	u32 fmt = mode & VGL_S_IFMT;
+	if (fmt == VGL_S_IFSOCK) {
+		struct socket *sock = BPF_CORE_READ(f, private_data);
+		struct sock *sk = BPF_CORE_READ(sock, sk);
+		if (sk) {
+			vgl_describe_sock(e, sk);
+			return;
+		}
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_OTHER_SOCK;
+		vgl_put_empty(e);
+		return;
+	}
+	if (fmt == VGL_S_IFIFO) {
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_PIPE;
+		vgl_put_empty(e);
+		return;
+	}
+	if (fmt == VGL_S_IFDIR)
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_DIRECTORY;
+	else if (fmt == VGL_S_IFCHR)
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_CHAR;
+	else if (fmt == VGL_S_IFBLK)
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_BLOCK;
+	else if (fmt == VGL_S_IFREG)
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_FILE;
+	else
+		e->args[VGL_FD_A_TYPE] = VGL_FDT_UNKNOWN;
+	struct path fp = BPF_CORE_READ(f, f_path);
+	vgl_put_path(e, &fp, t);
+}
+
+/* Stash handling for syscall enter/exit pairs */
+static __always_inline struct vgl_stash *vgl_stash_get(u32 tid)
+{
+	return bpf_map_lookup_elem(&stash, &tid);
+}
+
+
+/*
+ * Start of every family's exit program: takes the stashed enter arguments of this thread (and
+ * removes them), applies the result filters, and begins the event. Returns NULL when nothing is
+ * to be emitted (no stash: the enter was filtered or the hook was attached mid-call).
+ */
+static __always_inline struct vgl_event *vgl_exit_begin(struct trace_event_raw_sys_exit *ctx, struct vgl_stash *st,
+							struct vgl_kind_counters **c, struct task_struct **t)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct vgl_stash *sp = bpf_map_lookup_elem(&stash, &tid);
+	if (!sp)
+		return NULL;
+	__builtin_memcpy(st, sp, sizeof(*st));
+	bpf_map_delete_elem(&stash, &tid);
+	if (st->nr != (u32)ctx->id)
+		return NULL; /* stale stash from an interrupted call */
+	*c = vgl_counters(st->kind);
+	struct vgl_kind_cfg *cfg = vgl_cfg(st->kind);
+	long ret = ctx->ret;
+	if (cfg && (((cfg->flags & VGL_KC_ONLY_FAILED) && ret >= 0) || ((cfg->flags & VGL_KC_ONLY_SUCCESS) && ret < 0))) {
+		if (*c)
+			__sync_fetch_and_add(&(*c)->filtered, 1);
+		return NULL;
+	}
+	*t = (struct task_struct *)bpf_get_current_task_btf();
+	struct vgl_event *e = vgl_begin(st->kind, *t);
+	if (!e)
+		return NULL;
+	e->res = ret;
+	e->syscall = st->nr;
+	return e;
+}
+
+
+/* Appends a user path and the directory it is relative to: two strings, [path as passed, base]
+ * where base is empty for absolute paths, else the cwd (dirfd == AT_FDCWD) or the path of dirfd.
+ * User space joins and normalises them into fd.name, and keeps the first as fd.nameraw. */
+static __always_inline void vgl_put_relpath(struct vgl_event *e, struct task_struct *t, long dirfd, const void *upath)
+{
+	u32 off = e->hdr.len;
+	vgl_put_user_str(e, upath, VGL_STR_MAX);
+	u8 first = 0;
+	if (off <= VGL_SCRATCH_SIZE / 2) {
+		struct vgl_str *h = (struct vgl_str *)((u8 *)e + (off & HALF_MASK));
+		if (h->len)
+			first = *((u8 *)e + ((off + sizeof(struct vgl_str)) & HALF_MASK));
+	}
+	if (first == '/' || first == 0) {
+		vgl_put_empty(e);
+		return;
+	}
+	if ((int)dirfd == AT_FDCWD_VAL) {
+		struct path pwd = BPF_CORE_READ(t, fs, pwd);
+		vgl_put_path(e, &pwd, t);
+		return;
+	}
+	struct file *f = vgl_fd_file(t, (int)dirfd);
+	if (!f) {
+		vgl_put_empty(e);
+		return;
+	}
+	struct path fp = BPF_CORE_READ(f, f_path);
+	vgl_put_path(e, &fp, t);
+}
+
+#endif /* VIGIL_BPF_H */

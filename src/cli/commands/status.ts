@@ -1,0 +1,48 @@
+// `vigil status`: asks a running sensor over its local control socket for its counters and shows
+// them for people (or as JSON).
+import type { Command } from 'commander';
+import { controlRequest, DEFAULT_SOCKET } from '../../sensor/control.ts';
+import { VigilError } from '../../common/errors.ts';
+import type { SensorStatus } from '../../sensor/sensor.ts';
+
+export function formatStatus(s: SensorStatus): string {
+  const out: string[] = [];
+  out.push(`uptime: ${s.uptimeSec}s  loader pid: ${s.loaderPid ?? '-'}`);
+  out.push(`kernel drops (ring buffer): ${s.kernel.ringbufDrops}`);
+  out.push(`user-space: decoded ${s.userspace.decoded}, emitted ${s.userspace.emitted}, dropped ${s.userspace.dropped}, malformed ${s.userspace.malformed}, errors ${s.userspace.enrichErrors}`);
+  out.push(`process table: ${s.procTable.size} (seeded ${s.procTable.seeded}, read from /proc ${s.procTable.fromProc}, evicted ${s.procTable.evicted}, unknown ${s.procTable.missing})`);
+  out.push(`capability checks aggregated in kernel: ${s.kernel.capabilityChecks}`);
+  out.push('');
+  out.push('hooks:');
+  for (const h of s.hooks) {
+    out.push(`  ${h.attached ? '+' : '!'} ${h.id.padEnd(32)} ${h.tier.padEnd(10)} needed by: ${h.reasons.join('; ')}${h.error ? `  [not attached: ${h.error}]` : ''}`);
+    if (h.filter) out.push(`      in-kernel filter: ${h.filter}`);
+  }
+  out.push('');
+  out.push(`${'event type'.padEnd(16)} ${'seen'.padStart(10)} ${'filtered'.padStart(10)} ${'emitted'.padStart(10)} ${'dropped'.padStart(8)} ${'decoded'.padStart(10)}`);
+  const types = new Set([...Object.keys(s.kernel.perType), ...Object.keys(s.eventsByType)]);
+  for (const t of [...types].sort()) {
+    const k = s.kernel.perType[t] ?? { seen: 0, filtered: 0, emitted: 0, dropped: 0 };
+    out.push(`${t.padEnd(16)} ${String(k.seen).padStart(10)} ${String(k.filtered).padStart(10)} ${String(k.emitted).padStart(10)} ${String(k.dropped).padStart(8)} ${String(s.eventsByType[t] ?? 0).padStart(10)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('show the counters of a running sensor (events by type, drops, hooks, process table)')
+    .option('--socket <path>', 'control socket of the sensor', DEFAULT_SOCKET)
+    .option('--json', 'print JSON')
+    .action(async (opts: { socket: string; json?: boolean }) => {
+      let reply;
+      try {
+        reply = await controlRequest(opts.socket, { op: 'status' });
+      } catch (e) {
+        throw new VigilError('VIGIL_E_SOCKET', `no sensor answers on ${opts.socket} (${(e as Error).message}); start one with 'vigil run'`, { exitCode: 2 });
+      }
+      if (!reply.ok) throw new VigilError('VIGIL_E_SOCKET', reply.error ?? 'status failed');
+      const s = reply.result as SensorStatus;
+      process.stdout.write(opts.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+    });
+}

@@ -1,0 +1,281 @@
+// Rules engine, parallel evaluator: shards events across worker_threads by proc.pid (so a
+// process's state and the order of its alerts stay in one worker), collects the alerts and hands
+// them back in the global order of the input events. The synchronous evaluator is Ruleset.evaluate
+// (engine.ts); this is the multi-core path used by replay and the sensor.
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { VigilError } from '../common/errors.ts';
+import type { CompileOptions, RulesSource } from './loader.ts';
+import type { Ev } from './types.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './worker.ts';
+
+export interface ParallelOptions extends CompileOptions {
+  /** Number of workers; default os.availableParallelism(). */
+  workers?: number;
+  /** Events per dispatch round (all workers together). */
+  batchSize?: number;
+  /** Rounds in flight before push() waits (back-pressure). */
+  maxInflight?: number;
+}
+
+/** Cheap shard key: proc.pid read from the JSON text without parsing the whole line. */
+export function pidOfLine(line: string): number {
+  const p = line.indexOf('"proc":{');
+  if (p >= 0) {
+    const q = line.indexOf('"pid":', p);
+    if (q >= 0) {
+      let n = 0;
+      let i = q + 6;
+      while (line.charCodeAt(i) === 32) i++;
+      for (; i < line.length; i++) {
+        const c = line.charCodeAt(i);
+        if (c < 48 || c > 57) break;
+        n = n * 10 + (c - 48);
+      }
+      return n;
+    }
+  }
+  return 0;
+}
+
+function pidOfEvent(ev: Ev): number {
+  const p = (ev.proc as Record<string, unknown> | undefined)?.pid;
+  return typeof p === 'number' ? p : 0;
+}
+
+// Workers run worker.ts directly; TypeScript loader hooks passed through execArgv are not applied
+// to worker threads on Node 20, so the worker registers tsx itself before importing its entry.
+const tsxApi = pathToFileURL(path.resolve(import.meta.dirname, '..', '..', 'node_modules', 'tsx', 'dist', 'esm', 'api', 'index.mjs')).href;
+const workerEntry = new URL('./worker.ts', import.meta.url).href;
+const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerEntry)}); }).catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); })`;
+
+interface Round {
+  pending: number;
+  /** Global sequence numbers of each worker's events in this round (alerts carry the index). */
+  seqs: (number[] | undefined)[];
+  alerts: [number, string][];
+}
+
+/** One worker's share of the round being filled. */
+class Batch {
+  /** The queued lines, UTF-8, back to back (a recycled buffer, transferred to the worker). */
+  buf: Buffer | undefined;
+  bytes = 0;
+  /** Per queued event: the line's length in UTF-16 units, or -1 for an event object (from `objs`). */
+  lens: number[] = [];
+  objs: Ev[] = [];
+  seqs: number[] = [];
+}
+
+export class ParallelEvaluator {
+  readonly workers: number;
+  private readonly pool: Worker[] = [];
+  private readonly batchSize: number;
+  private readonly maxInflight: number;
+  private batches: Batch[] = [];
+  private buffered = 0;
+  private seq = 0;
+  private round = 0;
+  private nextEmit = 0;
+  private readonly rounds = new Map<number, Round>();
+  private waiters: (() => void)[] = [];
+  private drainWaiters: (() => void)[] = [];
+  private failure: Error | undefined;
+  private onAlert: (json: string, seq: number) => void = () => {};
+  /** Events evaluated and lines that were not JSON. */
+  events = 0;
+  badLines = 0;
+
+  private constructor(n: number, opts: ParallelOptions) {
+    this.workers = n;
+    this.batchSize = Math.max(n, opts.batchSize ?? 4096);
+    this.maxInflight = opts.maxInflight ?? 8;
+    this.resetBatches();
+  }
+
+  /** Starts the workers and loads the rules in each; rejects with the load errors. */
+  static async create(sources: readonly RulesSource[], opts: ParallelOptions = {}): Promise<ParallelEvaluator> {
+    const n = Math.max(1, opts.workers ?? availableParallelism());
+    const pe = new ParallelEvaluator(n, opts);
+    const compile: CompileOptions = {};
+    if (opts.appendOutput !== undefined) compile.appendOutput = opts.appendOutput;
+    if (opts.ruleMatching !== undefined) compile.ruleMatching = opts.ruleMatching;
+    if (opts.minPriority !== undefined) compile.minPriority = opts.minPriority;
+    if (opts.hostname !== undefined) compile.hostname = opts.hostname;
+    const init: WorkerInit = { sources: [...sources], opts: compile };
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => new Promise<void>((resolve, reject) => {
+        const w = new Worker(bootstrap, { eval: true, workerData: init });
+        pe.pool[i] = w;
+        let ready = false;
+        w.on('message', (m: FromWorker) => {
+          if (m.type === 'ready') {
+            ready = true;
+            resolve();
+          } else if (m.type === 'error') reject(new VigilError('VIGIL_E_RULE', m.message));
+          else pe.onResult(m, i);
+        });
+        w.on('error', (e) => {
+          if (!ready) reject(e);
+          else pe.fail(e);
+        });
+        w.on('exit', (code) => {
+          if (!ready) reject(new VigilError('VIGIL_E_INTERNAL', `rules worker exited with code ${code}`));
+        });
+      })),
+    ).catch(async (e: unknown) => {
+      await pe.close();
+      throw e;
+    });
+    return pe;
+  }
+
+  /** Receives alert JSON lines in the global order of the input events. */
+  setAlertHandler(cb: (json: string, seq: number) => void): void {
+    this.onAlert = cb;
+  }
+
+  private resetBatches(): void {
+    this.batches = Array.from({ length: this.workers }, () => new Batch());
+    this.buffered = 0;
+  }
+
+  /** Queues one recorded event (an NDJSON line). Resolves at once unless back-pressure applies. */
+  pushLine(line: string): Promise<void> | undefined {
+    const b = this.batches[this.workers === 1 ? 0 : pidOfLine(line) % this.workers] as Batch;
+    let buf = b.buf;
+    const room = line.length * 3; // UTF-8 worst case per UTF-16 unit
+    if (buf === undefined || b.bytes + room > buf.length) {
+      const nb = this.takeBuffer(b.bytes + room);
+      if (buf !== undefined) {
+        buf.copy(nb, 0, 0, b.bytes);
+        this.giveBuffer(buf.buffer as ArrayBuffer);
+      }
+      b.buf = buf = nb;
+    }
+    b.bytes += buf.write(line, b.bytes);
+    b.lens.push(line.length);
+    b.seqs.push(this.seq++);
+    if (++this.buffered >= this.batchSize) return this.dispatch();
+    return undefined;
+  }
+
+  /**
+   * Queues one event object (live events). Besides full batches, what is queued is dispatched at
+   * the end of the current event-loop turn (setImmediate): a burst of events read from the
+   * sensor in one turn goes out as one round, and an alert does not wait for a flush timer.
+   */
+  push(ev: Ev): Promise<void> | undefined {
+    const b = this.batches[this.workers === 1 ? 0 : pidOfEvent(ev) % this.workers] as Batch;
+    b.objs.push(ev);
+    b.lens.push(-1);
+    b.seqs.push(this.seq++);
+    if (++this.buffered >= this.batchSize) return this.dispatch();
+    if (!this.immediate) {
+      this.immediate = true;
+      setImmediate(this.dispatchSoon);
+    }
+    return undefined;
+  }
+
+  private immediate = false;
+  private readonly dispatchSoon = (): void => {
+    this.immediate = false;
+    // back-pressure is applied to the pushes that fill a batch; a failure surfaces in flush()
+    this.dispatch()?.catch(() => {});
+  };
+
+  private readonly freeBuffers: ArrayBuffer[] = [];
+
+  /** A recycled line buffer of at least `min` bytes (buffers go to a worker and come back). */
+  private takeBuffer(min: number): Buffer {
+    const free = this.freeBuffers;
+    for (let i = free.length - 1; i >= 0; i--) {
+      const ab = free[i] as ArrayBuffer;
+      if (ab.byteLength >= min) {
+        free.splice(i, 1);
+        return Buffer.from(ab);
+      }
+    }
+    return Buffer.allocUnsafeSlow(Math.max(min * 2, 1 << 18));
+  }
+
+  private giveBuffer(ab: ArrayBuffer): void {
+    if (this.freeBuffers.length < 4 * this.workers * this.maxInflight) this.freeBuffers.push(ab);
+  }
+
+  /**
+   * Sends each worker its share of the round as ONE message: the lines as UTF-8 in a buffer that
+   * is transferred (not copied) and comes back with the result for reuse, their lengths in a
+   * transferred Int32Array, and event objects (structured clone keeps the sub-objects an event
+   * shares with others of its process shared within the batch). Sequence numbers stay here.
+   */
+  private dispatch(): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.buffered === 0) return undefined;
+    const round = this.round++;
+    let pending = 0;
+    const seqs: (number[] | undefined)[] = [];
+    for (let i = 0; i < this.workers; i++) {
+      const b = this.batches[i] as Batch;
+      if (b.seqs.length === 0) continue;
+      pending++;
+      seqs[i] = b.seqs;
+      const lens = new Int32Array(b.lens);
+      const buf = b.buf === undefined ? null : (b.buf.buffer as ArrayBuffer);
+      const msg: ToWorker = { type: 'batch', round, buf, bytes: b.bytes, lens, objs: b.objs };
+      (this.pool[i] as Worker).postMessage(msg, buf === null ? [lens.buffer] : [lens.buffer, buf]);
+    }
+    this.rounds.set(round, { pending, seqs, alerts: [] });
+    this.resetBatches();
+    if (this.rounds.size >= this.maxInflight) return new Promise((resolve) => this.waiters.push(resolve));
+    return undefined;
+  }
+
+  private onResult(m: Extract<FromWorker, { type: 'result' }>, worker: number): void {
+    const r = this.rounds.get(m.round);
+    if (!r) return;
+    this.events += m.events;
+    this.badLines += m.badLines;
+    if (m.buf !== null) this.giveBuffer(m.buf);
+    const seqs = r.seqs[worker] as number[];
+    for (const [i, json] of m.alerts) r.alerts.push([seqs[i] as number, json]);
+    r.pending--;
+    // emit completed rounds in order
+    for (;;) {
+      const head = this.rounds.get(this.nextEmit);
+      if (!head || head.pending > 0) break;
+      head.alerts.sort((a, b) => a[0] - b[0]);
+      for (const [seq, json] of head.alerts) this.onAlert(json, seq);
+      this.rounds.delete(this.nextEmit++);
+      const w = this.waiters.shift();
+      if (w) w();
+    }
+    if (this.rounds.size < this.maxInflight) {
+      const ws = this.waiters.splice(0);
+      ws.forEach((f) => f());
+    }
+    if (this.rounds.size === 0) {
+      const ds = this.drainWaiters.splice(0);
+      ds.forEach((f) => f());
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure = e;
+    [...this.waiters.splice(0), ...this.drainWaiters.splice(0)].forEach((f) => f());
+  }
+
+  /** Dispatches what is buffered and waits until every queued event has been evaluated. */
+  async flush(): Promise<void> {
+    await this.dispatch();
+    if (this.rounds.size > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.pool.filter(Boolean).map((w) => w.terminate()));
+  }
+}

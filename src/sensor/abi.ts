@@ -1,0 +1,174 @@
+// The TypeScript mirror of bpf/vigil_abi.h: offsets and sizes of the records that cross from the
+// kernel (through the loader's pipe) into Node. tests/abi.test.ts compiles a probe against the C
+// header and checks every constant here against it, so the two cannot drift apart.
+
+export const ABI_VERSION = 1;
+export const COMM_LEN = 16;
+export const NARGS = 12;
+
+export const FRAME = { len: 0, kind: 4, flags: 6, size: 8 } as const;
+
+/** struct vgl_event field offsets */
+export const EV = {
+  ts: 8,
+  cgroup_id: 16,
+  res: 24,
+  pid: 32,
+  tid: 36,
+  ppid: 40,
+  uid: 44,
+  gid: 48,
+  euid: 52,
+  loginuid: 56,
+  cpu: 60,
+  pidns: 64,
+  mntns: 68,
+  netns: 72,
+  vpid: 76,
+  comm: 80,
+  nstr: 96,
+  syscall: 98,
+  args: 104,
+  size: 200,
+} as const;
+
+export const STR_HDR = 4; // struct vgl_str { u16 len; u16 flags; }
+
+export const F_TRUNCATED = 1 << 0;
+export const F_THREAD = 1 << 1;
+export const F_POLICY = 1 << 2;
+export const S_TRUNCATED = 1 << 0;
+export const S_FAULT = 1 << 1;
+
+export const K = {
+  EXECVE: 1,
+  EXECVEAT: 2,
+  CLONE: 3,
+  PROCEXIT: 4,
+  OPEN: 10,
+  OPENAT: 11,
+  OPENAT2: 12,
+  UNLINK: 13,
+  UNLINKAT: 14,
+  RENAME: 15,
+  RENAMEAT: 16,
+  RENAMEAT2: 17,
+  LINK: 18,
+  LINKAT: 19,
+  SYMLINK: 20,
+  SYMLINKAT: 21,
+  MKDIR: 22,
+  MKDIRAT: 23,
+  CHMOD: 24,
+  FCHMOD: 25,
+  FCHMODAT: 26,
+  CHOWN: 27,
+  LCHOWN: 28,
+  FCHOWN: 29,
+  FCHOWNAT: 30,
+  SOCKET: 40,
+  CONNECT: 41,
+  ACCEPT: 42,
+  ACCEPT4: 43,
+  BIND: 44,
+  LISTEN: 45,
+  SENDTO: 46,
+  SENDMSG: 47,
+  DUP: 50,
+  DUP2: 51,
+  DUP3: 52,
+  CLOSE: 53,
+  SETUID: 60,
+  SETGID: 61,
+  SETRESUID: 62,
+  SETRESGID: 63,
+  CAPSET: 64,
+  PTRACE: 65,
+  MOUNT: 66,
+  UMOUNT2: 67,
+  INIT_MODULE: 68,
+  FINIT_MODULE: 69,
+  BPF: 70,
+  MEMFD_CREATE: 71,
+  UNSHARE: 72,
+  SETNS: 73,
+  KILL: 74,
+  CAPABILITY: 80,
+  NET_DECISION: 90,
+  MAX: 128,
+  LOADER_BASE: 0x8000,
+  HELLO: 0x8001,
+  STATS: 0x8002,
+  CAPS: 0x8003,
+  DECISION: 0x8004,
+  REPLY: 0x8005,
+  LOG: 0x8006,
+} as const;
+
+/** exec args indices */
+export const EXEC_A = {
+  EGID: 0,
+  TTY: 1,
+  CAP_EFF: 2,
+  CAP_PRM: 3,
+  CAP_INH: 4,
+  EXE_INO: 5,
+  EXE_CTIME: 6,
+  EXE_MTIME: 7,
+  EXE_FLAGS: 8,
+  START: 9,
+  SID_PGID: 10,
+  ARGV_TOTAL: 11,
+} as const;
+export const EXE_MEMFD = 1 << 0;
+export const EXE_UPPER = 1 << 1;
+export const EXE_WRITABLE = 1 << 2;
+
+export const FD_A = { TYPE: 6, FAMPROTO: 7, PORTS: 8, LADDR: 9, RADDR: 10, INO: 11 } as const;
+
+export const FDT = {
+  UNKNOWN: 0,
+  FILE: 1,
+  DIRECTORY: 2,
+  IPV4: 3,
+  IPV6: 4,
+  UNIX: 5,
+  PIPE: 6,
+  EVENT: 7,
+  SIGNALFD: 8,
+  EVENTPOLL: 9,
+  INOTIFY: 10,
+  TIMERFD: 11,
+  NETLINK: 12,
+  MEMFD: 13,
+  CHAR: 14,
+  BLOCK: 15,
+  BPF: 16,
+  OTHER_SOCK: 17,
+} as const;
+
+/** struct vgl_stats: 4 u64 then 4 arrays of K.MAX u64 */
+export const STATS = {
+  ringbuf_drops: 0,
+  events_read: 8,
+  bytes_read: 16,
+  ncpu: 24,
+  seen: 32,
+  filtered: 32 + 8 * 128,
+  emitted: 32 + 16 * 128,
+  dropped: 32 + 24 * 128,
+  size: 32 + 32 * 128,
+} as const;
+
+/** struct vgl_cap_rec */
+export const CAPREC = { pid: 0, cap: 4, granted: 8, denied: 16, last_ts: 24, cgroup_id: 32, mntns: 40, size: 48 } as const;
+
+/** struct vgl_kind_cfg (value of the kind_cfg map) */
+export const KIND_CFG = { enabled: 0, flags: 4, argv_max: 8, size: 16 } as const;
+export const KC = {
+  ONLY_CONTAINERS: 1 << 0,
+  ONLY_FAILED: 1 << 1,
+  ONLY_SUCCESS: 1 << 2,
+  ONLY_WRITE: 1 << 3,
+  PREFIX_FILTER: 1 << 4,
+} as const;

@@ -1,0 +1,245 @@
+// Process table: every live process (thread group) on the node, seeded from /proc at start and
+// kept by exec/clone/procexit events. Gives each event its process fields, a node-unique exec id
+// and its ancestry; threads resolve to their process (events carry the tgid). Each process also
+// owns its fd table. Exited processes stay for a grace period so late events and their children
+// still resolve; the table is bounded and counts evictions.
+import { readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import type { FdInfo } from './kinds.ts';
+import type { ContainerInfo } from './container.ts';
+
+export interface Proc {
+  pid: number;
+  ppid: number;
+  name: string; // comm
+  exepath: string;
+  exe: string; // argv[0]
+  args: string[]; // argv[1..]
+  argsTruncated: boolean;
+  cwd: string;
+  tty: number;
+  sid: number;
+  pgid: number;
+  vpid: number;
+  uid: number;
+  gid: number;
+  euid: number;
+  loginuid: number;
+  capEff: number;
+  capPrm: number;
+  capInh: number;
+  startNs: bigint; // ns since boot
+  execNs: bigint; // ns since boot of the last exec (start for never-exec'd forks)
+  execId: string;
+  exeIno?: number;
+  exeCtime?: bigint; // ns epoch
+  exeMtime?: bigint;
+  exeFromMemfd?: boolean;
+  exeUpperLayer?: boolean;
+  mntns: number;
+  container?: ContainerInfo;
+  fds: Map<number, FdInfo>;
+  exitedAt?: number; // Date.now() when it exited
+  seeded?: boolean; // came from /proc, not from an exec event
+  /** bumped when the process's own identity changes (set*id, capset); invalidates `view` */
+  gen?: number;
+  /** enrichment cache: the shared field objects of this process (see Enricher.view) */
+  view?: unknown;
+}
+
+const CLK_TCK = 100n;
+const HZ_NS = 1_000_000_000n / CLK_TCK;
+
+export function makeExecId(pid: number, execNs: bigint): string {
+  return `${pid.toString(16)}-${execNs.toString(16)}`;
+}
+
+function parseStat(s: string): { comm: string; ppid: number; pgid: number; sid: number; tty: number; start: bigint } | undefined {
+  const open = s.indexOf('(');
+  const close = s.lastIndexOf(')');
+  if (open < 0 || close < 0) return undefined;
+  const comm = s.slice(open + 1, close);
+  const f = s.slice(close + 2).split(' ');
+  // f[0] = state (field 3); ppid is field 4 → f[1]; pgrp 5 → f[2]; session 6 → f[3]; tty_nr 7 → f[4]; starttime 22 → f[19]
+  return { comm, ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), tty: Number(f[4]), start: BigInt(f[19] ?? '0') * HZ_NS };
+}
+
+function capHex(status: string, key: string): number {
+  const m = new RegExp(`^${key}:\\s*([0-9a-f]+)`, 'm').exec(status);
+  return m ? parseInt(m[1]!, 16) : 0;
+}
+
+function idField(status: string, key: string, idx: number): number {
+  const m = new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(status);
+  if (!m) return 0;
+  return Number(m[1]!.trim().split(/\s+/)[idx] ?? 0);
+}
+
+export interface ProcTableStats {
+  size: number;
+  seeded: number;
+  fromProc: number; // processes read lazily from /proc
+  evicted: number;
+  missing: number; // events whose process could not be found anywhere
+}
+
+export class ProcTable {
+  readonly procs = new Map<number, Proc>();
+  readonly maxSize: number;
+  stats: ProcTableStats = { size: 0, seeded: 0, fromProc: 0, evicted: 0, missing: 0 };
+  private readonly graceMs: number;
+
+  constructor(opts: { maxSize?: number; graceMs?: number } = {}) {
+    this.maxSize = opts.maxSize ?? 131072;
+    this.graceMs = opts.graceMs ?? 5000;
+  }
+
+  /** Reads one process from /proc; undefined when it is gone. */
+  readProc(pid: number): Proc | undefined {
+    try {
+      const st = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (!st) return undefined;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      let argv: string[] = [];
+      try {
+        argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        if (argv.length && argv[argv.length - 1] === '') argv.pop();
+      } catch {}
+      let exepath = '';
+      let cwd = '';
+      try {
+        exepath = readlinkSync(`/proc/${pid}/exe`);
+      } catch {}
+      try {
+        cwd = readlinkSync(`/proc/${pid}/cwd`);
+      } catch {}
+      let loginuid = 0xffffffff;
+      try {
+        loginuid = Number(readFileSync(`/proc/${pid}/loginuid`, 'utf8'));
+      } catch {}
+      let mntns = 0;
+      try {
+        const l = readlinkSync(`/proc/${pid}/ns/mnt`);
+        mntns = Number(/\[(\d+)\]/.exec(l)?.[1] ?? 0);
+      } catch {}
+      const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+      const p: Proc = {
+        pid,
+        ppid: st.ppid,
+        name: st.comm,
+        exepath,
+        exe: argv[0] ?? st.comm,
+        args: argv.slice(1),
+        argsTruncated: false,
+        cwd,
+        tty: st.tty,
+        sid: st.sid,
+        pgid: st.pgid,
+        vpid: Number(nspid?.[nspid.length - 1] ?? pid),
+        uid: idField(status, 'Uid', 0),
+        euid: idField(status, 'Uid', 1),
+        gid: idField(status, 'Gid', 0),
+        loginuid,
+        capEff: capHex(status, 'CapEff'),
+        capPrm: capHex(status, 'CapPrm'),
+        capInh: capHex(status, 'CapInh'),
+        startNs: st.start,
+        execNs: st.start,
+        execId: makeExecId(pid, st.start),
+        mntns,
+        fds: new Map(),
+        seeded: true,
+      };
+      return p;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Seeds the table from every process in /proc. */
+  seed(): number {
+    let n = 0;
+    for (const ent of readdirSync('/proc')) {
+      const pid = Number(ent);
+      if (!Number.isInteger(pid) || pid <= 0) continue;
+      const p = this.readProc(pid);
+      if (p) {
+        this.set(p);
+        n++;
+      }
+    }
+    this.stats.seeded = n;
+    return n;
+  }
+
+  set(p: Proc): void {
+    if (!this.procs.has(p.pid) && this.procs.size >= this.maxSize) this.evict();
+    this.procs.set(p.pid, p);
+    this.stats.size = this.procs.size;
+  }
+
+  get(pid: number): Proc | undefined {
+    return this.procs.get(pid);
+  }
+
+  /** The process, from the table or lazily from /proc. */
+  lookup(pid: number): Proc | undefined {
+    let p = this.procs.get(pid);
+    if (p) return p;
+    p = this.readProc(pid);
+    if (p) {
+      this.stats.fromProc++;
+      this.set(p);
+    }
+    return p;
+  }
+
+  /** Ancestors nearest first, starting at the parent (at most `depth`). */
+  ancestors(p: Proc, depth = 16): Proc[] {
+    const out: Proc[] = [];
+    let cur = p;
+    const seen = new Set<number>([p.pid]);
+    while (out.length < depth && cur.ppid > 0) {
+      if (seen.has(cur.ppid)) break;
+      const parent = this.lookup(cur.ppid);
+      if (!parent) break;
+      out.push(parent);
+      seen.add(parent.pid);
+      cur = parent;
+    }
+    return out;
+  }
+
+  markExited(pid: number): void {
+    const p = this.procs.get(pid);
+    if (p) p.exitedAt = Date.now();
+  }
+
+  /** Drops processes that exited more than the grace period ago. */
+  sweep(now = Date.now()): number {
+    let n = 0;
+    for (const [pid, p] of this.procs) {
+      if (p.exitedAt !== undefined && now - p.exitedAt > this.graceMs) {
+        this.procs.delete(pid);
+        n++;
+      }
+    }
+    this.stats.size = this.procs.size;
+    return n;
+  }
+
+  private evict(): void {
+    // oldest exited first, else the oldest entry
+    for (const [pid, p] of this.procs) {
+      if (p.exitedAt !== undefined) {
+        this.procs.delete(pid);
+        this.stats.evicted++;
+        return;
+      }
+    }
+    const first = this.procs.keys().next();
+    if (!first.done) {
+      this.procs.delete(first.value);
+      this.stats.evicted++;
+    }
+  }
+}

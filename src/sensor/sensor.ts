@@ -1,0 +1,358 @@
+// Sensor: owns the pipeline on one node. Starts the loader, seeds the process table, attaches the
+// hooks of the current plan, and turns every kernel record into a VigilEvent handed to the
+// registered consumers (printer, rules engine, uplink). Keeps every counter that `vigil status`
+// and the Prometheus metrics show: kernel per-kind seen/filtered/emitted/dropped, user-space
+// drops, process-table size.
+import { EventEmitter } from 'node:events';
+import { LoaderClient, type LoaderOptions } from './loader-client.ts';
+import { Enricher } from './enrich.ts';
+import { ProcTable } from './proctable.ts';
+import { ContainerResolver, type RuntimeRoots, DEFAULT_ROOTS } from './container.ts';
+import { UserDb } from './users.ts';
+import { KIND_BY_ID, CAP_NAMES } from './kinds.ts';
+import { K, KC, KIND_CFG } from './abi.ts';
+import type { CapRecord, LoaderStats } from './decoder.ts';
+import type { RawEvent } from './kinds.ts';
+import type { VigilEvent } from './event.ts';
+import type { HookPlan, HookSpec, KindConfig } from './hooks.ts';
+
+export interface SensorOptions extends LoaderOptions {
+  runtimeRoots?: RuntimeRoots;
+  /** how often the capability aggregation is pulled from the kernel (ms) */
+  capsIntervalMs?: number;
+}
+
+export interface AttachedHook {
+  spec: HookSpec;
+  links: number[];
+  error?: string;
+}
+
+export type EventConsumer = (ev: VigilEvent) => void;
+
+function hexU32(v: number): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b.toString('hex');
+}
+
+const PF = { PFX: 64, SFX: 32, NLENS: 8 } as const;
+
+/** struct vgl_pfx_key: u32 prefixlen (bits), kind big-endian, path bytes (at most 64) */
+function pfxKeyHex(kind: number, prefix: string): string {
+  const p = Buffer.from(prefix).subarray(0, PF.PFX);
+  const b = Buffer.alloc(72); // sizeof(struct vgl_pfx_key): 4 + 2 + 64, padded to 4
+  b.writeUInt32LE(16 + 8 * p.length, 0);
+  b.writeUInt16BE(kind, 4);
+  p.copy(b, 6);
+  return b.toString('hex');
+}
+
+/** struct vgl_sfx_key: u16 kind, u16 len, the last len bytes zero padded to 32 */
+function sfxKeyHex(kind: number, tail: Buffer): string {
+  const b = Buffer.alloc(4 + PF.SFX);
+  b.writeUInt16LE(kind, 0);
+  b.writeUInt16LE(tail.length, 2);
+  tail.copy(b, 4);
+  return b.toString('hex');
+}
+
+/** The in-kernel filter of a kind, for people (vigil status). */
+export function describeFilter(c: KindConfig): string {
+  const parts: string[] = [];
+  if (c.flags & KC.ONLY_SUCCESS) parts.push('successful calls');
+  if (c.flags & KC.ONLY_FAILED) parts.push('failed calls');
+  if (c.flags & KC.ONLY_WRITE) parts.push('opens for writing');
+  if (c.flags & KC.ONLY_CONTAINERS) parts.push('container processes');
+  if (c.flags & KC.PREFIX_FILTER) parts.push(`paths under ${c.prefixes?.length ?? 0} prefixes or ending in ${c.suffixes?.length ?? 0} suffixes (or undecidable)`);
+  return `only ${parts.join(', ')}`;
+}
+
+function kindCfgHex(c: KindConfig): string {
+  const b = Buffer.alloc(KIND_CFG.size);
+  b.writeUInt32LE(c.enabled ? 1 : 0, KIND_CFG.enabled);
+  b.writeUInt32LE(c.flags >>> 0, KIND_CFG.flags);
+  b.writeUInt32LE(c.argvMax >>> 0, KIND_CFG.argv_max);
+  return b.toString('hex');
+}
+
+export interface SensorStatus {
+  uptimeSec: number;
+  loaderPid?: number;
+  hello: string;
+  hooks: { id: string; tier: string; reasons: string[]; attached: boolean; error?: string; filter?: string }[];
+  eventsByType: Record<string, number>;
+  kernel: {
+    ringbufDrops: number;
+    perType: Record<string, { seen: number; filtered: number; emitted: number; dropped: number }>;
+    capabilityChecks: number;
+  };
+  userspace: { decoded: number; emitted: number; dropped: number; malformed: number; enrichErrors: number; consumerErrors: number };
+  procTable: { size: number; seeded: number; fromProc: number; evicted: number; missing: number };
+}
+
+export class Sensor extends EventEmitter {
+  readonly loader: LoaderClient;
+  readonly procs = new ProcTable();
+  readonly containers: ContainerResolver;
+  readonly users = new UserDb();
+  readonly enricher: Enricher;
+  private consumers: EventConsumer[] = [];
+  private attached = new Map<string, AttachedHook>();
+  private kindCfg = new Map<number, KindConfig>();
+  private timers: NodeJS.Timeout[] = [];
+  private startedAt = Date.now();
+  lastStats: LoaderStats | undefined;
+  /** records decoded when the last stats record arrived (it follows every record it counts) */
+  decodedAtLastStats = 0;
+  private statsWaiters: ((s: LoaderStats) => void)[] = [];
+  private capsWaiters: (() => void)[] = [];
+  /** aggregated capability use: key `${pid}:${cap}` */
+  readonly caps = new Map<string, CapRecord>();
+  counters = { decoded: 0, emitted: 0, dropped: 0, consumerErrors: 0 };
+  eventsByType: Record<string, number> = {};
+  private paused = false;
+  /** emit `capability` events from the in-kernel aggregation (on when the plan has cap_capable) */
+  capEvents = false;
+
+  constructor(private readonly opts: SensorOptions = {}) {
+    super();
+    this.containers = new ContainerResolver(opts.runtimeRoots ?? DEFAULT_ROOTS);
+    this.enricher = new Enricher(this.procs, this.containers, this.users);
+    this.loader = new LoaderClient(
+      {
+        event: (r) => this.onRaw(r),
+        stats: (s) => {
+          this.lastStats = s;
+          this.decodedAtLastStats = this.counters.decoded;
+          const w = this.statsWaiters;
+          this.statsWaiters = [];
+          for (const f of w) f(s);
+        },
+        caps: (recs) => this.onCaps(recs),
+        decision: (json) => this.emit('decision', json),
+        log: (t) => this.emit('log', t),
+      },
+      opts,
+    );
+  }
+
+  onEvent(fn: EventConsumer): void {
+    this.consumers.push(fn);
+  }
+
+  async start(): Promise<void> {
+    const hello = await this.loader.start();
+    const off = /boot_offset_ns=(-?\d+)/.exec(hello)?.[1];
+    if (off) this.enricher.bootOffsetNs = BigInt(off);
+    this.procs.seed();
+    this.startedAt = Date.now();
+    this.timers.push(setInterval(() => this.procs.sweep(), 2000).unref());
+    this.timers.push(setInterval(() => this.pullCaps().catch(() => {}), this.opts.capsIntervalMs ?? 5000).unref());
+  }
+
+  private onRaw(r: RawEvent): void {
+    this.counters.decoded++;
+    if (this.paused) return;
+    const ev = this.enricher.build(r);
+    if (!ev) return;
+    this.deliver(ev);
+  }
+
+  /** Counts an event and hands it to every consumer; a throwing consumer is counted, not fatal. */
+  private deliver(ev: VigilEvent): void {
+    this.eventsByType[ev.evt.type] = (this.eventsByType[ev.evt.type] ?? 0) + 1;
+    this.counters.emitted++;
+    for (const c of this.consumers) {
+      try {
+        c(ev);
+      } catch (e) {
+        this.counters.consumerErrors++;
+        this.emit('consumer-error', e);
+      }
+    }
+  }
+
+  private onCaps(recs: CapRecord[]): void {
+    for (const r of recs) {
+      const key = `${r.pid}:${r.cap}`;
+      const prev = this.caps.get(key);
+      this.caps.set(key, r);
+      if (!this.capEvents || (prev && prev.granted === r.granted && prev.denied === r.denied)) continue;
+      // one event per (process, capability) whenever its counts moved since the last dump
+      const name = CAP_NAMES[r.cap] ?? `CAP_${r.cap}`;
+      const ev = this.enricher.buildSynthetic({
+        pid: r.pid,
+        tsBoot: r.lastTs,
+        type: 'capability',
+        category: 'priv',
+        res: r.denied > (prev?.denied ?? 0) ? -1 : 0,
+        arg: { cap: name, granted: r.granted, denied: r.denied, granted_delta: r.granted - (prev?.granted ?? 0), denied_delta: r.denied - (prev?.denied ?? 0) },
+      });
+      this.injectEvent(ev);
+    }
+    const w = this.capsWaiters;
+    this.capsWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Asks the loader for the capability aggregation and waits for it. */
+  async pullCaps(): Promise<Map<string, CapRecord>> {
+    const done = new Promise<void>((r) => this.capsWaiters.push(r));
+    await this.loader.command('caps');
+    await done;
+    return this.caps;
+  }
+
+  /** Capability records as events (`evt.type = capability`), for the uplink and insights. */
+  capabilityEvents(): { pid: number; cap: string; granted: number; denied: number }[] {
+    return [...this.caps.values()].map((r) => ({ pid: r.pid, cap: CAP_NAMES[r.cap] ?? `CAP_${r.cap}`, granted: r.granted, denied: r.denied }));
+  }
+
+  /** Fresh kernel counters (asks the loader, which also sends them every second). */
+  async pullStats(): Promise<LoaderStats> {
+    const p = new Promise<LoaderStats>((r) => this.statsWaiters.push(r));
+    await this.loader.command('stats');
+    return p;
+  }
+
+  private async setKindCfg(kind: number, c: KindConfig): Promise<void> {
+    // path sets first, so the filter never runs with a half-written set
+    await this.syncPathFilter(kind, c.flags & KC.PREFIX_FILTER ? c : undefined);
+    await this.loader.command(`map-update kind_cfg ${hexU32(kind)} ${kindCfgHex(c)}`);
+    this.kindCfg.set(kind, c);
+  }
+
+  /** hex keys currently in path_pfx / path_sfx, per kind */
+  private pathKeys = new Map<number, { pfx: Set<string>; sfx: Set<string> }>();
+
+  private async syncPathFilter(kind: number, c: KindConfig | undefined): Promise<void> {
+    const want = { pfx: new Set<string>(), sfx: new Set<string>() };
+    const lens = new Set<number>();
+    if (c) {
+      for (const p of c.prefixes ?? []) want.pfx.add(pfxKeyHex(kind, p));
+      for (const sfx of c.suffixes ?? []) {
+        const b = Buffer.from(sfx).subarray(-PF.SFX);
+        if (!b.length) continue;
+        lens.add(b.length);
+        want.sfx.add(sfxKeyHex(kind, b));
+      }
+    }
+    if (lens.size > PF.NLENS) {
+      // more distinct suffix lengths than the kernel tries: keep the filter sound by dropping it
+      throw new Error(`kind ${kind}: ${lens.size} distinct suffix lengths (max ${PF.NLENS})`);
+    }
+    const have = this.pathKeys.get(kind) ?? { pfx: new Set<string>(), sfx: new Set<string>() };
+    for (const k of want.pfx) if (!have.pfx.has(k)) await this.loader.command(`map-update path_pfx ${k} 01`);
+    for (const k of want.sfx) if (!have.sfx.has(k)) await this.loader.command(`map-update path_sfx ${k} 01`);
+    const lensVal = Buffer.alloc(16);
+    const sorted = [...lens].sort((a, b) => a - b);
+    lensVal[0] = sorted.length;
+    sorted.forEach((l, i) => (lensVal[1 + i] = l));
+    await this.loader.command(`map-update sfx_lens ${hexU32(kind)} ${lensVal.toString('hex')}`);
+    for (const k of have.pfx) if (!want.pfx.has(k)) await this.loader.command(`map-delete path_pfx ${k}`).catch(() => {});
+    for (const k of have.sfx) if (!want.sfx.has(k)) await this.loader.command(`map-delete path_sfx ${k}`).catch(() => {});
+    this.pathKeys.set(kind, want);
+  }
+
+  /** Brings the attached hooks to the plan: attaches what is new, detaches what is gone. */
+  async applyPlan(plan: HookPlan): Promise<void> {
+    this.capEvents = plan.hooks.has('tp_btf:cap_capable');
+    for (const [kind, cfg] of plan.kindCfg) await this.setKindCfg(kind, cfg);
+    for (const [id, spec] of plan.hooks) {
+      const cur = this.attached.get(id);
+      if (cur && !cur.error) {
+        cur.spec = spec;
+        continue;
+      }
+      const a: AttachedHook = { spec, links: [] };
+      try {
+        if (spec.tier === 'syscall') {
+          const info = spec.info!;
+          await this.loader.command(`map-update sys_kind ${hexU32(info.nr!)} ${hexU32(info.kind)}`);
+          a.links.push(Number(await this.loader.command(`attach-tp ${spec.prog} syscalls sys_exit_${info.tp}`)));
+          a.links.push(Number(await this.loader.command(`attach-tp vgl_sys_enter syscalls sys_enter_${info.tp}`)));
+        } else {
+          a.links.push(Number(await this.loader.command(`attach-btf ${spec.prog}`)));
+        }
+      } catch (e) {
+        a.error = (e as Error).message;
+        if (/No such file/.test(a.error) && spec.tier === 'syscall') a.error = `tracepoint syscalls:sys_enter_${spec.info!.tp} does not exist on this kernel (${a.error})`;
+        for (const l of a.links) await this.loader.command(`detach ${l}`).catch(() => {});
+        a.links = [];
+      }
+      this.attached.set(id, a);
+    }
+    for (const [id, a] of this.attached) {
+      if (plan.hooks.has(id)) continue;
+      for (const l of a.links) await this.loader.command(`detach ${l}`).catch(() => {});
+      if (a.spec.kind !== undefined) {
+        await this.setKindCfg(a.spec.kind, { enabled: false, flags: 0, argvMax: 0 });
+        if (a.spec.info?.nr !== undefined) await this.loader.command(`map-update sys_kind ${hexU32(a.spec.info.nr)} ${hexU32(0)}`);
+      }
+      this.attached.delete(id);
+    }
+  }
+
+  hooks(): AttachedHook[] {
+    return [...this.attached.values()];
+  }
+
+  status(): SensorStatus {
+    const s = this.lastStats;
+    const perType: SensorStatus['kernel']['perType'] = {};
+    if (s) {
+      for (let k = 0; k < K.MAX; k++) {
+        if (!s.seen[k] && !s.emitted[k] && !s.dropped[k] && !s.filtered[k]) continue;
+        const name = k === K.CAPABILITY ? 'capability' : (KIND_BY_ID[k]?.name ?? `kind${k}`);
+        perType[name] = { seen: s.seen[k]!, filtered: s.filtered[k]!, emitted: s.emitted[k]!, dropped: s.dropped[k]! };
+      }
+    }
+    const out: SensorStatus = {
+      uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
+      hello: this.loader.hello,
+      hooks: [...this.attached.values()].map((a) => {
+        const h: SensorStatus['hooks'][number] = { id: a.spec.id, tier: a.spec.tier, reasons: a.spec.reasons, attached: !a.error };
+        if (a.error) h.error = a.error;
+        const cfg = a.spec.kind !== undefined ? this.kindCfg.get(a.spec.kind) : undefined;
+        if (cfg?.flags) h.filter = describeFilter(cfg);
+        return h;
+      }),
+      eventsByType: { ...this.eventsByType },
+      kernel: { ringbufDrops: s?.ringbufDrops ?? 0, perType, capabilityChecks: s?.seen[K.CAPABILITY] ?? 0 },
+      userspace: {
+        decoded: this.counters.decoded,
+        emitted: this.counters.emitted,
+        dropped: this.counters.dropped,
+        malformed: this.loader.decoder.malformed,
+        enrichErrors: this.enricher.stats.errors + this.enricher.stats.unknownKind,
+        consumerErrors: this.counters.consumerErrors,
+      },
+      procTable: { ...this.procs.stats, size: this.procs.procs.size },
+    };
+    const pid = this.loader.pid;
+    if (pid !== undefined) out.loaderPid = pid;
+    return out;
+  }
+
+  /**
+   * Adds an event that did not come from a kernel record (e.g. a fanotify policy decision) to the
+   * stream: numbered and delivered to every consumer like the others.
+   */
+  injectEvent(ev: VigilEvent): void {
+    ev.evt.num = ++this.enricher.num;
+    this.deliver(ev);
+  }
+
+  /** Count a user-space drop (a consumer's bounded queue was full). */
+  countDrop(n = 1): void {
+    this.counters.dropped += n;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.loader.stop();
+    this.paused = true;
+  }
+}

@@ -1,0 +1,308 @@
+// DuckDB store (the default, embedded): one database file owned by one server process. Writes go
+// through a single connection and a serial queue. Ingest uses group commit: all batches queued
+// while the previous transaction ran are stored in one transaction holding their events (DuckDB
+// appender with data chunks; it joins the open transaction), alerts and ingested seq ranges, so a
+// batch is stored exactly once: seqs inside ranges already stored (kept in memory, persisted in
+// ingest_ranges) are filtered out before appending. Reads use their own short-lived connections.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { BIGINT, BOOLEAN, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { VigilError } from '../common/errors.ts';
+import { ALERT_COLUMNS, EVENT_COLUMNS, alertRow, eventRow } from './extract.ts';
+import { DUCKDB_MIGRATIONS } from './migrations.ts';
+import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
+import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
+import { RangeSet, runsOf, type Range } from './ranges.ts';
+
+export class DuckDbStore extends SqlStore {
+  readonly kind = 'duckdb' as const;
+  private instance!: DuckDBInstance;
+  private writer!: DuckDBConnection;
+  private queue: Promise<unknown> = Promise.resolve();
+  private ranges = new Map<string, RangeSet>();
+  private closed = false;
+  private pendingJobs: { sensorId: string; hostname: string | null; records: IngestRecord[]; resolve: (r: IngestResult) => void; reject: (e: unknown) => void }[] = [];
+  private groupScheduled = false;
+
+  constructor(private readonly file: string) {
+    super();
+  }
+
+  /** Serialises a write job with every other write. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async init(): Promise<number> {
+    if (this.file !== ':memory:') mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
+    try {
+      this.instance = await DuckDBInstance.create(this.file);
+    } catch (e) {
+      throw new VigilError('VIGIL_E_STORE', `cannot open DuckDB database ${this.file}: ${(e as Error).message}`, { cause: e });
+    }
+    this.writer = await this.instance.connect();
+    await this.writer.run(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)`);
+    const cur = num((await this.writer.runAndReadAll(`SELECT max(version) AS v FROM schema_migrations`)).getRowObjects()[0]?.v);
+    let version = cur;
+    for (const m of DUCKDB_MIGRATIONS) {
+      if (m.version <= cur) continue;
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        for (const stmt of m.sql) await this.writer.run(stmt);
+        await this.writer.run(`INSERT INTO schema_migrations VALUES (${m.version}, ${Date.now()})`);
+        await this.writer.run('COMMIT');
+      } catch (e) {
+        await this.writer.run('ROLLBACK');
+        throw new VigilError('VIGIL_E_STORE', `migration ${m.version} failed: ${(e as Error).message}`, { cause: e });
+      }
+      version = m.version;
+    }
+    await this.loadRanges();
+    return version;
+  }
+
+  private async loadRanges(): Promise<void> {
+    const rows = (await this.writer.runAndReadAll(`SELECT sensor_id, first_seq, last_seq FROM ingest_ranges`)).getRowObjects();
+    for (const r of rows) this.rangeSet(String(r.sensor_id)).add(num(r.first_seq), num(r.last_seq));
+  }
+
+  private rangeSet(sensor: string): RangeSet {
+    let s = this.ranges.get(sensor);
+    if (!s) this.ranges.set(sensor, (s = new RangeSet()));
+    return s;
+  }
+
+  protected async all(sql: string, params: unknown[] = []): Promise<Row[]> {
+    if (this.closed) throw new VigilError('VIGIL_E_STORE', 'store is closed');
+    const c = await this.instance.connect();
+    try {
+      const r = await c.runAndReadAll(sql, params as never);
+      return r.getRowObjects() as Row[];
+    } catch (e) {
+      throw new VigilError('VIGIL_E_STORE', (e as Error).message, { cause: e });
+    } finally {
+      c.closeSync();
+    }
+  }
+
+  protected exec(sql: string, params: unknown[] = []): Promise<number> {
+    return this.serial(async () => {
+      const r = await this.writer.run(sql, params as never);
+      return Number(r.rowsChanged);
+    });
+  }
+
+  protected jsonField(p: string[], params: Params): string {
+    return `json_extract_string(data, ${params.add('$.' + p.map((x) => `"${x}"`).join('.'))})`;
+  }
+  protected dataText(): string {
+    return 'data';
+  }
+
+  override async maxSeq(sensorId: string): Promise<number> {
+    return this.ranges.get(sensorId)?.max() ?? 0;
+  }
+
+  ingest(sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<IngestResult> {
+    if (this.closed) return Promise.reject(new VigilError('VIGIL_E_STORE', 'store is closed'));
+    return new Promise((resolve, reject) => {
+      this.pendingJobs.push({ sensorId, hostname, records, resolve, reject });
+      if (!this.groupScheduled) {
+        this.groupScheduled = true;
+        // Group commit: every batch queued while the previous transaction ran shares the next one.
+        void this.serial(() => this.commitGroup());
+      }
+    });
+  }
+
+  private async commitGroup(): Promise<void> {
+    this.groupScheduled = false;
+    const jobs = this.pendingJobs;
+    this.pendingJobs = [];
+    if (jobs.length === 0) return;
+    if (this.closed) {
+      for (const j of jobs) j.reject(new VigilError('VIGIL_E_STORE', 'store is closed'));
+      return;
+    }
+    const c = this.writer;
+    // Dedupe against stored ranges and against earlier jobs of this group.
+    const added = new Map<string, RangeSet>();
+    const results: IngestResult[] = [];
+    const eventRows: Record<string, unknown>[] = [];
+    const alertRows: Record<string, unknown>[] = [];
+    const rangeRows: [string, number, number][] = [];
+    const perSensor = new Map<string, { host: string | null; ev: number; al: number }>();
+    for (const j of jobs) {
+      const rs = this.rangeSet(j.sensorId);
+      let extra = added.get(j.sensorId);
+      const fresh = j.records.filter((r) => !rs.has(r.seq) && !(extra?.has(r.seq) ?? false));
+      results.push({ inserted: fresh.length, duplicates: j.records.length - fresh.length });
+      if (fresh.length === 0) continue;
+      const agg = perSensor.get(j.sensorId) ?? { host: j.hostname, ev: 0, al: 0 };
+      perSensor.set(j.sensorId, agg);
+      for (const rec of fresh) {
+        const json = rec.json ?? JSON.stringify(rec.data);
+        if (rec.kind === 'e') {
+          eventRows.push(eventRow(j.sensorId, j.hostname, rec.seq, rec.data, json) as unknown as Record<string, unknown>);
+          agg.ev++;
+        } else {
+          alertRows.push(alertRow(j.sensorId, j.hostname, rec.seq, rec.data, json) as unknown as Record<string, unknown>);
+          agg.al++;
+        }
+      }
+      if (!extra) added.set(j.sensorId, (extra = new RangeSet()));
+      for (const [a, b] of runsOf(fresh.map((r) => r.seq))) {
+        extra.add(a, b);
+        rangeRows.push([j.sensorId, a, b]);
+      }
+    }
+    if (rangeRows.length === 0) {
+      for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(results[i]!);
+      return;
+    }
+    try {
+      await c.run('BEGIN TRANSACTION');
+      if (eventRows.length) {
+        const ap = await c.createAppender('events');
+        try {
+          for (let i = 0; i < eventRows.length; i += 2048) {
+            const part = eventRows.slice(i, i + 2048);
+            const chunk = DuckDBDataChunk.create(EVENT_TYPES, part.length);
+            chunk.setColumns(EVENT_COLUMNS.map((k, ci) => part.map((r) => toDuck(r[k], EVENT_TYPES[ci]!))));
+            ap.appendDataChunk(chunk);
+          }
+          ap.flushSync();
+        } finally {
+          ap.closeSync();
+        }
+      }
+      const cols = ALERT_COLUMNS as string[];
+      for (const a of alertRows) {
+        await c.run(`INSERT OR IGNORE INTO alerts (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((k) => a[k] ?? null) as never);
+      }
+      const ap = await c.createAppender('ingest_ranges');
+      for (const [sensor, a, b] of rangeRows) {
+        ap.appendVarchar(sensor);
+        ap.appendBigInt(BigInt(a));
+        ap.appendBigInt(BigInt(b));
+        ap.endRow();
+      }
+      ap.flushSync();
+      ap.closeSync();
+      const now = Date.now();
+      for (const [sensor, agg] of perSensor) {
+        await c.run(
+          `INSERT INTO sensors (id, hostname, connected, first_seen, last_seen, events_received, alerts_received, drops_kernel, drops_user, drops_spool)
+           VALUES ($1, $2, true, $3, $3, $4, $5, 0, 0, 0)
+           ON CONFLICT (id) DO UPDATE SET events_received = sensors.events_received + EXCLUDED.events_received,
+             alerts_received = sensors.alerts_received + EXCLUDED.alerts_received, last_seen = EXCLUDED.last_seen`,
+          [sensor, agg.host, now, agg.ev, agg.al] as never,
+        );
+      }
+      await c.run('COMMIT');
+    } catch (e) {
+      try {
+        await c.run('ROLLBACK');
+      } catch {
+        /* already rolled back */
+      }
+      const err = new VigilError('VIGIL_E_STORE', `ingest failed: ${(e as Error).message}`, { cause: e });
+      for (const j of jobs) j.reject(err);
+      return;
+    }
+    for (const [sensor, a, b] of rangeRows) this.rangeSet(sensor).add(a, b);
+    for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(results[i]!);
+  }
+
+  async sizeBytes(): Promise<number> {
+    if (this.file === ':memory:') return 0;
+    const r = await this.all(`SELECT used_blocks, block_size FROM pragma_database_size()`);
+    return num(r[0]?.used_blocks) * num(r[0]?.block_size);
+  }
+
+  applyRetention(p: RetentionPolicy): Promise<{ events: number; alerts: number }> {
+    return this.serial(async () => {
+      let events = 0, alerts = 0;
+      const c = this.writer;
+      if (p.maxAgeMs !== undefined) {
+        const cutoff = BigInt(Date.now() - p.maxAgeMs) * 1_000_000n;
+        events += Number((await c.run(`DELETE FROM events WHERE time_ns < $1`, [cutoff] as never)).rowsChanged);
+        alerts += Number((await c.run(`DELETE FROM alerts WHERE time_ns < $1`, [cutoff] as never)).rowsChanged);
+      }
+      if (p.maxBytes !== undefined && this.file !== ':memory:') {
+        await c.run('CHECKPOINT');
+        const sz = (await c.runAndReadAll(`SELECT used_blocks, block_size FROM pragma_database_size()`)).getRowObjects()[0];
+        const used = num(sz?.used_blocks) * num(sz?.block_size);
+        if (used > p.maxBytes) {
+          // Drop the oldest tenth of the events (and alerts older than that) per pass.
+          const cnt = num((await c.runAndReadAll(`SELECT count(*) AS n FROM events`)).getRowObjects()[0]?.n);
+          if (cnt > 0) {
+            const off = Math.max(1, Math.floor(cnt / 10));
+            const cut = (await c.runAndReadAll(`SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ${off - 1}`)).getRowObjects()[0]?.time_ns;
+            if (cut !== undefined && cut !== null) {
+              events += Number((await c.run(`DELETE FROM events WHERE time_ns <= $1`, [cut] as never)).rowsChanged);
+              alerts += Number((await c.run(`DELETE FROM alerts WHERE time_ns <= $1`, [cut] as never)).rowsChanged);
+            }
+          }
+          await c.run('CHECKPOINT');
+        }
+      }
+      // Compact the stored seq ranges to their merged form.
+      await c.run('BEGIN TRANSACTION');
+      await c.run('DELETE FROM ingest_ranges');
+      const ap = await c.createAppender('ingest_ranges');
+      for (const [sensor, rs] of this.ranges) {
+        for (const [a, b] of rs.r) {
+          ap.appendVarchar(sensor);
+          ap.appendBigInt(BigInt(a));
+          ap.appendBigInt(BigInt(b));
+          ap.endRow();
+        }
+      }
+      ap.flushSync();
+      ap.closeSync();
+      await c.run('COMMIT');
+      return { events, alerts };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.serial(async () => {
+      this.closed = true;
+      try {
+        await this.writer.run('CHECKPOINT');
+      } catch {
+        /* best effort */
+      }
+      this.writer.closeSync();
+      this.instance.closeSync();
+    });
+  }
+}
+
+const EVENT_TYPES: DuckDBType[] = EVENT_COLUMNS.map((k) => {
+  switch (k) {
+    case 'seq':
+    case 'time_ns':
+    case 'evt_res':
+    case 'proc_pid':
+    case 'cap_granted':
+    case 'cap_denied':
+      return BIGINT;
+    case 'peer_port':
+      return INTEGER;
+    case 'denied':
+      return BOOLEAN;
+    default:
+      return VARCHAR;
+  }
+});
+
+function toDuck(v: unknown, t: DuckDBType): DuckDBValue {
+  if (v === null || v === undefined) return null;
+  if (t === BIGINT) return typeof v === 'bigint' ? v : BigInt(v as number);
+  return v as DuckDBValue;
+}

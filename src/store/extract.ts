@@ -1,0 +1,266 @@
+// Column extraction: turns an event (Falco-field-shaped JSON) or an alert (Falco json_output) into
+// the flat columns the store indexes and filters on. The full object is always kept as JSON next
+// to these columns; the columns are only for filtering, ordering and runtime insights.
+import { workloadOf } from '../insights/workload.ts';
+
+type Obj = Record<string, unknown>;
+
+function o(v: unknown): Obj | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+function s(v: unknown): string | null {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null;
+}
+function n(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return null;
+}
+
+/** ns-since-epoch decimal string -> bigint; null when not a valid integer. */
+export function nsOf(v: unknown): bigint | null {
+  if (typeof v === 'string' && /^\d{1,19}$/.test(v)) return BigInt(v);
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v));
+  return null;
+}
+
+/** RFC 3339 time with up to 9 fractional digits -> ns since epoch. */
+export function rfc3339ToNs(t: string): bigint | null {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(t);
+  if (!m) return null;
+  const ms = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(ms)) return null;
+  const frac = (m[2] ?? '').padEnd(9, '0');
+  return BigInt(ms) * 1_000_000n + BigInt(frac);
+}
+
+const ERR_DENIED = new Set([-1, -13]); // EPERM, EACCES
+
+export interface EventRow {
+  sensor_id: string;
+  seq: number;
+  time_ns: bigint;
+  hostname: string | null;
+  evt_type: string | null;
+  evt_category: string | null;
+  evt_res: number | null;
+  proc_name: string | null;
+  proc_exepath: string | null;
+  proc_pexepath: string | null;
+  proc_pid: number | null;
+  user_name: string | null;
+  container_id: string | null;
+  container_name: string | null;
+  container_image: string | null;
+  k8s_ns: string | null;
+  k8s_pod: string | null;
+  workload_id: string;
+  workload_kind: string;
+  workload_name: string;
+  fd_name: string | null;
+  net_dir: string | null;
+  peer_addr: string | null;
+  peer_port: number | null;
+  l4proto: string | null;
+  file_path: string | null;
+  file_op: string | null;
+  cap_name: string | null;
+  cap_granted: number | null;
+  cap_denied: number | null;
+  policy_name: string | null;
+  policy_action: string | null;
+  policy_rule: string | null;
+  denied: boolean;
+  data: string;
+}
+
+/** Column order of the events table (the DuckDB appender relies on it). */
+export const EVENT_COLUMNS: (keyof EventRow)[] = [
+  'sensor_id', 'seq', 'time_ns', 'hostname', 'evt_type', 'evt_category', 'evt_res', 'proc_name',
+  'proc_exepath', 'proc_pexepath', 'proc_pid', 'user_name', 'container_id', 'container_name',
+  'container_image', 'k8s_ns', 'k8s_pod', 'workload_id', 'workload_kind', 'workload_name', 'fd_name',
+  'net_dir', 'peer_addr', 'peer_port', 'l4proto', 'file_path', 'file_op', 'cap_name', 'cap_granted',
+  'cap_denied', 'policy_name', 'policy_action', 'policy_rule', 'denied', 'data',
+];
+
+function fileOp(type: string, arg: Obj | undefined): string | null {
+  if (type.startsWith('open')) {
+    const flags = s(arg?.flags) ?? '';
+    return /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND/.test(flags) ? 'write' : 'read';
+  }
+  if (type.startsWith('unlink')) return 'delete';
+  if (type.startsWith('rename')) return 'rename';
+  if (type.startsWith('mkdir')) return 'mkdir';
+  if (type.includes('chmod')) return 'chmod';
+  if (type.includes('chown')) return 'chown';
+  if (type.startsWith('link') || type.startsWith('symlink')) return 'link';
+  if (type === 'memfd_create') return 'memfd';
+  return null;
+}
+
+export function eventRow(sensorId: string, hostname: string | null, seq: number, ev: Obj, json: string): EventRow {
+  const evt = o(ev.evt) ?? {};
+  const proc = o(ev.proc) ?? {};
+  const container = o(ev.container) ?? {};
+  const k8s = o(ev.k8s);
+  const fd = o(ev.fd);
+  const policy = o(ev.policy);
+  const arg = o(evt.arg);
+  const type = s(evt.type) ?? '';
+  const category = s(evt.category);
+  const res = n(evt.res);
+  const ns = s(o(k8s?.ns)?.name) ?? null;
+  const podObj = o(k8s?.pod);
+  const pod = s(podObj?.name) ?? null;
+  const cid = s(container.id);
+  const cname = s(container.name);
+  const w = workloadOf(ns ?? undefined, pod ?? undefined, cid ?? undefined, cname ?? undefined, hostname ?? undefined, o(podObj?.labels));
+  const policyAction = s(policy?.action);
+  const denied = policyAction !== null ? /^block|deny/i.test(policyAction) : res !== null && ERR_DENIED.has(res) && category !== 'process';
+
+  let netDir: string | null = null;
+  let peerAddr: string | null = null;
+  let peerPort: number | null = null;
+  let l4: string | null = null;
+  if (fd && (type === 'connect' || type === 'sendto' || type === 'sendmsg' || type.startsWith('accept') || type === 'listen' || type === 'bind')) {
+    const ingress = type.startsWith('accept') || type === 'listen' || type === 'bind';
+    netDir = ingress ? 'ingress' : 'egress';
+    l4 = s(fd.l4proto);
+    if (ingress) {
+      peerAddr = type.startsWith('accept') ? s(fd.cip) : s(fd.sip) ?? s(fd.lip);
+      peerPort = n(fd.sport) ?? n(fd.lport);
+    } else {
+      peerAddr = s(fd.sip) ?? s(fd.rip);
+      peerPort = n(fd.sport) ?? n(fd.rport);
+    }
+    if (peerAddr === null && peerPort === null) {
+      const name = s(fd.name);
+      if (name && name.includes('->')) {
+        const [c, sv] = name.split('->');
+        const pick = ingress && type.startsWith('accept') ? c! : sv!;
+        const i = pick.lastIndexOf(':');
+        peerAddr = i > 0 ? pick.slice(0, i) : pick;
+        peerPort = i > 0 ? n(pick.slice(i + 1)) : null;
+      } else {
+        peerAddr = name;
+      }
+    }
+  }
+
+  let filePath: string | null = null;
+  let op: string | null = null;
+  if (category === 'file' || (fd && (s(fd.type) === 'file' || s(fd.type) === 'directory'))) {
+    op = fileOp(type, arg);
+    if (op !== null) {
+      filePath = s(fd?.name) ?? s(arg?.name) ?? s(arg?.path) ?? s(arg?.filename) ?? s(arg?.oldpath) ?? s(arg?.linkpath);
+      if (filePath === null) op = null;
+    }
+  }
+
+  let capName: string | null = null;
+  let capGranted: number | null = null;
+  let capDenied: number | null = null;
+  if (type === 'capability') {
+    capName = s(arg?.cap);
+    capGranted = n(arg?.granted) ?? 0;
+    capDenied = n(arg?.denied) ?? 0;
+  }
+
+  const isExec = type === 'execve' || type === 'execveat';
+  return {
+    sensor_id: sensorId,
+    seq,
+    time_ns: nsOf(evt.time) ?? BigInt(Date.now()) * 1_000_000n,
+    hostname,
+    evt_type: type || null,
+    evt_category: category,
+    evt_res: res,
+    proc_name: s(proc.name),
+    proc_exepath: s(proc.exepath) ?? s(proc.exe),
+    proc_pexepath: isExec ? s(proc.pexepath) ?? s(proc.pname) : s(proc.pexepath),
+    proc_pid: n(proc.pid),
+    user_name: s(o(ev.user)?.name),
+    container_id: cid,
+    container_name: cname,
+    container_image: s(container.image),
+    k8s_ns: ns,
+    k8s_pod: pod,
+    workload_id: w.id,
+    workload_kind: w.kind,
+    workload_name: w.name,
+    fd_name: s(fd?.name),
+    net_dir: netDir,
+    peer_addr: peerAddr,
+    peer_port: peerPort,
+    l4proto: l4,
+    file_path: filePath,
+    file_op: op,
+    cap_name: capName,
+    cap_granted: capGranted,
+    cap_denied: capDenied,
+    policy_name: s(policy?.name),
+    policy_action: policyAction,
+    policy_rule: s(policy?.rule),
+    denied,
+    data: json,
+  };
+}
+
+export const PRIORITIES = ['debug', 'informational', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+export function priorityNum(p: string | null): number {
+  if (!p) return 0;
+  const l = p.toLowerCase();
+  const i = PRIORITIES.indexOf(l === 'info' ? 'informational' : l);
+  return i < 0 ? 0 : i;
+}
+
+export interface AlertRow {
+  uuid: string;
+  sensor_id: string;
+  seq: number;
+  time_ns: bigint;
+  hostname: string | null;
+  rule: string | null;
+  priority: string | null;
+  priority_num: number;
+  source: string | null;
+  container_id: string | null;
+  k8s_ns: string | null;
+  k8s_pod: string | null;
+  workload_id: string;
+  data: string;
+}
+
+export const ALERT_COLUMNS: (keyof AlertRow)[] = [
+  'uuid', 'sensor_id', 'seq', 'time_ns', 'hostname', 'rule', 'priority', 'priority_num', 'source',
+  'container_id', 'k8s_ns', 'k8s_pod', 'workload_id', 'data',
+];
+
+export function alertRow(sensorId: string, hostname: string | null, seq: number, a: Obj, json: string): AlertRow {
+  const of = o(a.output_fields) ?? {};
+  const t = s(a.time);
+  const time = (t ? rfc3339ToNs(t) : null) ?? nsOf(of['evt.time']) ?? BigInt(Date.now()) * 1_000_000n;
+  const cid = s(of['container.id']);
+  const ns = s(of['k8s.ns.name']);
+  const pod = s(of['k8s.pod.name']);
+  const host = s(a.hostname) ?? hostname;
+  const w = workloadOf(ns ?? undefined, pod ?? undefined, cid ?? undefined, s(of['container.name']) ?? undefined, host ?? undefined);
+  const prio = s(a.priority);
+  return {
+    uuid: s(a.uuid) ?? `${sensorId}-${seq}`,
+    sensor_id: sensorId,
+    seq,
+    time_ns: time,
+    hostname: host,
+    rule: s(a.rule),
+    priority: prio,
+    priority_num: priorityNum(prio),
+    source: s(a.source),
+    container_id: cid,
+    k8s_ns: ns,
+    k8s_pod: pod,
+    workload_id: w.id,
+    data: json,
+  };
+}

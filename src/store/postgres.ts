@@ -1,0 +1,236 @@
+// PostgreSQL store: shared by several `vigil server` processes (scale-out). Exactly-once: one
+// transaction per batch, serialised per sensor by an advisory lock, skips seqs inside the sensor's
+// stored ingest_ranges (kept after retention) and inserts with ON CONFLICT DO NOTHING on the
+// (sensor_id, seq) primary key as a second guard; rows are inserted with one INSERT ... SELECT FROM unnest(column arrays) per batch.
+import pg from 'pg';
+import { VigilError } from '../common/errors.ts';
+import { ALERT_COLUMNS, EVENT_COLUMNS, alertRow, eventRow, type AlertRow, type EventRow } from './extract.ts';
+import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
+import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
+import { RangeSet, runsOf } from './ranges.ts';
+
+const EVENT_TYPES: Record<string, string> = {
+  seq: 'bigint', time_ns: 'bigint', evt_res: 'bigint', proc_pid: 'bigint', peer_port: 'integer',
+  cap_granted: 'bigint', cap_denied: 'bigint', denied: 'boolean', data: 'jsonb',
+};
+const ALERT_TYPES: Record<string, string> = {
+  seq: 'bigint', time_ns: 'bigint', priority_num: 'integer', data: 'jsonb',
+};
+
+function pgValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return v.map(pgValue);
+  return v;
+}
+
+export class PostgresStore extends SqlStore {
+  readonly kind = 'postgres' as const;
+  private pool: pg.Pool;
+  private closed = false;
+
+  constructor(url: string) {
+    super();
+    this.pool = new pg.Pool({ connectionString: url, max: 8 });
+    this.pool.on('error', () => undefined); // idle client errors surface on the next query
+  }
+
+  async init(): Promise<number> {
+    const c = await this.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock(74210001)');
+      await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)`);
+      const cur = num((await c.query(`SELECT max(version) AS v FROM schema_migrations`)).rows[0]?.v);
+      let version = cur;
+      for (const m of POSTGRES_MIGRATIONS) {
+        if (m.version <= cur) continue;
+        await c.query('BEGIN');
+        try {
+          for (const stmt of m.sql) await c.query(stmt);
+          await c.query(`INSERT INTO schema_migrations VALUES ($1, $2)`, [m.version, Date.now()]);
+          await c.query('COMMIT');
+        } catch (e) {
+          await c.query('ROLLBACK');
+          throw new VigilError('VIGIL_E_STORE', `migration ${m.version} failed: ${(e as Error).message}`, { cause: e });
+        }
+        version = m.version;
+      }
+      return version;
+    } finally {
+      await c.query('SELECT pg_advisory_unlock(74210001)').catch(() => undefined);
+      c.release();
+    }
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    if (this.closed) throw new VigilError('VIGIL_E_STORE', 'store is closed');
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      throw new VigilError('VIGIL_E_STORE', `cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  protected async all(sql: string, params: unknown[] = []): Promise<Row[]> {
+    try {
+      return (await this.pool.query(sql, params.map(pgValue))).rows as Row[];
+    } catch (e) {
+      throw new VigilError('VIGIL_E_STORE', (e as Error).message, { cause: e });
+    }
+  }
+
+  protected async exec(sql: string, params: unknown[] = []): Promise<number> {
+    try {
+      return (await this.pool.query(sql, params.map(pgValue))).rowCount ?? 0;
+    } catch (e) {
+      throw new VigilError('VIGIL_E_STORE', (e as Error).message, { cause: e });
+    }
+  }
+
+  protected jsonField(p: string[], params: Params): string {
+    return `(data #>> CAST(${params.add(p)} AS text[]))`;
+  }
+  protected dataText(): string {
+    return 'data::text';
+  }
+
+  async ingest(sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<IngestResult> {
+    const c = await this.connect();
+    try {
+      await c.query('BEGIN');
+      // One ingest per sensor at a time across all servers sharing this database.
+      await c.query('SELECT pg_advisory_xact_lock(74210002, hashtext($1))', [sensorId]);
+      let fresh = records;
+      if (records.length) {
+        let lo = Infinity, hi = -Infinity;
+        for (const r of records) {
+          if (r.seq < lo) lo = r.seq;
+          if (r.seq > hi) hi = r.seq;
+        }
+        const stored = await c.query(
+          `SELECT first_seq, last_seq FROM ingest_ranges WHERE sensor_id = $1 AND last_seq >= $2 AND first_seq <= $3`,
+          [sensorId, lo, hi],
+        );
+        if (stored.rows.length) {
+          const rs = new RangeSet();
+          for (const r of stored.rows) rs.add(num(r.first_seq), num(r.last_seq));
+          fresh = records.filter((r) => !rs.has(r.seq));
+        }
+      }
+      const res = await this.insertRows(c, sensorId, hostname, fresh);
+      for (const [a, b] of runsOf(fresh.map((r) => r.seq))) {
+        await c.query(`INSERT INTO ingest_ranges VALUES ($1, $2, $3)`, [sensorId, a, b]);
+      }
+      await c.query('COMMIT');
+      return { inserted: res, duplicates: records.length - res };
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw new VigilError('VIGIL_E_STORE', `ingest failed: ${(e as Error).message}`, { cause: e });
+    } finally {
+      c.release();
+    }
+  }
+
+  /** Inserts rows inside the caller's transaction; returns how many were new. */
+  private async insertRows(c: pg.PoolClient, sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<number> {
+    const evs: EventRow[] = [];
+    const als: AlertRow[] = [];
+    for (const r of records) {
+      const json = (r.json ?? JSON.stringify(r.data)).replace(/\\u0000/g, ''); // jsonb rejects NUL
+      if (r.kind === 'e') evs.push(eventRow(sensorId, hostname, r.seq, r.data, json));
+      else als.push(alertRow(sensorId, hostname, r.seq, r.data, json));
+    }
+    let nEv = 0, nAl = 0;
+    {
+      if (evs.length) {
+        const cols = EVENT_COLUMNS as string[];
+        const arrays = cols.map((k) => evs.map((e) => pgValue((e as unknown as Record<string, unknown>)[k])));
+        const sel = cols.map((k, i) => `$${i + 1}::${EVENT_TYPES[k] ?? 'text'}[]`).join(', ');
+        const r = await c.query(
+          `INSERT INTO events (${cols.join(', ')}) SELECT * FROM unnest(${sel}) ON CONFLICT (sensor_id, seq) DO NOTHING`,
+          arrays,
+        );
+        nEv = r.rowCount ?? 0;
+      }
+      if (als.length) {
+        const cols = ALERT_COLUMNS as string[];
+        const arrays = cols.map((k) => als.map((e) => pgValue((e as unknown as Record<string, unknown>)[k])));
+        const sel = cols.map((k, i) => `$${i + 1}::${ALERT_TYPES[k] ?? 'text'}[]`).join(', ');
+        const r = await c.query(`INSERT INTO alerts (${cols.join(', ')}) SELECT * FROM unnest(${sel}) ON CONFLICT DO NOTHING`, arrays);
+        nAl = r.rowCount ?? 0;
+      }
+      const now = Date.now();
+      await c.query(
+        `INSERT INTO sensors (id, hostname, connected, first_seen, last_seen, events_received, alerts_received)
+         VALUES ($1, $2, true, $3, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET events_received = sensors.events_received + EXCLUDED.events_received,
+           alerts_received = sensors.alerts_received + EXCLUDED.alerts_received, last_seen = EXCLUDED.last_seen`,
+        [sensorId, hostname, now, nEv, nAl],
+      );
+    }
+    return nEv + nAl;
+  }
+
+  async sizeBytes(): Promise<number> {
+    const r = await this.all(`SELECT pg_total_relation_size('events') + pg_total_relation_size('alerts') AS n`);
+    return num(r[0]?.n);
+  }
+
+  async applyRetention(p: RetentionPolicy): Promise<{ events: number; alerts: number }> {
+    let events = 0, alerts = 0;
+    if (p.maxAgeMs !== undefined) {
+      const cutoff = BigInt(Date.now() - p.maxAgeMs) * 1_000_000n;
+      events += await this.exec(`DELETE FROM events WHERE time_ns < $1`, [cutoff]);
+      alerts += await this.exec(`DELETE FROM alerts WHERE time_ns < $1`, [cutoff]);
+    }
+    if (p.maxBytes !== undefined && (await this.sizeBytes()) > p.maxBytes) {
+      // Space freed by DELETE is reused after (auto)vacuum; drop the oldest tenth per pass.
+      const cnt = num((await this.all(`SELECT count(*) AS n FROM events`))[0]?.n);
+      if (cnt > 0) {
+        const off = Math.max(1, Math.floor(cnt / 10));
+        const cut = (await this.all(`SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ${off - 1}`))[0]?.time_ns;
+        if (cut !== undefined) {
+          events += await this.exec(`DELETE FROM events WHERE time_ns <= $1`, [cut]);
+          alerts += await this.exec(`DELETE FROM alerts WHERE time_ns <= $1`, [cut]);
+        }
+      }
+    }
+    await this.compactRanges();
+    return { events, alerts };
+  }
+
+  /** Merges each sensor's stored seq ranges into their minimal form. */
+  private async compactRanges(): Promise<void> {
+    const rows = await this.all(`SELECT sensor_id, count(*) AS n FROM ingest_ranges GROUP BY sensor_id HAVING count(*) > 1`);
+    for (const r of rows) {
+      const sensor = String(r.sensor_id);
+      const c = await this.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query('SELECT pg_advisory_xact_lock(74210002, hashtext($1))', [sensor]);
+        const rs = new RangeSet();
+        for (const x of (await c.query(`SELECT first_seq, last_seq FROM ingest_ranges WHERE sensor_id = $1`, [sensor])).rows) {
+          rs.add(num(x.first_seq), num(x.last_seq));
+        }
+        await c.query(`DELETE FROM ingest_ranges WHERE sensor_id = $1`, [sensor]);
+        for (const [a, b] of rs.r) await c.query(`INSERT INTO ingest_ranges VALUES ($1, $2, $3)`, [sensor, a, b]);
+        await c.query('COMMIT');
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw new VigilError('VIGIL_E_STORE', `range compaction failed: ${(e as Error).message}`, { cause: e });
+      } finally {
+        c.release();
+      }
+    }
+  }
+
+  override async maxSeq(sensorId: string): Promise<number> {
+    return num((await this.all(`SELECT max(last_seq) AS m FROM ingest_ranges WHERE sensor_id = $1`, [sensorId]))[0]?.m);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,137 @@
+// Sensor <-> server wire protocol `vigil.v1` (WebSocket subprotocol, JSON text frames, mutual TLS).
+// Shared by the sensor uplink and the server so both sides agree on frames, limits and close codes.
+// See docs/backend.md for the full description.
+
+export const SUBPROTOCOL = 'vigil.v1';
+export const PROTO_VERSION = 1;
+export const STREAM_PATH = '/api/v1/stream';
+
+/** Server-side limits (the server tells the sensor in `welcome`). */
+export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_BATCH_ITEMS = 5000;
+
+/** WebSocket close codes used by Vigil (4000-4999 are application codes). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001, // server shutting down
+  TOO_BIG: 1009, // frame larger than maxFrameBytes (sent by the ws library)
+  MALFORMED: 4400, // not JSON / not a valid frame / sequence rules violated
+  UNAUTHENTICATED: 4401,
+  REVOKED: 4403, // sensor certificate revoked
+  UNSUPPORTED_VERSION: 4406, // subprotocol or `proto` not supported
+  REPLACED: 4409, // the same sensor opened a newer connection
+  BATCH_TOO_LARGE: 4413, // more items than maxBatchItems
+  HELLO_TIMEOUT: 4408,
+  INTERNAL: 4500, // storage failed; the sensor retries (nothing was acked)
+} as const;
+
+export type Kind = 'e' | 'a';
+/** One spooled record on the wire: [seq, kind, document]. */
+export type WireItem = [number, Kind, Record<string, unknown>];
+
+export interface Drops {
+  kernel: number;
+  user: number;
+  spool: number;
+}
+
+export interface HelloFrame {
+  type: 'hello';
+  proto: number;
+  sensor: string;
+  hostname: string;
+  version: string;
+  drops: Drops;
+}
+export interface BatchFrame {
+  type: 'batch';
+  sensor: string;
+  first: number;
+  last: number;
+  items: WireItem[];
+}
+export interface StatsFrame {
+  type: 'stats';
+  drops: Drops;
+}
+export type ClientFrame = HelloFrame | BatchFrame | StatsFrame;
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  proto: number;
+  server: string;
+  maxSeq: number; // highest seq of this sensor the server has stored
+  maxBatchItems: number;
+  maxFrameBytes: number;
+}
+export interface AckFrame {
+  type: 'ack';
+  last: number; // every record up to and including this seq sent on this connection is stored
+}
+export type ServerFrame = WelcomeFrame | AckFrame;
+
+export class ProtocolError extends Error {
+  constructor(readonly closeCode: number, message: string) {
+    super(message);
+  }
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+function drops(v: unknown): Drops {
+  const d = v as Partial<Drops> | undefined;
+  if (!d || typeof d !== 'object') throw new ProtocolError(CloseCode.MALFORMED, 'drops must be an object');
+  const out = { kernel: d.kernel ?? 0, user: d.user ?? 0, spool: d.spool ?? 0 };
+  if (!isCount(out.kernel) || !isCount(out.user) || !isCount(out.spool)) throw new ProtocolError(CloseCode.MALFORMED, 'drops must be non-negative integers');
+  return out;
+}
+
+/** Parses and validates a client frame; throws ProtocolError with the close code to use. */
+export function parseClientFrame(text: string, maxBatchItems: number): ClientFrame {
+  let f: Record<string, unknown>;
+  try {
+    f = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ProtocolError(CloseCode.MALFORMED, 'frame is not valid JSON');
+  }
+  if (!f || typeof f !== 'object' || Array.isArray(f)) throw new ProtocolError(CloseCode.MALFORMED, 'frame must be a JSON object');
+  switch (f.type) {
+    case 'hello': {
+      if (f.proto !== PROTO_VERSION) throw new ProtocolError(CloseCode.UNSUPPORTED_VERSION, `unsupported protocol version ${String(f.proto)}; server speaks ${PROTO_VERSION}`);
+      if (typeof f.sensor !== 'string') throw new ProtocolError(CloseCode.MALFORMED, 'hello.sensor must be a string');
+      return {
+        type: 'hello',
+        proto: PROTO_VERSION,
+        sensor: f.sensor,
+        hostname: typeof f.hostname === 'string' ? f.hostname.slice(0, 255) : '',
+        version: typeof f.version === 'string' ? f.version.slice(0, 64) : '',
+        drops: drops(f.drops ?? {}),
+      };
+    }
+    case 'stats':
+      return { type: 'stats', drops: drops(f.drops) };
+    case 'batch': {
+      const items = f.items;
+      if (typeof f.sensor !== 'string' || !isCount(f.first) || !isCount(f.last) || !Array.isArray(items)) {
+        throw new ProtocolError(CloseCode.MALFORMED, 'batch needs sensor, first, last and items');
+      }
+      if (items.length === 0) throw new ProtocolError(CloseCode.MALFORMED, 'batch has no items');
+      if (items.length > maxBatchItems) throw new ProtocolError(CloseCode.BATCH_TOO_LARGE, `batch has ${items.length} items; the limit is ${maxBatchItems}`);
+      let prev = 0;
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i] as unknown;
+        if (!Array.isArray(it) || it.length !== 3) throw new ProtocolError(CloseCode.MALFORMED, `item ${i} must be [seq, kind, document]`);
+        const [seq, kind, doc] = it as [unknown, unknown, unknown];
+        if (!isCount(seq) || seq <= prev) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: seq must increase`);
+        if (kind !== 'e' && kind !== 'a') throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: kind must be "e" or "a"`);
+        if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: document must be an object`);
+        prev = seq;
+      }
+      if ((items[0] as WireItem)[0] !== f.first || prev !== f.last) throw new ProtocolError(CloseCode.MALFORMED, 'batch first/last do not match its items');
+      return { type: 'batch', sensor: f.sensor, first: f.first, last: f.last, items: items as WireItem[] };
+    }
+    default:
+      throw new ProtocolError(CloseCode.MALFORMED, `unknown frame type ${JSON.stringify(f.type)}`);
+  }
+}

@@ -1,0 +1,34 @@
+// Test helper for tests that need the real kernel (root, BPF, runc). Under VIGIL_REQUIRE_BPF=1 (CI)
+// a missing prerequisite FAILS the test; otherwise the test is skipped with the reason.
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+export const sharedDir = path.resolve(repoRoot, '..', 'shared');
+export const loaderPath = path.join(repoRoot, 'build', 'vigil-loader');
+export const vigilBin = path.join(repoRoot, 'bin', 'vigil');
+
+export function kernelPrereqMissing(extra: string[] = []): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root';
+  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no BTF at /sys/kernel/btf/vmlinux';
+  if (!existsSync(loaderPath)) return `loader not built (${loaderPath}); run make build`;
+  for (const bin of extra) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+    } catch {
+      return `${bin} not installed`;
+    }
+  }
+  return undefined;
+}
+
+/** Call at the top of a kernel test: returns false (and skips) when it cannot run, unless required. */
+export function needKernel(t: TestContext, extra: string[] = []): boolean {
+  const missing = kernelPrereqMissing(extra);
+  if (!missing) return true;
+  if (process.env.VIGIL_REQUIRE_BPF === '1') throw new Error(`VIGIL_REQUIRE_BPF=1 but ${missing}`);
+  t.skip(missing);
+  return false;
+}
