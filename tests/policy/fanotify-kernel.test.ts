@@ -39,9 +39,13 @@ test('fanotify enforcer with runc containers', { timeout: 180_000 }, async (t) =
   const a = await runContainer({ name: 'a', files });
   const b = await runContainer({ name: 'b', files });
   const running: FanxRun[] = [];
-  t.after(async () => {
-    for (const f of running) await f.stop().catch(() => undefined);
-  });
+  // each subtest's enforcer is stopped even when the subtest fails, so one failure cannot leave
+  // a stale fanotify mark that makes the next subtests fail too
+  const stopAll = async () => {
+    for (const f of running.splice(0)) await f.stop().catch(() => undefined);
+  };
+  t.afterEach(stopAll);
+  t.after(stopAll);
   const start = async (table: string, failClosed = false) => {
     const f = await FanxRun.start(tool, table, failClosed);
     running.push(f);
