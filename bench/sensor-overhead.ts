@@ -176,7 +176,7 @@ function ensureTracefs(): void {
 }
 
 interface DefaultHooks {
-  floorArgs: string[]; // syscalls:sys_enter_X, syscalls:sys_exit_X, btf:NAME
+  floorArgs: string[]; // syscalls:sys_exit_X, btf:NAME
   syscalls: string[]; // syscall names for auditctl -S (the syscall's name, e.g. umount2, not its tracepoint's)
   missing: string[]; // syscall tracepoints this kernel does not have
 }
@@ -187,12 +187,13 @@ function defaultHooks(): DefaultHooks {
   for (const h of plan.hooks.values()) {
     if (h.tier === 'syscall') {
       const tp = h.info!.tp ?? h.info!.name;
-      if (!existsSync(`${TRACEFS}/events/syscalls/sys_enter_${tp}`)) {
+      if (!existsSync(`${TRACEFS}/events/syscalls/sys_exit_${tp}`)) {
         out.missing.push(tp);
         continue;
       }
       out.syscalls.push(h.info!.name);
-      out.floorArgs.push(`syscalls:sys_enter_${tp}`, `syscalls:sys_exit_${tp}`);
+      // the sensor attaches only sys_exit_X (arguments come from the saved registers)
+      out.floorArgs.push(`syscalls:sys_exit_${tp}`);
     } else {
       out.floorArgs.push(`btf:${h.id.replace(/^tp_btf:/, '')}`);
     }
@@ -792,9 +793,9 @@ async function main(): Promise<void> {
     table,
     '',
     '- **slowdown %**: 1 − ops/s ÷ baseline ops/s (median). **− floor (pp)**: slowdown minus the floor\'s slowdown, in percentage points: what the sensor costs beyond the unavoidable price of its hooks. For `--events all` the floor lacks the `close` hooks, so that figure includes them.',
-    '- **floor**: `bench/floor/` — one counting-only tracepoint program on `sys_enter_X`/`sys_exit_X` of every syscall of the default plan (`PlanBuilder().needFamilies(DEFAULT_FAMILIES)`), and tp_btf `sched_process_exec/fork/exit`, `cap_capable`' + (hooks.missing.length ? ` (${hooks.missing.join(', ')}: no tracepoint on this kernel, skipped by the floor and the sensor alike)` : '') + '.',
+    '- **floor**: `bench/floor/` — one counting-only tracepoint program on `sys_exit_X` of every syscall (the sensor attaches no enter hooks) of the default plan (`PlanBuilder().needFamilies(DEFAULT_FAMILIES)`), and tp_btf `sched_process_exec/fork/exit`, `cap_capable`' + (hooks.missing.length ? ` (${hooks.missing.join(', ')}: no tracepoint on this kernel, skipped by the floor and the sensor alike)` : '') + '.',
     '- **CPU %**: utime + stime over the workload\'s wall time, in % of one core — sensor: the node process and its vigil-loader; floor: its loader; auditd: auditd + kauditd (audit\'s record formatting happens in the audited task itself and shows as slowdown).',
-    '- **events/s**: events over the workload\'s wall time, minus the machine\'s background rate measured just before it — sensor: decoded by user space (`userspace.decoded`, after it caught up); floor: probe hits (enter and exit count separately); auditd: SYSCALL records written to its log.',
+    '- **events/s**: events over the workload\'s wall time, minus the machine\'s background rate measured just before it — sensor: decoded by user space (`userspace.decoded`, after it caught up); floor: probe hits; auditd: SYSCALL records written to its log.',
     '- **drops**: summed over all repetitions — sensor: `kernel.ringbufDrops` / `userspace.dropped` (the printer\'s bounded buffer) from its control socket; auditd: the kernel\'s `lost` counter. The sensor\'s JSON goes through a pipe into `wc -l`, so printing really happens.',
     '- **spread %**: (max − min) ÷ median of ops/s over the repetitions.',
     '- auditd runs with Debian\'s auditd.conf (ENRICHED log format, INCREMENTAL_ASYNC flush), `-b 8192`, one `always,exit` rule with the default plan\'s syscalls plus execve, execveat, clone, clone3, fork, vfork (there is no audit counterpart of `cap_capable`). While the other configurations run, `-a never,task` keeps tasks free of audit work.',

@@ -62,7 +62,7 @@ struct {
 static __always_inline int vlsm_report(u16 kind_action, u16 policy, u64 ino, u32 op, bool deny)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct vgl_event *e = vgl_begin(VGL_K_NET_DECISION, t);
+	struct vgl_event *e = vgl_begin_raw(VGL_K_NET_DECISION, t);
 	if (!e)
 		return 0;
 	/* reuses the decision kind: args[6] = 16 + op marks an LSM file decision */

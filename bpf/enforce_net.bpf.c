@@ -139,7 +139,7 @@ static __always_inline void vnet_report(const struct vnet_scope *s, const struct
 					u32 proto, u16 port, const u32 *addr, u32 socktype)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct vgl_event *e = vgl_begin(VGL_K_NET_DECISION, t);
+	struct vgl_event *e = vgl_begin_raw(VGL_K_NET_DECISION, t);
 	if (!e)
 		return;
 	e->hdr.flags |= VGL_F_POLICY;

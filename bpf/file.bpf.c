@@ -11,66 +11,80 @@
 #define VGL_O_CREAT 0100
 #define VGL_O_TRUNC 01000
 
-struct vgl_scan_ctx {
-	u8 *p;
-	u32 len;
-	bool undecidable;
-};
+#define VGL_ONES 0x0101010101010101ull
+#define VGL_LOW7 0x7f7f7f7f7f7f7f7full
 
-/* one byte of the undecidable scan: "//", "/." or ".." anywhere makes the path undecidable */
-static long vgl_scan_step(u32 i, void *ctx)
+/* 0x80 in every byte of x that equals c, 0 elsewhere (exact: no borrow between bytes) */
+static __always_inline u64 vgl_bytes_eq(u64 x, u8 c)
 {
-	struct vgl_scan_ctx *c = ctx;
-	if (i + 1 >= c->len)
-		return 1;
-	u8 a = c->p[i & (VGL_PF_SCAN - 1)];
-	u8 b = c->p[(i + 1) & (VGL_PF_SCAN - 1)];
-	if ((a == '/' && (b == '/' || b == '.')) || (a == '.' && b == '.')) {
-		c->undecidable = true;
-		return 1;
-	}
-	return 0;
+	u64 v = x ^ (VGL_ONES * c);
+	return ~(((v & VGL_LOW7) + VGL_LOW7) | v | VGL_LOW7);
 }
 
 /*
- * The in-kernel path filter (see vigil_abi.h). `str_off` is the offset of the raw path string in
- * the event being assembled. src/detect/kernel-filter.ts `admits()` mirrors this decision exactly.
+ * The in-kernel path filter (see vigil_abi.h), decided on the path as the process passed it,
+ * before anything else of the event is assembled: a rejected open costs the argument reads, one user
+ * string read and a few map lookups. src/detect/kernel-filter.ts `admits()` mirrors this
+ * decision exactly.
  */
-static __always_inline bool vgl_path_admitted(struct vgl_event *e, u32 str_off, u32 kind)
+static __always_inline bool vgl_upath_admitted(const void *upath, u32 kind)
 {
-	u8 *base = (u8 *)e;
-	if (str_off > VGL_SCRATCH_SIZE / 2)
-		return true;
-	struct vgl_str *h = (struct vgl_str *)(base + (str_off & HALF_MASK));
-	u32 len = h->len;
-	if (len == 0 || len >= VGL_PF_SCAN || (h->flags & VGL_S_TRUNCATED))
-		return true;
 	u32 zero = 0;
 	struct vgl_pathbuf *pb = bpf_map_lookup_elem(&pathbuf, &zero);
 	if (!pb)
 		return true;
-	/* a private copy: the scan, prefix and suffix reads need fixed bounds */
 	u8 *p = pb->buf;
-	bpf_probe_read_kernel(p, VGL_PF_SCAN, base + ((str_off + sizeof(struct vgl_str)) & HALF_MASK));
-	if (p[0] != '/')
+	/* one byte more than the scan window tells "exactly VGL_PF_SCAN - 1 bytes" from "longer" */
+	long n = bpf_probe_read_user_str(p, VGL_PF_SCAN + 1, upath);
+	if (n <= 1)
+		return true; /* fault or empty: let the event show it */
+	u32 len = n - 1;
+	if (len >= VGL_PF_SCAN || p[0] != '/')
 		return true;
-	struct vgl_scan_ctx sc = { .p = p, .len = len, .undecidable = false };
-	bpf_loop(VGL_PF_SCAN, vgl_scan_step, &sc, 0);
-	if (sc.undecidable)
-		return true;
+	/* undecidable: "//", "/." or ".." anywhere; eight bytes per step */
+	u64 carry_s = 0, carry_d = 0;
+#pragma unroll
+	for (int w = 0; w < VGL_PF_SCAN / 8; w++) {
+		if (w * 8 >= len)
+			break;
+		u64 x = *(u64 *)(p + w * 8);
+		u32 rem = len - w * 8;
+		if (rem < 8)
+			x &= (1ull << (rem * 8)) - 1; /* bytes past the end are 0: neither '/' nor '.' */
+		u64 sl = vgl_bytes_eq(x, '/');
+		u64 dt = vgl_bytes_eq(x, '.');
+		/* byte i+1 sits 8 bits above byte i (little endian); carry_* holds the previous
+		 * word's last byte moved to position 0 of this one */
+		u64 ps = (sl << 8) | carry_s, pd = (dt << 8) | carry_d;
+		if ((ps & (sl | dt)) | (pd & dt))
+			return true;
+		carry_s = sl >> 56;
+		carry_d = dt >> 56;
+	}
 	/* prefix: longest-prefix match on kind + path */
 	struct vgl_pfx_key pk = {};
-	u32 n = len < VGL_PF_PFX ? len : VGL_PF_PFX;
-	pk.prefixlen = 16 + 8 * n;
+	u32 m = len < VGL_PF_PFX ? len : VGL_PF_PFX;
+	pk.prefixlen = 16 + 8 * m;
 	pk.data[0] = kind >> 8;
 	pk.data[1] = kind & 0xff;
-	bpf_probe_read_kernel(&pk.data[2], VGL_PF_PFX, p);
+	__builtin_memcpy(&pk.data[2], p, VGL_PF_PFX);
 	if (bpf_map_lookup_elem(&path_pfx, &pk))
 		return true;
 	/* suffix: one hash lookup per configured suffix length */
 	struct vgl_sfx_lens *sl = bpf_map_lookup_elem(&sfx_lens, &kind);
-	if (!sl)
+	if (!sl || !sl->n)
 		return false;
+	if (sl->tail) {
+		/* every suffix is >= VGL_PF_TAIL bytes: a path whose tail no suffix ends with is out */
+		if (len < VGL_PF_TAIL)
+			return false;
+		struct vgl_sfx_key tk = {};
+		tk.kind = kind;
+		tk.len = VGL_PF_TAIL_LEN;
+		__builtin_memcpy(tk.s, p + ((len - VGL_PF_TAIL) & (VGL_PF_SCAN - 1)), VGL_PF_TAIL);
+		if (!bpf_map_lookup_elem(&path_sfx, &tk))
+			return false;
+	}
 #pragma unroll
 	for (int i = 0; i < VGL_PF_NLENS; i++) {
 		if (i >= sl->n)
@@ -92,12 +106,12 @@ static __always_inline bool vgl_path_admitted(struct vgl_event *e, u32 str_off, 
 SEC("tracepoint")
 int vgl_sys_exit_file(struct trace_event_raw_sys_exit *ctx)
 {
-	struct vgl_stash st;
+	struct vgl_call st;
 	struct vgl_kind_counters *c = NULL;
 	struct task_struct *t = NULL;
-	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);
-	if (!e)
+	if (!vgl_exit_call(ctx, &st, &c, &t))
 		return 0;
+	struct vgl_event *e;
 	u64 *a = st.args;
 	switch (st.kind) {
 	case VGL_K_OPEN:
@@ -123,35 +137,48 @@ int vgl_sys_exit_file(struct trace_event_raw_sys_exit *ctx)
 				mode = how.mode;
 			}
 		}
+		/* the filters first: a filtered open never assembles an event */
 		struct vgl_kind_cfg *cfg = vgl_cfg(st.kind);
-		if (cfg && (cfg->flags & VGL_KC_ONLY_WRITE) &&
-		    !((flags & VGL_O_ACCMODE) || (flags & (VGL_O_CREAT | VGL_O_TRUNC)))) {
+		if (cfg && (((cfg->flags & VGL_KC_ONLY_WRITE) &&
+			     !((flags & VGL_O_ACCMODE) || (flags & (VGL_O_CREAT | VGL_O_TRUNC)))) ||
+			    ((cfg->flags & VGL_KC_PREFIX_FILTER) && !vgl_upath_admitted(path, st.kind)))) {
 			if (c)
 				__sync_fetch_and_add(&c->filtered, 1);
 			return 0;
 		}
+		e = vgl_exit_event(ctx, &st, t);
+		if (!e)
+			return 0;
 		e->args[0] = e->res; /* fd */
 		e->args[1] = dirfd;
 		e->args[2] = flags;
 		e->args[3] = mode;
-		u32 path_off = e->hdr.len;
 		vgl_put_relpath(e, t, dirfd, path);
-		if (cfg && (cfg->flags & VGL_KC_PREFIX_FILTER) && !vgl_path_admitted(e, path_off, st.kind)) {
-			if (c)
-				__sync_fetch_and_add(&c->filtered, 1);
-			return 0;
-		}
 		if (e->res >= 0) {
 			struct file *f = vgl_fd_file(t, e->res);
-			struct inode *ino = BPF_CORE_READ(f, f_inode);
-			u16 imode = BPF_CORE_READ(ino, i_mode);
-			e->args[VGL_FD_A_INO] = BPF_CORE_READ(ino, i_ino);
-			e->args[4] = BPF_CORE_READ(ino, i_sb, s_dev);
-			e->args[VGL_FD_A_TYPE] = (imode & VGL_S_IFMT) == VGL_S_IFDIR ? VGL_FDT_DIRECTORY :
-						 (imode & VGL_S_IFMT) == VGL_S_IFCHR ? VGL_FDT_CHAR : VGL_FDT_FILE;
+			if (f) {
+				/* f came through a helper read: a plain scalar, read with helpers */
+				struct inode *ino = BPF_CORE_READ(f, f_inode);
+				u16 imode = BPF_CORE_READ(ino, i_mode);
+				e->args[VGL_FD_A_INO] = BPF_CORE_READ(ino, i_ino);
+				e->args[4] = BPF_CORE_READ(ino, i_sb, s_dev);
+				e->args[VGL_FD_A_TYPE] = (imode & VGL_S_IFMT) == VGL_S_IFDIR ? VGL_FDT_DIRECTORY :
+							 (imode & VGL_S_IFMT) == VGL_S_IFCHR ? VGL_FDT_CHAR : VGL_FDT_FILE;
+			}
 		}
 		break;
 	}
+	default:
+		e = vgl_exit_event(ctx, &st, t);
+		if (!e)
+			return 0;
+		break;
+	}
+	switch (st.kind) {
+	case VGL_K_OPEN:
+	case VGL_K_OPENAT:
+	case VGL_K_OPENAT2:
+		break;
 	case VGL_K_UNLINK:
 	case VGL_K_MKDIR:
 	case VGL_K_CHMOD:

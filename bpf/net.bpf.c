@@ -19,13 +19,25 @@ struct vgl_user_msghdr {
 SEC("tracepoint")
 int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 {
-	struct vgl_stash st;
+	struct vgl_call st;
 	struct vgl_kind_counters *c = NULL;
 	struct task_struct *t = NULL;
-	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);
-	if (!e)
+	if (!vgl_exit_call(ctx, &st, &c, &t))
 		return 0;
 	u64 *a = st.args;
+	/* sends on connected sockets (no destination) are filtered before any event is assembled:
+	 * a busy TCP service makes one per request */
+	struct vgl_user_msghdr mh = {};
+	if (st.kind == VGL_K_SENDMSG)
+		bpf_probe_read_user(&mh, sizeof(mh), (const void *)a[1]);
+	if ((st.kind == VGL_K_SENDTO && !a[4]) || (st.kind == VGL_K_SENDMSG && !mh.msg_name)) {
+		if (c)
+			__sync_fetch_and_add(&c->filtered, 1);
+		return 0;
+	}
+	struct vgl_event *e = vgl_exit_event(ctx, &st, t);
+	if (!e)
+		return 0;
 	switch (st.kind) {
 	case VGL_K_SOCKET:
 		e->args[0] = a[0]; /* domain */
@@ -47,11 +59,6 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 		break;
 	}
 	case VGL_K_SENDTO: {
-		if (!a[4]) {
-			if (c)
-				__sync_fetch_and_add(&c->filtered, 1);
-			return 0;
-		}
 		e->args[0] = a[0];
 		u32 alen = (u32)a[5];
 		if (alen > VGL_SOCKADDR_MAX)
@@ -61,13 +68,6 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 		break;
 	}
 	case VGL_K_SENDMSG: {
-		struct vgl_user_msghdr mh = {};
-		bpf_probe_read_user(&mh, sizeof(mh), (const void *)a[1]);
-		if (!mh.msg_name) {
-			if (c)
-				__sync_fetch_and_add(&c->filtered, 1);
-			return 0;
-		}
 		e->args[0] = a[0];
 		u32 alen = (u32)mh.msg_namelen;
 		if (alen > VGL_SOCKADDR_MAX)

@@ -9,7 +9,7 @@
 SEC("tracepoint")
 int vgl_sys_exit_priv(struct trace_event_raw_sys_exit *ctx)
 {
-	struct vgl_stash st;
+	struct vgl_call st;
 	struct vgl_kind_counters *c = NULL;
 	struct task_struct *t = NULL;
 	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);

@@ -8,6 +8,14 @@
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
+#if defined(__TARGET_ARCH_arm64)
+#define VGL_NR_EXECVE 221
+#define VGL_NR_EXECVEAT 281
+#else
+#define VGL_NR_EXECVE 59
+#define VGL_NR_EXECVEAT 322
+#endif
+
 static __always_inline bool vgl_kind_on(u32 kind, struct vgl_kind_counters **c, struct vgl_kind_cfg **cfg)
 {
 	*c = vgl_counters(kind);
@@ -71,6 +79,14 @@ int BPF_PROG(vgl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	struct vgl_event *e = vgl_begin(VGL_K_EXECVE, p);
 	if (!e)
 		return 0;
+	/* which syscall exec'd: the saved syscall number cannot say (set_personality_64bit() rewrites
+	 * it to execve during every exec), so execveat marks itself on entry (below) */
+	{
+		u32 *at = bpf_task_storage_get(&exec_at, p, 0, 0);
+		e->syscall = at && *at ? VGL_NR_EXECVEAT : VGL_NR_EXECVE;
+		if (at)
+			*at = 0;
+	}
 	const struct cred *cred = BPF_CORE_READ(p, cred);
 	struct mm_struct *mm = BPF_CORE_READ(p, mm);
 	struct file *exe = BPF_CORE_READ(mm, exe_file);
@@ -151,6 +167,29 @@ int BPF_PROG(vgl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_
 		}
 	}
 	vgl_submit(e, c);
+	return 0;
+}
+
+/* syscalls:sys_enter_execveat / sys_exit_execveat: fire only on execveat. Enter marks the task
+ * (the exec tracepoint above reads and clears the mark); exit clears it again, so an execveat
+ * that failed does not label the task's next successful execve. */
+SEC("tracepoint")
+int vgl_sys_enter_execveat(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	u32 *at = bpf_task_storage_get(&exec_at, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (at)
+		*at = 1;
+	return 0;
+}
+
+SEC("tracepoint")
+int vgl_sys_exit_execveat(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	u32 *at = bpf_task_storage_get(&exec_at, t, 0, 0);
+	if (at)
+		*at = 0;
 	return 0;
 }
 

@@ -264,11 +264,16 @@ struct vgl_kind_cfg {
 /* In-kernel path filter (file kinds with VGL_KC_PREFIX_FILTER). A raw path passes when it is
  * undecidable (relative, >= VGL_PF_SCAN bytes, or containing "//", "/." or ".."), when it starts
  * with a prefix in path_pfx (LPM trie keyed by kind then path) or ends with a suffix in path_sfx
- * (hash keyed by kind, length and the last bytes; the lengths to try are in sfx_lens). */
+ * (hash keyed by kind, length and the last bytes; the lengths to try are in sfx_lens).
+ * When every suffix of a kind is at least VGL_PF_TAIL bytes long, path_sfx also holds each
+ * suffix's last VGL_PF_TAIL bytes under len = VGL_PF_TAIL_LEN and sfx_lens.tail is 1: one lookup
+ * of the path's tail then rejects most paths before the per-length lookups. */
 #define VGL_PF_SCAN 256
 #define VGL_PF_PFX 64
 #define VGL_PF_SFX 32
 #define VGL_PF_NLENS 8
+#define VGL_PF_TAIL 4
+#define VGL_PF_TAIL_LEN (0x100 | VGL_PF_TAIL) /* len of a tail entry: never a real suffix length */
 struct vgl_pfx_key {
 	u32 prefixlen;           /* bits: 16 for the kind, then 8 per path byte */
 	u8 data[2 + VGL_PF_PFX]; /* kind (big-endian), path bytes */
@@ -281,7 +286,8 @@ struct vgl_sfx_key {
 struct vgl_sfx_lens {
 	u8 n;
 	u8 lens[VGL_PF_NLENS];
-	u8 pad[7];
+	u8 tail; /* 1: the tail entries are complete (every suffix >= VGL_PF_TAIL bytes) */
+	u8 pad[6];
 };
 
 #endif /* VIGIL_ABI_H */

@@ -2,7 +2,7 @@
  * hooks the sensor's default mode attaches. Each program only increments a per-CPU counter, so
  * what remains of the slowdown is the cost of the hooks themselves (the syscall tracepoint slow
  * path, the BPF trampoline/dispatch), which no sensor built on these hooks can go below.
- * One generic tracepoint program (attached by floor.c to every sys_enter_X/sys_exit_X given) and
+ * One generic tracepoint program (attached by floor.c to every syscall tracepoint given: the sys_exit_X the sensor uses) and
  * one tp_btf program per BTF tracepoint of the plan (sched exec/fork/exit, cap_capable). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,5 +1,5 @@
 /* Loader of the overhead FLOOR (floor.bpf.c) for bench/sensor-overhead.ts.
- * Usage: floor HOOK...   where HOOK is CATEGORY:NAME for a tracepoint (syscalls:sys_enter_openat)
+ * Usage: floor HOOK...   where HOOK is CATEGORY:NAME for a tracepoint (syscalls:sys_exit_openat)
  * or btf:NAME for a BTF tracepoint (btf:sched_process_exec, btf:cap_capable).
  * Attaches the counting programs to every hook given (a hook that does not exist on this kernel is
  * reported on stderr and skipped), prints "ready ATTACHED" on stdout, then on SIGUSR1 prints

@@ -78,7 +78,7 @@ export interface KindInfo {
   typeOf?: (r: RawEvent) => string;
   category: Category;
   family: Family;
-  /** x86_64 syscall number and tracepoint suffix (syscalls:sys_enter_<tp>) for syscall kinds */
+  /** x86_64 syscall number and tracepoint suffix (syscalls:sys_exit_<tp>) for syscall kinds */
   nr?: number;
   tp?: string;
   decode: (r: RawEvent) => Decoded;
@@ -605,8 +605,12 @@ const privKinds: KindInfo[] = [
   sysKind(K.KILL, 'kill', 'priv', 'priv', 62, (r) => both({ res: r.res, pid: r.args[0]!, sig: r.args[1]! })),
 ];
 
+/** execveat's syscall number (x86_64; arm64: 281) */
+const EXECVEAT_NR = process.arch === 'arm64' ? 281 : 322;
+
 const processKinds: KindInfo[] = [
-  { kind: K.EXECVE, name: 'execve', category: 'process', family: 'process', decode: none },
+  // sched_process_exec serves both exec syscalls; the record's syscall number tells which
+  { kind: K.EXECVE, name: 'execve', category: 'process', family: 'process', decode: none, typeOf: (r) => (r.syscall === EXECVEAT_NR ? 'execveat' : 'execve') },
   { kind: K.CLONE, name: 'clone', category: 'process', family: 'process', decode: none },
   { kind: K.PROCEXIT, name: 'procexit', category: 'process', family: 'process', decode: none },
 ];
@@ -626,6 +630,8 @@ export function registerKind(k: KindInfo, opts: { byName?: boolean } = {}): void
   if (opts.byName !== false && !KIND_BY_NAME.has(k.name)) KIND_BY_NAME.set(k.name, k);
 }
 for (const k of KINDS) registerKind(k);
+// a rule on execveat needs the same hook as execve
+KIND_BY_NAME.set('execveat', KIND_BY_ID[K.EXECVE]!);
 
 /** The exit program that completes each syscall family. */
 export const FAMILY_EXIT_PROG: Record<Exclude<Family, 'process'>, string> = {

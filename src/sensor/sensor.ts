@@ -36,7 +36,7 @@ function hexU32(v: number): string {
   return b.toString('hex');
 }
 
-const PF = { PFX: 64, SFX: 32, NLENS: 8 } as const;
+const PF = { PFX: 64, SFX: 32, NLENS: 8, TAIL: 4, TAIL_LEN: 0x104 } as const;
 
 /** struct vgl_pfx_key: u32 prefixlen (bits), kind big-endian, path bytes (at most 64) */
 function pfxKeyHex(kind: number, prefix: string): string {
@@ -48,11 +48,12 @@ function pfxKeyHex(kind: number, prefix: string): string {
   return b.toString('hex');
 }
 
-/** struct vgl_sfx_key: u16 kind, u16 len, the last len bytes zero padded to 32 */
-function sfxKeyHex(kind: number, tail: Buffer): string {
+/** struct vgl_sfx_key: u16 kind, u16 len, the last len bytes zero padded to 32 (`len` is
+ * PF.TAIL_LEN for the tail pre-check entries) */
+function sfxKeyHex(kind: number, tail: Buffer, len = tail.length): string {
   const b = Buffer.alloc(4 + PF.SFX);
   b.writeUInt16LE(kind, 0);
-  b.writeUInt16LE(tail.length, 2);
+  b.writeUInt16LE(len, 2);
   tail.copy(b, 4);
   return b.toString('hex');
 }
@@ -229,6 +230,7 @@ export class Sensor extends EventEmitter {
   private async syncPathFilter(kind: number, c: KindConfig | undefined): Promise<void> {
     const want = { pfx: new Set<string>(), sfx: new Set<string>() };
     const lens = new Set<number>();
+    const tails: Buffer[] = [];
     if (c) {
       for (const p of c.prefixes ?? []) want.pfx.add(pfxKeyHex(kind, p));
       for (const sfx of c.suffixes ?? []) {
@@ -236,8 +238,12 @@ export class Sensor extends EventEmitter {
         if (!b.length) continue;
         lens.add(b.length);
         want.sfx.add(sfxKeyHex(kind, b));
+        tails.push(b.subarray(-PF.TAIL));
       }
     }
+    // the tail pre-check (see vigil_abi.h) is sound only when every suffix covers a whole tail
+    const tail = lens.size > 0 && Math.min(...lens) >= PF.TAIL;
+    if (tail) for (const t of tails) want.sfx.add(sfxKeyHex(kind, t, PF.TAIL_LEN));
     if (lens.size > PF.NLENS) {
       // more distinct suffix lengths than the kernel tries: keep the filter sound by dropping it
       throw new Error(`kind ${kind}: ${lens.size} distinct suffix lengths (max ${PF.NLENS})`);
@@ -249,6 +255,7 @@ export class Sensor extends EventEmitter {
     const sorted = [...lens].sort((a, b) => a - b);
     lensVal[0] = sorted.length;
     sorted.forEach((l, i) => (lensVal[1 + i] = l));
+    lensVal[1 + PF.NLENS] = tail ? 1 : 0;
     await this.loader.command(`map-update sfx_lens ${hexU32(kind)} ${lensVal.toString('hex')}`);
     for (const k of have.pfx) if (!want.pfx.has(k)) await this.loader.command(`map-delete path_pfx ${k}`).catch(() => {});
     for (const k of have.sfx) if (!want.sfx.has(k)) await this.loader.command(`map-delete path_sfx ${k}`).catch(() => {});
@@ -271,13 +278,20 @@ export class Sensor extends EventEmitter {
           const info = spec.info!;
           await this.loader.command(`map-update sys_kind ${hexU32(info.nr!)} ${hexU32(info.kind)}`);
           a.links.push(Number(await this.loader.command(`attach-tp ${spec.prog} syscalls sys_exit_${info.tp}`)));
-          a.links.push(Number(await this.loader.command(`attach-tp vgl_sys_enter syscalls sys_enter_${info.tp}`)));
         } else {
           a.links.push(Number(await this.loader.command(`attach-btf ${spec.prog}`)));
+          if (spec.prog === 'vgl_sched_exec') {
+            // the exec tracepoint cannot tell execveat from execve (the kernel rewrites the saved
+            // syscall number on exec): two tracepoints that fire only on execveat mark it
+            for (const dir of ['enter', 'exit']) {
+              const l = await this.loader.command(`attach-tp vgl_sys_${dir}_execveat syscalls sys_${dir}_execveat`).catch(() => undefined);
+              if (l !== undefined) a.links.push(Number(l));
+            }
+          }
         }
       } catch (e) {
         a.error = (e as Error).message;
-        if (/No such file/.test(a.error) && spec.tier === 'syscall') a.error = `tracepoint syscalls:sys_enter_${spec.info!.tp} does not exist on this kernel (${a.error})`;
+        if (/No such file/.test(a.error) && spec.tier === 'syscall') a.error = `tracepoint syscalls:sys_exit_${spec.info!.tp} does not exist on this kernel (${a.error})`;
         for (const l of a.links) await this.loader.command(`detach ${l}`).catch(() => {});
         a.links = [];
       }

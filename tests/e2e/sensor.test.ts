@@ -80,6 +80,20 @@ describe('sensor (real kernel)', { skip: missing && !required ? missing : false 
     assert.equal(bad.fd!.num, undefined);
   });
 
+  test('execveat (fexecve of an open fd) is reported as execveat, execve as execve', async () => {
+    const tag = randomBytes(3).toString('hex');
+    // glibc's fexecve is execveat(fd, "", argv, envp, AT_EMPTY_PATH)
+    const r = await run('python3', ['-c', `import os; fd=os.open('/bin/echo', os.O_RDONLY); os.execve(fd, ['echo', 'at-${tag}'], {})`]);
+    assert.equal(r.stdout, `at-${tag}\n`);
+    const at = await s.waitFor((e) => e.evt.category === 'process' && e.proc.name === 'echo' && e.proc.args === `at-${tag}`, 5000, 'execveat');
+    assert.equal(at.evt.type, 'execveat');
+    assert.equal(at.proc.exepath, '/usr/bin/echo');
+    assert.equal(at.proc.ppid, process.pid, 'python, started by this test, exec\'d itself into echo');
+    await run('/bin/echo', [`ve-${tag}`]);
+    const ve = await s.waitFor((e) => e.evt.category === 'process' && e.proc.name === 'echo' && e.proc.args === `ve-${tag}`, 5000, 'execve');
+    assert.equal(ve.evt.type, 'execve');
+  });
+
   test('relative paths resolve against the cwd and a dirfd', async () => {
     mkdirSync(path.join(dir, 'sub'), { recursive: true });
     writeFileSync(path.join(dir, 'sub', 'f.txt'), 'x');
