@@ -169,6 +169,7 @@ describe('enrollment', () => {
     assert.equal(r.status, 403);
     assert.equal(r.json.code, 'forbidden');
   });
+
 });
 
 describe('protocol violations close only the offending connection', () => {
@@ -271,5 +272,34 @@ describe('spool bound', () => {
     assert.equal(nums[0], c1.dropped + 1);
     assert.equal(nums[nums.length - 1], N);
     await up.close();
+  });
+});
+
+// last in this file: it leaves this address unable to enroll for a minute
+describe('enrollment brute-force guard', () => {
+  test('failed enrollments from one address are refused with 429 after the limit; other routes are not', async () => {
+    const statuses: number[] = [];
+    let limited: { status: number; json: any } | undefined;
+    for (let i = 0; i < 15; i++) {
+      const r = await api(srv.url, dataDir, '/api/v1/enroll', { method: 'POST', body: { token: `vgle1.${'x'.repeat(20)}${i}.${'0'.repeat(64)}`, csr: 'not a csr' }, token: null });
+      if (r.status === 429) {
+        limited = r;
+        break;
+      }
+      statuses.push(r.status);
+    }
+    assert.ok(limited, `no 429 after 15 failures: ${statuses.join(',')}`);
+    assert.equal(limited.json.code, 'rate_limited');
+    assert.match(limited.json.message, /too many failed enrollments from \S+; retry in \d+ s/);
+    // earlier failures of this file's tests count too: at most 10 failures were answered in all
+    assert.ok(statuses.length >= 1 && statuses.length <= 10, statuses.join(','));
+    assert.ok(statuses.every((st) => st === 401), statuses.join(','));
+    // a valid token from the same address waits as well (a guessed one would not be told apart)
+    const tok = await newToken();
+    await assert.rejects(enroll({ server: srv.url, token: tok, dir: path.join(tmp, 'limited') }), /429|too many failed enrollments/);
+    // the rest of the API is unaffected
+    assert.equal((await api(srv.url, dataDir, '/api/v1/sensors')).status, 200);
+    const m = await api(srv.url, dataDir, '/metrics');
+    assert.match(String(m.json), /vigil_enroll_rate_limited_total [1-9]/);
   });
 });

@@ -9,6 +9,7 @@ import type { AlertQuery, EventQuery, Store, TimeRange } from '../../store/types
 import { SENSOR_ID_RE, newSensorId, parseDuration, type DataDirAuth, type Scope } from '../auth.ts';
 import type { Logger } from '../log.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import { EnrollFailureLimiter, type EnrollLimitOptions } from './enroll-limit.ts';
 import { signSensorCsr, type Pki } from '../pki.ts';
 import type { StreamHub } from '../stream.ts';
 import { openApiDocument } from './openapi.ts';
@@ -22,6 +23,8 @@ export interface ApiContext {
   log: Logger;
   version: string;
   serverId: string;
+  /** failed-enrollment limit per client address (default: 10 per minute) */
+  enrollLimit?: EnrollLimitOptions;
 }
 
 declare module 'fastify' {
@@ -141,10 +144,26 @@ export function registerApi(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/openapi.json', { config: { public: true } }, async () => openApiDocument(ctx.version));
   app.get('/api/v1/ca', { config: { public: true } }, async (_req, reply) => reply.type('application/x-pem-file').send(ctx.pki.caPem));
 
-  app.post('/api/v1/enroll', { config: { public: true } }, async (req) => {
+  const enrollLimiter = new EnrollFailureLimiter(ctx.enrollLimit);
+  app.post('/api/v1/enroll', { config: { public: true } }, async (req, reply) => {
+    const wait = enrollLimiter.check(req.ip);
+    if (wait > 0) {
+      ctx.metrics.enrollRefused.inc();
+      reply.header('retry-after', String(Math.ceil(wait / 1000)));
+      throw new ApiError(429, 'rate_limited', `too many failed enrollments from ${req.ip}; retry in ${Math.ceil(wait / 1000)} s`);
+    }
     const b = (req.body ?? {}) as { token?: unknown; csr?: unknown; hostname?: unknown };
-    if (typeof b.token !== 'string' || typeof b.csr !== 'string') throw new ApiError(400, 'bad_request', 'body needs token and csr');
-    auth.redeemEnrollmentToken(b.token);
+    if (typeof b.token !== 'string' || typeof b.csr !== 'string') {
+      enrollLimiter.fail(req.ip);
+      throw new ApiError(400, 'bad_request', 'body needs token and csr');
+    }
+    try {
+      auth.redeemEnrollmentToken(b.token);
+    } catch (e) {
+      enrollLimiter.fail(req.ip);
+      ctx.log.warn({ client: req.ip, err: (e as Error).message }, 'enrollment refused');
+      throw e;
+    }
     const id = newSensorId();
     const cert = signSensorCsr(ctx.pki, b.csr, id);
     const host = typeof b.hostname === 'string' ? b.hostname.slice(0, 255) : undefined;
