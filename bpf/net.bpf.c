@@ -16,6 +16,30 @@ struct vgl_user_msghdr {
 	int msg_namelen;
 };
 
+/*
+ * The in-kernel port filter: the destination the process passed (sockaddr_in and sockaddr_in6
+ * both keep the port at offset 2) must be a listed port, or, with VGL_KC_PORT_OR_CONTAINER, the
+ * process must be in a container. src/detect/kernel-filter.ts `admits()` mirrors this.
+ */
+static __always_inline bool vgl_port_admitted(const void *dest, u32 kind, u32 flags, struct task_struct *t)
+{
+	struct {
+		u16 family;
+		u16 port;
+	} sa = {};
+	if (bpf_probe_read_user(&sa, sizeof(sa), dest) == 0 && (sa.family == VGL_AF_INET || sa.family == VGL_AF_INET6)) {
+		u32 key = VGL_PORT_KEY(kind, vgl_bswap16(sa.port));
+		if (bpf_map_lookup_elem(&net_ports, &key))
+			return true;
+	}
+	if (flags & VGL_KC_PORT_OR_CONTAINER) {
+		u32 zero = 0;
+		struct vgl_global_cfg *g = bpf_map_lookup_elem(&global_cfg, &zero);
+		return !g || t->nsproxy->mnt_ns->ns.inum != g->host_mntns;
+	}
+	return false;
+}
+
 SEC("tracepoint")
 int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 {
@@ -34,6 +58,17 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 		if (c)
 			__sync_fetch_and_add(&c->filtered, 1);
 		return 0;
+	}
+	struct vgl_kind_cfg *cfg = vgl_cfg(st.kind);
+	if (cfg && (cfg->flags & VGL_KC_PORT_FILTER)) {
+		const void *dest = st.kind == VGL_K_CONNECT ? (const void *)a[1] :
+				   st.kind == VGL_K_SENDTO  ? (const void *)a[4] :
+				   st.kind == VGL_K_SENDMSG ? mh.msg_name : NULL;
+		if (dest && !vgl_port_admitted(dest, st.kind, cfg->flags, t)) {
+			if (c)
+				__sync_fetch_and_add(&c->filtered, 1);
+			return 0;
+		}
 	}
 	struct vgl_event *e = vgl_exit_event(ctx, &st, t);
 	if (!e)

@@ -87,6 +87,14 @@ VGL_MAP struct {
 	__type(value, u32);
 } sys_kind SEC(".maps");
 
+/* destination ports admitted per kind (VGL_KC_PORT_FILTER), key VGL_PORT_KEY(kind, port) */
+VGL_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, u8);
+} net_ports SEC(".maps");
+
 /* per task: 1 while an execveat is in progress (process.bpf.c) */
 VGL_MAP struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -260,6 +260,11 @@ struct vgl_kind_cfg {
 #define VGL_KC_ONLY_SUCCESS    (1u << 2)
 #define VGL_KC_ONLY_WRITE      (1u << 3) /* open: only when flags ask for write/create/trunc */
 #define VGL_KC_PREFIX_FILTER   (1u << 4) /* path must match path_pfx / path_sfx (or be undecidable) */
+#define VGL_KC_PORT_FILTER     (1u << 5) /* connect/sendto/sendmsg: destination port must be in net_ports... */
+#define VGL_KC_PORT_OR_CONTAINER (1u << 6) /* ...or (with this flag) the process in a container */
+
+/* net_ports map key: (kind << 16) | destination port (host order) */
+#define VGL_PORT_KEY(kind, port) (((u32)(kind) << 16) | (u32)(port))
 
 /* In-kernel path filter (file kinds with VGL_KC_PREFIX_FILTER). A raw path passes when it is
  * undecidable (relative, >= VGL_PF_SCAN bytes, or containing "//", "/." or ".."), when it starts

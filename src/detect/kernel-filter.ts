@@ -1,10 +1,15 @@
 // Kernel-side filter derivation: from the loaded rules, works out for each event type a cheap
 // predicate that EVERY rule matching that type implies (only successful calls, only writes, only
-// containers, the path must start or end with one of a set of strings), so that the kernel can
-// drop the events no rule could match before they cost a ring-buffer slot. The derivation is
-// conservative: a fact is kept only when it is implied by every rule of the type, an OR keeps
-// only what all its branches imply, and a NOT implies nothing. `admits()` is the exact user-space
-// mirror of the kernel's decision (bpf/file.bpf.c), used by the equivalence test.
+// containers, the path must start or end with one of a set of strings, the destination port must
+// be one of a set or the process in a container), so that the kernel can drop the events no rule
+// could match before they cost a ring-buffer slot. Facts are derived per event type: a branch that
+// needs another evt.type, or that contradicts itself on fd.l4proto, can never match this type; a
+// type every rule of which can never match needs no hook at all (e.g. the stable rules' `outbound`
+// lists sendto/sendmsg, but the only rule using it also needs TCP, which `outbound` excludes for
+// them). The derivation is conservative: a fact is kept only when every rule of the type implies
+// it, an OR keeps only what all its (possible) branches imply, and a NOT implies nothing.
+// `admits()` is the exact user-space mirror of the kernel's decision (bpf/file.bpf.c,
+// bpf/net.bpf.c, bpf/vigil.bpf.h), used by the equivalence test.
 import type { Expr, Operand, Rhs } from '../rules/ast.ts';
 import type { Ruleset } from '../rules/engine.ts';
 import { KC } from '../sensor/abi.ts';
@@ -22,21 +27,34 @@ export interface PathFact {
 }
 
 export interface Facts {
+  /** this branch can never match the event type it was derived for */
+  never?: boolean;
   success?: boolean;
   openWrite?: boolean;
   container?: boolean;
   path?: PathFact;
+  /** the destination port is one of these (connect, sendto, sendmsg) */
+  ports?: Set<number>;
+  /** fd.l4proto must equal / must differ from */
+  l4eq?: string;
+  l4ne?: Set<string>;
 }
 
 export interface KindFilter {
   flags: number;
   prefixes: string[];
   suffixes: string[];
+  /** destination ports admitted (KC.PORT_FILTER) */
+  ports: number[];
+  /** no loaded rule can ever match this type: its hook is not needed */
+  skip?: boolean;
   /** which rules forced what (for vigil status / docs) */
   why: string[];
 }
 
 const PATH_KINDS = new Set(['open', 'openat', 'openat2']);
+/** kinds whose destination port the kernel reads from the address the process passed */
+const PORT_KINDS = new Set(['connect', 'sendto', 'sendmsg']);
 
 function fieldName(o: Operand): string | undefined {
   return o.kind === 'field' && o.arg === undefined ? o.name : undefined;
@@ -58,13 +76,26 @@ function pathFact(prefixes: string[], suffixes: string[]): PathFact {
   return { prefixes: new Set(prefixes.map((p) => p.slice(0, PFX_MAX))), suffixes: new Set(suffixes.map((s) => s.slice(-SFX_MAX))) };
 }
 
-/** Facts implied by one comparison. */
-function leaf(e: Extract<Expr, { kind: 'binary' }>): Facts {
+/** Facts implied by one comparison, for events of type `type`. */
+function leaf(e: Extract<Expr, { kind: 'binary' }>, type: string): Facts {
   const f = fieldName(e.left);
   if (!f) return {};
   const vs = values(e.right);
   const op = e.op;
   if (!vs) return {};
+  if (f === 'evt.type') {
+    if ((op === '=' || op === '==' || op === 'in') && !vs.includes(type)) return { never: true };
+    if (op === '!=' && vs.length === 1 && vs[0] === type) return { never: true };
+    return {};
+  }
+  if (f === 'fd.l4proto' && vs.length === 1) {
+    if (op === '=' || op === '==') return { l4eq: vs[0]! };
+    if (op === '!=') return { l4ne: new Set(vs) };
+  }
+  if ((f === 'fd.sport' || f === 'fd.rport') && PORT_KINDS.has(type) && (op === '=' || op === '==' || op === 'in')) {
+    const ports = vs.map(Number);
+    if (ports.every((n) => Number.isInteger(n) && n >= 0 && n <= 65535)) return { ports: new Set(ports) };
+  }
   if ((f === 'evt.rawres' || f === 'fd.num' || f === 'evt.res') && op === '>=' && vs.length === 1 && Number(vs[0]) >= 0) return { success: true };
   if (f === 'evt.res' && (op === '=' || op === '==') && vs[0] === 'SUCCESS') return { success: true };
   if (f === 'evt.is_open_write' && (op === '=' || op === '==') && vs[0] === 'true') return { openWrite: true };
@@ -98,18 +129,31 @@ function pathSize(p: PathFact): number {
 function and(children: Facts[]): Facts {
   const out: Facts = {};
   for (const c of children) {
+    if (c.never) return { never: true };
     if (c.success) out.success = true;
     if (c.openWrite) out.openWrite = true;
     if (c.container) out.container = true;
-    // any implied path fact is sound; keep the narrowest
+    // any implied path or port fact is sound; keep the narrowest
     if (c.path && (!out.path || pathSize(c.path) < pathSize(out.path))) out.path = c.path;
+    if (c.ports && (!out.ports || c.ports.size < out.ports.size)) out.ports = c.ports;
+    if (c.l4eq !== undefined) {
+      if (out.l4eq !== undefined && out.l4eq !== c.l4eq) return { never: true };
+      out.l4eq = c.l4eq;
+    }
+    if (c.l4ne) out.l4ne = new Set([...(out.l4ne ?? []), ...c.l4ne]);
+    if (out.l4eq !== undefined && out.l4ne?.has(out.l4eq)) return { never: true };
   }
   return out;
 }
 
-function or(children: Facts[]): Facts {
-  if (!children.length) return {};
+function or(all: Facts[]): Facts {
+  // a branch that can never match adds nothing; if none can, neither can the OR
+  const children = all.filter((c) => !c.never);
+  if (!children.length) return all.length ? { never: true } : {};
   const out: Facts = {};
+  if (children.every((c) => c.ports)) out.ports = new Set(children.flatMap((c) => [...c.ports!]));
+  if (children.every((c) => c.l4eq !== undefined && c.l4eq === children[0]!.l4eq)) out.l4eq = children[0]!.l4eq;
+  if (children.every((c) => c.l4ne)) out.l4ne = new Set([...children[0]!.l4ne!].filter((x) => children.every((c) => c.l4ne!.has(x))));
   if (children.every((c) => c.success)) out.success = true;
   if (children.every((c) => c.openWrite)) out.openWrite = true;
   if (children.every((c) => c.container)) out.container = true;
@@ -124,15 +168,17 @@ function or(children: Facts[]): Facts {
   return out;
 }
 
-/** Facts an expression implies (sound, not complete). */
-export function implied(e: Expr): Facts {
+/** Facts an expression implies for events of type `type` (sound, not complete). */
+export function implied(e: Expr, type: string): Facts {
   switch (e.kind) {
     case 'and':
-      return and(e.children.map(implied));
+      return and(e.children.map((c) => implied(c, type)));
     case 'or':
-      return or(e.children.map(implied));
+      return or(e.children.map((c) => implied(c, type)));
     case 'binary':
-      return leaf(e);
+      return leaf(e, type);
+    case 'const':
+      return e.value ? {} : { never: true };
     default:
       return {}; // not, macro (unexpanded), unary, const
   }
@@ -144,11 +190,18 @@ export function deriveKernelFilter(ruleset: Ruleset): Map<string, KindFilter> {
   for (const [type, names] of ruleset.eventTypes()) {
     if (!KIND_BY_NAME.has(type)) continue;
     const rules = ruleset.rules.filter((r) => r.enabled && names.includes(r.name));
-    const facts = or(rules.map((r) => implied(r.ast)));
-    const kf: KindFilter = { flags: 0, prefixes: [], suffixes: [], why: [] };
+    const perRule = rules.map((r) => implied(r.ast, type));
+    const facts = or(perRule);
+    const kf: KindFilter = { flags: 0, prefixes: [], suffixes: [], ports: [], why: [] };
     const info = KIND_BY_NAME.get(type)!;
     // process kinds feed the process table: never filtered
     if (info.family === 'process') continue;
+    if (facts.never) {
+      kf.skip = true;
+      kf.why.push(`no rule can match ${type} (${rules.map((r) => r.name).join(', ')}: contradictory for this type)`);
+      out.set(type, kf);
+      continue;
+    }
     if (facts.success) {
       kf.flags |= KC.ONLY_SUCCESS;
       kf.why.push('every rule needs a successful call');
@@ -169,9 +222,32 @@ export function deriveKernelFilter(ruleset: Ruleset): Map<string, KindFilter> {
         kf.why.push(`every rule needs a path in ${kf.prefixes.length} prefixes / ${kf.suffixes.length} suffixes (or one the kernel cannot decide)`);
       }
     }
+    if (PORT_KINDS.has(type) && !(kf.flags & KC.ONLY_CONTAINERS)) {
+      // per rule: its destination ports, or else it must need a container; a rule with neither
+      // leaves the kind unfiltered. The kernel admits a listed port, or (if some rule only needs
+      // a container) any call from a container.
+      const live = perRule.filter((f) => !f.never);
+      if (live.length && live.every((f) => f.ports || f.container)) {
+        const ports = new Set<number>();
+        let orContainer = false;
+        for (const f of live) {
+          if (f.ports) for (const p of f.ports) ports.add(p);
+          else orContainer = true;
+        }
+        kf.flags |= KC.PORT_FILTER | (orContainer ? KC.PORT_OR_CONTAINER : 0);
+        kf.ports = [...ports].sort((a, b) => a - b);
+        kf.why.push(`every rule needs a destination port in {${kf.ports.join(', ')}}${orContainer ? ' or a container' : ''}`);
+      }
+    }
     if (kf.flags) out.set(type, kf);
   }
   return out;
+}
+
+/** The destination port a process passed (evt.arg.addr `ip:port`), as the kernel reads it. */
+function destPort(ev: { evt: { arg?: Record<string, unknown> } }): number | undefined {
+  const m = /^[0-9a-fA-F:.]+:(\d+)$/.exec(String(ev.evt.arg?.addr ?? ''));
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
@@ -186,8 +262,14 @@ export function pathUndecidable(raw: string): boolean {
 }
 
 /** User-space mirror of the kernel decision for one event (raw fields as the kernel sees them). */
-export function admits(kf: KindFilter | undefined, ev: { evt: { res: number; rawarg?: Record<string, unknown> }; container: { id: string }; fd?: Record<string, unknown> }): boolean {
+export function admits(kf: KindFilter | undefined, ev: { evt: { res: number; arg?: Record<string, unknown>; rawarg?: Record<string, unknown> }; container: { id: string }; fd?: Record<string, unknown> }): boolean {
   if (!kf) return true;
+  if (kf.skip) return false;
+  if (kf.flags & KC.PORT_FILTER) {
+    const port = destPort(ev);
+    const ok = (port !== undefined && kf.ports.includes(port)) || (kf.flags & KC.PORT_OR_CONTAINER && ev.container.id !== 'host');
+    if (!ok) return false;
+  }
   if (kf.flags & KC.ONLY_SUCCESS && ev.evt.res < 0) return false;
   if (kf.flags & KC.ONLY_CONTAINERS && ev.container.id === 'host') return false;
   if (kf.flags & KC.ONLY_WRITE) {

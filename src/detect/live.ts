@@ -61,7 +61,8 @@ export function planForRules(ruleset: Ruleset, plan: PlanBuilder, kernelFilter =
   for (const [type, rules] of ruleset.eventTypes()) {
     const reason = `rule "${rules[0]}"${rules.length > 1 ? ` and ${rules.length - 1} more` : ''}`;
     const f = filters.get(type);
-    if (!plan.needKindByName(type, reason, f ? { flags: f.flags, prefixes: f.prefixes, suffixes: f.suffixes } : undefined)) missing.push(type);
+    if (f?.skip) continue; // no loaded rule can match this type: no hook
+    if (!plan.needKindByName(type, reason, f ? { flags: f.flags, prefixes: f.prefixes, suffixes: f.suffixes, ports: f.ports } : undefined)) missing.push(type);
   }
   return missing;
 }

@@ -171,4 +171,6 @@ export const KC = {
   ONLY_SUCCESS: 1 << 2,
   ONLY_WRITE: 1 << 3,
   PREFIX_FILTER: 1 << 4,
+  PORT_FILTER: 1 << 5,
+  PORT_OR_CONTAINER: 1 << 6,
 } as const;

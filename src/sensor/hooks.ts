@@ -23,6 +23,8 @@ export interface KindConfig {
   /** with KC.PREFIX_FILTER: raw paths must start with a prefix or end with a suffix (or be undecidable) */
   prefixes?: string[];
   suffixes?: string[];
+  /** with KC.PORT_FILTER: destination ports admitted (or a container, with KC.PORT_OR_CONTAINER) */
+  ports?: number[];
 }
 
 /** A consumer's in-kernel filter for one kind: what every event it needs satisfies. */
@@ -30,6 +32,7 @@ export interface KindFilterSpec {
   flags: number;
   prefixes?: string[];
   suffixes?: string[];
+  ports?: number[];
 }
 
 export interface HookPlan {
@@ -87,10 +90,21 @@ export class PlanBuilder {
         cfg.prefixes = [...(f.prefixes ?? [])];
         cfg.suffixes = [...(f.suffixes ?? [])];
       }
+      if (f.flags & KC.PORT_FILTER) cfg.ports = [...(f.ports ?? [])];
     } else {
       cfg = prev;
       const keepPaths = (cfg.flags & KC.PREFIX_FILTER) !== 0 && (f.flags & KC.PREFIX_FILTER) !== 0;
+      const keepPorts = (cfg.flags & KC.PORT_FILTER) !== 0 && (f.flags & KC.PORT_FILTER) !== 0;
+      // PORT_OR_CONTAINER widens the port filter: two consumers need it if either does
+      const orContainer = (cfg.flags | f.flags) & KC.PORT_OR_CONTAINER;
       cfg.flags &= f.flags;
+      if (keepPorts) {
+        cfg.flags |= orContainer;
+        cfg.ports = [...new Set([...(cfg.ports ?? []), ...(f.ports ?? [])])].sort((a, b) => a - b);
+      } else {
+        cfg.flags &= ~(KC.PORT_FILTER | KC.PORT_OR_CONTAINER);
+        delete cfg.ports;
+      }
       if (keepPaths) {
         cfg.prefixes = [...new Set([...(cfg.prefixes ?? []), ...(f.prefixes ?? [])])];
         cfg.suffixes = [...new Set([...(cfg.suffixes ?? []), ...(f.suffixes ?? [])])];

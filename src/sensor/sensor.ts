@@ -66,6 +66,7 @@ export function describeFilter(c: KindConfig): string {
   if (c.flags & KC.ONLY_WRITE) parts.push('opens for writing');
   if (c.flags & KC.ONLY_CONTAINERS) parts.push('container processes');
   if (c.flags & KC.PREFIX_FILTER) parts.push(`paths under ${c.prefixes?.length ?? 0} prefixes or ending in ${c.suffixes?.length ?? 0} suffixes (or undecidable)`);
+  if (c.flags & KC.PORT_FILTER) parts.push(`destination port in {${(c.ports ?? []).join(', ')}}${c.flags & KC.PORT_OR_CONTAINER ? ' or a container process' : ''}`);
   return `only ${parts.join(', ')}`;
 }
 
@@ -218,8 +219,9 @@ export class Sensor extends EventEmitter {
   }
 
   private async setKindCfg(kind: number, c: KindConfig): Promise<void> {
-    // path sets first, so the filter never runs with a half-written set
+    // path and port sets first, so the filter never runs with a half-written set
     await this.syncPathFilter(kind, c.flags & KC.PREFIX_FILTER ? c : undefined);
+    await this.syncPorts(kind, c.flags & KC.PORT_FILTER ? (c.ports ?? []) : []);
     await this.loader.command(`map-update kind_cfg ${hexU32(kind)} ${kindCfgHex(c)}`);
     this.kindCfg.set(kind, c);
   }
@@ -260,6 +262,17 @@ export class Sensor extends EventEmitter {
     for (const k of have.pfx) if (!want.pfx.has(k)) await this.loader.command(`map-delete path_pfx ${k}`).catch(() => {});
     for (const k of have.sfx) if (!want.sfx.has(k)) await this.loader.command(`map-delete path_sfx ${k}`).catch(() => {});
     this.pathKeys.set(kind, want);
+  }
+
+  /** net_ports keys currently set, per kind */
+  private portKeys = new Map<number, Set<string>>();
+
+  private async syncPorts(kind: number, ports: number[]): Promise<void> {
+    const want = new Set(ports.map((p) => hexU32(((kind << 16) | p) >>> 0)));
+    const have = this.portKeys.get(kind) ?? new Set<string>();
+    for (const k of want) if (!have.has(k)) await this.loader.command(`map-update net_ports ${k} 01`);
+    for (const k of have) if (!want.has(k)) await this.loader.command(`map-delete net_ports ${k}`).catch(() => {});
+    this.portKeys.set(kind, want);
   }
 
   /** Brings the attached hooks to the plan: attaches what is new, detaches what is gone. */

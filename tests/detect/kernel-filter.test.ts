@@ -32,24 +32,58 @@ test('derivation for the stable rules: exact per-type filters', () => {
   assert.deepEqual(f.get('open'), open);
   assert.equal(f.get('socket')!.flags, KC.ONLY_CONTAINERS);
   assert.equal(f.has('execve'), false, 'process events are never filtered');
-  assert.equal(f.has('connect'), false, 'a connect rule without a container or success constraint keeps every connect');
+  // connect: "Disallowed SSH Connection Non Standard Port" needs one of its ports, "Contact K8S API
+  // Server From Container" a container
+  const conn = f.get('connect')!;
+  assert.equal(conn.flags, KC.PORT_FILTER | KC.PORT_OR_CONTAINER);
+  assert.deepEqual(conn.ports, [53, 80, 88, 443, 4444, 8080, 8443]);
+  // outbound admits sendto/sendmsg only for non-TCP, and the only rule using it needs TCP
+  for (const t of ['sendto', 'sendmsg']) {
+    assert.equal(f.get(t)!.skip, true, t);
+    assert.match(f.get(t)!.why[0]!, /Disallowed SSH Connection Non Standard Port/);
+  }
+  const plan = new PlanBuilder();
+  planForRules(ruleset, plan);
+  const hooks = [...plan.build().hooks.keys()];
+  assert.ok(hooks.includes('syscall:connect'));
+  assert.ok(!hooks.includes('syscall:sendto') && !hooks.includes('syscall:sendmsg'), hooks.join(' '));
+});
+
+test('per-type implication: other event types, l4proto contradictions, ports', () => {
+  const src = (t: string) => parseCondition(stringSource(t, 'x', 1, 1));
+  const c = "(evt.type = connect or (evt.type in (sendto, sendmsg) and fd.l4proto != tcp)) and fd.l4proto = tcp and fd.sport in (22, 443)";
+  assert.equal(implied(src(c), 'sendto').never, true);
+  assert.equal(implied(src(c), 'connect').never, undefined);
+  assert.deepEqual([...implied(src(c), 'connect').ports!].sort(), [22, 443]);
+  assert.equal(implied(src('evt.type != connect and fd.sport = 22'), 'connect').never, true);
+  assert.equal(implied(src('fd.sport = 22 or container.id != host'), 'connect').ports, undefined, 'an OR keeps ports only when every branch has them');
+  assert.equal(implied(src('fd.sport = 22'), 'openat').ports, undefined, 'ports only for kinds whose destination the kernel reads');
+  assert.equal(implied(src('not evt.type = connect'), 'connect').never, undefined, 'a NOT implies nothing');
+  const kf = { flags: KC.PORT_FILTER | KC.PORT_OR_CONTAINER, prefixes: [], suffixes: [], ports: [22], why: [] };
+  const ev = (addr: string, container = 'host') => ({ evt: { res: 0, arg: { addr } }, container: { id: container } });
+  assert.equal(admits(kf, ev('10.0.0.1:22')), true);
+  assert.equal(admits(kf, ev('::1:22')), true);
+  assert.equal(admits(kf, ev('10.0.0.1:2222')), false);
+  assert.equal(admits(kf, ev('/run/x.sock')), false, 'no port: only the container clause');
+  assert.equal(admits(kf, ev('10.0.0.1:2222', '0123456789ab')), true);
+  assert.equal(admits({ ...kf, flags: KC.PORT_FILTER }, ev('10.0.0.1:2222', '0123456789ab')), false);
 });
 
 test('implication is conservative: or keeps only what every branch implies, not implies nothing', () => {
   const src = (t: string) => parseCondition(stringSource(t, 'x', 1, 1));
-  assert.deepEqual(implied(src('fd.name startswith /etc and evt.rawres >= 0')).success, true);
-  assert.equal(implied(src('fd.name startswith /etc or evt.rawres >= 0')).path, undefined);
-  assert.equal(implied(src('fd.name startswith /etc or evt.rawres >= 0')).success, undefined);
-  assert.equal(implied(src('not fd.name startswith /etc')).path, undefined);
-  assert.deepEqual([...implied(src('fd.name startswith /etc or fd.filename in (a, b)')).path!.suffixes].sort(), ['/a', '/b']);
-  assert.deepEqual([...implied(src('fd.directory in (/var/log/)')).path!.prefixes], ['/var/log']);
-  assert.deepEqual([...implied(src("fd.name glob '/home/*/.ssh/*'")).path!.prefixes], ['/home/']);
+  assert.deepEqual(implied(src('fd.name startswith /etc and evt.rawres >= 0'), 'openat').success, true);
+  assert.equal(implied(src('fd.name startswith /etc or evt.rawres >= 0'), 'openat').path, undefined);
+  assert.equal(implied(src('fd.name startswith /etc or evt.rawres >= 0'), 'openat').success, undefined);
+  assert.equal(implied(src('not fd.name startswith /etc'), 'openat').path, undefined);
+  assert.deepEqual([...implied(src('fd.name startswith /etc or fd.filename in (a, b)'), 'openat').path!.suffixes].sort(), ['/a', '/b']);
+  assert.deepEqual([...implied(src('fd.directory in (/var/log/)'), 'openat').path!.prefixes], ['/var/log']);
+  assert.deepEqual([...implied(src("fd.name glob '/home/*/.ssh/*'"), 'openat').path!.prefixes], ['/home/']);
 });
 
 test('paths the kernel cannot decide always pass', () => {
   for (const p of ['rel/x', '../etc/shadow', '/a//b', '/a/./b', '/a/../etc/shadow', '/x/.hidden', '/a..b', '/' + 'x'.repeat(300)]) assert.equal(pathUndecidable(p), true, p);
   for (const p of ['/etc/shadow', '/usr/lib/x.so', '/var/log/syslog']) assert.equal(pathUndecidable(p), false, p);
-  const kf = { flags: KC.PREFIX_FILTER, prefixes: ['/etc/shadow'], suffixes: ['/syslog'], why: [] };
+  const kf = { flags: KC.PREFIX_FILTER, prefixes: ['/etc/shadow'], suffixes: ['/syslog'], ports: [], why: [] };
   const ev = (raw: string) => ({ evt: { res: 3, rawarg: { flags: 0 } }, container: { id: 'host' }, fd: { nameraw: raw } });
   assert.equal(admits(kf, ev('/etc/shadow')), true);
   assert.equal(admits(kf, ev('/etc/shadow-')), true, 'prefixes are a superset');
@@ -76,9 +110,16 @@ describe('filter equivalence on a real workload (real kernel)', { skip: missing 
   const logFile = `/var/log/vigil-kf-${tag}.log`;
 
   // triggers Read sensitive file untrusted, Directory traversal monitored file read and Clear Log
-  // Activities, amid 3,000 opens that no stable rule can match
+  // Activities, amid 3,000 opens that no stable rule can match; 200 connects to a local listener
+  // on a port no rule lists (filtered in the kernel) and one to port 443 (admitted; refused)
   const workload = () => `
-import os
+import os, socket
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(256)
+port = srv.getsockname()[1]
+for i in range(200):
+    c = socket.socket(); c.connect(('127.0.0.1', port)); srv.accept()[0].close(); c.close()
+try: socket.create_connection(('127.0.0.1', 443), timeout=1)
+except OSError: pass
 for i in range(1000):
     for p in ('/usr/lib/os-release', '/etc/hostname', '${dir}/a/b/f-${tag}'):
         try: os.close(os.open(p, os.O_RDONLY | os.O_CREAT if p.startswith('${dir}') else os.O_RDONLY))
@@ -148,6 +189,11 @@ os.close(os.open('${logFile}', os.O_WRONLY | os.O_TRUNC))
     // the kernel admits exactly what the user-space mirror admits on the unfiltered run
     assert.deepEqual(names(on.events), names(off.events.filter((e) => admits(filters.get(e.evt.type), e as never))));
     assert.ok(names(on.events).includes('/etc/shadow') && names(on.events).includes('../../../../../../etc/shadow'));
+    // connects: of the 201, only the one to port 443 passes the kernel
+    const conns = (evs: VigilEvent[]) => evs.filter((e) => e.evt.type === 'connect' && (e.fd?.type === 'ipv4' || e.fd?.type === 'ipv6')).map((e) => String(e.evt.arg.addr)).sort();
+    assert.equal(conns(off.events).length, 201, conns(off.events).slice(0, 3).join(' '));
+    assert.deepEqual(conns(on.events), ['127.0.0.1:443']);
+    assert.deepEqual(conns(on.events), conns(off.events.filter((e) => admits(filters.get(e.evt.type), e as never))));
     // (the sensor's own opens count as filtered in both runs)
     assert.ok(on.stats.filtered - off.stats.filtered >= 3000, `filtered in kernel: ${on.stats.filtered} vs ${off.stats.filtered} without the filter`);
   });
