@@ -3,6 +3,7 @@
 // capset), and builds the VigilEvent with Falco-named fields: process, ancestry, user and group
 // names, container and pod identity, fd fields. Never throws on odd input: a record it cannot
 // make sense of is counted and skipped.
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { EXEC_A, EXE_MEMFD, EXE_UPPER, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from './abi.ts';
 import { KIND_BY_ID, renderCaps, type FdInfo, type RawEvent } from './kinds.ts';
@@ -94,6 +95,21 @@ export class Enricher {
     return m ? this.containers.forMatch(m) : null;
   }
 
+  /** On a pure cgroup v2 host (cgroup2 mounted at /sys/fs/cgroup) cgroup id 1 is the root cgroup,
+   * which no container uses; on hybrid hosts a v1-managed container also reads as id 1, but it
+   * never shares the host's mount namespace. */
+  private readonly unifiedCgroups = this.cgroups.root === '/sys/fs/cgroup';
+  private readonly hostMntns = readHostMntns();
+
+  /** Container or HOST from the event's cgroup id (and mount namespace); undefined while the id
+   * says nothing yet (then the caller reads /proc). */
+  private containerOrHostOfCgroup(id: bigint, mntns: number): ContainerInfo | undefined {
+    if (id <= 1n) return this.unifiedCgroups || (this.hostMntns !== undefined && mntns === this.hostMntns) ? HOST : undefined;
+    const c = this.containerOfCgroup(id);
+    if (c) return c;
+    return this.byCgroup.get(id) === null ? HOST : undefined;
+  }
+
   private containerOf(p: Proc, r?: RawEvent): ContainerInfo {
     if (r && r.cgroupId > 1n) {
       const c = this.containerOfCgroup(r.cgroupId);
@@ -103,6 +119,10 @@ export class Enricher {
       }
     }
     if (p.container) return p.container;
+    if (r) {
+      const byId = this.containerOrHostOfCgroup(r.cgroupId, r.mntns);
+      if (byId) return (p.container = byId);
+    }
     let c = this.containers.forPid(p.pid);
     if (!c) {
       const parent = this.procs.get(p.ppid);
@@ -184,8 +204,9 @@ export class Enricher {
         mntns: r.mntns,
         fds: prev?.fds ?? new Map(),
       };
-      // the exec may follow a move into a container's cgroup (runc init): resolve again
-      const c = this.containers.forPid(r.pid);
+      // the exec may follow a move into a container's cgroup (runc init): resolve again, from the
+      // event's cgroup id when it is known (no /proc read per exec), else from /proc
+      const c = this.containerOrHostOfCgroup(r.cgroupId, r.mntns) ?? this.containers.forPid(r.pid);
       p.container = c ?? prev?.container ?? this.procs.get(r.ppid)?.container;
       this.procs.set(p);
       return p;
@@ -559,4 +580,18 @@ export class Enricher {
     if (c.startTs) f.start_ts = c.startTs;
     return f;
   }
+}
+
+/** The host's mount namespace inode: init's, or ours when init's is not readable (a sandboxed
+ * pid 1), as the loader decides it (native/loader.c host_mntns_inode). */
+function readHostMntns(): number | undefined {
+  for (const f of ['/proc/1/ns/mnt', '/proc/self/ns/mnt']) {
+    try {
+      const m = /^mnt:\[(\d+)\]$/.exec(readlinkSync(f));
+      if (m) return Number(m[1]);
+    } catch {
+      // next
+    }
+  }
+  return undefined;
 }

@@ -209,8 +209,20 @@ export const CAP_NAMES = [
   'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
 
-/** Capability mask to Falco's rendering: names joined by a space. */
+const capsCache = new Map<number, string>();
+
+/** Capability mask to Falco's rendering: names joined by a space (memoised: a node sees few
+ * distinct masks). */
 export function renderCaps(mask: number): string {
+  let s = capsCache.get(mask);
+  if (s === undefined) {
+    s = renderCapsUncached(mask);
+    if (capsCache.size < 4096) capsCache.set(mask, s);
+  }
+  return s;
+}
+
+function renderCapsUncached(mask: number): string {
   const out: string[] = [];
   // masks go up to bit 40: use division, not 32-bit shifts
   let m = mask;
