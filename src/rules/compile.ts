@@ -420,6 +420,37 @@ const JS_TYPE: Partial<Record<FieldType, string>> = {
 
 type Obj = Record<string, unknown>;
 
+/** JS text reading a 2- or 3-level plain event path into `v` (undefined when a level is missing). */
+function pathReadCode(p: readonly string[]): string {
+  const [a, b, c] = p as [string, string, string | undefined];
+  const acc = (k: string): string => `[${JSON.stringify(k)}]`;
+  return c === undefined
+    ? `const x = ev${acc(a)}; let v = x == null ? undefined : x${acc(b)};`
+    : `const x = ev${acc(a)}; let v; if (x != null) { const y = x${acc(b)}; v = y == null || typeof y !== 'object' ? undefined : y${acc(c)}; }`;
+}
+
+/** The inline form of a comparison as JS text over `v` and a constant `k`, when it has one
+ * (string equality, contains, startswith, endswith, set membership; number comparisons). */
+function inlineTest(op: string, isStr: boolean, isNum: boolean, vals: ValueExpr[]): { test?: string; k: unknown } {
+  let k: unknown = vals[0]?.value ?? '';
+  if (isStr) {
+    switch (op) {
+      case '=': case '==': return { test: 'v === k', k };
+      case '!=': return { test: 'v !== k', k };
+      case 'contains': return { test: 'v.includes(k)', k };
+      case 'startswith': return { test: 'v.startsWith(k)', k };
+      case 'endswith': return { test: 'v.endsWith(k)', k };
+      case 'in': case 'intersects': return { test: 'k.has(v)', k: new Set(vals.map((x) => x.value)) };
+      default: return { k };
+    }
+  }
+  if (isNum && ['=', '==', '!=', '<', '<=', '>', '>='].includes(op)) {
+    k = parseNumber((vals[0] as ValueExpr).value);
+    if (k !== undefined) return { test: `v ${op === '=' || op === '==' ? '===' : op === '!=' ? '!==' : op} k`, k };
+  }
+  return { k };
+}
+
 /**
  * Fused "read field + compare" closures for the common case of a field read from a plain
  * 2- or 3-level event path: one closure call per check instead of a chain of small closures.
@@ -431,35 +462,12 @@ function fastPredicate(left: CompiledOperand, op: string, vals: ValueExpr[], pre
   const jt = JS_TYPE[left.type];
   if (p === undefined || jt === undefined || (p.length !== 2 && p.length !== 3)) return undefined;
   const slow = left.get;
-  const [a, b, c] = p as [string, string, string | undefined];
   // Each check gets its own generated function (constants bound as parameters), so the property
   // reads have their own inline caches instead of sharing one megamorphic site across all checks.
-  const acc = (k: string): string => `[${JSON.stringify(k)}]`;
-  const readCode = c === undefined
-    ? `const x = ev${acc(a)}; let v = x == null ? undefined : x${acc(b)};`
-    : `const x = ev${acc(a)}; let v; if (x != null) { const y = x${acc(b)}; v = y == null || typeof y !== 'object' ? undefined : y${acc(c)}; }`;
-  const isStr = left.type === 'string' || left.type === 'path';
-  const isNum = jt === 'number';
-  let test: string | undefined;
-  let k: unknown = vals[0]?.value ?? '';
-  if (isStr) {
-    switch (op) {
-      case '=': case '==': test = 'v === k'; break;
-      case '!=': test = 'v !== k'; break;
-      case 'contains': test = 'v.includes(k)'; break;
-      case 'startswith': test = 'v.startsWith(k)'; break;
-      case 'endswith': test = 'v.endsWith(k)'; break;
-      case 'in': case 'intersects':
-        k = new Set(vals.map((x) => x.value));
-        test = 'k.has(v)';
-        break;
-      default:
-    }
-  } else if (isNum && (op === '=' || op === '==' || op === '!=' || op === '<' || op === '<=' || op === '>' || op === '>=')) {
-    k = parseNumber((vals[0] as ValueExpr).value);
-    if (k !== undefined) test = `v ${op === '=' || op === '==' ? '===' : op === '!=' ? '!==' : op} k`;
-  }
-  if (test === undefined) test = 'pred(v)';
+  const readCode = pathReadCode(p);
+  const inl = inlineTest(op, left.type === 'string' || left.type === 'path', jt === 'number', vals);
+  const test = inl.test ?? 'pred(v)';
+  const k = inl.k;
   const body = `return function check(ev) { ${readCode} if (typeof v !== ${JSON.stringify(jt)}) { v = slow(ev); if (v === undefined) return false; } return ${test}; };`;
   return new Function('slow', 'pred', 'k', body)(slow, pred, k) as Predicate;
 }
@@ -495,32 +503,8 @@ export function fastLeaf(e: Expr): FastLeaf | undefined {
   const vals = r.kind === 'list' ? r.items : [r];
   if (vals.length === 0) return undefined;
   const pred = valuePredicate(e.op, left.type, vals, left.name);
-  const [a, b, c] = p as [string, string, string | undefined];
-  const acc = (x: string): string => `[${JSON.stringify(x)}]`;
-  const read = c === undefined
-    ? `const x = ev${acc(a)}; let v = x == null ? undefined : x${acc(b)};`
-    : `const x = ev${acc(a)}; let v; if (x != null) { const y = x${acc(b)}; v = y == null || typeof y !== 'object' ? undefined : y${acc(c)}; }`;
-  const readCode = `return function read(ev) { ${read} return typeof v === ${JSON.stringify(jt)} ? v : slow(ev); };`;
-  const isStr = left.type === 'string' || left.type === 'path';
-  let test: string | undefined;
-  let k: unknown = vals[0]?.value ?? '';
-  if (isStr) {
-    switch (e.op) {
-      case '=': case '==': test = 'v === k'; break;
-      case '!=': test = 'v !== k'; break;
-      case 'contains': test = 'v.includes(k)'; break;
-      case 'startswith': test = 'v.startsWith(k)'; break;
-      case 'endswith': test = 'v.endsWith(k)'; break;
-      case 'in': case 'intersects':
-        k = new Set(vals.map((x) => x.value));
-        test = 'k.has(v)';
-        break;
-      default:
-    }
-  } else if (jt === 'number' && ['=', '==', '!=', '<', '<=', '>', '>='].includes(e.op)) {
-    k = parseNumber((vals[0] as ValueExpr).value);
-    if (k !== undefined) test = `v ${e.op === '=' || e.op === '==' ? '===' : e.op === '!=' ? '!==' : e.op} k`;
-  }
+  const readCode = `return function read(ev) { ${pathReadCode(p)} return typeof v === ${JSON.stringify(jt)} ? v : slow(ev); };`;
+  const { test, k } = inlineTest(e.op, left.type === 'string' || left.type === 'path', jt === 'number', vals);
   return { fieldKey: `${left.name}:${jt}`, readCode, slow: left.get, test: test ?? 'pred(v)', k, pred };
 }
 

@@ -455,6 +455,18 @@ function sortedTags(tags: Iterable<string>): string[] {
   return [...new Set(tags)].sort();
 }
 
+/**
+ * Whether a list or macro item appends to the earlier one of its name: the deprecated
+ * `append: true` (warned) or `override: {KEY: append}`; both at once is an error.
+ */
+function appendsTo(ctx: ReadCtx, r: ItemReader, loc: Loc, kind: 'list' | 'macro', name: string, key: 'items' | 'condition'): boolean {
+  const appendFlag = r.bool('append', true) ?? false;
+  if (appendFlag) warn(ctx, loc, `'append' key is deprecated; use 'override: {${key}: append}'`, kind, name);
+  const ov = readOverrides(r, new Set([key]), new Set([key]));
+  if (appendFlag && (ov.append.size || ov.replace.size)) throw new ItemError("Keys 'override' and 'append: true' cannot be used together", loc);
+  return appendFlag || ov.append.has(key);
+}
+
 function readItem(ctx: ReadCtx, f: FileCtx, node: YNode): void {
   const col = ctx.col;
   const loc = nodeLoc(f, node);
@@ -514,11 +526,7 @@ function readItem(ctx: ReadCtx, f: FileCtx, node: YNode): void {
       if (!/^[^()"'\s=,]+$/.test(name)) throw new ItemError(`Invalid list name '${name}': names may not contain blanks, quotes, parentheses, '=' or ','`, r.valLoc('list'));
       if (!r.has('items')) throw new ItemError("Item has no mapping for key 'items'", loc);
       const items = r.seqOfStrings('items');
-      const appendFlag = r.bool('append', true) ?? false;
-      if (appendFlag) warn(ctx, loc, "'append' key is deprecated; use 'override: {items: append}'", 'list', name);
-      const ov = readOverrides(r, new Set(['items']), new Set(['items']));
-      if (appendFlag && (ov.append.size || ov.replace.size)) throw new ItemError("Keys 'override' and 'append: true' cannot be used together", loc);
-      const append = appendFlag || ov.append.has('items');
+      const append = appendsTo(ctx, r, loc, 'list', name, 'items');
       const prev = col.lists.get(name);
       if (append) {
         if (!prev) throw new ItemError(`List has 'append' key or an append override but no list by that name already exists`, loc);
@@ -542,11 +550,7 @@ function readItem(ctx: ReadCtx, f: FileCtx, node: YNode): void {
       r.checkKeys('macro');
       if (!/^[a-zA-Z]+[a-zA-Z0-9_]*$/.test(name)) throw new ItemError(`Invalid macro name '${name}': must match [a-zA-Z]+[a-zA-Z0-9_]*`, r.valLoc('macro'));
       const part = r.condPart('condition');
-      const appendFlag = r.bool('append', true) ?? false;
-      if (appendFlag) warn(ctx, loc, "'append' key is deprecated; use 'override: {condition: append}'", 'macro', name);
-      const ov = readOverrides(r, new Set(['condition']), new Set(['condition']));
-      if (appendFlag && (ov.append.size || ov.replace.size)) throw new ItemError("Keys 'override' and 'append: true' cannot be used together", loc);
-      const append = appendFlag || ov.append.has('condition');
+      const append = appendsTo(ctx, r, loc, 'macro', name, 'condition');
       const prev = col.macros.get(name);
       if (append) {
         if (!prev) throw new ItemError(`Macro has 'append' key or an append override but no macro by that name already exists`, loc);

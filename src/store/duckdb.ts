@@ -13,6 +13,7 @@ import { DUCKDB_MIGRATIONS } from './migrations.ts';
 import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf, type Range } from './ranges.ts';
+import { ROLLUP_REBUILD, rollupStatements, type RollupRow } from './rollup.ts';
 
 export class DuckDbStore extends SqlStore {
   readonly kind = 'duckdb' as const;
@@ -191,6 +192,7 @@ export class DuckDbStore extends SqlStore {
       }
       ap.flushSync();
       ap.closeSync();
+      for (const [sql, params] of rollupStatements(eventRows as unknown as RollupRow[])) await c.run(sql, params as never);
       const now = Date.now();
       for (const [sensor, agg] of perSensor) {
         await c.run(
@@ -252,6 +254,7 @@ export class DuckDbStore extends SqlStore {
       // Compact the stored seq ranges to their merged form.
       await c.run('BEGIN TRANSACTION');
       await c.run('DELETE FROM ingest_ranges');
+      if (events > 0) for (const stmt of ROLLUP_REBUILD) await c.run(stmt);
       const ap = await c.createAppender('ingest_ranges');
       for (const [sensor, rs] of this.ranges) {
         for (const [a, b] of rs.r) {

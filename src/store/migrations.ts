@@ -82,6 +82,8 @@ const SENSORS = `CREATE TABLE sensors (
 // DuckDB: columnar with per-row-group min/max (zone maps); events arrive roughly in time order so
 // time-range scans prune well without ART indexes (which would slow bulk ingest and use memory).
 // Dedupe uses ingest_ranges instead of a (sensor_id, seq) unique index for the same reason.
+import { ROLLUP_REBUILD, ROLLUP_TABLES } from './rollup.ts';
+
 export const DUCKDB_MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -93,6 +95,11 @@ export const DUCKDB_MIGRATIONS: Migration[] = [
       `CREATE TABLE ingest_ranges (sensor_id VARCHAR NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL)`,
       `CREATE INDEX alerts_time ON alerts (time_ns)`,
     ],
+  },
+  {
+    version: 2,
+    description: 'per-workload rollup (workload list without scanning events)',
+    sql: [...ROLLUP_TABLES, ...ROLLUP_REBUILD],
   },
 ];
 
@@ -126,5 +133,10 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       `CREATE TABLE ingest_ranges (sensor_id VARCHAR NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL)`,
       `CREATE INDEX ingest_ranges_sensor ON ingest_ranges (sensor_id, last_seq)`,
     ],
+  },
+  {
+    version: 3,
+    description: 'per-workload rollup (workload list without scanning events)',
+    sql: [...ROLLUP_TABLES, ...ROLLUP_REBUILD],
   },
 ];

@@ -9,6 +9,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf } from './ranges.ts';
+import { ROLLUP_REBUILD, rollupStatements, type RollupRow } from './rollup.ts';
 
 const EVENT_TYPES: Record<string, string> = {
   seq: 'bigint', time_ns: 'bigint', evt_res: 'bigint', proc_pid: 'bigint', peer_port: 'integer',
@@ -147,10 +148,13 @@ export class PostgresStore extends SqlStore {
         const arrays = cols.map((k) => evs.map((e) => pgValue((e as unknown as Record<string, unknown>)[k])));
         const sel = cols.map((k, i) => `$${i + 1}::${EVENT_TYPES[k] ?? 'text'}[]`).join(', ');
         const r = await c.query(
-          `INSERT INTO events (${cols.join(', ')}) SELECT * FROM unnest(${sel}) ON CONFLICT (sensor_id, seq) DO NOTHING`,
+          `INSERT INTO events (${cols.join(', ')}) SELECT * FROM unnest(${sel}) ON CONFLICT (sensor_id, seq) DO NOTHING
+           RETURNING workload_id, workload_kind, workload_name, k8s_ns, hostname, container_id, denied, time_ns`,
           arrays,
         );
         nEv = r.rowCount ?? 0;
+        // the rollup counts exactly the rows stored (RETURNING skips the ones ON CONFLICT dropped)
+        for (const [sql, params] of rollupStatements(r.rows as RollupRow[])) await c.query(sql, params);
       }
       if (als.length) {
         const cols = ALERT_COLUMNS as string[];
@@ -193,6 +197,20 @@ export class PostgresStore extends SqlStore {
           events += await this.exec(`DELETE FROM events WHERE time_ns <= $1`, [cut]);
           alerts += await this.exec(`DELETE FROM alerts WHERE time_ns <= $1`, [cut]);
         }
+      }
+    }
+    if (events > 0) {
+      // deleted events leave the rollup: rebuild it in one transaction (readers never see it empty)
+      const c = await this.connect();
+      try {
+        await c.query('BEGIN');
+        for (const stmt of ROLLUP_REBUILD) await c.query(stmt);
+        await c.query('COMMIT');
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        c.release();
       }
     }
     await this.compactRanges();

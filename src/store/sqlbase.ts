@@ -9,6 +9,7 @@ import type {
   AlertQuery, CapEntry, EventQuery, FileEntry, IngestRecord, IngestResult, NetEntry, Page, PolicyEntry,
   ProcEntry, RetentionPolicy, RuleEntry, SensorRow, SensorUpdate, Store, TimeRange, WorkloadInsights, WorkloadSummary,
 } from './types.ts';
+import { ROLLUP_REBUILD, rollupListSql } from './rollup.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -285,6 +286,8 @@ export abstract class SqlStore implements Store {
   private static readonly SEP = `'\u001f'`;
 
   async listWorkloads(q: TimeRange): Promise<WorkloadSummary[]> {
+    // without a time range the rollup kept at ingest answers (src/store/rollup.ts)
+    if (q.since === undefined && q.until === undefined) return (await this.all(rollupListSql(SqlStore.SEP))).map((r) => this.summary(r));
     const p = new Params();
     const where: string[] = [];
     this.timeWhere(q, p, where);
@@ -298,6 +301,12 @@ export abstract class SqlStore implements Store {
       p.values,
     );
     return rows.map((r) => this.summary(r));
+  }
+
+  /** Rebuilds the per-workload rollup from the stored events (after retention, or after rows
+   * were written other than through ingest). */
+  async rebuildRollup(): Promise<void> {
+    for (const stmt of ROLLUP_REBUILD) await this.exec(stmt);
   }
 
   private summary(r: Row): WorkloadSummary {

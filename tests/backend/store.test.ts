@@ -244,6 +244,23 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
       const r2 = await store.applyRetention({ maxBytes: 1 });
       assert.ok(r2.events >= 0);
     });
+
+    test('the workload list from the ingest rollup equals the scan over events, also after retention and duplicates', async () => {
+      const scan = () => store.listWorkloads({ since: 0n }); // a time range: aggregated from events
+      const roll = () => store.listWorkloads({}); // no range: the rollup kept at ingest
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const more = recs(1, 30, (i) => makeEvent({ num: i, proc: 'roll', time: now + BigInt(i), container: i % 2 ? 'aaaaaaaaaaaa' : 'bbbbbbbbbbbb' }));
+      await store.ingest('roll', 'hostA', more.slice(0, 20));
+      await store.ingest('roll', 'hostB', more.slice(10)); // 10 duplicates: counted once
+      const a = await roll();
+      assert.ok(a.length > 0);
+      assert.deepEqual(a, await scan());
+      await store.applyRetention({ maxAgeMs: 3600_000 });
+      assert.deepEqual(await roll(), await scan());
+      const w = (await roll()).find((x) => x.id === 'container:aaaaaaaaaaaa');
+      assert.ok(w, JSON.stringify((await roll()).map((x) => x.id)));
+      assert.equal(w.events, 15);
+    });
   });
 }
 
