@@ -193,6 +193,28 @@ int vgl_sys_exit_execveat(void *ctx)
 	return 0;
 }
 
+/* syscalls:sys_exit_execve / sys_exit_execveat: failed execs (user space always sets
+ * VGL_KC_ONLY_FAILED for these kinds: a successful exec is sched_process_exec above). The caller
+ * is unchanged, so the event is the caller's, with the file name it tried, resolved against the
+ * cwd or dirfd like other paths. */
+SEC("tracepoint")
+int vgl_sys_exit_exec(struct trace_event_raw_sys_exit *ctx)
+{
+	struct vgl_call st;
+	struct vgl_kind_counters *c = NULL;
+	struct task_struct *t = NULL;
+	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);
+	if (!e)
+		return 0;
+	bool at = st.kind == VGL_K_EXECVEAT_FAILED;
+	long dirfd = at ? (long)st.args[0] : AT_FDCWD_VAL;
+	e->args[0] = dirfd;
+	e->args[1] = at ? st.args[4] : 0; /* execveat flags */
+	vgl_put_relpath(e, t, dirfd, (const void *)(at ? st.args[1] : st.args[0]));
+	vgl_submit(e, c);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(vgl_sched_fork, struct task_struct *parent, struct task_struct *child)
 {

@@ -43,6 +43,8 @@ enum vgl_kind {
 	VGL_K_EXECVEAT = 2,
 	VGL_K_CLONE = 3,
 	VGL_K_PROCEXIT = 4,
+	VGL_K_EXECVE_FAILED = 5,   /* sys_exit_execve with a negative result (successes are VGL_K_EXECVE) */
+	VGL_K_EXECVEAT_FAILED = 6, /* sys_exit_execveat with a negative result */
 	/* file (per-syscall tracepoints) */
 	VGL_K_OPEN = 10,
 	VGL_K_OPENAT = 11,

@@ -45,6 +45,8 @@ export const K = {
   EXECVEAT: 2,
   CLONE: 3,
   PROCEXIT: 4,
+  EXECVE_FAILED: 5,
+  EXECVEAT_FAILED: 6,
   OPEN: 10,
   OPENAT: 11,
   OPENAT2: 12,

@@ -113,16 +113,18 @@ export class PlanBuilder {
         delete cfg.suffixes;
       }
     }
+    if (info.forceFlags) cfg.flags |= info.forceFlags;
     this.plan.kindCfg.set(info.kind, cfg);
     let id: string;
     let spec: HookSpec;
-    if (info.family === 'process') {
+    if (info.family === 'process' && info.nr === undefined) {
       const [tp, prog] = SCHED_PROG[info.kind]!;
       id = `tp_btf:${tp}`;
       spec = this.plan.hooks.get(id) ?? { id, tier: 'sched', kind: info.kind, info, prog, reasons: [] };
     } else {
       id = `syscall:${info.name}`;
-      spec = this.plan.hooks.get(id) ?? { id, tier: 'syscall', kind: info.kind, info, prog: FAMILY_EXIT_PROG[info.family], reasons: [] };
+      const prog = info.prog ?? FAMILY_EXIT_PROG[info.family as Exclude<Family, 'process'>];
+      spec = this.plan.hooks.get(id) ?? { id, tier: 'syscall', kind: info.kind, info, prog, reasons: [] };
     }
     if (!spec.reasons.includes(reason)) spec.reasons.push(reason);
     this.plan.hooks.set(id, spec);

@@ -3,7 +3,7 @@
 // `evt.arg.*` names. The loader knows none of this: the sensor sends it the syscall numbers and
 // tracepoint names from here, so adding a syscall is one row in this file and one case in the
 // family's exit program.
-import { K, FD_A, FDT } from './abi.ts';
+import { K, FD_A, FDT, KC } from './abi.ts';
 import type { FieldTree } from './event.ts';
 
 export type Family = 'process' | 'file' | 'net' | 'fd' | 'priv';
@@ -81,6 +81,10 @@ export interface KindInfo {
   /** x86_64 syscall number and tracepoint suffix (syscalls:sys_exit_<tp>) for syscall kinds */
   nr?: number;
   tp?: string;
+  /** exit program, when not the family's (FAMILY_EXIT_PROG) */
+  prog?: string;
+  /** kernel filter flags this kind always has, whatever its consumers need */
+  forceFlags?: number;
   decode: (r: RawEvent) => Decoded;
 }
 
@@ -620,11 +624,29 @@ const privKinds: KindInfo[] = [
 /** execveat's syscall number (x86_64; arm64: 281) */
 const EXECVEAT_NR = process.arch === 'arm64' ? 281 : 322;
 
+/** A failed execve/execveat: the caller's event, with the file name it tried (as passed in
+ * evt.arg.filename, resolved in fs.path.name). */
+function decodeExecFailed(r: RawEvent): Decoded {
+  const p = pathPair(r, 0);
+  const arg: FieldTree = { res: r.res, filename: p.raw };
+  if (r.kind === K.EXECVEAT_FAILED) {
+    arg.dirfd = r.args[0]! | 0;
+    arg.flags = r.args[1]!;
+  }
+  return { arg, rawarg: { ...arg }, paths: [p] };
+}
+
+const failedExec = (kind: number, name: string, nr: number): KindInfo => ({
+  kind, name, category: 'process', family: 'process', nr, tp: name, prog: 'vgl_sys_exit_exec', forceFlags: KC.ONLY_FAILED, decode: decodeExecFailed,
+});
+
 const processKinds: KindInfo[] = [
   // sched_process_exec serves both exec syscalls; the record's syscall number tells which
   { kind: K.EXECVE, name: 'execve', category: 'process', family: 'process', decode: none, typeOf: (r) => (r.syscall === EXECVEAT_NR ? 'execveat' : 'execve') },
   { kind: K.CLONE, name: 'clone', category: 'process', family: 'process', decode: none },
   { kind: K.PROCEXIT, name: 'procexit', category: 'process', family: 'process', decode: none },
+  failedExec(K.EXECVE_FAILED, 'execve', process.arch === 'arm64' ? 221 : 59),
+  failedExec(K.EXECVEAT_FAILED, 'execveat', EXECVEAT_NR),
 ];
 
 export const KINDS: KindInfo[] = [...processKinds, ...fileKinds, ...netKinds, ...fdKinds, ...privKinds];

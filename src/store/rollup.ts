@@ -71,10 +71,13 @@ export function rollupStatements(rows: Iterable<RollupRow>): [string, unknown[]]
     if (r.container_id !== null) members.set(`${r.workload_id}\0c\0${r.container_id}`, [r.workload_id, 'c', r.container_id]);
   }
   const out: [string, unknown[]][] = [];
+  // rows go in key order: concurrent ingests (PostgreSQL) then lock them in the same order and
+  // cannot deadlock on each other
+  const byKey = <T>(m: Map<string, T>): [string, T][] => [...m].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
   if (aggs.size) {
     const params: unknown[] = [];
     const tuples: string[] = [];
-    for (const [id, a] of aggs) {
+    for (const [id, a] of byKey(aggs)) {
       const n = params.length;
       params.push(id, a.kind, a.name, a.ns, String(a.events), String(a.denied), String(a.first), String(a.last));
       tuples.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, CAST($${n + 5} AS BIGINT), CAST($${n + 6} AS BIGINT), CAST($${n + 7} AS BIGINT), CAST($${n + 8} AS BIGINT))`);
@@ -90,7 +93,7 @@ export function rollupStatements(rows: Iterable<RollupRow>): [string, unknown[]]
   if (members.size) {
     const params: unknown[] = [];
     const tuples: string[] = [];
-    for (const m of members.values()) {
+    for (const [, m] of byKey(members)) {
       const n = params.length;
       params.push(...m);
       tuples.push(`($${n + 1}, $${n + 2}, $${n + 3})`);

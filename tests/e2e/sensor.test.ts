@@ -94,6 +94,37 @@ describe('sensor (real kernel)', { skip: missing && !required ? missing : false 
     assert.equal(ve.evt.type, 'execve');
   });
 
+  test('failed execs are reported: the caller, the result and the file name it tried', async () => {
+    const tag = randomBytes(3).toString('hex');
+    mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    writeFileSync(path.join(dir, 'bin', `noexec-${tag}`), '#!/bin/sh\n', { mode: 0o644 });
+    const r = await run('python3', ['-c', [
+      'import os',
+      `for p in ('/nonexistent-${tag}', 'bin/noexec-${tag}'):`,
+      '    try: os.execv(p, [p])',
+      '    except OSError as e: print(e.errno)',
+      `fd = os.open('${dir}', os.O_RDONLY)`,
+      `try: os.execve('missing-${tag}', ['x'], {}, dir_fd=fd) if os.execve in os.supports_dir_fd else None`,
+      'except OSError as e: print(e.errno)',
+    ].join('\n')], { cwd: dir });
+    assert.match(r.stdout, /^2\n13\n/);
+    const enoent = await s.waitFor((e) => e.evt.type === 'execve' && e.evt.arg.filename === `/nonexistent-${tag}`, 5000, 'failed execve ENOENT');
+    assert.equal(enoent.evt.res, -2);
+    assert.equal(enoent.evt.failed, true);
+    assert.equal(enoent.evt.category, 'process');
+    assert.equal(enoent.proc.pid, r.pid);
+    assert.equal(enoent.proc.name, 'python3', 'the caller is unchanged');
+    assert.equal(getField(enoent, 'fs.path.name'), `/nonexistent-${tag}`);
+    const eacces = await s.waitFor((e) => e.evt.type === 'execve' && e.evt.arg.filename === `bin/noexec-${tag}`, 5000, 'failed execve EACCES');
+    assert.equal(eacces.evt.res, -13);
+    assert.equal(getField(eacces, 'fs.path.name'), path.join(dir, 'bin', `noexec-${tag}`), 'relative name resolved against the cwd');
+    // a successful exec after them is still one execve event of the new image
+    await run('/bin/echo', [`ok-${tag}`]);
+    const ok = await s.waitFor((e) => e.evt.type === 'execve' && e.proc.args === `ok-${tag}`, 5000, 'execve ok');
+    assert.equal(ok.evt.res, 0);
+    assert.equal(ok.proc.name, 'echo');
+  });
+
   test('relative paths resolve against the cwd and a dirfd', async () => {
     mkdirSync(path.join(dir, 'sub'), { recursive: true });
     writeFileSync(path.join(dir, 'sub', 'f.txt'), 'x');
