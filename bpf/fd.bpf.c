@@ -10,12 +10,7 @@
 SEC("tracepoint")
 int vgl_sys_exit_fd(struct trace_event_raw_sys_exit *ctx)
 {
-	struct vgl_call st;
-	struct vgl_kind_counters *c = NULL;
-	struct task_struct *t = NULL;
-	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);
-	if (!e)
-		return 0;
+	VGL_EXIT_PROLOGUE(ctx);
 	u64 *a = st.args;
 	switch (st.kind) {
 	case VGL_K_DUP:

@@ -9,12 +9,7 @@
 SEC("tracepoint")
 int vgl_sys_exit_priv(struct trace_event_raw_sys_exit *ctx)
 {
-	struct vgl_call st;
-	struct vgl_kind_counters *c = NULL;
-	struct task_struct *t = NULL;
-	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);
-	if (!e)
-		return 0;
+	VGL_EXIT_PROLOGUE(ctx);
 	u64 *a = st.args;
 #pragma unroll
 	for (int i = 0; i < 6; i++)

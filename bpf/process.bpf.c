@@ -200,12 +200,7 @@ int vgl_sys_exit_execveat(void *ctx)
 SEC("tracepoint")
 int vgl_sys_exit_exec(struct trace_event_raw_sys_exit *ctx)
 {
-	struct vgl_call st;
-	struct vgl_kind_counters *c = NULL;
-	struct task_struct *t = NULL;
-	struct vgl_event *e = vgl_exit_begin(ctx, &st, &c, &t);
-	if (!e)
-		return 0;
+	VGL_EXIT_PROLOGUE(ctx);
 	bool at = st.kind == VGL_K_EXECVEAT_FAILED;
 	long dirfd = at ? (long)st.args[0] : AT_FDCWD_VAL;
 	e->args[0] = dirfd;

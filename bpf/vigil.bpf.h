@@ -680,6 +680,17 @@ static __always_inline struct vgl_event *vgl_exit_begin(struct trace_event_raw_s
 	return vgl_exit_event(ctx, st, *t);
 }
 
+/* Opens a family exit program that needs no filter of its own before assembly: declares `st`
+ * (the call), `c` (its counters), `t` (the task) and `e` (the event begun), and returns when
+ * there is nothing to emit. */
+#define VGL_EXIT_PROLOGUE(ctx)                                      \
+	struct vgl_call st;                                         \
+	struct vgl_kind_counters *c = NULL;                         \
+	struct task_struct *t = NULL;                               \
+	struct vgl_event *e = vgl_exit_begin((ctx), &st, &c, &t);   \
+	if (!e)                                                     \
+		return 0
+
 
 /* Appends a user path and the directory it is relative to: two strings, [path as passed, base]
  * where base is empty for absolute paths, else the cwd (dirfd == AT_FDCWD) or the path of dirfd.
