@@ -235,11 +235,19 @@ export class Enricher {
       }
       return parent;
     }
-    let p = this.procs.lookup(r.pid);
+    let p = this.procs.get(r.pid);
     if (!p) {
-      this.procs.stats.missing++;
-      p = this.minimalProc(r);
-      this.procs.set(p);
+      // unknown (its fork was not seen: the sensor started later, or the parent is the sensor
+      // itself): read /proc. User space lags the kernel, so /proc may already show a later exec
+      // of this pid (a failed exec's caller, seen after it exec'd for real): when the main
+      // thread's comm in the event differs, the event's own identity is the truth.
+      const read = this.procs.lookup(r.pid);
+      if (read && (r.tid !== r.pid || read.name === r.comm)) p = read;
+      else {
+        if (!read) this.procs.stats.missing++;
+        p = this.minimalProc(r);
+        this.procs.set(p);
+      }
     }
     if (r.kind === K.PROCEXIT) this.procs.markExited(r.pid);
     return p;
