@@ -138,10 +138,8 @@ int vgl_sys_exit_file(struct trace_event_raw_sys_exit *ctx)
 			}
 		}
 		/* the filters first: a filtered open never assembles an event */
-		struct vgl_kind_cfg *cfg = vgl_cfg(st.kind);
-		if (cfg && (((cfg->flags & VGL_KC_ONLY_WRITE) &&
-			     !((flags & VGL_O_ACCMODE) || (flags & (VGL_O_CREAT | VGL_O_TRUNC)))) ||
-			    ((cfg->flags & VGL_KC_PREFIX_FILTER) && !vgl_upath_admitted(path, st.kind)))) {
+		if (((st.flags & VGL_KC_ONLY_WRITE) && !((flags & VGL_O_ACCMODE) || (flags & (VGL_O_CREAT | VGL_O_TRUNC)))) ||
+		    ((st.flags & VGL_KC_PREFIX_FILTER) && !vgl_upath_admitted(path, st.kind))) {
 			if (c)
 				__sync_fetch_and_add(&c->filtered, 1);
 			return 0;

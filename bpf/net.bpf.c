@@ -59,12 +59,11 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 			__sync_fetch_and_add(&c->filtered, 1);
 		return 0;
 	}
-	struct vgl_kind_cfg *cfg = vgl_cfg(st.kind);
-	if (cfg && (cfg->flags & VGL_KC_PORT_FILTER)) {
+	if (st.flags & VGL_KC_PORT_FILTER) {
 		const void *dest = st.kind == VGL_K_CONNECT ? (const void *)a[1] :
 				   st.kind == VGL_K_SENDTO  ? (const void *)a[4] :
 				   st.kind == VGL_K_SENDMSG ? mh.msg_name : NULL;
-		if (dest && !vgl_port_admitted(dest, st.kind, cfg->flags, t)) {
+		if (dest && !vgl_port_admitted(dest, st.kind, st.flags, t)) {
 			if (c)
 				__sync_fetch_and_add(&c->filtered, 1);
 			return 0;

@@ -44,6 +44,8 @@ struct vgl_call {
 	u64 args[6];
 	u32 kind;
 	u32 nr;
+	u32 flags; /* the kind's filter flags (kind_cfg), for the family's own filters */
+	u32 pad;
 };
 
 VGL_MAP struct {
@@ -652,6 +654,7 @@ static __always_inline bool vgl_exit_call(struct trace_event_raw_sys_exit *ctx, 
 	}
 	st->kind = kind;
 	st->nr = nr;
+	st->flags = cfg->flags;
 	vgl_syscall_args(*t, st->args);
 	return true;
 filtered:
