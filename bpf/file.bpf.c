@@ -103,6 +103,62 @@ static __always_inline bool vgl_upath_admitted(const void *upath, u32 kind)
 	return false;
 }
 
+/* open, openat, openat2: the filters (writes only, path) decide before anything is assembled */
+static __always_inline int vgl_exit_open(struct trace_event_raw_sys_exit *ctx, struct vgl_call *st,
+					 struct vgl_kind_counters *c, struct task_struct *t)
+{
+	u64 *a = st->args;
+	long dirfd = AT_FDCWD_VAL;
+	const void *path;
+	u64 flags = 0, mode = 0;
+	if (st->kind == VGL_K_OPEN) {
+		path = (const void *)a[0];
+		flags = a[1];
+		mode = a[2];
+	} else {
+		dirfd = (long)a[0];
+		path = (const void *)a[1];
+		if (st->kind == VGL_K_OPENAT) {
+			flags = a[2];
+			mode = a[3];
+		} else {
+			struct open_how how = {};
+			bpf_probe_read_user(&how, sizeof(how), (const void *)a[2]);
+			flags = how.flags;
+			mode = how.mode;
+		}
+	}
+	/* the filters first: a filtered open never assembles an event */
+	if (((st->flags & VGL_KC_ONLY_WRITE) && !((flags & VGL_O_ACCMODE) || (flags & (VGL_O_CREAT | VGL_O_TRUNC)))) ||
+	    ((st->flags & VGL_KC_PREFIX_FILTER) && !vgl_upath_admitted(path, st->kind))) {
+		if (c)
+			__sync_fetch_and_add(&c->filtered, 1);
+		return 0;
+	}
+	struct vgl_event *e = vgl_exit_event(ctx, st, t);
+	if (!e)
+		return 0;
+	e->args[0] = e->res; /* fd */
+	e->args[1] = dirfd;
+	e->args[2] = flags;
+	e->args[3] = mode;
+	vgl_put_relpath(e, t, dirfd, path);
+	if (e->res >= 0) {
+		struct file *f = vgl_fd_file(t, e->res);
+		if (f) {
+			/* f came through a helper read: a plain scalar, read with helpers */
+			struct inode *ino = BPF_CORE_READ(f, f_inode);
+			u16 imode = BPF_CORE_READ(ino, i_mode);
+			e->args[VGL_FD_A_INO] = BPF_CORE_READ(ino, i_ino);
+			e->args[4] = BPF_CORE_READ(ino, i_sb, s_dev);
+			e->args[VGL_FD_A_TYPE] = (imode & VGL_S_IFMT) == VGL_S_IFDIR ? VGL_FDT_DIRECTORY :
+						 (imode & VGL_S_IFMT) == VGL_S_IFCHR ? VGL_FDT_CHAR : VGL_FDT_FILE;
+		}
+	}
+	vgl_submit(e, c);
+	return 0;
+}
+
 SEC("tracepoint")
 int vgl_sys_exit_file(struct trace_event_raw_sys_exit *ctx)
 {
@@ -111,72 +167,13 @@ int vgl_sys_exit_file(struct trace_event_raw_sys_exit *ctx)
 	struct task_struct *t = NULL;
 	if (!vgl_exit_call(ctx, &st, &c, &t))
 		return 0;
-	struct vgl_event *e;
+	if (st.kind == VGL_K_OPEN || st.kind == VGL_K_OPENAT || st.kind == VGL_K_OPENAT2)
+		return vgl_exit_open(ctx, &st, c, t);
+	struct vgl_event *e = vgl_exit_event(ctx, &st, t);
+	if (!e)
+		return 0;
 	u64 *a = st.args;
 	switch (st.kind) {
-	case VGL_K_OPEN:
-	case VGL_K_OPENAT:
-	case VGL_K_OPENAT2: {
-		long dirfd = AT_FDCWD_VAL;
-		const void *path;
-		u64 flags = 0, mode = 0;
-		if (st.kind == VGL_K_OPEN) {
-			path = (const void *)a[0];
-			flags = a[1];
-			mode = a[2];
-		} else {
-			dirfd = (long)a[0];
-			path = (const void *)a[1];
-			if (st.kind == VGL_K_OPENAT) {
-				flags = a[2];
-				mode = a[3];
-			} else {
-				struct open_how how = {};
-				bpf_probe_read_user(&how, sizeof(how), (const void *)a[2]);
-				flags = how.flags;
-				mode = how.mode;
-			}
-		}
-		/* the filters first: a filtered open never assembles an event */
-		if (((st.flags & VGL_KC_ONLY_WRITE) && !((flags & VGL_O_ACCMODE) || (flags & (VGL_O_CREAT | VGL_O_TRUNC)))) ||
-		    ((st.flags & VGL_KC_PREFIX_FILTER) && !vgl_upath_admitted(path, st.kind))) {
-			if (c)
-				__sync_fetch_and_add(&c->filtered, 1);
-			return 0;
-		}
-		e = vgl_exit_event(ctx, &st, t);
-		if (!e)
-			return 0;
-		e->args[0] = e->res; /* fd */
-		e->args[1] = dirfd;
-		e->args[2] = flags;
-		e->args[3] = mode;
-		vgl_put_relpath(e, t, dirfd, path);
-		if (e->res >= 0) {
-			struct file *f = vgl_fd_file(t, e->res);
-			if (f) {
-				/* f came through a helper read: a plain scalar, read with helpers */
-				struct inode *ino = BPF_CORE_READ(f, f_inode);
-				u16 imode = BPF_CORE_READ(ino, i_mode);
-				e->args[VGL_FD_A_INO] = BPF_CORE_READ(ino, i_ino);
-				e->args[4] = BPF_CORE_READ(ino, i_sb, s_dev);
-				e->args[VGL_FD_A_TYPE] = (imode & VGL_S_IFMT) == VGL_S_IFDIR ? VGL_FDT_DIRECTORY :
-							 (imode & VGL_S_IFMT) == VGL_S_IFCHR ? VGL_FDT_CHAR : VGL_FDT_FILE;
-			}
-		}
-		break;
-	}
-	default:
-		e = vgl_exit_event(ctx, &st, t);
-		if (!e)
-			return 0;
-		break;
-	}
-	switch (st.kind) {
-	case VGL_K_OPEN:
-	case VGL_K_OPENAT:
-	case VGL_K_OPENAT2:
-		break;
 	case VGL_K_UNLINK:
 	case VGL_K_MKDIR:
 	case VGL_K_CHMOD:

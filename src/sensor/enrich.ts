@@ -112,18 +112,12 @@ export class Enricher {
   }
 
   private containerOf(p: Proc, r?: RawEvent): ContainerInfo {
-    if (r && r.cgroupId > 1n) {
-      const c = this.containerOfCgroup(r.cgroupId);
-      if (c) {
-        p.container = c;
-        return c;
-      }
-    }
+    // a container from the event's cgroup id always wins (exact at syscall time); a known host
+    // only when the process has no container yet
+    const byId = r ? this.containerOrHostOfCgroup(r.cgroupId, r.mntns) : undefined;
+    if (byId && byId !== HOST) return (p.container = byId);
     if (p.container) return p.container;
-    if (r) {
-      const byId = this.containerOrHostOfCgroup(r.cgroupId, r.mntns);
-      if (byId) return (p.container = byId);
-    }
+    if (byId) return (p.container = byId);
     let c = this.containers.forPid(p.pid);
     if (!c) {
       const parent = this.procs.get(p.ppid);

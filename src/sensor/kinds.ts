@@ -621,7 +621,8 @@ const privKinds: KindInfo[] = [
   sysKind(K.KILL, 'kill', 'priv', 'priv', 62, (r) => both({ res: r.res, pid: r.args[0]!, sig: r.args[1]! })),
 ];
 
-/** execveat's syscall number (x86_64; arm64: 281) */
+/** execve's and execveat's syscall numbers (x86_64; arm64: 221, 281), as bpf/process.bpf.c has them */
+const EXECVE_NR = process.arch === 'arm64' ? 221 : 59;
 const EXECVEAT_NR = process.arch === 'arm64' ? 281 : 322;
 
 /** A failed execve/execveat: the caller's event, with the file name it tried (as passed in
@@ -645,7 +646,7 @@ const processKinds: KindInfo[] = [
   { kind: K.EXECVE, name: 'execve', category: 'process', family: 'process', decode: none, typeOf: (r) => (r.syscall === EXECVEAT_NR ? 'execveat' : 'execve') },
   { kind: K.CLONE, name: 'clone', category: 'process', family: 'process', decode: none },
   { kind: K.PROCEXIT, name: 'procexit', category: 'process', family: 'process', decode: none },
-  failedExec(K.EXECVE_FAILED, 'execve', process.arch === 'arm64' ? 221 : 59),
+  failedExec(K.EXECVE_FAILED, 'execve', EXECVE_NR),
   failedExec(K.EXECVEAT_FAILED, 'execveat', EXECVEAT_NR),
 ];
 

@@ -10,6 +10,7 @@ export class ServerMetrics {
   readonly batchSeconds = new Histogram({ name: 'vigil_ingest_batch_seconds', help: 'Time from batch receipt to durable ack', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
   readonly connected = new Gauge({ name: 'vigil_sensors_connected', help: 'Sensors connected to this server', registers: [this.registry] });
   readonly closes = new Counter({ name: 'vigil_stream_closed_total', help: 'Sensor connections closed, by close code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly enrollLimitEvicted = new Counter({ name: 'vigil_enroll_limit_evicted_total', help: 'Addresses the failed-enrollment limiter forgot because its table was full', registers: [this.registry] });
   readonly enrollRefused = new Counter({ name: 'vigil_enroll_rate_limited_total', help: 'Enrollment attempts refused (429) after too many failures from one address', registers: [this.registry] });
   readonly rejected = new Counter({ name: 'vigil_stream_rejected_total', help: 'Sensor connections refused before upgrade', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly sensorDrops = new Gauge({ name: 'vigil_sensor_drops', help: 'Drops reported by sensors (cumulative)', labelNames: ['sensor', 'where'] as const, registers: [this.registry] });

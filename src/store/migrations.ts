@@ -84,6 +84,13 @@ const SENSORS = `CREATE TABLE sensors (
 // Dedupe uses ingest_ranges instead of a (sensor_id, seq) unique index for the same reason.
 import { ROLLUP_REBUILD, ROLLUP_TABLES } from './rollup.ts';
 
+/** The per-workload rollup tables with their backfill (same SQL in both engines). */
+const rollupMigration = (version: number): Migration => ({
+  version,
+  description: 'per-workload rollup (workload list without scanning events)',
+  sql: [...ROLLUP_TABLES, ...ROLLUP_REBUILD],
+});
+
 export const DUCKDB_MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -96,11 +103,7 @@ export const DUCKDB_MIGRATIONS: Migration[] = [
       `CREATE INDEX alerts_time ON alerts (time_ns)`,
     ],
   },
-  {
-    version: 2,
-    description: 'per-workload rollup (workload list without scanning events)',
-    sql: [...ROLLUP_TABLES, ...ROLLUP_REBUILD],
-  },
+  rollupMigration(2),
 ];
 
 // PostgreSQL: (sensor_id, seq) primary key gives the exactly-once dedupe (ON CONFLICT DO NOTHING),
@@ -134,9 +137,5 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       `CREATE INDEX ingest_ranges_sensor ON ingest_ranges (sensor_id, last_seq)`,
     ],
   },
-  {
-    version: 3,
-    description: 'per-workload rollup (workload list without scanning events)',
-    sql: [...ROLLUP_TABLES, ...ROLLUP_REBUILD],
-  },
+  rollupMigration(3),
 ];

@@ -11,6 +11,8 @@ export interface EnrollLimitOptions {
   windowMs?: number;
   /** addresses tracked at most (default 10,000) */
   maxClients?: number;
+  /** called for each address forgotten because the table was full (counted in metrics) */
+  onEvict?: () => void;
 }
 
 export class EnrollFailureLimiter {
@@ -18,23 +20,19 @@ export class EnrollFailureLimiter {
   private readonly max: number;
   private readonly windowMs: number;
   private readonly maxClients: number;
-  /** addresses forgotten because the table was full */
-  evicted = 0;
-  /** attempts refused with 429 */
-  refused = 0;
+  private readonly onEvict: () => void;
 
   constructor(o: EnrollLimitOptions = {}) {
     this.max = o.maxFailures ?? 10;
     this.windowMs = o.windowMs ?? 60_000;
     this.maxClients = o.maxClients ?? 10_000;
+    this.onEvict = o.onEvict ?? (() => {});
   }
 
-  /** 0 when `addr` may try now, else the ms until it may; counts a refusal. */
+  /** 0 when `addr` may try now, else the ms until it may. */
   check(addr: string, now = Date.now()): number {
     const ts = this.recent(addr, now);
-    if (ts.length < this.max) return 0;
-    this.refused++;
-    return ts[0]! + this.windowMs - now;
+    return ts.length < this.max ? 0 : ts[0]! + this.windowMs - now;
   }
 
   /** Records a failed attempt from `addr`. */
@@ -45,7 +43,7 @@ export class EnrollFailureLimiter {
     this.failures.set(addr, ts);
     while (this.failures.size > this.maxClients) {
       this.failures.delete(this.failures.keys().next().value!);
-      this.evicted++;
+      this.onEvict();
     }
   }
 

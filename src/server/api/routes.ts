@@ -144,7 +144,7 @@ export function registerApi(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/openapi.json', { config: { public: true } }, async () => openApiDocument(ctx.version));
   app.get('/api/v1/ca', { config: { public: true } }, async (_req, reply) => reply.type('application/x-pem-file').send(ctx.pki.caPem));
 
-  const enrollLimiter = new EnrollFailureLimiter(ctx.enrollLimit);
+  const enrollLimiter = new EnrollFailureLimiter({ ...ctx.enrollLimit, onEvict: () => ctx.metrics.enrollLimitEvicted.inc() });
   app.post('/api/v1/enroll', { config: { public: true } }, async (req, reply) => {
     const wait = enrollLimiter.check(req.ip);
     if (wait > 0) {
