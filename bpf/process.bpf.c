@@ -47,7 +47,33 @@ static __always_inline u64 vgl_kcap(kernel_cap_t c)
 	return c.val;
 }
 
-static __always_inline u32 vgl_exe_flags(struct file *exe)
+#define VGL_S_IWUSR 00200
+#define VGL_S_IWGRP 00020
+#define VGL_S_IWOTH 00002
+#define VGL_CAP_DAC_OVERRIDE 1
+#define VGL_SB_RDONLY 1
+#define VGL_S_IMMUTABLE 8
+
+/* Whether the new image's file is writable by the process that runs it (Falco's EXE_WRITABLE /
+ * proc.is_exe_writable): not on a read-only filesystem nor immutable, and the owner, group or
+ * other write bit that applies to the exec's fsuid and fsgid (supplementary groups are not
+ * consulted), or CAP_DAC_OVERRIDE in the effective set. */
+static __always_inline bool vgl_exe_writable(struct inode *ino, const struct cred *cred)
+{
+	if ((BPF_CORE_READ(ino, i_sb, s_flags) & VGL_SB_RDONLY) || (BPF_CORE_READ(ino, i_flags) & VGL_S_IMMUTABLE))
+		return false;
+	u16 mode = BPF_CORE_READ(ino, i_mode);
+	u32 fsuid = BPF_CORE_READ(cred, fsuid.val);
+	if (fsuid == BPF_CORE_READ(ino, i_uid.val))
+		return mode & VGL_S_IWUSR;
+	if (BPF_CORE_READ(cred, fsgid.val) == BPF_CORE_READ(ino, i_gid.val))
+		return mode & VGL_S_IWGRP;
+	if (mode & VGL_S_IWOTH)
+		return true;
+	return (vgl_kcap(BPF_CORE_READ(cred, cap_effective)) >> VGL_CAP_DAC_OVERRIDE) & 1;
+}
+
+static __always_inline u32 vgl_exe_flags(struct file *exe, const struct cred *cred)
 {
 	u32 flags = 0;
 	if (!exe)
@@ -59,6 +85,8 @@ static __always_inline u32 vgl_exe_flags(struct file *exe)
 	if (pfx[0] == 'm' && pfx[1] == 'e' && pfx[2] == 'm' && pfx[3] == 'f' && pfx[4] == 'd' && pfx[5] == ':')
 		flags |= VGL_EXE_MEMFD;
 	struct inode *ino = BPF_CORE_READ(exe, f_inode);
+	if (vgl_exe_writable(ino, cred))
+		flags |= VGL_EXE_WRITABLE;
 	unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
 	if (magic == OVERLAYFS_SUPER_MAGIC) {
 		struct ovl_inode *oi = container_of(ino, struct ovl_inode, vfs_inode);
@@ -101,7 +129,7 @@ int BPF_PROG(vgl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	/* since 6.13 the top bits of i_ctime_nsec carry flags (I_CTIME_QUERIED): keep the nanoseconds */
 	e->args[VGL_EXEC_A_EXE_CTIME] = (u64)BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ull + (BPF_CORE_READ(ino, i_ctime_nsec) & 0x3fffffff);
 	e->args[VGL_EXEC_A_EXE_MTIME] = (u64)BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_mtime_nsec);
-	e->args[VGL_EXEC_A_EXE_FLAGS] = vgl_exe_flags(exe);
+	e->args[VGL_EXEC_A_EXE_FLAGS] = vgl_exe_flags(exe, cred);
 	e->args[VGL_EXEC_A_START] = BPF_CORE_READ(p, group_leader, start_boottime);
 	{
 		struct signal_struct *sig = BPF_CORE_READ(p, signal);
@@ -165,6 +193,18 @@ int BPF_PROG(vgl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_
 			e->hdr.len = off + sizeof(struct vgl_str) + h->len;
 			e->nstr++;
 		}
+	}
+
+	/* 4: environment, NUL separated, when a consumer asked for it (proc.env) */
+	if (cfg->env_max) {
+		unsigned long es = BPF_CORE_READ(mm, env_start);
+		unsigned long ee = BPF_CORE_READ(mm, env_end);
+		u64 etotal = ee > es ? ee - es : 0;
+		u32 elim = cfg->env_max < VGL_ENV_MAX ? cfg->env_max : VGL_ENV_MAX;
+		u32 n = etotal > elim ? elim : (u32)etotal;
+		if (n > VGL_ENV_MAX)
+			n = VGL_ENV_MAX;
+		vgl_put_bytes(e, (const void *)es, n, true, etotal > elim ? VGL_S_TRUNCATED : 0);
 	}
 	vgl_submit(e, c);
 	return 0;

@@ -25,12 +25,13 @@ typedef int64_t s64;
 typedef int32_t s32;
 #endif
 
-#define VGL_ABI_VERSION 1
+#define VGL_ABI_VERSION 2
 #define VGL_COMM_LEN 16
 #define VGL_NARGS 12
 #define VGL_MAX_STRS 4
 #define VGL_STR_MAX 4096      /* hard cap of one captured string (path, cwd) */
 #define VGL_ARGV_MAX 4096     /* hard cap of captured argv bytes (the runtime cap is a config value) */
+#define VGL_ENV_MAX 4096      /* hard cap of captured environment bytes (likewise) */
 #define VGL_SCRATCH_SIZE 16384 /* per-CPU event assembly buffer; power of two */
 #define VGL_ANCESTRY 8
 
@@ -173,10 +174,11 @@ struct vgl_str {
 #define VGL_EXEC_A_START      9  /* task start time, ns since boot */
 #define VGL_EXEC_A_SID_PGID   10 /* sid << 32 | pgid, as seen from the host */
 #define VGL_EXEC_A_ARGV_TOTAL 11 /* argv bytes in the process (before truncation) */
-/* exec strings: 0 exepath (resolved), 1 argv (NUL separated), 2 cwd, 3 filename as passed */
+/* exec strings: 0 exepath (resolved), 1 argv (NUL separated), 2 cwd, 3 filename as passed,
+ * 4 environment (NUL separated; only when the kind's env_max is set) */
 #define VGL_EXE_MEMFD      (1u << 0)
 #define VGL_EXE_UPPER      (1u << 1) /* on an overlayfs upper layer */
-#define VGL_EXE_WRITABLE   (1u << 2)
+#define VGL_EXE_WRITABLE   (1u << 2) /* writable by the exec's fsuid/fsgid (mode bits, or CAP_DAC_OVERRIDE) */
 #define VGL_EXE_FROM_EXECVEAT (1u << 3)
 
 /* fd description (dup, fchmod, fchown, finit_module, connect/accept/listen/bind/sendto tuples):
@@ -255,7 +257,7 @@ struct vgl_kind_cfg {
 	u32 enabled;      /* 0: count as filtered and emit nothing */
 	u32 flags;        /* VGL_KC_* */
 	u32 argv_max;     /* exec only: argv bytes to capture (<= VGL_ARGV_MAX) */
-	u32 pad;
+	u32 env_max;      /* exec only: environment bytes to capture (<= VGL_ENV_MAX); 0: none */
 };
 #define VGL_KC_ONLY_CONTAINERS (1u << 0) /* drop events of processes in the host mount namespace */
 #define VGL_KC_ONLY_FAILED     (1u << 1)

@@ -13,6 +13,7 @@ export const ErrorCodes = {
   VIGIL_E_BPF_UNAVAILABLE: 'the kernel refused to load the eBPF programs',
   VIGIL_E_LOADER_MISSING: 'the native loader is not built',
   VIGIL_E_LOADER_DIED: 'the native loader exited unexpectedly',
+  VIGIL_E_LOADER_ABI: 'the native loader was built for another event ABI',
   VIGIL_E_KERNEL_FEATURE: 'a kernel feature Vigil needs is missing',
   VIGIL_E_CONFIG: 'invalid configuration',
   VIGIL_E_USAGE: 'invalid command-line usage',

@@ -16,6 +16,7 @@ import type { Sensor } from '../sensor/sensor.ts';
 import type { ControlServer } from '../sensor/control.ts';
 import type { VigilEvent } from '../sensor/event.ts';
 import type { Ev } from '../rules/types.ts';
+import type { Expr, LiteralArg, Operand } from '../rules/ast.ts';
 
 interface RulesRunOptions extends RunOptions {
   rules?: string[];
@@ -64,7 +65,33 @@ export function planForRules(ruleset: Ruleset, plan: PlanBuilder, kernelFilter =
     if (f?.skip) continue; // no loaded rule can match this type: no hook
     if (!plan.needKindByName(type, reason, f ? { flags: f.flags, prefixes: f.prefixes, suffixes: f.suffixes, ports: f.ports } : undefined)) missing.push(type);
   }
+  const envRules = rulesReading(ruleset, ENV_FIELDS);
+  if (envRules.length) plan.needEnv(`rule "${envRules[0]}"${envRules.length > 1 ? ` and ${envRules.length - 1} more` : ''}`);
   return missing;
+}
+
+/** Fields whose values come from the captured environment of an exec. */
+const ENV_FIELDS = new Set(['proc.env']);
+
+/** Names of the enabled rules whose condition (macros expanded) or output reads one of `fields`. */
+export function rulesReading(ruleset: Ruleset, fields: ReadonlySet<string>): string[] {
+  const reads = (o: Operand | LiteralArg): boolean => (o.kind === 'field' ? fields.has(o.name) : o.kind === 'transform' ? o.args.some(reads) : false);
+  const inExpr = (e: Expr): boolean => {
+    switch (e.kind) {
+      case 'and':
+      case 'or':
+        return e.children.some(inExpr);
+      case 'not':
+        return inExpr(e.child);
+      case 'unary':
+        return reads(e.left);
+      case 'binary':
+        return reads(e.left) || (e.right.kind === 'val' ? fields.has(e.right.field.name) : e.right.kind === 'transform' ? reads(e.right) : false);
+      default:
+        return false;
+    }
+  };
+  return ruleset.rules.filter((r) => r.enabled && (inExpr(r.ast) || r.line.keys.some((k) => [...fields].some((f) => k === f || k.startsWith(`${f}[`) || k.includes(`(${f}`))))).map((r) => r.name);
 }
 
 export class LiveDetector {

@@ -31,7 +31,7 @@ export interface FieldDef {
   desc: string;
   /** 'none': no argument; 'index': [N] numeric required; 'optindex': [N] optional (absent = any
    * ancestor / list); 'key': [KEY] or .KEY required; 'optkey': optional key. */
-  arg: 'none' | 'index' | 'optindex' | 'key';
+  arg: 'none' | 'index' | 'optindex' | 'key' | 'optkey';
   /** Builds the extractor once per use site; arg is the text between brackets (or after the dot). */
   build(arg: string | undefined): Extractor;
   /** The plain event path the value is normally read from (fast path for the compiler). */

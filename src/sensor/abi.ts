@@ -2,9 +2,11 @@
 // kernel (through the loader's pipe) into Node. tests/abi.test.ts compiles a probe against the C
 // header and checks every constant here against it, so the two cannot drift apart.
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 export const COMM_LEN = 16;
 export const NARGS = 12;
+export const ARGV_MAX = 4096;
+export const ENV_MAX = 4096;
 
 export const FRAME = { len: 0, kind: 4, flags: 6, size: 8 } as const;
 
@@ -166,7 +168,7 @@ export const STATS = {
 export const CAPREC = { pid: 0, cap: 4, granted: 8, denied: 16, last_ts: 24, cgroup_id: 32, mntns: 40, size: 48 } as const;
 
 /** struct vgl_kind_cfg (value of the kind_cfg map) */
-export const KIND_CFG = { enabled: 0, flags: 4, argv_max: 8, size: 16 } as const;
+export const KIND_CFG = { enabled: 0, flags: 4, argv_max: 8, env_max: 12, size: 16 } as const;
 export const KC = {
   ONLY_CONTAINERS: 1 << 0,
   ONLY_FAILED: 1 << 1,

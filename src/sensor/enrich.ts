@@ -5,12 +5,18 @@
 // make sense of is counted and skipped.
 import { readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { EXEC_A, EXE_MEMFD, EXE_UPPER, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from './abi.ts';
+import { EXEC_A, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from './abi.ts';
 import { KIND_BY_ID, renderCaps, type FdInfo, type RawEvent } from './kinds.ts';
-import { makeExecId, type Proc, type ProcTable } from './proctable.ts';
+import { makeExecId, splitEnv, type Proc, type ProcTable } from './proctable.ts';
 import { HOST, CgroupIndex, matchCgroupPath, type CgroupMatch, type ContainerInfo, type ContainerResolver } from './container.ts';
 import type { UserDb } from './users.ts';
 import type { FieldTree, VigilEvent } from './event.ts';
+
+/** Falco's execve flag bits (PPM_EXE_*), for evt.rawarg.flags. */
+const PPM_EXE_WRITABLE = 1;
+const PPM_EXE_UPPER_LAYER = 2;
+const PPM_EXE_FROM_MEMFD = 4;
+
 
 interface ProcView {
   gen: number;
@@ -196,9 +202,15 @@ export class Enricher {
         exeMtime: r.bigArgs[EXEC_A.EXE_MTIME]!,
         exeFromMemfd: (exeFlags & EXE_MEMFD) !== 0,
         exeUpperLayer: (exeFlags & EXE_UPPER) !== 0,
+        exeWritable: (exeFlags & EXE_WRITABLE) !== 0,
         mntns: r.mntns,
         fds: prev?.fds ?? new Map(),
       };
+      const envRaw = r.strs[4];
+      if (envRaw !== undefined) {
+        p.env = splitEnv(envRaw);
+        if ((r.strFlags[4] ?? 0) & S_TRUNCATED) p.envTruncated = true;
+      }
       // the exec may follow a move into a container's cgroup (runc init): resolve again, from the
       // event's cgroup id when it is known (no /proc read per exec), else from /proc
       const c = this.containerOrHostOfCgroup(r.cgroupId, r.mntns) ?? this.containers.forPid(r.pid);
@@ -297,9 +309,14 @@ export class Enricher {
     }
     if (r.kind === K.EXECVE) {
       const fl = r.args[EXEC_A.EXE_FLAGS]!;
-      const names = [fl & EXE_MEMFD ? 'EXE_FROM_MEMFD' : '', fl & EXE_UPPER ? 'EXE_UPPER_LAYER' : ''].filter(Boolean);
-      evt.arg = { res: 0, exe: p.exepath, args: p.args.join(' '), cwd: p.cwd, tid: r.tid, pid: r.pid, ptid: r.ppid, filename: r.strs[3] ?? '', flags: names.length ? names.join('|') : '0' };
-      evt.rawarg = { ...evt.arg, flags: fl };
+      // Falco's execve flags: names in its table order, raw value in its bit values
+      let names = '';
+      let raw = 0;
+      if (fl & EXE_WRITABLE) (names += '|EXE_WRITABLE'), (raw |= PPM_EXE_WRITABLE);
+      if (fl & EXE_UPPER) (names += '|EXE_UPPER_LAYER'), (raw |= PPM_EXE_UPPER_LAYER);
+      if (fl & EXE_MEMFD) (names += '|EXE_FROM_MEMFD'), (raw |= PPM_EXE_FROM_MEMFD);
+      evt.arg = { res: 0, exe: p.exepath, args: p.args.join(' '), cwd: p.cwd, tid: r.tid, pid: r.pid, ptid: r.ppid, filename: r.strs[3] ?? '', flags: names ? names.slice(1) : '0' };
+      evt.rawarg = { ...evt.arg, flags: raw };
     } else if (r.kind === K.CLONE) {
       const thread = (r.flags & F_THREAD) !== 0;
       evt.arg = { res: r.res, flags: thread ? 'CLONE_THREAD' : '', pid: r.args[1]!, tid: r.args[0]! };
@@ -526,6 +543,11 @@ export class Enricher {
     }
     f.is_exe_from_memfd = p.exeFromMemfd ?? false;
     f.is_exe_upper_layer = p.exeUpperLayer ?? false;
+    f.is_exe_writable = p.exeWritable ?? false;
+    if (p.env) {
+      f.env = p.env;
+      if (p.envTruncated) f.env_truncated = true;
+    }
     if (p.exeIno !== undefined) {
       f.exe_ino = p.exeIno;
       if (p.exeCtime !== undefined) {

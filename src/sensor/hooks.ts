@@ -4,8 +4,8 @@
 // `vigil status` shows every hook with its reasons. Cheap hooks are preferred: process events
 // come from the sched tracepoints, never from execve/clone syscall hooks, and a syscall
 // tracepoint is attached only when some consumer needs that syscall.
-import { KINDS, KIND_BY_NAME, FAMILY_EXIT_PROG, type KindInfo, type Family } from './kinds.ts';
-import { K, KC } from './abi.ts';
+import { KINDS, KIND_BY_ID, KIND_BY_NAME, FAMILY_EXIT_PROG, type KindInfo, type Family } from './kinds.ts';
+import { ENV_MAX, K, KC } from './abi.ts';
 
 export interface HookSpec {
   id: string; // stable: 'tp_btf:sched_process_exec', 'syscall:openat'
@@ -20,6 +20,8 @@ export interface KindConfig {
   enabled: boolean;
   flags: number;
   argvMax: number;
+  /** exec only: environment bytes to capture (proc.env); 0 or absent: none */
+  envMax?: number;
   /** with KC.PREFIX_FILTER: raw paths must start with a prefix or end with a suffix (or be undecidable) */
   prefixes?: string[];
   suffixes?: string[];
@@ -72,7 +74,11 @@ const SCHED_PROG: Record<number, [string, string]> = {
 export class PlanBuilder {
   private plan: HookPlan = { hooks: new Map(), kindCfg: new Map() };
 
-  constructor(private readonly argvMax = 4096) {}
+  constructor(
+    private readonly argvMax = 4096,
+    /** environment bytes per exec when some consumer needs proc.env (needEnv) */
+    private readonly envMax = ENV_MAX,
+  ) {}
 
   /**
    * Requires an event kind for a reason (e.g. `--events file`, `rule "Read sensitive file"`), with
@@ -151,6 +157,18 @@ export class PlanBuilder {
     const spec = this.plan.hooks.get(id) ?? { id, tier: 'capability' as const, prog: 'vgl_cap_capable', reasons: [] };
     if (!spec.reasons.includes(reason)) spec.reasons.push(reason);
     this.plan.hooks.set(id, spec);
+    return this;
+  }
+
+  /**
+   * Captures the environment of every exec (proc.env), up to `max` bytes, for a reason (a rule
+   * that reads proc.env, `--capture-env`). Needs the exec hook, whose reasons say why.
+   */
+  needEnv(reason: string, max = this.envMax): this {
+    const info = KIND_BY_ID[K.EXECVE]!;
+    this.needKind(info, `proc.env: ${reason}`);
+    const cfg = this.plan.kindCfg.get(K.EXECVE)!;
+    cfg.envMax = Math.min(ENV_MAX, Math.max(cfg.envMax ?? 0, max));
     return this;
   }
 

@@ -4,6 +4,7 @@
 // owns its fd table. Exited processes stay for a grace period so late events and their children
 // still resolve; the table is bounded and counts evictions.
 import { readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { redactString } from '../common/redact.ts';
 import type { FdInfo } from './kinds.ts';
 import type { ContainerInfo } from './container.ts';
 
@@ -35,6 +36,10 @@ export interface Proc {
   exeMtime?: bigint;
   exeFromMemfd?: boolean;
   exeUpperLayer?: boolean;
+  exeWritable?: boolean;
+  /** environment (NAME=value, credentials redacted), when captured (proc.env) */
+  env?: string[];
+  envTruncated?: boolean;
   mntns: number;
   container?: ContainerInfo;
   fds: Map<number, FdInfo>;
@@ -44,6 +49,18 @@ export interface Proc {
   gen?: number;
   /** enrichment cache: the shared field objects of this process (see Enricher.view) */
   view?: unknown;
+}
+
+/**
+ * The captured environment block (NAME=value, NUL separated) as a list, credentials redacted at
+ * capture: values of secret-looking variables never reach rules, outputs, the spool or the wire.
+ */
+export function splitEnv(raw: string): string[] {
+  if (raw === '') return [];
+  const out = raw.split('\0');
+  if (out[out.length - 1] === '') out.pop();
+  for (let i = 0; i < out.length; i++) out[i] = redactString(out[i]!);
+  return out;
 }
 
 const CLK_TCK = 100n;
@@ -87,6 +104,30 @@ export class ProcTable {
   readonly maxSize: number;
   stats: ProcTableStats = { size: 0, seeded: 0, fromProc: 0, evicted: 0, missing: 0 };
   private readonly graceMs: number;
+
+  /** environment bytes read for processes first seen through /proc (0: none; the exec hook's env_max) */
+  private envMax = 0;
+
+  /**
+   * Sets how much environment to capture (the exec hook's env_max); when it goes from none to
+   * some, the processes already read from /proc get theirs.
+   */
+  setEnvMax(n: number): void {
+    const was = this.envMax;
+    this.envMax = n;
+    if (n > 0 && was === 0) for (const p of this.procs.values()) if (p.seeded && !p.env) this.readEnv(p);
+  }
+
+  /** Reads /proc/PID/environ into a process first seen through /proc (up to envMax bytes). */
+  private readEnv(p: Proc): void {
+    if (this.envMax <= 0) return;
+    try {
+      const raw = readFileSync(`/proc/${p.pid}/environ`, 'latin1');
+      const env = splitEnv(Buffer.from(raw.slice(0, this.envMax), 'latin1').toString('utf8'));
+      if (raw.length > this.envMax) p.envTruncated = true; // the last variable is cut, as from the kernel
+      p.env = env;
+    } catch {}
+  }
 
   constructor(opts: { maxSize?: number; graceMs?: number } = {}) {
     this.maxSize = opts.maxSize ?? 131072;
@@ -149,6 +190,7 @@ export class ProcTable {
         fds: new Map(),
         seeded: true,
       };
+      this.readEnv(p);
       return p;
     } catch {
       return undefined;

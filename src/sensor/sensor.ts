@@ -10,7 +10,8 @@ import { ProcTable } from './proctable.ts';
 import { ContainerResolver, type RuntimeRoots, DEFAULT_ROOTS } from './container.ts';
 import { UserDb } from './users.ts';
 import { KIND_BY_ID, CAP_NAMES } from './kinds.ts';
-import { K, KC, KIND_CFG } from './abi.ts';
+import { ABI_VERSION, K, KC, KIND_CFG } from './abi.ts';
+import { VigilError } from '../common/errors.ts';
 import type { CapRecord, LoaderStats } from './decoder.ts';
 import type { RawEvent } from './kinds.ts';
 import type { VigilEvent } from './event.ts';
@@ -75,6 +76,7 @@ function kindCfgHex(c: KindConfig): string {
   b.writeUInt32LE(c.enabled ? 1 : 0, KIND_CFG.enabled);
   b.writeUInt32LE(c.flags >>> 0, KIND_CFG.flags);
   b.writeUInt32LE(c.argvMax >>> 0, KIND_CFG.argv_max);
+  b.writeUInt32LE((c.envMax ?? 0) >>> 0, KIND_CFG.env_max);
   return b.toString('hex');
 }
 
@@ -145,6 +147,11 @@ export class Sensor extends EventEmitter {
 
   async start(): Promise<void> {
     const hello = await this.loader.start();
+    const abi = Number(/abi=(\d+)/.exec(hello)?.[1]);
+    if (abi !== ABI_VERSION) {
+      await this.loader.stop().catch(() => {});
+      throw new VigilError('VIGIL_E_LOADER_ABI', `the loader speaks event ABI ${abi}, this sensor ${ABI_VERSION}: rebuild with \`make build\``, { exitCode: 2, where: 'loader' });
+    }
     const off = /boot_offset_ns=(-?\d+)/.exec(hello)?.[1];
     if (off) this.enricher.bootOffsetNs = BigInt(off);
     this.procs.seed();
@@ -278,6 +285,7 @@ export class Sensor extends EventEmitter {
   /** Brings the attached hooks to the plan: attaches what is new, detaches what is gone. */
   async applyPlan(plan: HookPlan): Promise<void> {
     this.capEvents = plan.hooks.has('tp_btf:cap_capable');
+    this.procs.setEnvMax(plan.kindCfg.get(K.EXECVE)?.envMax ?? 0);
     for (const [kind, cfg] of plan.kindCfg) await this.setKindCfg(kind, cfg);
     for (const [id, spec] of plan.hooks) {
       const cur = this.attached.get(id);

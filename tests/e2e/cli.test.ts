@@ -91,6 +91,36 @@ describe('vigil run and vigil status (real kernel)', { skip: missing && !require
     for (let i = 1; i < lines.length; i++) assert.equal(lines[i].evt.num, lines[i - 1].evt.num + 1);
   });
 
+  test('a rule that reads proc.env turns environment capture on: the incubating GLIBC_TUNABLES rule fires live, credentials redacted in its output', async () => {
+    const sock = path.join(dir, 'env.sock');
+    const rules = path.join(repoRoot, '..', 'shared', 'falco');
+    const r = startRun(['--rules', path.join(rules, 'falco_rules.yaml'), path.join(rules, 'falco-incubating_rules.yaml'), '--alerts-only', '--socket', sock]);
+    await waitFor(() => {
+      try {
+        execFileSync(vigilBin, ['status', '--json', '--socket', sock], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 60000, 'status socket');
+    const st = JSON.parse((await pexec(vigilBin, ['status', '--json', '--socket', sock])).stdout);
+    const exec = st.hooks.find((h: { id: string }) => h.id === 'tp_btf:sched_process_exec');
+    assert.ok(exec.reasons.includes('proc.env: rule "Program run with disallowed http proxy env" and 1 more'), JSON.stringify(exec.reasons));
+    const tag = randomBytes(4).toString('hex');
+    await pexec('env', ['-i', 'GLIBC_TUNABLES=glibc.malloc.mxfast=0', 'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', '/bin/echo', `tun-${tag}`]);
+    await pexec('env', ['-i', 'LANG=C', '/bin/echo', `benign-${tag}`]);
+    await waitFor(() => r.out().includes(`tun-${tag}`), 10000, 'the GLIBC_TUNABLES alert');
+    await new Promise((res) => setTimeout(res, 500));
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exited, 0);
+    const alerts = r.out().trim().split('\n').map((l) => JSON.parse(l));
+    const mine = alerts.filter((a) => String(a.output_fields['proc.cmdline'] ?? '').includes(tag));
+    assert.deepEqual(mine.map((a) => a.rule), ['Potential Local Privilege Escalation via Environment Variables Misuse'], 'fires once, not for the benign twin');
+    assert.equal(mine[0].output_fields['proc.env'], 'GLIBC_TUNABLES=glibc.malloc.mxfast=0 AWS_SECRET_ACCESS_KEY=***REDACTED***');
+    assert.equal(mine[0].priority, 'Notice');
+    assert.ok(!r.out().includes('wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY'));
+  });
+
   test('run --max-events and --duration stop by themselves with exit 0', async () => {
     const r = startRun(['--output', 'text', '--events', 'exec,file', '--max-events', '5', '--no-socket']);
     const bg = setInterval(() => execFile('/bin/true', () => {}), 100);

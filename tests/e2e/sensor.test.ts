@@ -3,12 +3,13 @@
 // it must produce. Under VIGIL_REQUIRE_BPF=1 a missing prerequisite fails instead of skipping.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync, chownSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync, chownSync, chmodSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { kernelPrereqMissing } from '../helpers/kernel.ts';
 import { startSensor, run, type TestSensor } from '../helpers/sensor.ts';
+import { PlanBuilder, type EventFamily } from '../../src/sensor/hooks.ts';
 import { runContainer, podAnnotations, cleanupContainers } from '../helpers/runc.ts';
 import { getField, type VigilEvent } from '../../src/sensor/event.ts';
 
@@ -264,6 +265,51 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
     await run('/bin/sh', ['-c', `cat /etc/hostname >/dev/null # ${tag}`]);
     await s.waitFor((e) => e.evt.type === 'execve' && e.proc.name === 'sh' && String(e.proc.args).includes(tag), 5000, 'later exec');
     assert.equal(s.sensor.status().userspace.malformed, 0);
+  });
+
+  test('environment (proc.env): captured only when asked, credentials redacted, long blocks truncated and flagged; EXE_WRITABLE follows mode and owner', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const families: EventFamily[] = ['exec', 'file', 'net', 'priv', 'fd', 'caps'];
+    await run('env', ['-i', `VIGIL_TAG=${tag}`, '/bin/echo', `noenv-${tag}`]);
+    const off = await s.waitFor((e) => e.evt.type === 'execve' && e.proc.args === `noenv-${tag}`, 5000, 'exec without env capture');
+    assert.equal(off.proc.env, undefined, 'not captured by default');
+    await s.sensor.applyPlan(new PlanBuilder().needFamilies(families).needEnv('test').build());
+    try {
+      await run('env', ['-i', `VIGIL_TAG=${tag}`, 'PGPASSWORD=S3cretPw', `EMPTY=`, '/bin/echo', `env-${tag}`]);
+      const on = await s.waitFor((e) => e.evt.type === 'execve' && e.proc.args === `env-${tag}`, 5000, 'exec with env capture');
+      assert.deepEqual(on.proc.env, [`VIGIL_TAG=${tag}`, 'PGPASSWORD=***REDACTED***', 'EMPTY=']);
+      assert.equal(on.proc.env_truncated, undefined);
+      // a 5,000-byte variable: the block is cut at 4,096 bytes and flagged
+      await run('env', ['-i', `A=${'x'.repeat(100)}`, `B=${'y'.repeat(5000)}`, '/bin/echo', `long-${tag}`]);
+      const long = await s.waitFor((e) => e.evt.type === 'execve' && e.proc.args === `long-${tag}`, 5000, 'exec with a long env');
+      const env = long.proc.env as string[];
+      assert.equal(env.length, 2);
+      assert.equal(env[0], `A=${'x'.repeat(100)}`);
+      assert.equal(env[1], `B=${'y'.repeat(4096 - 103 - 2)}`, 'cut at 4,096 bytes');
+      assert.equal(long.proc.env_truncated, true);
+      assert.equal(long.evt.truncated, true);
+      // EXE_WRITABLE: root-owned 0755 copy run by nobody is not writable; 0777 is; root owns it
+      const wdir = path.join(dir, `w-${tag}`);
+      mkdirSync(wdir, { mode: 0o755 });
+      chmodSync(dir, 0o755);
+      const bin = path.join(wdir, 'echo');
+      copyFileSync('/bin/echo', bin);
+      chmodSync(bin, 0o755);
+      const flagsOf = async (label: string, asNobody: boolean) => {
+        await run(asNobody ? 'setpriv' : bin, asNobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', bin, `${label}-${tag}`] : [`${label}-${tag}`]);
+        const e = await s.waitFor((x) => x.evt.type === 'execve' && x.proc.args === `${label}-${tag}`, 5000, label);
+        return { arg: e.evt.arg.flags, raw: e.evt.rawarg.flags, field: e.proc.is_exe_writable, uid: e.user.uid };
+      };
+      assert.deepEqual(await flagsOf('nobody755', true), { arg: '0', raw: 0, field: false, uid: 65534 });
+      assert.deepEqual(await flagsOf('root755', false), { arg: 'EXE_WRITABLE', raw: 1, field: true, uid: 0 });
+      chmodSync(bin, 0o777);
+      assert.deepEqual(await flagsOf('nobody777', true), { arg: 'EXE_WRITABLE', raw: 1, field: true, uid: 65534 });
+    } finally {
+      await s.sensor.applyPlan(new PlanBuilder().needFamilies(families).build());
+    }
+    await run('env', ['-i', `VIGIL_TAG=${tag}`, '/bin/echo', `off-again-${tag}`]);
+    const again = await s.waitFor((e) => e.evt.type === 'execve' && e.proc.args === `off-again-${tag}`, 5000, 'exec after env capture was turned off');
+    assert.equal(again.proc.env, undefined, 'turned off again with the plan');
   });
 
   test('privilege events: setuid, ptrace, memfd_create, unshare with Falco argument names', async () => {

@@ -256,3 +256,19 @@ test('depth cap: deeply nested parentheses are rejected, reasonable nesting is f
   assert.equal(check('('.repeat(50) + 'proc.name = cat' + ')'.repeat(50), ev), true);
   assert.match(loadError('('.repeat(1200) + 'proc.name = cat' + ')'.repeat(1200))?.message ?? '', /exceeded max depth/);
 });
+
+test("proc.env: Falco's space-joined form, proc.env[NAME] for one variable, missing when not captured", () => {
+  const e = event({ proc: { env: ['HOME=/root', 'GLIBC_TUNABLES=glibc.malloc.mxfast=1', 'EMPTY=', 'X=a=b'] } });
+  assert.equal(check('proc.env = "HOME=/root GLIBC_TUNABLES=glibc.malloc.mxfast=1 EMPTY= X=a=b"', e), true);
+  assert.equal(check('proc.env icontains glibc_tunables', e), true);
+  assert.equal(check('proc.env[HOME] = /root', e), true);
+  assert.equal(check('proc.env[X] = "a=b"', e), true, 'only the first = separates name and value');
+  assert.equal(check('proc.env[EMPTY] = ""', e), true);
+  assert.equal(check('proc.env[EMPTY] exists', e), true);
+  assert.equal(check('proc.env[HOM] exists', e), false, 'a name, not a prefix');
+  assert.equal(check('proc.env[NOPE] exists', e), false);
+  const none = event();
+  assert.equal(check('proc.env exists', none), false);
+  assert.equal(check('proc.env icontains GLIBC_TUNABLES', none), false);
+  assert.equal(check('proc.env[HOME] exists', none), false);
+});

@@ -265,6 +265,7 @@ export function register(program: Command): void {
           output: 'text',
           events: o.events,
           argvMax: 4096,
+          envMax: 4096,
           socket: DEFAULT_SOCKET,
           ringbufMb: 16,
           quiet: !o.printEvents,

@@ -17,6 +17,9 @@ export interface RunOptions {
   duration?: number;
   maxEvents?: number;
   argvMax: number;
+  /** --capture-env: environment of every exec (else only when a rule reads proc.env) */
+  captureEnv?: boolean;
+  envMax: number;
   socket: string | false;
   ringbufMb: number;
   /** do not print events (vigil up, or when only alerts or the uplink matter) */
@@ -63,7 +66,8 @@ export async function runSensor(opts: RunOptions): Promise<number> {
     throw new VigilError('VIGIL_E_USAGE', (e as Error).message, { exitCode: 2 });
   }
   const sensor = new Sensor({ ringbufMb: opts.ringbufMb, failClosedExec: opts.failClosed === true });
-  const plan = new PlanBuilder(opts.argvMax).needFamilies(families);
+  const plan = new PlanBuilder(opts.argvMax, opts.envMax).needFamilies(families);
+  if (opts.captureEnv) plan.needEnv('--capture-env');
   for (const h of runHooks) await h.plan?.(opts, plan, families);
   const printEvents = !opts.quiet && runHooks.every((h) => h.printsEvents?.(opts) ?? true);
   const printer = new EventPrinter(process.stdout, opts.output);
@@ -112,6 +116,8 @@ export function register(program: Command): void {
     .option('-d, --duration <seconds>', 'stop after this many seconds', intOpt('--duration'))
     .option('-n, --max-events <n>', 'stop after printing this many events', intOpt('--max-events'))
     .option('--argv-max <bytes>', 'argv bytes captured per exec (max 4096)', intOpt('--argv-max'), 4096)
+    .option('--capture-env', 'capture the environment of every exec (proc.env, credentials redacted); on by itself when a loaded rule reads proc.env')
+    .option('--env-max <bytes>', 'environment bytes captured per exec (max 4096)', intOpt('--env-max'), 4096)
     .option('--socket <path>', 'local control socket for vigil status and metrics', DEFAULT_SOCKET)
     .option('--no-socket', 'do not open the local control socket')
     .option('--ringbuf-mb <mb>', 'kernel ring buffer size in MiB (power of two)', intOpt('--ringbuf-mb'), 16)
@@ -119,6 +125,7 @@ export function register(program: Command): void {
   for (const h of runHooks) h.options?.(cmd);
   cmd.action(async (opts: RunOptions) => {
     if (opts.argvMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--argv-max must be at most 4096', { exitCode: 2 });
+    if (opts.envMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--env-max must be at most 4096', { exitCode: 2 });
     const code = await runSensor(opts);
     process.exit(code);
   });

@@ -4,7 +4,7 @@
 // an index the field matches any ancestor (Falco semantics).
 import type { Ev, Extractor, FieldDef, ListExtractor, Value } from '../types.ts';
 import { field } from './define.ts';
-import { arrayAll, arrayElem, firstOf, getter, nsDiff, nsString } from './util.ts';
+import { arrayAll, arrayElem, firstOf, getter, nsDiff, nsString, rawGetter } from './util.ts';
 
 const name = getter('proc.name');
 const args = getter('proc.args');
@@ -19,6 +19,24 @@ function cmdline(n: Extractor, a: Extractor): Extractor {
     if (nv === undefined) return undefined;
     const av = a(ev);
     return av === undefined || av === '' ? String(nv) : `${nv} ${av}`;
+  };
+}
+
+/** proc.env: the captured list joined with spaces (Falco's form), or the value of proc.env[NAME]. */
+function envField(arg: string | undefined): Extractor {
+  const env = rawGetter('proc.env');
+  if (arg === undefined) {
+    return (ev) => {
+      const l = env(ev);
+      return Array.isArray(l) ? l.join(' ') : typeof l === 'string' ? l : undefined;
+    };
+  }
+  const prefix = `${arg}=`;
+  return (ev) => {
+    const l = env(ev);
+    if (!Array.isArray(l)) return undefined;
+    for (const v of l) if (typeof v === 'string' && v.startsWith(prefix)) return v.slice(prefix.length);
+    return undefined;
   };
 }
 
@@ -78,7 +96,7 @@ export const procFields: FieldDef[] = [
   field('proc.args', 'string', 'command-line arguments after argv[0], space-separated', () => args),
   field('proc.cmdline', 'string', 'proc.name followed by proc.args', () => firstOf(getter('proc.cmdline'), cmdline(name, args))),
   field('proc.exeline', 'string', 'proc.exe followed by proc.args', () => firstOf(getter('proc.exeline'), cmdline(exe, args))),
-  field('proc.env', 'string', 'environment variables of the process (when captured)', () => getter('proc.env')),
+  field('proc.env', 'string', "the process's environment as 'NAME=value NAME1=value1', or one variable's value (proc.env[NAME]); captured when a loaded rule reads it or with --capture-env", envField, { arg: 'optkey' }),
   field('proc.cwd', 'path', 'current working directory, with trailing /', () => getter('proc.cwd')),
   field('proc.tty', 'int', 'controlling terminal device number, 0 if none', () => getter('proc.tty')),
   field('proc.sid', 'int', 'session id', () => getter('proc.sid')),
