@@ -48,6 +48,16 @@ struct vgl_call {
 	u32 pad;
 };
 
+/* Ring buffer wakeups (set by the loader before load, `--wakeup-ms`): 0 wakes user space on every
+ * event; otherwise an event wakes it only once this many bytes wait, and the loader drains the
+ * rest on a short timer. A wakeup per event costs the traced process an irq_work and the node two
+ * context switches; batching them is what keeps a fork+exec loop cheap. */
+#ifdef VGL_DEFINE_MAPS
+const volatile u64 vgl_wake_bytes = 0;
+#else
+extern const volatile u64 vgl_wake_bytes;
+#endif
+
 VGL_MAP struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 * 1024 * 1024);
@@ -353,7 +363,10 @@ static __always_inline void vgl_submit(struct vgl_event *e, struct vgl_kind_coun
 		return;
 	/* keep the verifier's bound on len through register allocation */
 	asm volatile("%[len] &= %[mask]" : [len] "+r"(len) : [mask] "i"(SCRATCH_MASK));
-	if (bpf_ringbuf_output(&events, e, len, 0) == 0) {
+	u64 wake = 0;
+	if (vgl_wake_bytes)
+		wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= vgl_wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, e, len, wake) == 0) {
 		if (c)
 			__sync_fetch_and_add(&c->emitted, 1);
 	} else {

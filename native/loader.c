@@ -530,11 +530,14 @@ int main(int argc, char **argv)
 {
 	int fail_closed_exec = 0;
 	unsigned long rb_mb = 16;
+	long wake_ms = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--fail-closed-exec") == 0)
 			fail_closed_exec = 1;
 		else if (strcmp(argv[i], "--ringbuf-mb") == 0 && i + 1 < argc)
 			rb_mb = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--wakeup-ms") == 0 && i + 1 < argc)
+			wake_ms = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--probe") == 0)
 			; /* load, report, exit: used by `vigil status --probe` and tests */
 		else
@@ -563,7 +566,13 @@ int main(int argc, char **argv)
 		die("VIGIL_E_BPF_UNAVAILABLE", "cannot open the eBPF object: %s", strerror(errno));
 	if (rb_mb < 1 || (rb_mb & (rb_mb - 1)))
 		die("VIGIL_E_USAGE", "--ringbuf-mb must be a power of two");
+	if (wake_ms < 0 || wake_ms > 1000)
+		die("VIGIL_E_USAGE", "--wakeup-ms must be between 0 and 1000");
 	bpf_map__set_max_entries(skel->maps.events, (u32)(rb_mb << 20));
+	/* batched wakeups: the kernel wakes us only when 1/16 of the ring is waiting, the poll timer
+	 * below drains the rest every wake_ms */
+	u64 wake_bytes = wake_ms ? (u64)(rb_mb << 20) / 16 : 0;
+	skel->rodata->vgl_wake_bytes = wake_bytes;
 	int lsm = bpf_lsm_active();
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, skel->obj) {
@@ -578,6 +587,7 @@ int main(int argc, char **argv)
 	/* enforcement programs: a separate object sharing the capture object's maps by name */
 	eskel = vigil_enforce__open();
 	if (eskel) {
+		eskel->rodata->vgl_wake_bytes = wake_bytes;
 		struct bpf_map *m;
 		bpf_object__for_each_map(m, eskel->obj) {
 			const char *mn = bpf_map__name(m);
@@ -623,8 +633,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_BOOTTIME, &bt);
 	long long boot_offset = ((long long)rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
-	emit_text(VGL_K_HELLO, "abi=%d ncpu=%d lsm=%d fanotify=%d pid=%d boot_offset_ns=%lld host_mntns=%lu enforce=%d enforce_error=%s", VGL_ABI_VERSION,
-		  ncpu, lsm, fanx == 0, getpid(), boot_offset, host_mntns_inode(), eskel != NULL, eskel ? "-" : enforce_err);
+	emit_text(VGL_K_HELLO, "abi=%d ncpu=%d lsm=%d fanotify=%d pid=%d boot_offset_ns=%lld host_mntns=%lu enforce=%d enforce_error=%s wakeup_ms=%ld", VGL_ABI_VERSION,
+		  ncpu, lsm, fanx == 0, getpid(), boot_offset, host_mntns_inode(), eskel != NULL, eskel ? "-" : enforce_err, wake_ms);
 	out_flush();
 	if (probe_only)
 		return 0;
@@ -639,7 +649,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &last_stats);
 	while (!stop) {
 		struct epoll_event evs[4];
-		int n = epoll_wait(ep, evs, 4, 100);
+		int n = epoll_wait(ep, evs, 4, wake_ms ? (int)wake_ms : 100);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {

@@ -10,9 +10,18 @@ import { FrameDecoder, type DecoderSink } from './decoder.ts';
 
 export const DEFAULT_LOADER = path.resolve(import.meta.dirname, '..', '..', 'build', 'vigil-loader');
 
+/**
+ * Default ring-buffer drain period: a wakeup per event cost a fork+exec loop about 7 points of
+ * slowdown here (an irq_work in the traced task, two context switches per event); batching adds
+ * at most this much to the syscall-to-alert latency.
+ */
+export const DEFAULT_WAKEUP_MS = 5;
+
 export interface LoaderOptions {
   loaderPath?: string;
   ringbufMb?: number;
+  /** how long events may wait in the ring buffer before the loader drains it (batched wakeups; 0: wake per event) */
+  wakeupMs?: number;
   failClosedExec?: boolean;
   /** do not ignore the parent process (tests that trace themselves) */
   traceParent?: boolean;
@@ -64,6 +73,7 @@ export class LoaderClient {
     if (!existsSync(bin)) throw new VigilError('VIGIL_E_LOADER_MISSING', `native loader not found at ${bin}; run 'make build'`, { exitCode: 2 });
     const args: string[] = [];
     if (this.opts.ringbufMb) args.push('--ringbuf-mb', String(this.opts.ringbufMb));
+    args.push('--wakeup-ms', String(this.opts.wakeupMs ?? DEFAULT_WAKEUP_MS));
     if (this.opts.failClosedExec) args.push('--fail-closed-exec');
     const env = { ...process.env };
     if (this.opts.traceParent) env.VIGIL_LOADER_TRACE_PARENT = '1';

@@ -71,6 +71,7 @@ describe('vigil run and vigil status (real kernel)', { skip: missing && !require
     assert.ok(st.procTable.size > 10);
     const text = (await pexec(vigilBin, ['status', '--socket', sock])).stdout;
     assert.match(text, /syscall:openat\s+syscall\s+needed by: --events file/);
+    assert.match(text, /^ring buffer reads: every 5 ms \(or sooner when 1\/16 of the buffer is waiting\)$/m);
     const metrics = (await pexec('curl', ['-s', '--unix-socket', sock, 'http://localhost/metrics'])).stdout;
     assert.match(metrics, /^vigil_kernel_events_emitted_total\{type="openat"\} \d+$/m);
     assert.match(metrics, /^vigil_kernel_ringbuf_drops_total \d+$/m);

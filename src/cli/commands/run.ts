@@ -3,6 +3,7 @@
 // place where command-line options become a running sensor.
 import { Command, Option } from 'commander';
 import { Sensor } from '../../sensor/sensor.ts';
+import { DEFAULT_WAKEUP_MS } from '../../sensor/loader-client.ts';
 import { PlanBuilder, parseFamilies, type EventFamily } from '../../sensor/hooks.ts';
 import { EventPrinter, type OutputFormat } from '../../sensor/output.ts';
 import { ControlServer, DEFAULT_SOCKET } from '../../sensor/control.ts';
@@ -22,6 +23,7 @@ export interface RunOptions {
   envMax: number;
   socket: string | false;
   ringbufMb: number;
+  wakeupMs?: number;
   /** do not print events (vigil up, or when only alerts or the uplink matter) */
   quiet?: boolean;
   [k: string]: unknown;
@@ -65,7 +67,7 @@ export async function runSensor(opts: RunOptions): Promise<number> {
   } catch (e) {
     throw new VigilError('VIGIL_E_USAGE', (e as Error).message, { exitCode: 2 });
   }
-  const sensor = new Sensor({ ringbufMb: opts.ringbufMb, failClosedExec: opts.failClosed === true });
+  const sensor = new Sensor({ ringbufMb: opts.ringbufMb, wakeupMs: opts.wakeupMs, failClosedExec: opts.failClosed === true });
   const plan = new PlanBuilder(opts.argvMax, opts.envMax).needFamilies(families);
   if (opts.captureEnv) plan.needEnv('--capture-env');
   for (const h of runHooks) await h.plan?.(opts, plan, families);
@@ -121,10 +123,12 @@ export function register(program: Command): void {
     .option('--socket <path>', 'local control socket for vigil status and metrics', DEFAULT_SOCKET)
     .option('--no-socket', 'do not open the local control socket')
     .option('--ringbuf-mb <mb>', 'kernel ring buffer size in MiB (power of two)', intOpt('--ringbuf-mb'), 16)
+    .option('--wakeup-ms <ms>', 'how long events may wait in the kernel ring buffer before they are read: fewer wakeups, less overhead; 0 reads every event at once (lowest latency)', intOpt('--wakeup-ms'), DEFAULT_WAKEUP_MS)
     .option('-q, --quiet', 'do not print events (alerts, the uplink and the socket still work)');
   for (const h of runHooks) h.options?.(cmd);
   cmd.action(async (opts: RunOptions) => {
     if (opts.argvMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--argv-max must be at most 4096', { exitCode: 2 });
+    if (opts.wakeupMs !== undefined && (opts.wakeupMs < 0 || opts.wakeupMs > 1000)) throw new VigilError('VIGIL_E_USAGE', '--wakeup-ms must be between 0 and 1000', { exitCode: 2 });
     if (opts.envMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--env-max must be at most 4096', { exitCode: 2 });
     const code = await runSensor(opts);
     process.exit(code);
