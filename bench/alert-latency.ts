@@ -8,7 +8,9 @@
 //   * alert emission time - the time recorded in user space just before the syscall,
 // emission time being when LiveDetector hands the alert JSON to its output (CLOCK_REALTIME via
 // performance.timeOrigin + performance.now()). Prints p50 / p99 / max for each.
-// Needs root. Usage: node --import tsx bench/alert-latency.ts [N] [--gap-ms G] [--workers 1,2]
+// Each run twice: with the default batched ring-buffer reads (--wakeup-ms 5) and with a read on
+// every event (--wakeup-ms 0), the latency floor.
+// Needs root. Usage: node --import tsx bench/alert-latency.ts [N] [--gap-ms G] [--workers 1,2] [--wakeup-ms 5,0]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { LiveDetector, loadRules, planForRules } from '../src/detect/live.ts';
 import { PlanBuilder } from '../src/sensor/hooks.ts';
 import { Sensor } from '../src/sensor/sensor.ts';
+import { DEFAULT_WAKEUP_MS } from '../src/sensor/loader-client.ts';
 import type { VigilEvent } from '../src/sensor/event.ts';
 
 const argv = process.argv.slice(2);
@@ -27,6 +30,7 @@ const opt = (k: string, d: string): string => {
 const N = Number(argv[0] !== undefined && !argv[0].startsWith('--') ? argv[0] : 500);
 const GAP_MS = Number(opt('--gap-ms', '5'));
 const WORKERS = opt('--workers', '1,2').split(',').map(Number);
+const WAKEUPS = opt('--wakeup-ms', `${DEFAULT_WAKEUP_MS},0`).split(',').map(Number);
 const RULE = 'Read sensitive file untrusted';
 const stable = path.resolve(import.meta.dirname, '..', '..', 'shared', 'falco', 'falco_rules.yaml');
 
@@ -96,9 +100,9 @@ const fmt = (xs: number[]): string => {
   return `p50 ${pct(s, 0.5).toFixed(3)} ms, p99 ${pct(s, 0.99).toFixed(3)} ms, max ${(s[s.length - 1] as number).toFixed(3)} ms`;
 };
 
-async function run(workers: number): Promise<void> {
+async function run(workers: number, wakeupMs: number): Promise<void> {
   const { ruleset, sources } = loadRules([stable]);
-  const sensor = new Sensor();
+  const sensor = new Sensor({ wakeupMs });
   const samples: Sample[] = [];
   let pidOfTrigger = -1;
   const det = new LiveDetector(ruleset, sources, (_json, alert) => {
@@ -130,7 +134,7 @@ async function run(workers: number): Promise<void> {
     sysLat.push(Number(s.emitted - s.evtTime) / 1e6);
     userLat.push(Number(s.emitted - (pre[j] as bigint)) / 1e6);
   }
-  console.log(`workers=${workers}: ${samples.length}/${N} alerts (trigger pid ${pidOfTrigger}, ${det.stats.evaluated} events evaluated)`);
+  console.log(`workers=${workers}, wakeup-ms=${wakeupMs}: ${samples.length}/${N} alerts (trigger pid ${pidOfTrigger}, ${det.stats.evaluated} events evaluated)`);
   if (samples.length === 0) return;
   console.log(`  alert - evt.time (kernel):       ${fmt(sysLat)}`);
   console.log(`  alert - before open (user space): ${fmt(userLat)}`);
@@ -138,7 +142,7 @@ async function run(workers: number): Promise<void> {
 
 console.log(`syscall-to-alert latency, rule "${RULE}" (stable rules), ${N} opens of /etc/shadow ${GAP_MS} ms apart`);
 try {
-  for (const w of WORKERS) await run(w);
+  for (const wk of WAKEUPS) for (const w of WORKERS) await run(w, wk);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -3,7 +3,7 @@
 // real server with the embedded DuckDB store, all on this machine. For each of N execs with a
 // unique argument, the API is polled until the exec is returned; latency = time it became visible
 // minus the event's own evt.time (taken in the kernel at the syscall). Prints p50/p99/max.
-// Needs root. Usage: node --import tsx bench/event-latency.ts [N]
+// Needs root. Usage: node --import tsx bench/event-latency.ts [N] [--wakeup-ms MS] (default: the sensor's)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,16 +14,20 @@ import { startServer } from '../src/server/index.ts';
 import { SensorUplink } from '../src/transport/uplink.ts';
 import { Sensor } from '../src/sensor/sensor.ts';
 import { PlanBuilder } from '../src/sensor/hooks.ts';
+import { DEFAULT_WAKEUP_MS } from '../src/sensor/loader-client.ts';
 
 const pexec = promisify(execFile);
-const N = Number(process.argv[2] ?? 200);
+const args = process.argv.slice(2);
+const wi = args.indexOf('--wakeup-ms');
+const wakeupMs = wi >= 0 ? Number(args[wi + 1]) : DEFAULT_WAKEUP_MS;
+const N = Number(args[0] !== undefined && !args[0].startsWith('--') ? args[0] : 200);
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-lat-'));
 const srv = await startServer({ dataDir: dir, listen: '127.0.0.1:0', logLevel: 'error' });
 const ca = readFileSync(srv.caPath);
 const token = srv.auth.createEnrollmentToken(60_000, srv.caFingerprint).token;
 const up = new SensorUplink({ dir: path.join(dir, 'sensor'), server: srv.url, token, flushIntervalMs: 5 });
 await up.start();
-const sensor = new Sensor();
+const sensor = new Sensor({ wakeupMs });
 sensor.onEvent((ev) => up.push(ev));
 await sensor.start();
 await sensor.applyPlan(new PlanBuilder().needFamilies(['exec']).build());
@@ -63,7 +67,7 @@ for (let i = 0; i < N; i++) {
 }
 lat.sort((a, b) => a - b);
 const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
-console.log(`syscall -> queryable in the API (DuckDB, ${N} execs): p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+console.log(`syscall -> queryable in the API (DuckDB, ${N} execs, wakeup-ms ${wakeupMs}): p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
 await sensor.stop();
 await up.close();
 await srv.close();

@@ -3,7 +3,6 @@
 // capset), and builds the VigilEvent with Falco-named fields: process, ancestry, user and group
 // names, container and pod identity, fd fields. Never throws on odd input: a record it cannot
 // make sense of is counted and skipped.
-import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { EXEC_A, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from './abi.ts';
 import { KIND_BY_ID, renderCaps, type FdInfo, type RawEvent } from './kinds.ts';
@@ -106,7 +105,9 @@ export class Enricher {
    * which no container uses; on hybrid hosts a v1-managed container also reads as id 1, but it
    * never shares the host's mount namespace. */
   private readonly unifiedCgroups = this.cgroups.root === '/sys/fs/cgroup';
-  private readonly hostMntns = readHostMntns();
+  /** The host's mount namespace inode, as the loader decided it (its hello, native/loader.c
+   * host_mntns_inode); set by the sensor at start. */
+  hostMntns: number | undefined;
 
   /** Container or HOST from the event's cgroup id (and mount namespace); undefined while the id
    * says nothing yet (then the caller reads /proc). */
@@ -605,18 +606,4 @@ export class Enricher {
     if (c.startTs) f.start_ts = c.startTs;
     return f;
   }
-}
-
-/** The host's mount namespace inode: init's, or ours when init's is not readable (a sandboxed
- * pid 1), as the loader decides it (native/loader.c host_mntns_inode). */
-function readHostMntns(): number | undefined {
-  for (const f of ['/proc/1/ns/mnt', '/proc/self/ns/mnt']) {
-    try {
-      const m = /^mnt:\[(\d+)\]$/.exec(readlinkSync(f));
-      if (m) return Number(m[1]);
-    } catch {
-      // next
-    }
-  }
-  return undefined;
 }

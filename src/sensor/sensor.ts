@@ -154,6 +154,8 @@ export class Sensor extends EventEmitter {
     }
     const off = /boot_offset_ns=(-?\d+)/.exec(hello)?.[1];
     if (off) this.enricher.bootOffsetNs = BigInt(off);
+    const hostMnt = /host_mntns=(\d+)/.exec(hello)?.[1];
+    if (hostMnt) this.enricher.hostMntns = Number(hostMnt);
     this.procs.seed();
     this.startedAt = Date.now();
     this.timers.push(setInterval(() => this.procs.sweep(), 2000).unref());

@@ -54,8 +54,16 @@ interface Agg {
   last: bigint;
 }
 
-/** Upserts (parameterised, `$n` placeholders) that add `rows`, just stored, to the rollup. */
-export function rollupStatements(rows: Iterable<RollupRow>): [string, unknown[]][] {
+/** What a batch of stored rows adds to the rollup: per-workload aggregates and member rows, each in
+ * key order (concurrent ingests then lock rows in the same order and cannot deadlock). */
+export interface RollupDelta {
+  /** workload_id, kind, name, ns, events, denied, first_ns, last_ns (numbers as decimal strings) */
+  workloads: [string, string, string, string | null, string, string, string, string][];
+  /** workload_id, 'h' | 'c', value */
+  members: [string, string, string][];
+}
+
+export function rollupDelta(rows: Iterable<RollupRow>): RollupDelta {
   const aggs = new Map<string, Agg>();
   const members = new Map<string, [string, string, string]>();
   for (const r of rows) {
@@ -70,36 +78,39 @@ export function rollupStatements(rows: Iterable<RollupRow>): [string, unknown[]]
     if (r.hostname !== null) members.set(`${r.workload_id}\0h\0${r.hostname}`, [r.workload_id, 'h', r.hostname]);
     if (r.container_id !== null) members.set(`${r.workload_id}\0c\0${r.container_id}`, [r.workload_id, 'c', r.container_id]);
   }
-  const out: [string, unknown[]][] = [];
-  // rows go in key order: concurrent ingests (PostgreSQL) then lock them in the same order and
-  // cannot deadlock on each other
   const byKey = <T>(m: Map<string, T>): [string, T][] => [...m].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  if (aggs.size) {
-    const params: unknown[] = [];
-    const tuples: string[] = [];
-    for (const [id, a] of byKey(aggs)) {
-      const n = params.length;
-      params.push(id, a.kind, a.name, a.ns, String(a.events), String(a.denied), String(a.first), String(a.last));
-      tuples.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, CAST($${n + 5} AS BIGINT), CAST($${n + 6} AS BIGINT), CAST($${n + 7} AS BIGINT), CAST($${n + 8} AS BIGINT))`);
-    }
-    out.push([
-      `INSERT INTO workload_rollup (workload_id, kind, name, ns, events, denied, first_ns, last_ns) VALUES ${tuples.join(', ')}
+  return {
+    workloads: byKey(aggs).map(([id, a]) => [id, a.kind, a.name, a.ns, String(a.events), String(a.denied), String(a.first), String(a.last)]),
+    members: byKey(members).map(([, m]) => m),
+  };
+}
+
+const ROLLUP_UPSERT_HEAD = `INSERT INTO workload_rollup (workload_id, kind, name, ns, events, denied, first_ns, last_ns) VALUES `;
+const ROLLUP_UPSERT_TAIL = `
        ON CONFLICT (workload_id) DO UPDATE SET events = workload_rollup.events + EXCLUDED.events,
          denied = workload_rollup.denied + EXCLUDED.denied, first_ns = least(workload_rollup.first_ns, EXCLUDED.first_ns),
-         last_ns = greatest(workload_rollup.last_ns, EXCLUDED.last_ns), ns = coalesce(workload_rollup.ns, EXCLUDED.ns)`,
-      params,
-    ]);
-  }
-  if (members.size) {
-    const params: unknown[] = [];
-    const tuples: string[] = [];
-    for (const [, m] of byKey(members)) {
-      const n = params.length;
-      params.push(...m);
-      tuples.push(`($${n + 1}, $${n + 2}, $${n + 3})`);
-    }
-    out.push([`INSERT INTO workload_members (workload_id, what, value) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, params]);
-  }
+         last_ns = greatest(workload_rollup.last_ns, EXCLUDED.last_ns), ns = coalesce(workload_rollup.ns, EXCLUDED.ns)`;
+const workloadTuple = (n: number): string =>
+  `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, CAST($${n + 5} AS BIGINT), CAST($${n + 6} AS BIGINT), CAST($${n + 7} AS BIGINT), CAST($${n + 8} AS BIGINT))`;
+const MEMBER_HEAD = `INSERT INTO workload_members (workload_id, what, value) VALUES `;
+const MEMBER_TAIL = ` ON CONFLICT DO NOTHING`;
+
+/** One workload's upsert and one member's insert: constant text, so a store can prepare them once
+ * and run them per row (DuckDB plans every new statement text, which costs more than the rows). */
+export const ROLLUP_UPSERT_ONE = ROLLUP_UPSERT_HEAD + workloadTuple(0) + ROLLUP_UPSERT_TAIL;
+export const MEMBER_INSERT_ONE = `${MEMBER_HEAD}($1, $2, $3)${MEMBER_TAIL}`;
+/** A known workload's row updated in place (cheaper than the upsert in DuckDB); parameters as a
+ * RollupDelta workload tuple. Changes no row when the workload is new: then run the upsert. */
+export const ROLLUP_UPDATE_ONE = `UPDATE workload_rollup SET events = events + CAST($5 AS BIGINT), denied = denied + CAST($6 AS BIGINT),
+    first_ns = least(first_ns, CAST($7 AS BIGINT)), last_ns = greatest(last_ns, CAST($8 AS BIGINT)), ns = coalesce(ns, $4)
+  WHERE workload_id = $1 AND kind = $2 AND name = $3`;
+
+/** Multi-row upserts (parameterised, `$n` placeholders) that add `rows`, just stored, to the rollup. */
+export function rollupStatements(rows: Iterable<RollupRow>): [string, unknown[]][] {
+  const d = rollupDelta(rows);
+  const out: [string, unknown[]][] = [];
+  if (d.workloads.length) out.push([ROLLUP_UPSERT_HEAD + d.workloads.map((_, i) => workloadTuple(i * 8)).join(', ') + ROLLUP_UPSERT_TAIL, d.workloads.flat()]);
+  if (d.members.length) out.push([MEMBER_HEAD + d.members.map((_, i) => `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3})`).join(', ') + MEMBER_TAIL, d.members.flat()]);
   return out;
 }
 

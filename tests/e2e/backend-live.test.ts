@@ -6,12 +6,12 @@
 // the sensor's spool or either side's logs.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { kernelPrereqMissing, vigilBin } from '../helpers/kernel.ts';
+import { kernelPrereqMissing, vigilBin, waitForStatusSocket } from '../helpers/kernel.ts';
 import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../backend/_server.ts';
 
 const missing = kernelPrereqMissing();
@@ -33,19 +33,6 @@ function startSensor(args: string[], socket: string): ChildSensor {
   proc.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   return { proc, logs: () => logs, exited };
-}
-
-/** Resolves once the sensor answers on its control socket (its hooks are attached by then). */
-async function sensorReady(socket: string, s: ChildSensor): Promise<void> {
-  await waitFor(() => {
-    if (s.proc.exitCode !== null) throw new Error(`sensor exited: ${s.logs()}`);
-    try {
-      execFileSync(vigilBin, ['status', '--json', '--socket', socket], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 60_000, 'sensor control socket');
 }
 
 /** Runs `count` execs of /bin/echo, each with a unique argument, with secrets in argv and env. */
@@ -84,7 +71,7 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       assert.equal(tok.status, 201);
       const sock1 = path.join(tmp, 's1.sock');
       sensor = startSensor(['--server', srv.url, '--ca', path.join(dataDir, 'ca.pem'), '--enroll', tok.json.token, '--data', sensorDir], sock1);
-      await sensorReady(sock1, sensor);
+      await waitForStatusSocket(sock1, 60_000, () => (sensor!.proc.exitCode !== null ? sensor!.logs() : undefined));
       const execsStored = async () => (await allEvents(srv!.url, dataDir, `evt.type=execve&proc.name=echo`, 1000)).filter((e) => String(e.proc.args).startsWith(`nl-${tag}-`));
       // the sensor is up once a probe exec reaches the API
       await waitFor(async () => {
@@ -107,7 +94,7 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       sensorLogs.push(sensor.logs());
       const sock2 = path.join(tmp, 's2.sock');
       sensor = startSensor(['--server', `https://127.0.0.1:${port}`, '--data', sensorDir], sock2);
-      await sensorReady(sock2, sensor);
+      await waitForStatusSocket(sock2, 60_000, () => (sensor!.proc.exitCode !== null ? sensor!.logs() : undefined));
       // phase 3 with the server still down, then the server comes back after a pause
       await workload(tag, 700, 100);
       await sleep(1000);

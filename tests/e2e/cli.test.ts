@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { kernelPrereqMissing, vigilBin, repoRoot } from '../helpers/kernel.ts';
+import { kernelPrereqMissing, vigilBin, repoRoot, waitForStatusSocket } from '../helpers/kernel.ts';
 
 const pexec = promisify(execFile);
 const missing = kernelPrereqMissing();
@@ -45,14 +45,7 @@ describe('vigil run and vigil status (real kernel)', { skip: missing && !require
     const r = startRun(['--output', 'json', '--events', 'exec,file', '--socket', sock]);
     await waitFor(() => r.err().includes('not attached') || r.out().length > 0 || false, 20000, 'sensor start').catch(() => {});
     // wait until the socket answers
-    await waitFor(() => {
-      try {
-        execFileSync(vigilBin, ['status', '--json', '--socket', sock], { stdio: 'ignore' });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 30000, 'status socket');
+    await waitForStatusSocket(sock, 30000);
     const tag = randomBytes(4).toString('hex');
     await pexec('/bin/sh', ['-c', `/bin/cat /etc/hostname # ${tag}`]);
     await pexec('/bin/ls', [`/tmp/${tag}`]).catch(() => {});
@@ -96,14 +89,7 @@ describe('vigil run and vigil status (real kernel)', { skip: missing && !require
     const sock = path.join(dir, 'env.sock');
     const rules = path.join(repoRoot, '..', 'shared', 'falco');
     const r = startRun(['--rules', path.join(rules, 'falco_rules.yaml'), path.join(rules, 'falco-incubating_rules.yaml'), '--alerts-only', '--socket', sock]);
-    await waitFor(() => {
-      try {
-        execFileSync(vigilBin, ['status', '--json', '--socket', sock], { stdio: 'ignore' });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 60000, 'status socket');
+    await waitForStatusSocket(sock, 60000);
     const st = JSON.parse((await pexec(vigilBin, ['status', '--json', '--socket', sock])).stdout);
     const exec = st.hooks.find((h: { id: string }) => h.id === 'tp_btf:sched_process_exec');
     assert.ok(exec.reasons.includes('proc.env: rule "Program run with disallowed http proxy env" and 1 more'), JSON.stringify(exec.reasons));

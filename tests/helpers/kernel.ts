@@ -32,3 +32,22 @@ export function needKernel(t: TestContext, extra: string[] = []): boolean {
   t.skip(missing);
   return false;
 }
+
+/**
+ * Resolves once a `vigil run` answers `vigil status` on its control socket (its hooks are attached
+ * by then); rejects after `timeoutMs`, or at once when `exited()` says the sensor is gone.
+ */
+export async function waitForStatusSocket(socket: string, timeoutMs = 60_000, exited: () => string | undefined = () => undefined): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const gone = exited();
+    if (gone !== undefined) throw new Error(`the sensor exited before its socket answered: ${gone}`);
+    try {
+      execFileSync(vigilBin, ['status', '--json', '--socket', socket], { stdio: 'ignore' });
+      return;
+    } catch {
+      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for the status socket ${socket}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
