@@ -47,30 +47,31 @@ static __always_inline u64 vgl_kcap(kernel_cap_t c)
 	return c.val;
 }
 
-#define VGL_S_IWUSR 00200
 #define VGL_S_IWGRP 00020
 #define VGL_S_IWOTH 00002
 #define VGL_CAP_DAC_OVERRIDE 1
+#define VGL_CAP_FOWNER 3
 #define VGL_SB_RDONLY 1
 #define VGL_S_IMMUTABLE 8
 
 /* Whether the new image's file is writable by the process that runs it (Falco's EXE_WRITABLE /
- * proc.is_exe_writable): not on a read-only filesystem nor immutable, and the owner, group or
- * other write bit that applies to the exec's fsuid and fsgid (supplementary groups are not
- * consulted), or CAP_DAC_OVERRIDE in the effective set. */
+ * proc.is_exe_writable): never on a read-only filesystem nor for an immutable file; else when the
+ * exec's fsuid owns it (an owner can always make it writable), when the group or other write bit
+ * applies to its fsgid (supplementary groups are not consulted), or with CAP_DAC_OVERRIDE or
+ * CAP_FOWNER in the effective set. */
 static __always_inline bool vgl_exe_writable(struct inode *ino, const struct cred *cred)
 {
 	if ((BPF_CORE_READ(ino, i_sb, s_flags) & VGL_SB_RDONLY) || (BPF_CORE_READ(ino, i_flags) & VGL_S_IMMUTABLE))
 		return false;
+	if (BPF_CORE_READ(cred, fsuid.val) == BPF_CORE_READ(ino, i_uid.val))
+		return true;
 	u16 mode = BPF_CORE_READ(ino, i_mode);
-	u32 fsuid = BPF_CORE_READ(cred, fsuid.val);
-	if (fsuid == BPF_CORE_READ(ino, i_uid.val))
-		return mode & VGL_S_IWUSR;
-	if (BPF_CORE_READ(cred, fsgid.val) == BPF_CORE_READ(ino, i_gid.val))
-		return mode & VGL_S_IWGRP;
+	if (BPF_CORE_READ(cred, fsgid.val) == BPF_CORE_READ(ino, i_gid.val) && (mode & VGL_S_IWGRP))
+		return true;
 	if (mode & VGL_S_IWOTH)
 		return true;
-	return (vgl_kcap(BPF_CORE_READ(cred, cap_effective)) >> VGL_CAP_DAC_OVERRIDE) & 1;
+	u64 eff = vgl_kcap(BPF_CORE_READ(cred, cap_effective));
+	return ((eff >> VGL_CAP_DAC_OVERRIDE) | (eff >> VGL_CAP_FOWNER)) & 1;
 }
 
 static __always_inline u32 vgl_exe_flags(struct file *exe, const struct cred *cred)
@@ -91,8 +92,7 @@ static __always_inline u32 vgl_exe_flags(struct file *exe, const struct cred *cr
 	if (magic == OVERLAYFS_SUPER_MAGIC) {
 		struct ovl_inode *oi = container_of(ino, struct ovl_inode, vfs_inode);
 		struct dentry *upper = BPF_CORE_READ(oi, __upperdentry);
-		if (upper)
-			flags |= VGL_EXE_UPPER;
+		flags |= upper ? VGL_EXE_UPPER : VGL_EXE_LOWER;
 	}
 	return flags;
 }

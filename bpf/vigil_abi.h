@@ -180,6 +180,7 @@ struct vgl_str {
 #define VGL_EXE_UPPER      (1u << 1) /* on an overlayfs upper layer */
 #define VGL_EXE_WRITABLE   (1u << 2) /* writable by the exec's fsuid/fsgid (mode bits, or CAP_DAC_OVERRIDE) */
 #define VGL_EXE_FROM_EXECVEAT (1u << 3)
+#define VGL_EXE_LOWER      (1u << 4) /* on an overlayfs lower layer */
 
 /* fd description (dup, fchmod, fchown, finit_module, connect/accept/listen/bind/sendto tuples):
  * args[6..11] hold it, strings hold a path for files and unix sockets. */

@@ -562,7 +562,7 @@ export const SCENARIOS: Scenario[] = [
       const c = await ctx.container({ name: 'dropper', overlay: true, applets: ['cp', 'echo'] });
       await c.exec(['/bin/echo', ctx.tag]);
     },
-    expect: (ctx) => ({ ...inContainer(ctx, 'dropper'), ...ROOT, 'evt.type': 'execve', 'proc.name': 'echo', 'proc.exe': '/tmp/echo', 'proc.exepath': '/tmp/echo', 'proc.cmdline': `echo ${ctx.tag}`, 'proc.pname': 'runc', 'proc.cwd': '/' }),
+    expect: (ctx) => ({ ...inContainer(ctx, 'dropper'), ...ROOT, 'evt.type': 'execve', 'proc.name': 'echo', 'proc.exe': '/tmp/echo', 'proc.exepath': '/tmp/echo', 'proc.cmdline': `echo ${ctx.tag}`, 'proc.pname': 'runc', 'proc.cwd': '/', 'evt.arg.flags': 'EXE_WRITABLE|EXE_UPPER_LAYER' }),
   },
   {
     rule: 'Fileless execution via memfd_create',

@@ -127,6 +127,7 @@ export const EXEC_A = {
 export const EXE_MEMFD = 1 << 0;
 export const EXE_UPPER = 1 << 1;
 export const EXE_WRITABLE = 1 << 2;
+export const EXE_LOWER = 1 << 4;
 
 export const FD_A = { TYPE: 6, FAMPROTO: 7, PORTS: 8, LADDR: 9, RADDR: 10, INO: 11 } as const;
 

@@ -4,7 +4,7 @@
 // names, container and pod identity, fd fields. Never throws on odd input: a record it cannot
 // make sense of is counted and skipped.
 import path from 'node:path';
-import { EXEC_A, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from './abi.ts';
+import { EXEC_A, EXE_LOWER, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from './abi.ts';
 import { KIND_BY_ID, renderCaps, type FdInfo, type RawEvent } from './kinds.ts';
 import { makeExecId, splitEnv, type Proc, type ProcTable } from './proctable.ts';
 import { HOST, CgroupIndex, matchCgroupPath, type CgroupMatch, type ContainerInfo, type ContainerResolver } from './container.ts';
@@ -15,6 +15,7 @@ import type { FieldTree, VigilEvent } from './event.ts';
 const PPM_EXE_WRITABLE = 1;
 const PPM_EXE_UPPER_LAYER = 2;
 const PPM_EXE_FROM_MEMFD = 4;
+const PPM_EXE_LOWER_LAYER = 8;
 
 
 interface ProcView {
@@ -316,6 +317,7 @@ export class Enricher {
       if (fl & EXE_WRITABLE) (names += '|EXE_WRITABLE'), (raw |= PPM_EXE_WRITABLE);
       if (fl & EXE_UPPER) (names += '|EXE_UPPER_LAYER'), (raw |= PPM_EXE_UPPER_LAYER);
       if (fl & EXE_MEMFD) (names += '|EXE_FROM_MEMFD'), (raw |= PPM_EXE_FROM_MEMFD);
+      if (fl & EXE_LOWER) (names += '|EXE_LOWER_LAYER'), (raw |= PPM_EXE_LOWER_LAYER);
       evt.arg = { res: 0, exe: p.exepath, args: p.args.join(' '), cwd: p.cwd, tid: r.tid, pid: r.pid, ptid: r.ppid, filename: r.strs[3] ?? '', flags: names ? names.slice(1) : '0' };
       evt.rawarg = { ...evt.arg, flags: raw };
     } else if (r.kind === K.CLONE) {

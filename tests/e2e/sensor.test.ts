@@ -267,7 +267,7 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
     assert.equal(s.sensor.status().userspace.malformed, 0);
   });
 
-  test('environment (proc.env): captured only when asked, credentials redacted, long blocks truncated and flagged; EXE_WRITABLE follows mode and owner', async () => {
+  test('environment (proc.env): captured only when asked, credentials redacted, long blocks truncated and flagged; EXE_WRITABLE follows owner, mode and capabilities', async () => {
     const tag = randomBytes(3).toString('hex');
     const families: EventFamily[] = ['exec', 'file', 'net', 'priv', 'fd', 'caps'];
     await run('env', ['-i', `VIGIL_TAG=${tag}`, '/bin/echo', `noenv-${tag}`]);
@@ -304,6 +304,10 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
       assert.deepEqual(await flagsOf('root755', false), { arg: 'EXE_WRITABLE', raw: 1, field: true, uid: 0 });
       chmodSync(bin, 0o777);
       assert.deepEqual(await flagsOf('nobody777', true), { arg: 'EXE_WRITABLE', raw: 1, field: true, uid: 65534 });
+      // the owner can always make it writable (Falco: owner or capable), whatever the mode says
+      chownSync(bin, 65534, 65534);
+      chmodSync(bin, 0o555);
+      assert.deepEqual(await flagsOf('owner555', true), { arg: 'EXE_WRITABLE', raw: 1, field: true, uid: 65534 });
     } finally {
       await s.sensor.applyPlan(new PlanBuilder().needFamilies(families).build());
     }
