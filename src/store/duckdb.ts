@@ -13,7 +13,10 @@ import { DUCKDB_MIGRATIONS } from './migrations.ts';
 import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf, type Range } from './ranges.ts';
-import { MEMBER_INSERT_ONE, ROLLUP_REBUILD, ROLLUP_UPDATE_ONE, ROLLUP_UPSERT_ONE, rollupDelta, type RollupRow } from './rollup.ts';
+import { MEMBER_INSERT_ONE, ROLLUP_REBUILD, ROLLUP_UPDATE_ONE, ROLLUP_UPSERT_ONE, memberInsert, rollupDelta, rollupUpsert, type RollupDelta, type RollupRow } from './rollup.ts';
+
+/** Up to this many rollup rows in a batch go through prepared single-row statements. */
+const FEW_ROWS = 4;
 
 /** A sensor's counters after an ingest (the writer's prepared statement). */
 const SENSOR_SEEN_UPSERT = `INSERT INTO sensors (id, hostname, connected, first_seen, last_seen, events_received, alerts_received, drops_kernel, drops_user, drops_spool)
@@ -215,14 +218,29 @@ export class DuckDbStore extends SqlStore {
       ap.closeSync();
       // an UPDATE of an existing row costs DuckDB a third of an upsert: update, and upsert when the
       // row is new; members rarely change, so each is inserted once per server process
+      // A batch of few workloads (the live case) updates their rows in place with prepared
+      // statements (an UPDATE costs DuckDB a third of an upsert; the upsert only for a new row); a
+      // large batch (a backlog) pays one multi-row upsert instead of a statement per workload.
+      // Members rarely change: each is inserted once per server process.
       const delta = rollupDelta(eventRows as unknown as RollupRow[]);
-      for (const w of delta.workloads) if ((await this.runPrepared(ROLLUP_UPDATE_ONE, w)) === 0) await this.runPrepared(ROLLUP_UPSERT_ONE, w);
+      if (delta.workloads.length <= FEW_ROWS) {
+        for (const w of delta.workloads) if ((await this.runPrepared(ROLLUP_UPDATE_ONE, w)) === 0) await this.runPrepared(ROLLUP_UPSERT_ONE, w);
+      } else {
+        const [sql, params] = rollupUpsert(delta.workloads);
+        await c.run(sql, params as never);
+      }
       const newMembers: string[] = [];
+      const fresh: RollupDelta['members'] = [];
       for (const m of delta.members) {
         const k = m.join('\0');
         if (this.knownMembers.has(k)) continue;
-        await this.runPrepared(MEMBER_INSERT_ONE, m);
+        fresh.push(m);
         newMembers.push(k);
+      }
+      if (fresh.length <= FEW_ROWS) for (const m of fresh) await this.runPrepared(MEMBER_INSERT_ONE, m);
+      else {
+        const [sql, params] = memberInsert(fresh);
+        await c.run(sql, params as never);
       }
       const now = Date.now();
       for (const [sensor, agg] of perSensor) {

@@ -105,12 +105,22 @@ export const ROLLUP_UPDATE_ONE = `UPDATE workload_rollup SET events = events + C
     first_ns = least(first_ns, CAST($7 AS BIGINT)), last_ns = greatest(last_ns, CAST($8 AS BIGINT)), ns = coalesce(ns, $4)
   WHERE workload_id = $1 AND kind = $2 AND name = $3`;
 
-/** Multi-row upserts (parameterised, `$n` placeholders) that add `rows`, just stored, to the rollup. */
+/** One multi-row upsert of workload tuples (parameterised, `$n` placeholders). */
+export function rollupUpsert(workloads: RollupDelta['workloads']): [string, unknown[]] {
+  return [ROLLUP_UPSERT_HEAD + workloads.map((_, i) => workloadTuple(i * 8)).join(', ') + ROLLUP_UPSERT_TAIL, workloads.flat()];
+}
+
+/** One multi-row insert of member tuples. */
+export function memberInsert(members: RollupDelta['members']): [string, unknown[]] {
+  return [MEMBER_HEAD + members.map((_, i) => `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3})`).join(', ') + MEMBER_TAIL, members.flat()];
+}
+
+/** Multi-row upserts that add `rows`, just stored, to the rollup. */
 export function rollupStatements(rows: Iterable<RollupRow>): [string, unknown[]][] {
   const d = rollupDelta(rows);
   const out: [string, unknown[]][] = [];
-  if (d.workloads.length) out.push([ROLLUP_UPSERT_HEAD + d.workloads.map((_, i) => workloadTuple(i * 8)).join(', ') + ROLLUP_UPSERT_TAIL, d.workloads.flat()]);
-  if (d.members.length) out.push([MEMBER_HEAD + d.members.map((_, i) => `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3})`).join(', ') + MEMBER_TAIL, d.members.flat()]);
+  if (d.workloads.length) out.push(rollupUpsert(d.workloads));
+  if (d.members.length) out.push(memberInsert(d.members));
   return out;
 }
 
