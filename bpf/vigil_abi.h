@@ -178,7 +178,7 @@ struct vgl_str {
  * 4 environment (NUL separated; only when the kind's env_max is set) */
 #define VGL_EXE_MEMFD      (1u << 0)
 #define VGL_EXE_UPPER      (1u << 1) /* on an overlayfs upper layer */
-#define VGL_EXE_WRITABLE   (1u << 2) /* writable by the exec's fsuid/fsgid (mode bits, or CAP_DAC_OVERRIDE) */
+#define VGL_EXE_WRITABLE   (1u << 2) /* Falco's EXE_WRITABLE: owned by the exec's fsuid, a group/other write bit, or capable */
 #define VGL_EXE_FROM_EXECVEAT (1u << 3)
 #define VGL_EXE_LOWER      (1u << 4) /* on an overlayfs lower layer */
 

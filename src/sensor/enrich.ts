@@ -17,7 +17,6 @@ const PPM_EXE_UPPER_LAYER = 2;
 const PPM_EXE_FROM_MEMFD = 4;
 const PPM_EXE_LOWER_LAYER = 8;
 
-
 interface ProcView {
   gen: number;
   execGen: number;

@@ -11,9 +11,9 @@ import { FrameDecoder, type DecoderSink } from './decoder.ts';
 export const DEFAULT_LOADER = path.resolve(import.meta.dirname, '..', '..', 'build', 'vigil-loader');
 
 /**
- * Default ring-buffer drain period: a wakeup per event cost a fork+exec loop about 7 points of
- * slowdown here (an irq_work in the traced task, two context switches per event); batching adds
- * at most this much to the syscall-to-alert latency.
+ * Default ring-buffer drain period: a wakeup per event cost a fork+exec loop with the stable rules
+ * about 9% of its rate here (an irq_work in the traced task, two context switches per event; see
+ * the README); batching adds at most this much to the syscall-to-alert latency.
  */
 export const DEFAULT_WAKEUP_MS = 5;
 

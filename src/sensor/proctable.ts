@@ -56,10 +56,15 @@ export interface Proc {
  * capture: values of secret-looking variables never reach rules, outputs, the spool or the wire.
  */
 export function splitEnv(raw: string): string[] {
-  if (raw === '') return [];
+  const out = nulList(raw);
+  for (let i = 0; i < out.length; i++) out[i] = redactString(out[i]!);
+  return out;
+}
+
+/** A NUL-separated block (/proc/PID/cmdline, environ) as a list, without the final empty item. */
+function nulList(raw: string): string[] {
   const out = raw.split('\0');
   if (out[out.length - 1] === '') out.pop();
-  for (let i = 0; i < out.length; i++) out[i] = redactString(out[i]!);
   return out;
 }
 
@@ -142,8 +147,7 @@ export class ProcTable {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       let argv: string[] = [];
       try {
-        argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        if (argv.length && argv[argv.length - 1] === '') argv.pop();
+        argv = nulList(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
       } catch {}
       let exepath = '';
       let cwd = '';

@@ -15,6 +15,9 @@ import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf, type Range } from './ranges.ts';
 import { MEMBER_INSERT_ONE, ROLLUP_REBUILD, ROLLUP_UPDATE_ONE, ROLLUP_UPSERT_ONE, memberInsert, rollupDelta, rollupUpsert, type RollupDelta, type RollupRow } from './rollup.ts';
 
+/** The knownMembers key of a member row. */
+const memberKey = (m: RollupDelta['members'][number]): string => m.join('\0');
+
 /** Up to this many rollup rows in a batch go through prepared single-row statements. */
 const FEW_ROWS = 4;
 
@@ -216,8 +219,6 @@ export class DuckDbStore extends SqlStore {
       }
       ap.flushSync();
       ap.closeSync();
-      // an UPDATE of an existing row costs DuckDB a third of an upsert: update, and upsert when the
-      // row is new; members rarely change, so each is inserted once per server process
       // A batch of few workloads (the live case) updates their rows in place with prepared
       // statements (an UPDATE costs DuckDB a third of an upsert; the upsert only for a new row); a
       // large batch (a backlog) pays one multi-row upsert instead of a statement per workload.
@@ -229,14 +230,7 @@ export class DuckDbStore extends SqlStore {
         const [sql, params] = rollupUpsert(delta.workloads);
         await c.run(sql, params as never);
       }
-      const newMembers: string[] = [];
-      const fresh: RollupDelta['members'] = [];
-      for (const m of delta.members) {
-        const k = m.join('\0');
-        if (this.knownMembers.has(k)) continue;
-        fresh.push(m);
-        newMembers.push(k);
-      }
+      const fresh = delta.members.filter((m) => !this.knownMembers.has(memberKey(m)));
       if (fresh.length <= FEW_ROWS) for (const m of fresh) await this.runPrepared(MEMBER_INSERT_ONE, m);
       else {
         const [sql, params] = memberInsert(fresh);
@@ -247,7 +241,7 @@ export class DuckDbStore extends SqlStore {
         if ((await this.runPrepared(SENSOR_SEEN_UPDATE, [sensor, now, agg.ev, agg.al])) === 0) await this.runPrepared(SENSOR_SEEN_UPSERT, [sensor, agg.host, now, agg.ev, agg.al]);
       }
       await c.run('COMMIT');
-      for (const k of newMembers) this.knownMembers.add(k);
+      for (const m of fresh) this.knownMembers.add(memberKey(m));
     } catch (e) {
       try {
         await c.run('ROLLBACK');
