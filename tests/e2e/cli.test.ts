@@ -140,5 +140,17 @@ describe('vigil run and vigil status (real kernel)', { skip: missing && !require
     );
     assert.equal(res.code, 2);
     assert.match(res.stderr, /unknown event family "bogus" \(expected exec, file, net, priv, fd, caps, or all\)/);
+    for (const [args, msg] of [
+      [['--wakeup-ms', '5000'], 'vigil: VIGIL_E_USAGE: --wakeup-ms must be between 0 and 1000'],
+      [['--env-max', '9000'], 'vigil: VIGIL_E_USAGE: --env-max must be at most 4096'],
+      [['--env-max', '-5'], 'vigil: VIGIL_E_USAGE: --env-max must be a non-negative integer, got "-5"'],
+    ] as const) {
+      const r = await pexec(vigilBin, ['run', ...args, '--no-socket']).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+      );
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.stderr.trim(), msg);
+    }
   });
 });

@@ -47,7 +47,7 @@ export const runHooks: RunHook[] = [rulesRunHook, uplinkRunHook];
 function intOpt(name: string) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new VigilError('VIGIL_E_USAGE', `${name} must be a non-negative integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < 0) throw new VigilError('VIGIL_E_USAGE', `${name} must be a non-negative integer, got "${v}"`, { exitCode: 2 });
     return n;
   };
 }
