@@ -115,14 +115,6 @@ VGL_MAP struct {
 	__type(value, u32);
 } exec_at SEC(".maps");
 
-/* tgids whose events are never emitted (the sensor itself), value unused */
-VGL_MAP struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, u32);
-	__type(value, u32);
-} ignore_tgid SEC(".maps");
-
 VGL_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -152,11 +144,7 @@ VGL_MAP struct {
 	__type(value, struct vgl_sfx_lens);
 } sfx_lens SEC(".maps");
 
-/* Global configuration written by the loader (one entry). */
-struct vgl_global_cfg {
-	u32 host_mntns; /* mount namespace inode of the host, for VGL_KC_ONLY_CONTAINERS */
-	u32 flags;
-};
+/* Global configuration written by the loader (one entry, struct vgl_global_cfg in vigil_abi.h). */
 VGL_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -195,9 +183,14 @@ static __always_inline u32 vgl_task_vpid(struct task_struct *t)
 	return nr;
 }
 
+/* The sensor's own processes (the loader and its parent) are never reported: two compares
+ * against the global configuration (an array lookup the verifier inlines), not a hash lookup on
+ * every hooked call. */
 static __always_inline bool vgl_is_ignored(u32 tgid)
 {
-	return bpf_map_lookup_elem(&ignore_tgid, &tgid) != NULL;
+	u32 zero = 0;
+	struct vgl_global_cfg *g = bpf_map_lookup_elem(&global_cfg, &zero);
+	return g && (tgid == g->ignore_tgid[0] || tgid == g->ignore_tgid[1]);
 }
 
 /* Fills the fixed part of an event for the current task, except the fields read from `t`. */

@@ -613,12 +613,10 @@ int main(int argc, char **argv)
 	/* global configuration: the host mount namespace, and never report ourselves */
 	{
 		u32 zero = 0;
-		struct { u32 host_mntns, flags; } g = { (u32)host_mntns_inode(), 0 };
+		struct vgl_global_cfg g = { .host_mntns = (u32)host_mntns_inode() };
+		g.ignore_tgid[0] = (u32)getpid();
+		g.ignore_tgid[1] = getenv("VIGIL_LOADER_TRACE_PARENT") ? 0 : (u32)getppid();
 		bpf_map_update_elem(bpf_map__fd(skel->maps.global_cfg), &zero, &g, BPF_ANY);
-		u32 one = 1, me = (u32)getpid(), parent = (u32)getppid();
-		bpf_map_update_elem(bpf_map__fd(skel->maps.ignore_tgid), &me, &one, BPF_ANY);
-		if (!getenv("VIGIL_LOADER_TRACE_PARENT"))
-			bpf_map_update_elem(bpf_map__fd(skel->maps.ignore_tgid), &parent, &one, BPF_ANY);
 	}
 
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_ring_record, NULL, NULL);

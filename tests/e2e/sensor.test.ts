@@ -3,7 +3,7 @@
 // it must produce. Under VIGIL_REQUIRE_BPF=1 a missing prerequisite fails instead of skipping.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync, chownSync, chmodSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync, chownSync, chmodSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -314,6 +314,18 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
     await run('env', ['-i', `VIGIL_TAG=${tag}`, '/bin/echo', `off-again-${tag}`]);
     const again = await s.waitFor((e) => e.evt.type === 'execve' && e.proc.args === `off-again-${tag}`, 5000, 'exec after env capture was turned off');
     assert.equal(again.proc.env, undefined, 'turned off again with the plan');
+  });
+
+  test('the sensor never reports itself: an open by the process that runs it is not an event, the same open by a child is', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const f = path.join(dir, `self-${tag}`);
+    writeFileSync(f, 'x');
+    readFileSync(f); // this process started the loader: ignored in the kernel
+    await run('/bin/cat', [f]);
+    const child = await s.waitFor((e) => e.evt.type === 'openat' && e.fd?.name === f, 5000, 'the child\'s open');
+    assert.equal(child.proc.name, 'cat');
+    const opens = await s.collect((e) => e.evt.type === 'openat' && e.fd?.name === f);
+    assert.deepEqual(opens.map((e) => e.proc.name), ['cat'], "only the child's open (this process wrote and read the file too)");
   });
 
   test('privilege events: setuid, ptrace, memfd_create, unshare with Falco argument names', async () => {
