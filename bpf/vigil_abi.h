@@ -252,8 +252,6 @@ struct vgl_kind_counters {
 	u64 dropped;
 };
 
-/* Per-kind in-kernel filter and capture configuration (ARRAY keyed by kind), written by the
- * loader from what the loaded rules and policies need. */
 /* The global_cfg map's one value, written by the loader at start. */
 struct vgl_global_cfg {
 	u32 host_mntns;     /* mount namespace inode of the host, for VGL_KC_ONLY_CONTAINERS */
@@ -261,6 +259,8 @@ struct vgl_global_cfg {
 	u32 ignore_tgid[2]; /* never reported: the loader and the sensor that started it (0: none) */
 };
 
+/* Per-kind in-kernel filter and capture configuration (ARRAY keyed by kind), written by the
+ * loader from what the loaded rules and policies need. */
 struct vgl_kind_cfg {
 	u32 enabled;      /* 0: count as filtered and emit nothing */
 	u32 flags;        /* VGL_KC_* */
