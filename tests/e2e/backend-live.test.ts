@@ -6,12 +6,12 @@
 // the sensor's spool or either side's logs.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { kernelPrereqMissing, vigilBin, waitForStatusSocket } from '../helpers/kernel.ts';
+import { kernelPrereqMissing, spawnVigilRun, waitForStatusSocket, type VigilRun } from '../helpers/kernel.ts';
 import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../backend/_server.ts';
 
 const missing = kernelPrereqMissing();
@@ -20,19 +20,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const SECRETS = ['S3cretArgvPw', 'EnvSecretPw77', 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', 'UrlSecret99'];
 
-interface ChildSensor {
-  proc: ChildProcess;
-  logs: () => string;
-  exited: Promise<void>;
-}
-
-function startSensor(args: string[], socket: string): ChildSensor {
-  const proc = spawn(vigilBin, ['run', '--events', 'exec', '--quiet', '--socket', socket, '--capture-env', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let logs = '';
-  proc.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return { proc, logs: () => logs, exited };
+function startSensor(args: string[], socket: string): VigilRun {
+  return spawnVigilRun(['--events', 'exec', '--quiet', '--socket', socket, '--capture-env', ...args]);
 }
 
 /** Runs `count` execs of /bin/echo, each with a unique argument, with secrets in argv and env. */
@@ -61,7 +50,7 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
     const sensorDir = path.join(tmp, 'sensor');
     const tag = randomBytes(3).toString('hex');
     let srv: ChildServer | undefined;
-    let sensor: ChildSensor | undefined;
+    let sensor: VigilRun | undefined;
     const sensorLogs: string[] = [];
     const serverLogs: string[] = [];
     try {
@@ -71,7 +60,7 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       assert.equal(tok.status, 201);
       const sock1 = path.join(tmp, 's1.sock');
       sensor = startSensor(['--server', srv.url, '--ca', path.join(dataDir, 'ca.pem'), '--enroll', tok.json.token, '--data', sensorDir], sock1);
-      await waitForStatusSocket(sock1, 60_000, () => (sensor!.proc.exitCode !== null ? sensor!.logs() : undefined));
+      await waitForStatusSocket(sock1, 60_000, () => (sensor!.child.exitCode !== null ? sensor!.logs() : undefined));
       const execsStored = async () => (await allEvents(srv!.url, dataDir, `evt.type=execve&proc.name=echo`, 1000)).filter((e) => String(e.proc.args).startsWith(`nl-${tag}-`));
       // the sensor is up once a probe exec reaches the API
       await waitFor(async () => {
@@ -89,12 +78,12 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       await workload(tag, 400, 300);
       await sleep(1500); // captured and written to the spool
       // the sensor dies hard with unacknowledged data in its spool, and comes back
-      sensor.proc.kill('SIGKILL');
+      sensor.child.kill('SIGKILL');
       await sensor.exited;
       sensorLogs.push(sensor.logs());
       const sock2 = path.join(tmp, 's2.sock');
       sensor = startSensor(['--server', `https://127.0.0.1:${port}`, '--data', sensorDir], sock2);
-      await waitForStatusSocket(sock2, 60_000, () => (sensor!.proc.exitCode !== null ? sensor!.logs() : undefined));
+      await waitForStatusSocket(sock2, 60_000, () => (sensor!.child.exitCode !== null ? sensor!.logs() : undefined));
       // phase 3 with the server still down, then the server comes back after a pause
       await workload(tag, 700, 100);
       await sleep(1000);
@@ -120,7 +109,7 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       assert.equal(sensors.json.items.length, 1);
       assert.deepEqual(sensors.json.items[0].drops, { kernel: 0, user: 0, spool: 0 });
       const apiText = JSON.stringify(stored) + JSON.stringify((await api(srv.url, dataDir, '/api/v1/alerts')).json) + JSON.stringify(sensors.json);
-      sensor.proc.kill('SIGTERM');
+      sensor.child.kill('SIGTERM');
       await sensor.exited;
       sensorLogs.push(sensor.logs());
       serverLogs.push(srv.logs());
@@ -135,8 +124,8 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
         }
       }
     } finally {
-      if (sensor && sensor.proc.exitCode === null && sensor.proc.signalCode === null) {
-        sensor.proc.kill('SIGKILL');
+      if (sensor && sensor.child.exitCode === null && sensor.child.signalCode === null) {
+        sensor.child.kill('SIGKILL');
         await sensor.exited;
       }
       await srv?.kill('SIGTERM');

@@ -8,21 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { kernelPrereqMissing, vigilBin, repoRoot, waitForStatusSocket } from '../helpers/kernel.ts';
+import { kernelPrereqMissing, vigilBin, repoRoot, spawnVigilRun, waitForStatusSocket } from '../helpers/kernel.ts';
 
 const pexec = promisify(execFile);
 const missing = kernelPrereqMissing();
 const required = process.env.VIGIL_REQUIRE_BPF === '1';
 
-function startRun(args: string[]) {
-  const child = spawn(vigilBin, ['run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return { child, exited, out: () => out, err: () => err };
-}
+const startRun = spawnVigilRun;
 
 async function waitFor(pred: () => boolean, ms: number, what: string) {
   const end = Date.now() + ms;

@@ -1,7 +1,7 @@
 // Test helper for tests that need the real kernel (root, BPF, runc). Under VIGIL_REQUIRE_BPF=1 (CI)
 // a missing prerequisite FAILS the test; otherwise the test is skipped with the reason.
 import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import path from 'node:path';
 
@@ -50,4 +50,26 @@ export async function waitForStatusSocket(socket: string, timeoutMs = 60_000, ex
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+export interface VigilRun {
+  child: ChildProcess;
+  /** resolves with the exit code (null when killed by a signal) once the process is gone */
+  exited: Promise<number | null>;
+  out(): string;
+  err(): string;
+  /** stdout and stderr together, in arrival order */
+  logs(): string;
+}
+
+/** Starts `vigil run ARGS...` as a child process, collecting its stdout and stderr. */
+export function spawnVigilRun(args: string[]): VigilRun {
+  const child = spawn(vigilBin, ['run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let logs = '';
+  child.stdout!.on('data', (d: Buffer) => ((out += d), (logs += d)));
+  child.stderr!.on('data', (d: Buffer) => ((err += d), (logs += d)));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, exited, out: () => out, err: () => err, logs: () => logs };
 }
