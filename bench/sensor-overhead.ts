@@ -2,13 +2,16 @@
 // (open/read/close loop, fork+exec loop, TCP connect/accept loop, redis-benchmark SET and GET)
 // under every configuration: no sensor (baseline); the FLOOR (counting-only eBPF programs on exactly
 // the hooks the sensor's default mode attaches, bench/floor/); `vigil run` in its default mode;
-// `vigil run --events all`; auditd with equivalent syscall rules. Repetitions are interleaved
+// `vigil run --events all`; with the stable Falco rules, without and with the kernel filter and with
+// a file Block policy on another container; auditd with equivalent syscall rules (and, on request,
+// `sensor-rules-kf-wake0`: a ring-buffer wakeup per event). Repetitions are interleaved
 // (configurations in forward then reverse order, so drift cancels) and medians are reported, with
 // the sensor's CPU use (node + vigil-loader, from /proc/<pid>/stat) and its events/s and drops.
 // Prints a table and writes bench/results/sensor-overhead.{md,json} (quick runs: *-quick.*).
 //
 // Usage (root): node --import tsx bench/sensor-overhead.ts [--quick] [--reps N] [--out DIR]
-//               [--configs baseline,floor,sensor,sensor-all,auditd] [--workloads open,fork_exec,tcp,redis]
+//               [--configs baseline,floor,sensor,sensor-all,sensor-rules,sensor-rules-kf,sensor-rules-kf-block,
+//                          sensor-rules-kf-wake0,auditd] [--workloads open,fork_exec,tcp,redis]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -729,6 +732,8 @@ async function main(): Promise<void> {
     // the stable Falco rules decide the hooks; alerts only (the rules are the consumer)
     sensorConfig('sensor-rules', 'vigil run + stable rules, no kernel filtering', ['--rules', STABLE_RULES, '--alerts-only', '--no-kernel-filter']),
     sensorConfig('sensor-rules-kf', 'vigil run + stable rules, kernel filtering', ['--rules', STABLE_RULES, '--alerts-only']),
+    // not in the default set: the same with a ring-buffer wakeup per event (the A/B of batching)
+    sensorConfig('sensor-rules-kf-wake0', 'vigil run + stable rules, kernel filtering, --wakeup-ms 0', ['--rules', STABLE_RULES, '--alerts-only', '--wakeup-ms', '0']),
     blockConfig(),
     auditConfig(hooks),
   ];
