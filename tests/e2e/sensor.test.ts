@@ -1,7 +1,7 @@
 // End-to-end tests of the sensor foundation: the real loader and eBPF programs, real processes,
 // real runc containers. Each test performs an action and asserts the exact fields of the events
 // it must produce. Under VIGIL_REQUIRE_BPF=1 a missing prerequisite fails instead of skipping.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync, chownSync, chmodSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,8 @@ describe('sensor (real kernel)', { skip: missing && !required ? missing : false 
     dir = mkdtempSync(path.join(tmpdir(), 'vigil-e2e-'));
     s = await startSensor(['exec', 'file', 'net', 'priv', 'fd', 'caps']);
   });
+
+  beforeEach(() => s.mark());
 
   after(async () => {
     await s?.stop();
@@ -182,8 +184,13 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
     assert.equal(conn.proc.ppid, acc.proc.pid, 'the client is the forked child of the server');
     const lis = await s.waitFor((e) => e.evt.type === 'listen' && e.fd?.sport === port, 5000, 'listen');
     assert.equal(lis.evt.arg.backlog, 1);
-    // the listening socket is the one whose fd the listen call used (python may open other sockets first)
-    const sock = await s.waitFor((e) => e.evt.type === 'socket' && e.proc.pid === acc.proc.pid && e.evt.res === lis.fd!.num, 5000, 'socket');
+    // the listening socket is the one whose fd the listen call used (python may open other sockets
+    // first); the latest such socket call of this pid before the listen, since pids are reused
+    // (pid_max is 32768 here and the sensor has seen every process on the host since it started)
+    const before = (e: { evt: { time: string } }) => BigInt(e.evt.time) <= BigInt(lis.evt.time);
+    await s.waitFor((e) => e.evt.type === 'socket' && e.proc.pid === acc.proc.pid && e.evt.res === lis.fd!.num && before(e), 5000, 'socket');
+    const sock = s.events.filter((e) => e.evt.type === 'socket' && e.proc.pid === acc.proc.pid && e.evt.res === lis.fd!.num && before(e)).at(-1)!;
+    assert.equal(sock.proc.name, 'python3');
     assert.equal(sock.evt.arg.domain, 'AF_INET');
     assert.equal(sock.evt.arg.type, 'SOCK_STREAM');
   });

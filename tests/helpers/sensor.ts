@@ -7,6 +7,12 @@ import type { VigilEvent } from '../../src/sensor/event.ts';
 export interface TestSensor {
   sensor: Sensor;
   events: VigilEvent[];
+  /**
+   * Forgets nothing but makes waitFor() and collect() look only at events from now on: pids are
+   * reused (pid_max is 32768 on CI) and the sensor sees every process on the host, so a predicate
+   * on a pid could otherwise match an earlier process's event.
+   */
+  mark(): void;
   waitFor(pred: (e: VigilEvent) => boolean, timeoutMs?: number, what?: string): Promise<VigilEvent>;
   /** all events matching, after waiting `settleMs` for stragglers */
   collect(pred: (e: VigilEvent) => boolean, settleMs?: number): Promise<VigilEvent[]>;
@@ -27,13 +33,18 @@ export async function startSensor(families: EventFamily[], opts: { ringbufMb?: n
       }
     }
   });
+  let floor = 0;
   await sensor.start();
   await sensor.applyPlan(new PlanBuilder(opts.argvMax ?? 4096).needFamilies(families).build());
   return {
     sensor,
     events,
+    mark() {
+      floor = events.length;
+    },
     waitFor(pred, timeoutMs = 10000, what = 'event') {
-      const found = events.find(pred);
+      let found: VigilEvent | undefined;
+      for (let i = floor; i < events.length && !found; i++) if (pred(events[i]!)) found = events[i];
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
@@ -48,7 +59,7 @@ export async function startSensor(families: EventFamily[], opts: { ringbufMb?: n
     },
     async collect(pred, settleMs = 300) {
       await new Promise((r) => setTimeout(r, settleMs));
-      return events.filter(pred);
+      return events.slice(floor).filter(pred);
     },
     stop: () => sensor.stop(),
   };
