@@ -54,11 +54,36 @@ static __always_inline u64 vgl_kcap(kernel_cap_t c)
 #define VGL_SB_RDONLY 1
 #define VGL_S_IMMUTABLE 8
 
+/* Whether gid is one of the credential's supplementary groups: the kernel keeps them sorted
+ * (groups_sort), so a binary search of at most 17 steps covers NGROUPS_MAX (65,536). */
+static __always_inline bool vgl_in_groups(const struct cred *cred, u32 gid)
+{
+	struct group_info *gi = BPF_CORE_READ(cred, group_info);
+	if (!gi)
+		return false;
+	u32 lo = 0, hi = (u32)BPF_CORE_READ(gi, ngroups);
+	u8 *base = (u8 *)gi + bpf_core_field_offset(struct group_info, gid);
+#pragma unroll
+	for (int i = 0; i < 17; i++) {
+		if (lo >= hi)
+			break;
+		u32 mid = lo + (hi - lo) / 2, g = 0;
+		bpf_probe_read_kernel(&g, sizeof(g), base + (u64)(mid & 0xffff) * sizeof(u32));
+		if (gid == g)
+			return true;
+		if (gid > g)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 /* Whether the new image's file is writable by the process that runs it (Falco's EXE_WRITABLE /
  * proc.is_exe_writable): never on a read-only filesystem nor for an immutable file; else when the
- * exec's fsuid owns it (an owner can always make it writable), when the group or other write bit
- * applies to its fsgid (supplementary groups are not consulted), or with CAP_DAC_OVERRIDE or
- * CAP_FOWNER in the effective set. */
+ * exec's fsuid owns it (an owner can always make it writable); else by the mode bits the kernel's
+ * permission check would use: the group's when the fsgid or a supplementary group is the file's
+ * group, the others' otherwise; else with CAP_DAC_OVERRIDE or CAP_FOWNER in the effective set. */
 static __always_inline bool vgl_exe_writable(struct inode *ino, const struct cred *cred)
 {
 	if ((BPF_CORE_READ(ino, i_sb, s_flags) & VGL_SB_RDONLY) || (BPF_CORE_READ(ino, i_flags) & VGL_S_IMMUTABLE))
@@ -66,10 +91,13 @@ static __always_inline bool vgl_exe_writable(struct inode *ino, const struct cre
 	if (BPF_CORE_READ(cred, fsuid.val) == BPF_CORE_READ(ino, i_uid.val))
 		return true;
 	u16 mode = BPF_CORE_READ(ino, i_mode);
-	if (BPF_CORE_READ(cred, fsgid.val) == BPF_CORE_READ(ino, i_gid.val) && (mode & VGL_S_IWGRP))
+	u32 igid = BPF_CORE_READ(ino, i_gid.val);
+	if (BPF_CORE_READ(cred, fsgid.val) == igid || vgl_in_groups(cred, igid)) {
+		if (mode & VGL_S_IWGRP)
+			return true;
+	} else if (mode & VGL_S_IWOTH) {
 		return true;
-	if (mode & VGL_S_IWOTH)
-		return true;
+	}
 	u64 eff = vgl_kcap(BPF_CORE_READ(cred, cap_effective));
 	return ((eff >> VGL_CAP_DAC_OVERRIDE) | (eff >> VGL_CAP_FOWNER)) & 1;
 }

@@ -274,7 +274,7 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
     assert.equal(s.sensor.status().userspace.malformed, 0);
   });
 
-  test('environment (proc.env): captured only when asked, credentials redacted, long blocks truncated and flagged; EXE_WRITABLE follows owner, mode and capabilities', async () => {
+  test('environment (proc.env): captured only when asked, credentials redacted, long blocks truncated and flagged; EXE_WRITABLE follows owner, group (also supplementary), mode and capabilities', async () => {
     const tag = randomBytes(3).toString('hex');
     const families: EventFamily[] = ['exec', 'file', 'net', 'priv', 'fd', 'caps'];
     await run('env', ['-i', `VIGIL_TAG=${tag}`, '/bin/echo', `noenv-${tag}`]);
@@ -302,8 +302,8 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
       const bin = path.join(wdir, 'echo');
       copyFileSync('/bin/echo', bin);
       chmodSync(bin, 0o755);
-      const flagsOf = async (label: string, asNobody: boolean) => {
-        await run(asNobody ? 'setpriv' : bin, asNobody ? ['--reuid=65534', '--regid=65534', '--clear-groups', bin, `${label}-${tag}`] : [`${label}-${tag}`]);
+      const flagsOf = async (label: string, asNobody: boolean, groups = '--clear-groups') => {
+        await run(asNobody ? 'setpriv' : bin, asNobody ? ['--reuid=65534', '--regid=65534', groups, bin, `${label}-${tag}`] : [`${label}-${tag}`]);
         const e = await s.waitFor((x) => x.evt.type === 'execve' && x.proc.args === `${label}-${tag}`, 5000, label);
         return { arg: e.evt.arg.flags, raw: e.evt.rawarg.flags, field: e.proc.is_exe_writable, uid: e.user.uid };
       };
@@ -315,6 +315,15 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
       chownSync(bin, 65534, 65534);
       chmodSync(bin, 0o555);
       assert.deepEqual(await flagsOf('owner555', true), { arg: 'EXE_WRITABLE', raw: 1, field: true, uid: 65534 });
+      // group bits apply to the file's group, also as a supplementary group; the others' bits
+      // apply only outside that group (as the kernel's permission check and Falco decide)
+      chownSync(bin, 0, 4242);
+      chmodSync(bin, 0o775);
+      assert.deepEqual(await flagsOf('suppl775', true, '--groups=4241,4242,4243'), { arg: 'EXE_WRITABLE', raw: 1, field: true, uid: 65534 });
+      assert.deepEqual(await flagsOf('nogroup775', true), { arg: '0', raw: 0, field: false, uid: 65534 });
+      chmodSync(bin, 0o757);
+      assert.deepEqual(await flagsOf('suppl757', true, '--groups=4242'), { arg: '0', raw: 0, field: false, uid: 65534 });
+      assert.deepEqual(await flagsOf('nogroup757', true), { arg: 'EXE_WRITABLE', raw: 1, field: true, uid: 65534 });
     } finally {
       await s.sensor.applyPlan(new PlanBuilder().needFamilies(families).build());
     }
