@@ -63,7 +63,7 @@ static __always_inline bool vgl_in_groups(const struct cred *cred, u32 gid)
 		return false;
 	u32 lo = 0, hi = (u32)BPF_CORE_READ(gi, ngroups);
 	u8 *base = (u8 *)gi + bpf_core_field_offset(struct group_info, gid);
-#pragma unroll
+	/* a bounded loop (the verifier walks it); not unrolled */
 	for (int i = 0; i < 17; i++) {
 		if (lo >= hi)
 			break;

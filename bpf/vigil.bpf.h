@@ -141,8 +141,8 @@ VGL_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, VGL_K_MAX);
 	__type(key, u32);
-	__type(value, struct vgl_sfx_lens);
-} sfx_lens SEC(".maps");
+	__type(value, struct vgl_pf_cfg);
+} pf_cfg SEC(".maps");
 
 /* Global configuration written by the loader (one entry, struct vgl_global_cfg in vigil_abi.h). */
 VGL_MAP struct {
@@ -649,14 +649,20 @@ static __always_inline bool vgl_exit_call(struct trace_event_raw_sys_exit *ctx, 
 	struct vgl_kind_cfg *cfg = vgl_cfg(kind);
 	long ret = ctx->ret;
 	if (!cfg || !cfg->enabled || ((cfg->flags & VGL_KC_ONLY_FAILED) && ret >= 0) ||
-	    ((cfg->flags & VGL_KC_ONLY_SUCCESS) && ret < 0) || vgl_is_ignored(bpf_get_current_pid_tgid() >> 32))
+	    ((cfg->flags & VGL_KC_ONLY_SUCCESS) && ret < 0))
 		goto filtered;
+	/* the task is needed anyway; its tgid is a direct load, one helper call fewer */
 	*t = (struct task_struct *)bpf_get_current_task_btf();
-	if (cfg->flags & VGL_KC_ONLY_CONTAINERS) {
+	{
 		u32 zero = 0;
 		struct vgl_global_cfg *g = bpf_map_lookup_elem(&global_cfg, &zero);
-		if (g && (*t)->nsproxy->mnt_ns->ns.inum == g->host_mntns)
-			goto filtered;
+		if (g) {
+			u32 tgid = (*t)->tgid;
+			if (tgid == g->ignore_tgid[0] || tgid == g->ignore_tgid[1])
+				goto filtered;
+			if ((cfg->flags & VGL_KC_ONLY_CONTAINERS) && (*t)->nsproxy->mnt_ns->ns.inum == g->host_mntns)
+				goto filtered;
+		}
 	}
 	st->kind = kind;
 	st->nr = nr;

@@ -281,16 +281,20 @@ struct vgl_kind_cfg {
 /* In-kernel path filter (file kinds with VGL_KC_PREFIX_FILTER). A raw path passes when it is
  * undecidable (relative, >= VGL_PF_SCAN bytes, or containing "//", "/." or ".."), when it starts
  * with a prefix in path_pfx (LPM trie keyed by kind then path) or ends with a suffix in path_sfx
- * (hash keyed by kind, length and the last bytes; the lengths to try are in sfx_lens).
- * When every suffix of a kind is at least VGL_PF_TAIL bytes long, path_sfx also holds each
- * suffix's last VGL_PF_TAIL bytes under len = VGL_PF_TAIL_LEN and sfx_lens.tail is 1: one lookup
- * of the path's tail then rejects most paths before the per-length lookups. */
+ * (hash keyed by kind, length and the last bytes). Per kind, pf_cfg says which suffix lengths to
+ * try and carries two exact pre-checks that spare most paths every map lookup: when every prefix
+ * is at least VGL_PF_HEAD bytes long, heads[] holds the distinct first VGL_PF_HEAD bytes of the
+ * prefixes (VGL_PF_HEADS), and a path whose head is not among them cannot start with any prefix;
+ * likewise tails[] holds the distinct last VGL_PF_HEAD bytes of the suffixes (VGL_PF_TAILS). */
 #define VGL_PF_SCAN 256
 #define VGL_PF_PFX 64
 #define VGL_PF_SFX 32
 #define VGL_PF_NLENS 8
-#define VGL_PF_TAIL 4
-#define VGL_PF_TAIL_LEN (0x100 | VGL_PF_TAIL) /* len of a tail entry: never a real suffix length */
+#define VGL_PF_HEAD 4   /* bytes of a head or tail: one u32 compare */
+#define VGL_PF_NHEADS 16
+#define VGL_PF_NTAILS 16
+#define VGL_PF_HEADS (1u << 0) /* heads[0..nheads) are the heads of every prefix */
+#define VGL_PF_TAILS (1u << 1) /* tails[0..ntails) are the tails of every suffix */
 struct vgl_pfx_key {
 	u32 prefixlen;           /* bits: 16 for the kind, then 8 per path byte */
 	u8 data[2 + VGL_PF_PFX]; /* kind (big-endian), path bytes */
@@ -300,11 +304,15 @@ struct vgl_sfx_key {
 	u16 len;
 	u8 s[VGL_PF_SFX];        /* the last `len` bytes, zero padded */
 };
-struct vgl_sfx_lens {
-	u8 n;
+struct vgl_pf_cfg {
+	u8 nlens;                /* suffix lengths to try, ascending, in lens[] */
 	u8 lens[VGL_PF_NLENS];
-	u8 tail; /* 1: the tail entries are complete (every suffix >= VGL_PF_TAIL bytes) */
-	u8 pad[6];
+	u8 flags;                /* VGL_PF_HEADS, VGL_PF_TAILS */
+	u8 nheads;
+	u8 ntails;
+	u8 pad[4];
+	u32 heads[VGL_PF_NHEADS]; /* the path's first VGL_PF_HEAD bytes as stored in memory */
+	u32 tails[VGL_PF_NTAILS]; /* the path's last VGL_PF_HEAD bytes as stored in memory */
 };
 
 #endif /* VIGIL_ABI_H */

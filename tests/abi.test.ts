@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EV, FRAME, STR_HDR, STATS, CAPREC, KIND_CFG, K, EXEC_A, FD_A, FDT, NARGS, ABI_VERSION, KC, F_TRUNCATED, F_THREAD, S_TRUNCATED, S_FAULT, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, EXE_LOWER, ARGV_MAX, ENV_MAX } from '../src/sensor/abi.ts';
+import { EV, FRAME, STR_HDR, STATS, CAPREC, KIND_CFG, K, EXEC_A, FD_A, FDT, NARGS, ABI_VERSION, KC, F_TRUNCATED, F_THREAD, S_TRUNCATED, S_FAULT, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, EXE_LOWER, ARGV_MAX, ENV_MAX, PF, PF_CFG, PFX_KEY, SFX_KEY } from '../src/sensor/abi.ts';
 import { repoRoot } from './helpers/kernel.ts';
 
 function probe(): Record<string, number> {
@@ -44,6 +44,10 @@ ${Object.keys(KC).map((k) => `  P("KC.${k}", VGL_KC_${k});`).join('\n')}
   P("F_TRUNCATED", VGL_F_TRUNCATED); P("F_THREAD", VGL_F_THREAD); P("S_TRUNCATED", VGL_S_TRUNCATED); P("S_FAULT", VGL_S_FAULT);
   P("EXE_MEMFD", VGL_EXE_MEMFD); P("EXE_UPPER", VGL_EXE_UPPER); P("EXE_WRITABLE", VGL_EXE_WRITABLE); P("EXE_LOWER", VGL_EXE_LOWER);
   P("ARGV_MAX", VGL_ARGV_MAX); P("ENV_MAX", VGL_ENV_MAX);
+${Object.keys(PF).map((k) => `  P("PF.${k}", VGL_PF_${k});`).join('\n')}
+${Object.keys(PF_CFG).map((k) => (k === 'size' ? '  P("PF_CFG.size", sizeof(struct vgl_pf_cfg));' : `  P("PF_CFG.${k}", offsetof(struct vgl_pf_cfg, ${k}));`)).join('\n')}
+${Object.keys(PFX_KEY).map((k) => (k === 'size' ? '  P("PFX_KEY.size", sizeof(struct vgl_pfx_key));' : `  P("PFX_KEY.${k}", offsetof(struct vgl_pfx_key, ${k}));`)).join('\n')}
+${Object.keys(SFX_KEY).map((k) => (k === 'size' ? '  P("SFX_KEY.size", sizeof(struct vgl_sfx_key));' : `  P("SFX_KEY.${k}", offsetof(struct vgl_sfx_key, ${k}));`)).join('\n')}
   return 0;
 }
 `;
@@ -61,7 +65,7 @@ ${Object.keys(KC).map((k) => `  P("KC.${k}", VGL_KC_${k});`).join('\n')}
 test('C and TypeScript agree on the event ABI', () => {
   const c = probe();
   const ts: Record<string, number> = { STR_HDR, NARGS, ABI_VERSION, F_TRUNCATED, F_THREAD, S_TRUNCATED, S_FAULT, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, EXE_LOWER, ARGV_MAX, ENV_MAX };
-  for (const [group, obj] of Object.entries({ EV, FRAME, STATS, CAPREC, KIND_CFG, K, EXEC_A, FD_A, FDT, KC })) {
+  for (const [group, obj] of Object.entries({ EV, FRAME, STATS, CAPREC, KIND_CFG, K, EXEC_A, FD_A, FDT, KC, PF, PF_CFG, PFX_KEY, SFX_KEY })) {
     for (const [k, v] of Object.entries(obj)) ts[`${group}.${k}`] = v as number;
   }
   assert.ok(Object.keys(c).length >= 150, `probe printed ${Object.keys(c).length} values`);

@@ -12,14 +12,14 @@
 // bpf/net.bpf.c, bpf/vigil.bpf.h), used by the equivalence test.
 import type { Expr, Operand, Rhs } from '../rules/ast.ts';
 import type { Ruleset } from '../rules/engine.ts';
-import { KC } from '../sensor/abi.ts';
+import { KC, PF } from '../sensor/abi.ts';
 import { KIND_BY_NAME } from '../sensor/kinds.ts';
 
 /** Max bytes of a prefix/suffix the kernel compares (longer patterns are shortened: a superset). */
-export const PFX_MAX = 64;
-export const SFX_MAX = 32;
+export const PFX_MAX = PF.PFX;
+export const SFX_MAX = PF.SFX;
 /** Paths at least this long are always passed (the kernel scans this much for `//`, `/./`, `/../`). */
-export const SCAN_MAX = 256;
+export const SCAN_MAX = PF.SCAN;
 
 export interface PathFact {
   prefixes: Set<string>;

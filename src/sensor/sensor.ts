@@ -10,7 +10,7 @@ import { ProcTable } from './proctable.ts';
 import { ContainerResolver, type RuntimeRoots, DEFAULT_ROOTS } from './container.ts';
 import { UserDb } from './users.ts';
 import { KIND_BY_ID, CAP_NAMES } from './kinds.ts';
-import { ABI_VERSION, K, KC, KIND_CFG } from './abi.ts';
+import { ABI_VERSION, K, KC, KIND_CFG, PF, PF_CFG, PFX_KEY, SFX_KEY } from './abi.ts';
 import { VigilError } from '../common/errors.ts';
 import type { CapRecord, LoaderStats } from './decoder.ts';
 import type { RawEvent } from './kinds.ts';
@@ -37,26 +37,58 @@ function hexU32(v: number): string {
   return b.toString('hex');
 }
 
-const PF = { PFX: 64, SFX: 32, NLENS: 8, TAIL: 4, TAIL_LEN: 0x104 } as const;
-
-/** struct vgl_pfx_key: u32 prefixlen (bits), kind big-endian, path bytes (at most 64) */
+/** struct vgl_pfx_key: u32 prefixlen (bits), kind big-endian, path bytes (at most PF.PFX) */
 function pfxKeyHex(kind: number, prefix: string): string {
   const p = Buffer.from(prefix).subarray(0, PF.PFX);
-  const b = Buffer.alloc(72); // sizeof(struct vgl_pfx_key): 4 + 2 + 64, padded to 4
-  b.writeUInt32LE(16 + 8 * p.length, 0);
-  b.writeUInt16BE(kind, 4);
-  p.copy(b, 6);
+  const b = Buffer.alloc(PFX_KEY.size);
+  b.writeUInt32LE(16 + 8 * p.length, PFX_KEY.prefixlen);
+  b.writeUInt16BE(kind, PFX_KEY.data);
+  p.copy(b, PFX_KEY.data + 2);
   return b.toString('hex');
 }
 
-/** struct vgl_sfx_key: u16 kind, u16 len, the last len bytes zero padded to 32 (`len` is
- * PF.TAIL_LEN for the tail pre-check entries) */
-function sfxKeyHex(kind: number, tail: Buffer, len = tail.length): string {
-  const b = Buffer.alloc(4 + PF.SFX);
-  b.writeUInt16LE(kind, 0);
-  b.writeUInt16LE(len, 2);
-  tail.copy(b, 4);
+/** struct vgl_sfx_key: u16 kind, u16 len, the last len bytes zero padded to PF.SFX */
+function sfxKeyHex(kind: number, tail: Buffer): string {
+  const b = Buffer.alloc(SFX_KEY.size);
+  b.writeUInt16LE(kind, SFX_KEY.kind);
+  b.writeUInt16LE(tail.length, SFX_KEY.len);
+  tail.copy(b, SFX_KEY.s);
   return b.toString('hex');
+}
+
+/**
+ * struct vgl_pf_cfg of one kind: the suffix lengths to try and the exact head/tail pre-checks
+ * (vigil_abi.h). A pre-check is set only when it is sound: every prefix (suffix) is at least
+ * PF.HEAD bytes long, so a path that starts (ends) with one shares its first (last) PF.HEAD
+ * bytes, and the distinct heads (tails) fit the array.
+ */
+export function pfCfgValue(prefixes: readonly string[], suffixes: readonly string[]): Buffer {
+  const v = Buffer.alloc(PF_CFG.size);
+  const lens = [...new Set(suffixes.map((x) => Buffer.from(x).subarray(-PF.SFX).length).filter((l) => l > 0))].sort((a, b) => a - b);
+  if (lens.length > PF.NLENS) {
+    // more distinct suffix lengths than the kernel tries: refuse rather than filter unsoundly
+    throw new Error(`${lens.length} distinct suffix lengths (max ${PF.NLENS})`);
+  }
+  v[PF_CFG.nlens] = lens.length;
+  lens.forEach((l, i) => (v[PF_CFG.lens + i] = l));
+  const distinct = (bs: Buffer[]) => [...new Map(bs.map((b) => [b.toString('hex'), b])).values()];
+  let flags = 0;
+  const pfx = prefixes.map((x) => Buffer.from(x).subarray(0, PF.PFX));
+  const heads = distinct(pfx.map((b) => b.subarray(0, PF.HEAD)));
+  if (pfx.every((b) => b.length >= PF.HEAD) && heads.length <= PF.NHEADS) {
+    flags |= PF.HEADS;
+    v[PF_CFG.nheads] = heads.length;
+    heads.forEach((h, i) => h.copy(v, PF_CFG.heads + i * PF.HEAD));
+  }
+  const sfx = suffixes.map((x) => Buffer.from(x).subarray(-PF.SFX)).filter((b) => b.length > 0);
+  const tails = distinct(sfx.map((b) => b.subarray(-PF.HEAD)));
+  if (sfx.every((b) => b.length >= PF.HEAD) && tails.length <= PF.NTAILS) {
+    flags |= PF.TAILS;
+    v[PF_CFG.ntails] = tails.length;
+    tails.forEach((t, i) => t.copy(v, PF_CFG.tails + i * PF.HEAD));
+  }
+  v[PF_CFG.flags] = flags;
+  return v;
 }
 
 /** The in-kernel filter of a kind, for people (vigil status). */
@@ -240,34 +272,25 @@ export class Sensor extends EventEmitter {
 
   private async syncPathFilter(kind: number, c: KindConfig | undefined): Promise<void> {
     const want = { pfx: new Set<string>(), sfx: new Set<string>() };
-    const lens = new Set<number>();
-    const tails: Buffer[] = [];
-    if (c) {
-      for (const p of c.prefixes ?? []) want.pfx.add(pfxKeyHex(kind, p));
-      for (const sfx of c.suffixes ?? []) {
-        const b = Buffer.from(sfx).subarray(-PF.SFX);
-        if (!b.length) continue;
-        lens.add(b.length);
-        want.sfx.add(sfxKeyHex(kind, b));
-        tails.push(b.subarray(-PF.TAIL));
-      }
+    const prefixes = c?.prefixes ?? [];
+    const suffixes = c?.suffixes ?? [];
+    for (const p of prefixes) want.pfx.add(pfxKeyHex(kind, p));
+    for (const x of suffixes) {
+      const b = Buffer.from(x).subarray(-PF.SFX);
+      if (b.length) want.sfx.add(sfxKeyHex(kind, b));
     }
-    // the tail pre-check (see vigil_abi.h) is sound only when every suffix covers a whole tail
-    const tail = lens.size > 0 && Math.min(...lens) >= PF.TAIL;
-    if (tail) for (const t of tails) want.sfx.add(sfxKeyHex(kind, t, PF.TAIL_LEN));
-    if (lens.size > PF.NLENS) {
-      // more distinct suffix lengths than the kernel tries: keep the filter sound by dropping it
-      throw new Error(`kind ${kind}: ${lens.size} distinct suffix lengths (max ${PF.NLENS})`);
+    let cfg: Buffer;
+    try {
+      cfg = pfCfgValue(prefixes, suffixes);
+    } catch (e) {
+      throw new Error(`kind ${kind}: ${(e as Error).message}`);
     }
+    // entries first, then the per-kind configuration, then removals: the filter never consults a
+    // configuration whose prefix or suffix entries are missing
     const have = this.pathKeys.get(kind) ?? { pfx: new Set<string>(), sfx: new Set<string>() };
     for (const k of want.pfx) if (!have.pfx.has(k)) await this.loader.command(`map-update path_pfx ${k} 01`);
     for (const k of want.sfx) if (!have.sfx.has(k)) await this.loader.command(`map-update path_sfx ${k} 01`);
-    const lensVal = Buffer.alloc(16);
-    const sorted = [...lens].sort((a, b) => a - b);
-    lensVal[0] = sorted.length;
-    sorted.forEach((l, i) => (lensVal[1 + i] = l));
-    lensVal[1 + PF.NLENS] = tail ? 1 : 0;
-    await this.loader.command(`map-update sfx_lens ${hexU32(kind)} ${lensVal.toString('hex')}`);
+    await this.loader.command(`map-update pf_cfg ${hexU32(kind)} ${cfg.toString('hex')}`);
     for (const k of have.pfx) if (!want.pfx.has(k)) await this.loader.command(`map-delete path_pfx ${k}`).catch(() => {});
     for (const k of have.sfx) if (!want.sfx.has(k)) await this.loader.command(`map-delete path_sfx ${k}`).catch(() => {});
     this.pathKeys.set(kind, want);

@@ -12,9 +12,9 @@ import { promisify } from 'node:util';
 import { sharedDir, kernelPrereqMissing } from '../helpers/kernel.ts';
 import { loadRules, planForRules } from '../../src/detect/live.ts';
 import { deriveKernelFilter, admits, pathUndecidable, implied } from '../../src/detect/kernel-filter.ts';
-import { Sensor } from '../../src/sensor/sensor.ts';
+import { Sensor, pfCfgValue } from '../../src/sensor/sensor.ts';
 import { PlanBuilder } from '../../src/sensor/hooks.ts';
-import { KC } from '../../src/sensor/abi.ts';
+import { KC, PF, PF_CFG } from '../../src/sensor/abi.ts';
 import { parseCondition, stringSource } from '../../src/rules/parser.ts';
 import type { VigilEvent } from '../../src/sensor/event.ts';
 import type { Ev } from '../../src/rules/types.ts';
@@ -47,6 +47,26 @@ test('derivation for the stable rules: exact per-type filters', () => {
   const hooks = [...plan.build().hooks.keys()];
   assert.ok(hooks.includes('syscall:connect'));
   assert.ok(!hooks.includes('syscall:sendto') && !hooks.includes('syscall:sendmsg'), hooks.join(' '));
+});
+
+test('path filter configuration: exact head and tail pre-checks, set only where sound', () => {
+  const { ruleset } = loadRules([stable]);
+  const open = deriveKernelFilter(ruleset).get('openat')!;
+  const v = pfCfgValue(open.prefixes, open.suffixes);
+  assert.equal(v.length, PF_CFG.size);
+  const words = (at: number, n: number) => Array.from({ length: n }, (_, i) => v.subarray(at + i * PF.HEAD, at + (i + 1) * PF.HEAD).toString('latin1'));
+  assert.equal(v[PF_CFG.flags], PF.HEADS | PF.TAILS);
+  assert.deepEqual(words(PF_CFG.heads, v[PF_CFG.nheads]!), ['/dev', '/etc', '/var']);
+  assert.deepEqual(words(PF_CFG.tails, v[PF_CFG.ntails]!), ['_log', '.log', 'cron', 'cure', 'slog', 'gent']);
+  assert.deepEqual([...v.subarray(PF_CFG.lens, PF_CFG.lens + v[PF_CFG.nlens]!)], [5, 7, 8, 9, 10, 11, 13]);
+  // a prefix shorter than a head, or more distinct heads than fit: no head pre-check (every path asks the trie)
+  assert.equal(pfCfgValue(['/et', '/var/log'], [])[PF_CFG.flags], PF.TAILS);
+  const many = Array.from({ length: PF.NHEADS + 1 }, (_, i) => `/d${String(i).padStart(2, '0')}/`);
+  assert.equal(pfCfgValue(many, ['/syslog'])[PF_CFG.flags], PF.TAILS);
+  assert.equal(pfCfgValue(many.slice(0, PF.NHEADS), [])[PF_CFG.nheads], PF.NHEADS);
+  // a suffix shorter than a tail: no tail pre-check; more than NLENS suffix lengths: refused
+  assert.equal(pfCfgValue(['/etc/shadow'], ['log', '/syslog'])[PF_CFG.flags], PF.HEADS);
+  assert.throws(() => pfCfgValue([], Array.from({ length: PF.NLENS + 1 }, (_, i) => `/${'x'.repeat(i + 4)}`)), /9 distinct suffix lengths \(max 8\)/);
 });
 
 test('per-type implication: other event types, l4proto contradictions, ports', () => {
