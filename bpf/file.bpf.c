@@ -69,8 +69,12 @@ static __always_inline bool vgl_upath_admitted(const void *upath, u32 kind)
 	bool pfx = true;
 	if (pc->flags & VGL_PF_HEADS) {
 		pfx = false;
-		if (len >= VGL_PF_HEAD) {
-			u32 head = *(u32 *)p;
+		u32 hl = pc->headlen;
+		if (hl >= 1 && hl <= VGL_PF_HEAD && len >= hl) {
+			/* bytes past the path's end are masked off (hl <= len) */
+			u64 head = *(u64 *)p;
+			if (hl < 8)
+				head &= (1ull << (hl * 8)) - 1;
 #pragma unroll
 			for (int i = 0; i < VGL_PF_NHEADS; i++) {
 				if (i >= pc->nheads)
@@ -96,22 +100,27 @@ static __always_inline bool vgl_upath_admitted(const void *upath, u32 kind)
 	if (!pc->nlens)
 		return false;
 	if (pc->flags & VGL_PF_TAILS) {
-		if (len < VGL_PF_HEAD)
-			return false;
-		u32 tail;
-		__builtin_memcpy(&tail, p + ((len - VGL_PF_HEAD) & (VGL_PF_SCAN - 1)), VGL_PF_HEAD);
-		bool hit = false;
+		u32 tl = pc->taillen;
+		if (len < tl)
+			return false; /* shorter than every suffix */
+		if (tl >= 1 && tl <= VGL_PF_HEAD && len >= 8) {
+			/* the last 8 bytes, shifted so that the last tl land in the low bytes */
+			u64 tail;
+			__builtin_memcpy(&tail, p + ((len - 8) & (VGL_PF_SCAN - 1)), 8);
+			tail >>= (8 - tl) * 8;
+			bool hit = false;
 #pragma unroll
-		for (int i = 0; i < VGL_PF_NTAILS; i++) {
-			if (i >= pc->ntails)
-				break;
-			if (pc->tails[i] == tail) {
-				hit = true;
-				break;
+			for (int i = 0; i < VGL_PF_NTAILS; i++) {
+				if (i >= pc->ntails)
+					break;
+				if (pc->tails[i] == tail) {
+					hit = true;
+					break;
+				}
 			}
+			if (!hit)
+				return false;
 		}
-		if (!hit)
-			return false;
 	}
 #pragma unroll
 	for (int i = 0; i < VGL_PF_NLENS; i++) {

@@ -282,15 +282,17 @@ struct vgl_kind_cfg {
  * undecidable (relative, >= VGL_PF_SCAN bytes, or containing "//", "/." or ".."), when it starts
  * with a prefix in path_pfx (LPM trie keyed by kind then path) or ends with a suffix in path_sfx
  * (hash keyed by kind, length and the last bytes). Per kind, pf_cfg says which suffix lengths to
- * try and carries two exact pre-checks that spare most paths every map lookup: when every prefix
- * is at least VGL_PF_HEAD bytes long, heads[] holds the distinct first VGL_PF_HEAD bytes of the
- * prefixes (VGL_PF_HEADS), and a path whose head is not among them cannot start with any prefix;
- * likewise tails[] holds the distinct last VGL_PF_HEAD bytes of the suffixes (VGL_PF_TAILS). */
+ * try and carries two exact pre-checks that spare most paths every map lookup: heads[] holds the
+ * distinct first `headlen` bytes of the prefixes (headlen <= every prefix's length, at most
+ * VGL_PF_HEAD), so a path whose first headlen bytes are not among them starts with no prefix
+ * (VGL_PF_HEADS); tails[] likewise holds the distinct last `taillen` bytes of the suffixes
+ * (VGL_PF_TAILS). A head or tail is stored in the first headlen/taillen bytes of its u64, the rest
+ * zero: the path's first 8 bytes masked, or its last 8 bytes shifted down, compare equal. */
 #define VGL_PF_SCAN 256
 #define VGL_PF_PFX 64
 #define VGL_PF_SFX 32
 #define VGL_PF_NLENS 8
-#define VGL_PF_HEAD 4   /* bytes of a head or tail: one u32 compare */
+#define VGL_PF_HEAD 8   /* at most this many bytes of a head or tail: one u64 compare */
 #define VGL_PF_NHEADS 16
 #define VGL_PF_NTAILS 16
 #define VGL_PF_HEADS (1u << 0) /* heads[0..nheads) are the heads of every prefix */
@@ -310,9 +312,11 @@ struct vgl_pf_cfg {
 	u8 flags;                /* VGL_PF_HEADS, VGL_PF_TAILS */
 	u8 nheads;
 	u8 ntails;
-	u8 pad[4];
-	u32 heads[VGL_PF_NHEADS]; /* the path's first VGL_PF_HEAD bytes as stored in memory */
-	u32 tails[VGL_PF_NTAILS]; /* the path's last VGL_PF_HEAD bytes as stored in memory */
+	u8 headlen;              /* 1..VGL_PF_HEAD */
+	u8 taillen;              /* 1..VGL_PF_HEAD */
+	u8 pad[2];
+	u64 heads[VGL_PF_NHEADS];
+	u64 tails[VGL_PF_NTAILS];
 };
 
 #endif /* VIGIL_ABI_H */

@@ -173,8 +173,8 @@ export const KIND_CFG = { enabled: 0, flags: 4, argv_max: 8, env_max: 12, size: 
 
 /** In-kernel path filter (see vigil_abi.h): sizes and flags (VGL_PF_*), and the layouts of
  * struct vgl_pf_cfg (per kind), vgl_pfx_key (LPM trie key) and vgl_sfx_key (suffix hash key). */
-export const PF = { SCAN: 256, PFX: 64, SFX: 32, NLENS: 8, HEAD: 4, NHEADS: 16, NTAILS: 16, HEADS: 1 << 0, TAILS: 1 << 1 } as const;
-export const PF_CFG = { nlens: 0, lens: 1, flags: 9, nheads: 10, ntails: 11, heads: 16, tails: 80, size: 144 } as const;
+export const PF = { SCAN: 256, PFX: 64, SFX: 32, NLENS: 8, HEAD: 8, NHEADS: 16, NTAILS: 16, HEADS: 1 << 0, TAILS: 1 << 1 } as const;
+export const PF_CFG = { nlens: 0, lens: 1, flags: 9, nheads: 10, ntails: 11, headlen: 12, taillen: 13, heads: 16, tails: 144, size: 272 } as const;
 export const PFX_KEY = { prefixlen: 0, data: 4, size: 72 } as const;
 export const SFX_KEY = { kind: 0, len: 2, s: 4, size: 36 } as const;
 export const KC = {

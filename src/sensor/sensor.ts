@@ -57,35 +57,49 @@ function sfxKeyHex(kind: number, tail: Buffer): string {
 }
 
 /**
+ * The longest head (or tail) length, at most PF.HEAD and at most the shortest pattern, whose
+ * distinct heads fit `max`; undefined when none does or a pattern is empty (no sound pre-check).
+ */
+function preCheck(patterns: Buffer[], cut: (b: Buffer, n: number) => Buffer, max: number): { len: number; words: Buffer[] } | undefined {
+  if (!patterns.length) return { len: 1, words: [] };
+  const shortest = Math.min(...patterns.map((b) => b.length));
+  for (let n = Math.min(PF.HEAD, shortest); n >= 1; n--) {
+    const words = [...new Map(patterns.map((b) => cut(b, n)).map((w) => [w.toString('hex'), w])).values()];
+    if (words.length <= max) return { len: n, words };
+  }
+  return undefined;
+}
+
+/**
  * struct vgl_pf_cfg of one kind: the suffix lengths to try and the exact head/tail pre-checks
  * (vigil_abi.h). A pre-check is set only when it is sound: every prefix (suffix) is at least
- * PF.HEAD bytes long, so a path that starts (ends) with one shares its first (last) PF.HEAD
- * bytes, and the distinct heads (tails) fit the array.
+ * headlen (taillen) bytes long, so a path that starts (ends) with one shares its first (last)
+ * bytes; the longest length whose distinct heads (tails) fit the array is chosen.
  */
 export function pfCfgValue(prefixes: readonly string[], suffixes: readonly string[]): Buffer {
   const v = Buffer.alloc(PF_CFG.size);
-  const lens = [...new Set(suffixes.map((x) => Buffer.from(x).subarray(-PF.SFX).length).filter((l) => l > 0))].sort((a, b) => a - b);
+  const sfx = suffixes.map((x) => Buffer.from(x).subarray(-PF.SFX)).filter((b) => b.length > 0);
+  const lens = [...new Set(sfx.map((b) => b.length))].sort((a, b) => a - b);
   if (lens.length > PF.NLENS) {
     // more distinct suffix lengths than the kernel tries: refuse rather than filter unsoundly
     throw new Error(`${lens.length} distinct suffix lengths (max ${PF.NLENS})`);
   }
   v[PF_CFG.nlens] = lens.length;
   lens.forEach((l, i) => (v[PF_CFG.lens + i] = l));
-  const distinct = (bs: Buffer[]) => [...new Map(bs.map((b) => [b.toString('hex'), b])).values()];
   let flags = 0;
-  const pfx = prefixes.map((x) => Buffer.from(x).subarray(0, PF.PFX));
-  const heads = distinct(pfx.map((b) => b.subarray(0, PF.HEAD)));
-  if (pfx.every((b) => b.length >= PF.HEAD) && heads.length <= PF.NHEADS) {
+  const heads = preCheck(prefixes.map((x) => Buffer.from(x).subarray(0, PF.PFX)), (b, n) => b.subarray(0, n), PF.NHEADS);
+  if (heads) {
     flags |= PF.HEADS;
-    v[PF_CFG.nheads] = heads.length;
-    heads.forEach((h, i) => h.copy(v, PF_CFG.heads + i * PF.HEAD));
+    v[PF_CFG.nheads] = heads.words.length;
+    v[PF_CFG.headlen] = heads.len;
+    heads.words.forEach((h, i) => h.copy(v, PF_CFG.heads + i * 8));
   }
-  const sfx = suffixes.map((x) => Buffer.from(x).subarray(-PF.SFX)).filter((b) => b.length > 0);
-  const tails = distinct(sfx.map((b) => b.subarray(-PF.HEAD)));
-  if (sfx.every((b) => b.length >= PF.HEAD) && tails.length <= PF.NTAILS) {
+  const tails = preCheck(sfx, (b, n) => b.subarray(b.length - n), PF.NTAILS);
+  if (tails) {
     flags |= PF.TAILS;
-    v[PF_CFG.ntails] = tails.length;
-    tails.forEach((t, i) => t.copy(v, PF_CFG.tails + i * PF.HEAD));
+    v[PF_CFG.ntails] = tails.words.length;
+    v[PF_CFG.taillen] = tails.len;
+    tails.words.forEach((t, i) => t.copy(v, PF_CFG.tails + i * 8));
   }
   v[PF_CFG.flags] = flags;
   return v;

@@ -49,23 +49,43 @@ test('derivation for the stable rules: exact per-type filters', () => {
   assert.ok(!hooks.includes('syscall:sendto') && !hooks.includes('syscall:sendmsg'), hooks.join(' '));
 });
 
-test('path filter configuration: exact head and tail pre-checks, set only where sound', () => {
+test('path filter configuration: exact head and tail pre-checks, as long as the patterns allow', () => {
   const { ruleset } = loadRules([stable]);
   const open = deriveKernelFilter(ruleset).get('openat')!;
-  const v = pfCfgValue(open.prefixes, open.suffixes);
-  assert.equal(v.length, PF_CFG.size);
-  const words = (at: number, n: number) => Array.from({ length: n }, (_, i) => v.subarray(at + i * PF.HEAD, at + (i + 1) * PF.HEAD).toString('latin1'));
-  assert.equal(v[PF_CFG.flags], PF.HEADS | PF.TAILS);
-  assert.deepEqual(words(PF_CFG.heads, v[PF_CFG.nheads]!), ['/dev', '/etc', '/var']);
-  assert.deepEqual(words(PF_CFG.tails, v[PF_CFG.ntails]!), ['_log', '.log', 'cron', 'cure', 'slog', 'gent']);
-  assert.deepEqual([...v.subarray(PF_CFG.lens, PF_CFG.lens + v[PF_CFG.nlens]!)], [5, 7, 8, 9, 10, 11, 13]);
-  // a prefix shorter than a head, or more distinct heads than fit: no head pre-check (every path asks the trie)
-  assert.equal(pfCfgValue(['/et', '/var/log'], [])[PF_CFG.flags], PF.TAILS);
+  const cfg = (prefixes: string[], suffixes: string[]) => {
+    const v = pfCfgValue(prefixes, suffixes);
+    assert.equal(v.length, PF_CFG.size);
+    // each head/tail sits in the first headlen/taillen bytes of an 8-byte slot, the rest zero
+    const words = (at: number, n: number, len: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const slot = v.subarray(at + i * 8, at + i * 8 + 8);
+        assert.ok(slot.subarray(len).every((b) => b === 0), 'zero padded');
+        return slot.subarray(0, len).toString('latin1');
+      });
+    return {
+      flags: v[PF_CFG.flags],
+      heads: words(PF_CFG.heads, v[PF_CFG.nheads]!, v[PF_CFG.headlen]!),
+      tails: words(PF_CFG.tails, v[PF_CFG.ntails]!, v[PF_CFG.taillen]!),
+      lens: [...v.subarray(PF_CFG.lens, PF_CFG.lens + v[PF_CFG.nlens]!)],
+    };
+  };
+  // the stable rules: 8-byte heads (the shortest prefix, /dev/log, is 8 bytes), 5-byte tails (/cron)
+  assert.deepEqual(cfg(open.prefixes, open.suffixes), {
+    flags: PF.HEADS | PF.TAILS,
+    heads: ['/dev/log', '/etc/pam', '/etc/sec', '/etc/sha', '/etc/sud', '/var/log'],
+    tails: ['s_log', 'h.log', '/cron', 'g.log', 'n.log', 't.log', 'l.log', 'd.log', 'ecure', 'yslog', 'r.log', 'm.log', 'agent'],
+    lens: [5, 7, 8, 9, 10, 11, 13],
+  });
+  // never longer than the shortest pattern
+  assert.deepEqual(cfg(['/et', '/var/log'], ['log', '/syslog']), { flags: PF.HEADS | PF.TAILS, heads: ['/et', '/va'], tails: ['log'], lens: [3, 7] });
+  // more distinct heads than fit at 8, 5 and 4 bytes: shorter heads, which fit
   const many = Array.from({ length: PF.NHEADS + 1 }, (_, i) => `/d${String(i).padStart(2, '0')}/`);
-  assert.equal(pfCfgValue(many, ['/syslog'])[PF_CFG.flags], PF.TAILS);
-  assert.equal(pfCfgValue(many.slice(0, PF.NHEADS), [])[PF_CFG.nheads], PF.NHEADS);
-  // a suffix shorter than a tail: no tail pre-check; more than NLENS suffix lengths: refused
-  assert.equal(pfCfgValue(['/etc/shadow'], ['log', '/syslog'])[PF_CFG.flags], PF.HEADS);
+  assert.deepEqual(cfg(many, []).heads, ['/d0', '/d1']);
+  assert.equal(cfg(many.slice(0, PF.NHEADS), []).heads.length, PF.NHEADS);
+  // an empty prefix admits every path: no head pre-check; no prefixes at all: no path starts with one
+  assert.equal(cfg(['', '/x'], [])!.flags, PF.TAILS);
+  assert.deepEqual(cfg([], ['/syslog']), { flags: PF.HEADS | PF.TAILS, heads: [], tails: ['/syslog'], lens: [7] });
+  // more than NLENS suffix lengths: refused
   assert.throws(() => pfCfgValue([], Array.from({ length: PF.NLENS + 1 }, (_, i) => `/${'x'.repeat(i + 4)}`)), /9 distinct suffix lengths \(max 8\)/);
 });
 
@@ -129,6 +149,20 @@ describe('filter equivalence on a real workload (real kernel)', { skip: missing 
   const tag = randomBytes(4).toString('hex');
   const logFile = `/var/log/vigil-kf-${tag}.log`;
 
+  // the edges of the kernel's head/tail pre-checks (8-byte heads, 5-byte tails for the stable
+  // rules): paths shorter than a head or than 8 bytes, a head shared without the prefix, a tail
+  // shared without the suffix; most fail to open, which the stable rules' filter also passes
+  const EDGE = [
+    { path: '/cron', admitted: true }, // 5 bytes: no tail pre-check, the per-length lookup finds "/cron"
+    { path: '/a/cron', admitted: true },
+    { path: '/etc/pam.d/vigil-x', admitted: true },
+    { path: '/etc/pamXYZ', admitted: false }, // head "/etc/pam" without a prefix
+    { path: '/etc/pa', admitted: false }, // shorter than every prefix
+    { path: '/var/lo', admitted: false },
+    { path: '/tmp/vigil-xsyslog', admitted: false }, // tail "yslog" without the suffix "/syslog"
+    { path: '/tmp/vigil-x/syslog', admitted: true },
+    { path: '/dev/log', admitted: true },
+  ];
   // triggers Read sensitive file untrusted, Directory traversal monitored file read and Clear Log
   // Activities, amid 3,000 opens that no stable rule can match; 200 connects to a local listener
   // on a port no rule lists (filtered in the kernel) and one to port 443 (admitted; refused)
@@ -145,6 +179,9 @@ for i in range(1000):
         try: os.close(os.open(p, os.O_RDONLY | os.O_CREAT if p.startswith('${dir}') else os.O_RDONLY))
         except OSError: pass
 os.close(os.open('/etc/shadow', os.O_RDONLY))
+for p in ${JSON.stringify(EDGE.map((x) => x.path)).replace(/"/g, "'")}:
+    try: os.close(os.open(p, os.O_RDONLY))
+    except OSError: pass
 os.chdir('${dir}/a/b')
 os.close(os.open('../../../../../../etc/shadow', os.O_RDONLY))
 open('${logFile}', 'w').write('x')
@@ -196,7 +233,8 @@ os.close(os.open('${logFile}', os.O_WRONLY | os.O_TRUNC))
     assert.ok(opens.length >= 3000, `recorded ${opens.length} opens`);
     // what still passes is the paths the kernel cannot decide (python's own /root/.pyenv/... loads)
     assert.ok(keptOpens.length / opens.length < 0.05, `kept ${keptOpens.length} of ${opens.length}`);
-    assert.ok(keptOpens.every((e) => pathUndecidable(String(e.fd!.nameraw)) || ['/etc/shadow', logFile].includes(String(e.fd!.name))));
+    const admittedEdges = EDGE.filter((x) => x.admitted).map((x) => x.path);
+    assert.ok(keptOpens.every((e) => pathUndecidable(String(e.fd!.nameraw)) || ['/etc/shadow', logFile, ...admittedEdges].includes(String(e.fd!.name))));
   });
 
   test('live: the kernel filter drops what the simulation drops and the alerts are the same', async () => {
@@ -209,6 +247,8 @@ os.close(os.open('${logFile}', os.O_WRONLY | os.O_TRUNC))
     // the kernel admits exactly what the user-space mirror admits on the unfiltered run
     assert.deepEqual(names(on.events), names(off.events.filter((e) => admits(filters.get(e.evt.type), e as never))));
     assert.ok(names(on.events).includes('/etc/shadow') && names(on.events).includes('../../../../../../etc/shadow'));
+    for (const x of EDGE) assert.equal(names(on.events).includes(x.path), x.admitted, `${x.path} admitted by the kernel: ${!x.admitted}`);
+    for (const x of EDGE) assert.ok(names(off.events).includes(x.path), `${x.path} opened`);
     // connects: of the 201, only the one to port 443 passes the kernel
     const conns = (evs: VigilEvent[]) => evs.filter((e) => e.evt.type === 'connect' && (e.fd?.type === 'ipv4' || e.fd?.type === 'ipv6')).map((e) => String(e.evt.arg.addr)).sort();
     assert.equal(conns(off.events).length, 201, conns(off.events).slice(0, 3).join(' '));

@@ -1,0 +1,176 @@
+// Benchmark: what one filtered syscall costs in BPF, per call, against the floor's counting probe
+// on the same tracepoints, in the same run. With `kernel.bpf_stats_enabled` the kernel times every
+// program run; an open/read/close loop (bench/workloads/open_loop.c) runs under
+//  - the floor (bench/floor/: a per-CPU counter increment on sys_exit_open/openat/openat2), and
+//  - `vigil run --rules <stable Falco rules> --alerts-only` (kernel filtering on, the default),
+// interleaved over REPS repetitions, for three paths the stable rules' path filter rejects:
+//  - a file under /tmp and /etc/hostname: neither their first 8 nor their last 5 bytes are those
+//    of a prefix or suffix, so the head/tail pre-checks reject them without a map lookup;
+//  - /etc/security/limits.conf: its head is a prefix's ("/etc/sec", of
+//    /etc/security/pwquality.conf), so it also costs the trie lookup (skipped when absent).
+// Prints ns per run (medians) and the sensor's cost as a multiple of the floor's; writes
+// bench/results/bpf-prog-cost.{md,json}.
+//
+// Usage (root): node --import tsx bench/bpf-prog-cost.ts [--reps N] [--iter N]
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const repo = path.resolve(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const REPS = Number(opt('--reps') ?? 3);
+const ITER = Number(opt('--iter') ?? 1_000_000);
+const buildDir = path.join(repo, 'build', 'bench');
+const outDir = path.join(repo, 'bench', 'results');
+const STABLE_RULES = path.resolve(repo, '..', 'shared', 'falco', 'falco_rules.yaml');
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+function build(): void {
+  mkdirSync(buildDir, { recursive: true });
+  sh('make', ['-s', 'build']);
+  sh('cc', ['-O2', '-Wall', '-o', path.join(buildDir, 'open_loop'), 'bench/workloads/open_loop.c']);
+  const arch = os.arch() === 'arm64' ? 'arm64' : 'x86';
+  const obj = path.join(buildDir, 'floor.bpf.o');
+  sh('clang', ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-Ibuild', '-c', 'bench/floor/floor.bpf.c', '-o', obj]);
+  writeFileSync(path.join(buildDir, 'floor.skel.h'), sh('bpftool', ['gen', 'skeleton', obj, 'name', 'floor_bpf']));
+  sh('cc', ['-O2', '-Wall', `-I${buildDir}`, '-o', path.join(buildDir, 'floor'), 'bench/floor/floor.c', '-lbpf', '-lelf', '-lz']);
+}
+
+interface ProgStat {
+  name: string;
+  run_cnt: number;
+  run_time_ns: number;
+}
+function progStats(): Map<number, ProgStat> {
+  const list = JSON.parse(sh('bpftool', ['prog', 'show', '-j'])) as (ProgStat & { id: number })[];
+  return new Map(list.map((p) => [p.id, { name: p.name, run_cnt: p.run_cnt ?? 0, run_time_ns: p.run_time_ns ?? 0 }]));
+}
+
+/** ns per run of the program named `prog` while the open loop runs on `file` */
+function measure(prog: string, file: string): { nsPerRun: number; runs: number; opsPerSec: number } {
+  const before = progStats();
+  const r = spawnSync(path.join(buildDir, 'open_loop'), [String(ITER), file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`open_loop: ${r.stderr}`);
+  const after = progStats();
+  let runs = 0;
+  let ns = 0;
+  for (const [id, p] of after) {
+    if (p.name !== prog) continue;
+    const b = before.get(id);
+    runs += p.run_cnt - (b?.run_cnt ?? 0);
+    ns += p.run_time_ns - (b?.run_time_ns ?? 0);
+  }
+  if (runs < ITER) throw new Error(`${prog} ran ${runs} times for ${ITER} opens: not attached?`);
+  return { nsPerRun: ns / runs, runs, opsPerSec: (JSON.parse(r.stdout) as { ops_per_sec: number }).ops_per_sec };
+}
+
+async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function stop(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const gone = new Promise((r) => c.once('exit', r));
+  c.kill('SIGINT');
+  await gone;
+}
+
+async function withFloor<T>(fn: () => T): Promise<T> {
+  const hooks = ['open', 'openat', 'openat2'].map((s) => `syscalls:sys_exit_${s}`);
+  const c = spawn(path.join(buildDir, 'floor'), hooks, { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  c.stdout!.on('data', (d) => (out += d));
+  await waitFor(() => out.includes('ready'), 'the floor');
+  try {
+    return fn();
+  } finally {
+    c.stdin!.end(); // the floor exits when its stdin closes
+    await new Promise((r) => c.once('exit', r));
+  }
+}
+
+async function withSensor<T>(dir: string, fn: () => T): Promise<T> {
+  const sock = path.join(dir, 'vigil.sock');
+  const c = spawn(path.join(repo, 'bin', 'vigil'), ['run', '--rules', STABLE_RULES, '--alerts-only', '--socket', sock], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    await waitFor(() => existsSync(sock) || c.exitCode !== null, 'the sensor');
+    if (c.exitCode !== null) throw new Error(`vigil run exited ${c.exitCode}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    return fn();
+  } finally {
+    await stop(c);
+    rmSync(sock, { force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('run as root');
+  if (!existsSync(STABLE_RULES)) throw new Error(`missing ${STABLE_RULES}`);
+  build();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bpfcost-'));
+  const tmpFile = path.join(dir, 'small.txt');
+  writeFileSync(tmpFile, 'x'.repeat(64));
+  const files: Record<string, string> = { tmp: tmpFile, etc: '/etc/hostname' };
+  if (existsSync('/etc/security/limits.conf')) files.trie = '/etc/security/limits.conf';
+  const prev = sh('sysctl', ['-n', 'kernel.bpf_stats_enabled']).trim();
+  sh('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
+  const res: Record<string, { floor: number[]; sensor: number[] }> = Object.fromEntries(Object.keys(files).map((k) => [k, { floor: [], sensor: [] }]));
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      const order = rep % 2 === 0 ? (['floor', 'sensor'] as const) : (['sensor', 'floor'] as const);
+      for (const who of order) {
+        const run = () => {
+          for (const [k, f] of Object.entries(files)) {
+            const m = measure(who === 'floor' ? 'floor_tp' : 'vgl_sys_exit_file', f);
+            res[k]![who].push(m.nsPerRun);
+            console.error(`rep ${rep + 1} ${who} ${k}: ${m.nsPerRun.toFixed(1)} ns/run over ${m.runs} runs, ${m.opsPerSec.toFixed(0)} opens/s`);
+          }
+        };
+        if (who === 'floor') await withFloor(run);
+        else await withSensor(dir, run);
+      }
+    }
+  } finally {
+    sh('sysctl', ['-qw', `kernel.bpf_stats_enabled=${prev}`]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rows = Object.entries(res).map(([k, v]) => ({
+    path: { tmp: `${path.dirname(tmpFile).replace(/vigil-bpfcost-.*/, 'vigil-bpfcost-*')}/small.txt (head and tail miss)`, etc: '/etc/hostname (head and tail miss)', trie: '/etc/security/limits.conf (head hit: trie lookup)' }[k],
+    floorNs: median(v.floor),
+    sensorNs: median(v.sensor),
+    ratio: median(v.sensor) / median(v.floor),
+  }));
+  const md = [
+    `# BPF cost of a filtered open: ${new Date().toISOString()}`,
+    '',
+    `kernel ${os.release()}, ${os.cpus().length} CPUs; ${ITER.toLocaleString('en-US')} opens per measurement, medians of ${REPS} interleaved repetitions; kernel.bpf_stats_enabled`,
+    '',
+    '| path opened | floor (counting probe) ns/call | sensor, stable rules, kernel filter ns/call | ratio |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.path} | ${r.floorNs.toFixed(0)} | ${r.sensorNs.toFixed(0)} | ${r.ratio.toFixed(2)}× |`),
+    '',
+  ].join('\n');
+  console.log(md);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'bpf-prog-cost.md'), md);
+  writeFileSync(path.join(outDir, 'bpf-prog-cost.json'), JSON.stringify({ iter: ITER, reps: REPS, results: res, rows }, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
