@@ -20,6 +20,9 @@ export const PFX_MAX = PF.PFX;
 export const SFX_MAX = PF.SFX;
 /** Paths at least this long are always passed (the kernel scans this much for `//`, `/./`, `/../`). */
 export const SCAN_MAX = PF.SCAN;
+/** Prefixes (and suffixes) of one event type the kernel filter takes: the three open kinds share
+ * the path_pfx and path_sfx maps (4,096 entries each); more, and the type's paths go unfiltered. */
+export const PATTERNS_MAX = 1024;
 
 export interface PathFact {
   prefixes: Set<string>;
@@ -216,10 +219,19 @@ export function deriveKernelFilter(ruleset: Ruleset): Map<string, KindFilter> {
         kf.why.push('every rule needs an open for writing');
       }
       if (facts.path) {
-        kf.flags |= KC.PREFIX_FILTER;
-        kf.prefixes = [...facts.path.prefixes].sort();
-        kf.suffixes = [...facts.path.suffixes].sort();
-        kf.why.push(`every rule needs a path in ${kf.prefixes.length} prefixes / ${kf.suffixes.length} suffixes (or one the kernel cannot decide)`);
+        const prefixes = [...facts.path.prefixes].sort();
+        const suffixes = [...facts.path.suffixes].sort();
+        const sfxLens = new Set(suffixes.map((x) => Math.min(Buffer.byteLength(x), SFX_MAX)));
+        if (sfxLens.size > PF.NLENS) {
+          kf.why.push(`paths not filtered in the kernel: the suffixes have ${sfxLens.size} distinct lengths, the kernel tries ${PF.NLENS}`);
+        } else if (prefixes.length > PATTERNS_MAX || suffixes.length > PATTERNS_MAX) {
+          kf.why.push(`paths not filtered in the kernel: ${prefixes.length} prefixes / ${suffixes.length} suffixes, at most ${PATTERNS_MAX} each per type`);
+        } else {
+          kf.flags |= KC.PREFIX_FILTER;
+          kf.prefixes = prefixes;
+          kf.suffixes = suffixes;
+          kf.why.push(`every rule needs a path in ${kf.prefixes.length} prefixes / ${kf.suffixes.length} suffixes (or one the kernel cannot decide)`);
+        }
       }
     }
     if (PORT_KINDS.has(type) && !(kf.flags & KC.ONLY_CONTAINERS)) {

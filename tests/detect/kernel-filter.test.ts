@@ -89,6 +89,25 @@ test('path filter configuration: exact head and tail pre-checks, as long as the 
   assert.throws(() => pfCfgValue([], Array.from({ length: PF.NLENS + 1 }, (_, i) => `/${'x'.repeat(i + 4)}`)), /9 distinct suffix lengths \(max 8\)/);
 });
 
+test('a path filter the kernel cannot hold is not set (the type goes unfiltered)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-kf-rules-'));
+  try {
+    const filterFor = (suffixes: string[]) => {
+      const f = path.join(dir, `r${suffixes.length}.yaml`);
+      const cond = suffixes.map((x) => `fd.name endswith ${x}`).join(' or ');
+      writeFileSync(f, `- rule: suffixes\n  desc: d\n  condition: evt.type = openat and (${cond})\n  output: o %fd.name\n  priority: WARNING\n`);
+      return deriveKernelFilter(loadRules([f]).ruleset).get('openat');
+    };
+    const eight = Array.from({ length: PF.NLENS }, (_, i) => `/${'s'.repeat(i + 3)}`);
+    assert.equal(filterFor(eight)?.flags, KC.PREFIX_FILTER);
+    // one more distinct suffix length than the kernel tries: no path filter (the sensor would refuse it)
+    assert.equal(filterFor([...eight, `/${'s'.repeat(PF.NLENS + 3)}`]), undefined);
+    assert.throws(() => pfCfgValue([], [...eight, `/${'s'.repeat(PF.NLENS + 3)}`]), /9 distinct suffix lengths/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('per-type implication: other event types, l4proto contradictions, ports', () => {
   const src = (t: string) => parseCondition(stringSource(t, 'x', 1, 1));
   const c = "(evt.type = connect or (evt.type in (sendto, sendmsg) and fd.l4proto != tcp)) and fd.l4proto = tcp and fd.sport in (22, 443)";
