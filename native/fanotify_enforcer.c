@@ -48,7 +48,9 @@ _Static_assert(FANX_KIND_DECISION == VGL_K_DECISION, "decision kind must match v
 #endif
 
 enum { OP_EXEC = 1, OP_OPEN = 2 };
-enum { M_PATH = 1, M_DIR = 2, M_RDIR = 3 };
+enum { M_PATH = 1, M_DIR = 2, M_RDIR = 3, M_GLOB = 4 };
+#define FX_GLOB_MAX 255 /* tokens (characters, '?', '*', '**') of a glob: bounds glob_match()'s state */
+static int glob_tokens(const char *p, uint16_t *tk);
 enum { A_ALLOW = 1, A_AUDIT = 2, A_BLOCK = 3 };
 enum { P_NONE = 0, P_AUDIT = 2, P_BLOCK = 3 };
 
@@ -467,6 +469,8 @@ static struct fx_table *table_parse(const char *text, size_t len, char *err, siz
 				r.match = M_DIR;
 			else if (tokeq(tok[3], tl[3], "rdir"))
 				r.match = M_RDIR;
+			else if (tokeq(tok[3], tl[3], "glob"))
+				r.match = M_GLOB;
 			if (tokeq(tok[4], tl[4], "allow"))
 				r.action = A_ALLOW;
 			else if (tokeq(tok[4], tl[4], "audit"))
@@ -475,7 +479,7 @@ static struct fx_table *table_parse(const char *text, size_t len, char *err, siz
 				r.action = A_BLOCK;
 			int mode = tokeq(tok[5], tl[5], "ro") ? 1 : tokeq(tok[5], tl[5], "rw") ? 0 : -1;
 			if (!r.op || !r.match || !r.action || mode < 0) {
-				seterr(err, errlen, "line %d: rule: expected <exec|open> <path|dir|rdir> <allow|audit|block> <ro|rw>", lineno);
+				seterr(err, errlen, "line %d: rule: expected <exec|open> <path|dir|rdir|glob> <allow|audit|block> <ro|rw>", lineno);
 				goto fail;
 			}
 			r.ro = (uint8_t)mode;
@@ -488,7 +492,16 @@ static struct fx_table *table_parse(const char *text, size_t len, char *err, siz
 				goto fail;
 			}
 			r.tlen = strlen(r.target);
-			if (r.match != M_PATH && r.target[r.tlen - 1] != '/') {
+			if (r.match == M_GLOB) {
+				uint16_t tk[FX_GLOB_MAX];
+				if (glob_tokens(r.target, tk) < 0) {
+					free(r.label);
+					free(r.target);
+					seterr(err, errlen, "line %d: rule: a glob may hold at most %d characters and wildcards", lineno, FX_GLOB_MAX);
+					goto fail;
+				}
+			}
+			if ((r.match == M_DIR || r.match == M_RDIR) && r.target[r.tlen - 1] != '/') {
 				free(r.label);
 				free(r.target);
 				seterr(err, errlen, "line %d: rule: directory target must end with '/'", lineno);
@@ -708,11 +721,89 @@ static int ev_is_write(struct fx_ev *e)
 	return e->write_state == 1;
 }
 
+enum { G_ANY1 = 0x100, G_STAR = 0x101, G_DSTAR = 0x102 };
+
+/* Tokens of a glob: a byte, G_ANY1 ('?'), G_STAR ('*') or G_DSTAR ('**', any longer run of '*'
+ * too). Returns the count, or -1 when there are more than FX_GLOB_MAX. */
+static int glob_tokens(const char *p, uint16_t *tk)
+{
+	int n = 0;
+	while (*p) {
+		if (n >= FX_GLOB_MAX)
+			return -1;
+		if (*p == '*') {
+			int run = 0;
+			while (*p == '*') {
+				p++;
+				run++;
+			}
+			tk[n++] = run > 1 ? G_DSTAR : G_STAR;
+		} else {
+			tk[n++] = *p == '?' ? G_ANY1 : (uint8_t)*p;
+			p++;
+		}
+	}
+	return n;
+}
+
+/* a star state also stands for the state after it (the star matched nothing) */
+static void glob_closure(const uint16_t *tk, int n, uint8_t *st)
+{
+	for (int i = 0; i < n; i++)
+		if (st[i] && (tk[i] == G_STAR || tk[i] == G_DSTAR))
+			st[i + 1] = 1;
+}
+
+/*
+ * AppArmor-style glob (KubeArmor's matchPatterns): '*' is any run of characters within one path
+ * segment, '**' any run across segments, '?' one character other than '/'; everything else is
+ * literal. Matched as an NFA over the pattern's positions, so the work is at most
+ * (path length x pattern tokens) steps whatever the pattern, never exponential backtracking.
+ */
+static bool glob_match(const char *pattern, const char *s, size_t len)
+{
+	uint16_t tk[FX_GLOB_MAX];
+	uint8_t a[FX_GLOB_MAX + 1], b[FX_GLOB_MAX + 1];
+	int n = glob_tokens(pattern, tk);
+	if (n < 0)
+		return false;
+	uint8_t *cur = a, *nxt = b;
+	memset(cur, 0, (size_t)n + 1);
+	cur[0] = 1;
+	glob_closure(tk, n, cur);
+	for (size_t k = 0; k < len; k++) {
+		unsigned char c = (unsigned char)s[k];
+		bool any = false;
+		memset(nxt, 0, (size_t)n + 1);
+		for (int i = 0; i < n; i++) {
+			if (!cur[i])
+				continue;
+			uint16_t t = tk[i];
+			if (t == G_DSTAR || (t == G_STAR && c != '/'))
+				nxt[i] = 1;
+			else if ((t == G_ANY1 && c != '/') || t == c)
+				nxt[i + 1] = 1;
+			else
+				continue;
+			any = true;
+		}
+		if (!any)
+			return false;
+		glob_closure(tk, n, nxt);
+		uint8_t *x = cur;
+		cur = nxt;
+		nxt = x;
+	}
+	return cur[n];
+}
+
 static bool path_match(const struct fx_rule *r, const char *path, size_t plen)
 {
 	switch (r->match) {
 	case M_PATH:
 		return plen == r->tlen && memcmp(path, r->target, plen) == 0;
+	case M_GLOB:
+		return glob_match(r->target, path, plen);
 	case M_DIR:
 	case M_RDIR:
 		/* the directory itself ("/etc/ssl" for "/etc/ssl/") */

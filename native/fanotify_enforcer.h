@@ -41,7 +41,9 @@
  *       name: container name for reports.
  *   rule <sid> <op> <match> <action> <mode> <pidx> <label> <target> <from>
  *       op: exec|open; match: path (exact) | dir (direct children and the dir itself) |
- *       rdir (everything below, recursively, and the dir itself); dir targets end with '/';
+ *       rdir (everything below, recursively, and the dir itself) | glob (AppArmor-style pattern:
+ *       '*' within a segment, '**' across segments, '?' one non-'/' character; at most 255
+ *       characters and wildcards); dir targets end with '/';
  *       action: allow|audit|block; mode: ro (readOnly: Allow matches only reads, Audit/Block
  *       match only writes) | rw (any open); label: rule name for reports (e.g.
  *       file.matchDirectories[1]); from: "-" or comma-separated executable paths (fromSource:

@@ -128,7 +128,7 @@ export function tok(s: string): string {
 }
 
 function pathRuleLine(sid: number, op: 'exec' | 'open', e: PathEntry, pidx: number): string {
-  const match = e.match === 'path' ? 'path' : e.recursive ? 'rdir' : 'dir';
+  const match = e.match === 'dir' ? (e.recursive ? 'rdir' : 'dir') : e.match;
   const from = e.fromSource.length ? e.fromSource.map(tok).join(',') : '-';
   return `rule ${sid} ${op} ${match} ${e.action.toLowerCase()} ${e.readOnly && op === 'open' ? 'ro' : 'rw'} ${pidx} ${tok(e.label)} ${tok(e.target)} ${from}`;
 }

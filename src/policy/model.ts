@@ -21,9 +21,10 @@ interface EntryBase {
   fromSource: string[];
 }
 
-/** process.* and file.* entries: exact path or directory (trailing '/'). */
+/** process.* and file.* entries: exact path, directory (trailing '/'), or glob (matchPatterns:
+ * '*' within a segment, '**' across segments, '?' one character other than '/'). */
 export interface PathEntry extends EntryBase {
-  match: 'path' | 'dir';
+  match: 'path' | 'dir' | 'glob';
   target: string;
   recursive: boolean;
   readOnly: boolean;

@@ -217,13 +217,20 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undef
     if (/\/\.\.?(\/|$)/.test(p) || /\/\//.test(p)) issueAt(ctx, path, `expected a normalized absolute path (no //, . or .. segments), got ${JSON.stringify(p)}`);
     else if (!isDir && p.length > 1 && p.endsWith('/')) issueAt(ctx, path, `a path must not end with '/' (use matchDirectories for ${JSON.stringify(p)})`);
   };
+  // matchPatterns: KubeArmor enforces them as AppArmor globs; Vigil's fanotify enforcer matches
+  // the same subset ('*' within a segment, '**' across, '?'), and names anything else
+  const globProblem = (g: string): string | undefined => {
+    if (!g.startsWith('/')) return `expected an absolute pattern (starting with '/'), got ${JSON.stringify(g)}`;
+    if (/\/\.\.?(\/|$)/.test(g) || /\/\//.test(g)) return `expected a normalized pattern (no //, . or .. segments), got ${JSON.stringify(g)}`;
+    const other = /[[\]{}\\^$|+()]/.exec(g);
+    if (other) return `unsupported character ${JSON.stringify(other[0])} in pattern ${JSON.stringify(g)}: only the wildcards '*' (within a path segment), '**' (across segments) and '?' are supported`;
+    if (Buffer.byteLength(g) > 255) return `a pattern may be at most 255 bytes long, got ${Buffer.byteLength(g)}`;
+    return undefined;
+  };
   const pathEntries = (sectionName: 'process' | 'file'): PathEntry[] => {
     const section = spec[sectionName] as AnyRec | undefined;
     if (!section) return [];
     const out: PathEntry[] = [];
-    if (section.matchPatterns) {
-      issueAt(ctx, ['spec', sectionName, 'matchPatterns'], 'matchPatterns (regular expressions) cannot be enforced by Vigil; use matchPaths or matchDirectories', true);
-    }
     (section.matchPaths ?? []).forEach((e: AnyRec, i: number) => {
       const base = ['spec', sectionName, 'matchPaths', i];
       checkPath([...base, 'path'], e.path, false);
@@ -238,6 +245,13 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undef
       (e.fromSource ?? []).forEach((f: AnyRec, j: number) => checkPath([...base, 'fromSource', j, 'path'], f.path, false));
       const dir = e.dir.endsWith('/') ? e.dir : `${e.dir}/`;
       out.push({ ...entryMeta(section, e, `${sectionName}.matchDirectories[${i}]`), match: 'dir', target: dir, recursive: e.recursive === true, readOnly: e.readOnly === true });
+    });
+    (section.matchPatterns ?? []).forEach((e: AnyRec, i: number) => {
+      const base = ['spec', sectionName, 'matchPatterns', i];
+      const bad = globProblem(e.pattern);
+      if (bad) issueAt(ctx, [...base, 'pattern'], bad);
+      if (e.ownerOnly === true) issueAt(ctx, [...base, 'ownerOnly'], 'ownerOnly is not enforced by Vigil (fanotify enforcer); remove it', true);
+      out.push({ ...entryMeta(section, e, `${sectionName}.matchPatterns[${i}]`), match: 'glob', target: e.pattern, recursive: false, readOnly: e.readOnly === true });
     });
     return out;
   };

@@ -156,6 +156,36 @@ test('fanotify enforcer with runc containers', { timeout: 180_000 }, async (t) =
     await f.stop();
   });
 
+  await t.test('matchPatterns: * stays within a path segment, ** crosses segments, ? is one character', async () => {
+    const prep = await a.exec(['sh', '-c', 'mkdir -p /data/sub && echo k > /data/a.key && echo k > /data/sub/b.key && echo k > /data/ab.pem']);
+    assert.equal(prep.code, 0, prep.stderr);
+    const f = await start(
+      tableFor(`${sel('a')}  file:\n    matchPatterns: [{pattern: /data/*.key}, {pattern: "/data/**/b.k?y"}]\n  process:\n    matchPatterns: [{pattern: /bin/l?}]\n  action: Block\n`, [a, b]),
+    );
+    const denied = async (cmd: string[]) => {
+      const r = await a.exec(cmd);
+      return r.code !== 0 && /operation not permitted|permission denied/i.test(r.stderr);
+    };
+    assert.equal(await denied(['cat', '/data/a.key']), true, '/data/*.key');
+    assert.equal(await denied(['cat', '/data/sub/b.key']), true, '/data/**/b.k?y');
+    assert.equal(await denied(['cat', '/data/ab.pem']), false);
+    assert.equal(await denied(['cat', '/data/x']), false);
+    assert.equal(await denied(['/bin/ls', '/']), true, '/bin/l?');
+    assert.equal((await b.exec(['cat', '/data/x'])).code, 0, 'B is not selected');
+    await sleep(200);
+    const ds = f.decisions();
+    // which entry matched each: '*' did not cross into /data/sub, and '**' did not match /data/a.key
+    assert.deepEqual(
+      ds.map((d) => [d.fd.name, d.policy.rule, d.evt.type, d.evt.res]).sort(),
+      [
+        ['/bin/ls', 'process.matchPatterns[0]', 'execve', -1],
+        ['/data/a.key', 'file.matchPatterns[0]', 'openat', -1],
+        ['/data/sub/b.key', 'file.matchPatterns[1]', 'openat', -1],
+      ],
+    );
+    await f.stop();
+  });
+
   await t.test('a rejected table keeps the old one in force', async () => {
     const f = await start(tableFor(`${sel('a')}  file:\n    matchPaths: [{path: /etc/secret}]\n  action: Block\n`, [a]));
     const bad = await f.reload('fanx 1\nscope 0 /proc/1/root mntns:1 none none x\nrule 0 open path block rw 9 l /etc/secret -\nend\n');

@@ -122,8 +122,15 @@ test('parts that cannot be enforced here are clear errors', () => {
   assert.deepEqual(errs(good.replace('[{path: /etc/shadow}]', '[{path: /etc/shadow, ownerOnly: true}]')), [
     'p.yaml:11:38: ownerOnly is not enforced by Vigil (fanotify enforcer); remove it',
   ]);
-  assert.deepEqual(errs(good.replace('    matchPaths: [{path: /etc/shadow}]', '    matchPatterns: [{pattern: /etc/*}]')), [
-    'p.yaml:11:5: matchPatterns (regular expressions) cannot be enforced by Vigil; use matchPaths or matchDirectories',
+  // matchPatterns: the AppArmor glob subset KubeArmor users write; anything else is named
+  const pat = (p: string) => errs(good.replace('    matchPaths: [{path: /etc/shadow}]', `    matchPatterns: [{pattern: ${p}}]`));
+  assert.deepEqual(pat('/etc/*'), []);
+  assert.deepEqual(pat('"/**/*.sh?"'), []);
+  assert.deepEqual(pat('etc/*'), ['p.yaml:11:31: expected an absolute pattern (starting with \'/\'), got "etc/*"']);
+  assert.deepEqual(pat('"/etc/[ab]*"'), ['p.yaml:11:31: unsupported character "[" in pattern "/etc/[ab]*": only the wildcards \'*\' (within a path segment), \'**\' (across segments) and \'?\' are supported']);
+  assert.deepEqual(pat('/etc/../x*'), ['p.yaml:11:31: expected a normalized pattern (no //, . or .. segments), got "/etc/../x*"']);
+  assert.deepEqual(errs(good.replace('    matchPaths: [{path: /etc/shadow}]', '    matchPatterns: [{pattern: /etc/*, ownerOnly: true}]')), [
+    'p.yaml:11:39: ownerOnly is not enforced by Vigil (fanotify enforcer); remove it',
   ]);
   assert.deepEqual(errs(good.replace('[{protocol: raw}]', '[{protocol: tcp, fromSource: [{path: /bin/nc}]}]')), [
     'p.yaml:15:38: network fromSource cannot be enforced by the cgroup BPF hooks (they do not see the executable); remove it',
