@@ -436,8 +436,11 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
       assert.equal(ev.container.id, pc.id.slice(0, 12));
       let st = await v.ready((x) => (x.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === c.cgroupDir), 5000);
       await c.remove();
-      st = await v.ready((x) => !(x.workloads as Array<{ name: string }>).some((w) => w.name === nameC), 10_000);
-      assert.ok(!(st.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === c.cgroupDir), 'programs detached from the gone container');
+      // the workload leaves the list first, then the recompiled tables are applied: wait for both
+      const attachedToC = (x: Record<string, any>) => (x.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === c.cgroupDir);
+      st = await v.ready((x) => !(x.workloads as Array<{ name: string }>).some((w) => w.name === nameC) && !attachedToC(x), 10_000);
+      assert.ok(!attachedToC(st), 'programs detached from the gone container');
+      assert.ok(!(st.scopes as Array<{ workload: string }>).some((sc) => pc.id.startsWith(sc.workload) || sc.workload.startsWith(pc.id.slice(0, 12))), 'its scopes are gone');
       assert.ok((st.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === a.cgroupDir), 'A keeps its programs');
       const del = await vigil(['policy', 'delete', `block-c-${tag}`, '--socket', v.socket]);
       assert.equal(del.code, 0, del.stderr);
