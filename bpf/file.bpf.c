@@ -21,6 +21,23 @@ static __always_inline u64 vgl_bytes_eq(u64 x, u8 c)
 	return ~(((v & VGL_LOW7) + VGL_LOW7) | v | VGL_LOW7);
 }
 
+/* Whether v is one of the first n of the VGL_PF_NHEADS words (the heads or tails of pf_cfg) */
+_Static_assert(VGL_PF_NHEADS == VGL_PF_NTAILS, "heads and tails share vgl_u64_among");
+static __always_inline bool vgl_u64_among(const u64 *words, u32 n, u64 v)
+{
+	bool hit = false;
+	/* a bounded loop the verifier walks (clang does not unroll it once inlined twice) */
+	for (int i = 0; i < VGL_PF_NHEADS; i++) {
+		if (i >= n)
+			break;
+		if (words[i] == v) {
+			hit = true;
+			break;
+		}
+	}
+	return hit;
+}
+
 /*
  * The in-kernel path filter (see vigil_abi.h), decided on the path as the process passed it,
  * before anything else of the event is assembled: a rejected open costs the argument reads, one user
@@ -75,15 +92,7 @@ static __always_inline bool vgl_upath_admitted(const void *upath, u32 kind)
 			u64 head = *(u64 *)p;
 			if (hl < 8)
 				head &= (1ull << (hl * 8)) - 1;
-#pragma unroll
-			for (int i = 0; i < VGL_PF_NHEADS; i++) {
-				if (i >= pc->nheads)
-					break;
-				if (pc->heads[i] == head) {
-					pfx = true;
-					break;
-				}
-			}
+			pfx = vgl_u64_among(pc->heads, pc->nheads, head);
 		}
 	}
 	if (pfx) {
@@ -108,17 +117,7 @@ static __always_inline bool vgl_upath_admitted(const void *upath, u32 kind)
 			u64 tail;
 			__builtin_memcpy(&tail, p + ((len - 8) & (VGL_PF_SCAN - 1)), 8);
 			tail >>= (8 - tl) * 8;
-			bool hit = false;
-#pragma unroll
-			for (int i = 0; i < VGL_PF_NTAILS; i++) {
-				if (i >= pc->ntails)
-					break;
-				if (pc->tails[i] == tail) {
-					hit = true;
-					break;
-				}
-			}
-			if (!hit)
+			if (!vgl_u64_among(pc->tails, pc->ntails, tail))
 				return false;
 		}
 	}
