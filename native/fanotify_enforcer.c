@@ -60,6 +60,8 @@ struct fx_rule {
 	char *label;
 	char *target;
 	size_t tlen;
+	uint16_t *glob; /* M_GLOB: the target's tokens (glob_tokens), made once at load */
+	int nglob;
 	char **from;
 	int nfrom;
 };
@@ -223,6 +225,7 @@ static void table_free(struct fx_table *t, bool close_fds)
 			struct fx_rule *ru = &s->rules[r];
 			free(ru->label);
 			free(ru->target);
+			free(ru->glob);
 			for (int k = 0; k < ru->nfrom; k++)
 				free(ru->from[k]);
 			free(ru->from);
@@ -494,12 +497,21 @@ static struct fx_table *table_parse(const char *text, size_t len, char *err, siz
 			r.tlen = strlen(r.target);
 			if (r.match == M_GLOB) {
 				uint16_t tk[FX_GLOB_MAX];
-				if (glob_tokens(r.target, tk) < 0) {
+				int n = glob_tokens(r.target, tk);
+				if (n < 0) {
 					free(r.label);
 					free(r.target);
 					seterr(err, errlen, "line %d: rule: a glob may hold at most %d characters and wildcards", lineno, FX_GLOB_MAX);
 					goto fail;
 				}
+				r.glob = malloc(((size_t)n + 1) * sizeof(*r.glob));
+				if (!r.glob) {
+					free(r.label);
+					free(r.target);
+					goto oom;
+				}
+				memcpy(r.glob, tk, (size_t)n * sizeof(*r.glob));
+				r.nglob = n;
 			}
 			if ((r.match == M_DIR || r.match == M_RDIR) && r.target[r.tlen - 1] != '/') {
 				free(r.label);
@@ -523,6 +535,7 @@ static struct fx_table *table_parse(const char *text, size_t len, char *err, siz
 							free(r.from);
 							free(r.label);
 							free(r.target);
+							free(r.glob);
 							seterr(err, errlen, "line %d: rule: fromSource entries must be absolute paths", lineno);
 							goto fail;
 						}
@@ -536,6 +549,10 @@ static struct fx_table *table_parse(const char *text, size_t len, char *err, siz
 			if (!nr) {
 				free(r.label);
 				free(r.target);
+				free(r.glob);
+				for (int k = 0; k < r.nfrom; k++)
+					free(r.from[k]);
+				free(r.from);
 				goto oom;
 			}
 			s->rules = nr;
@@ -760,12 +777,10 @@ static void glob_closure(const uint16_t *tk, int n, uint8_t *st)
  * literal. Matched as an NFA over the pattern's positions, so the work is at most
  * (path length x pattern tokens) steps whatever the pattern, never exponential backtracking.
  */
-static bool glob_match(const char *pattern, const char *s, size_t len)
+static bool glob_match(const uint16_t *tk, int n, const char *s, size_t len)
 {
-	uint16_t tk[FX_GLOB_MAX];
 	uint8_t a[FX_GLOB_MAX + 1], b[FX_GLOB_MAX + 1];
-	int n = glob_tokens(pattern, tk);
-	if (n < 0)
+	if (n < 0 || n > FX_GLOB_MAX)
 		return false;
 	uint8_t *cur = a, *nxt = b;
 	memset(cur, 0, (size_t)n + 1);
@@ -803,7 +818,7 @@ static bool path_match(const struct fx_rule *r, const char *path, size_t plen)
 	case M_PATH:
 		return plen == r->tlen && memcmp(path, r->target, plen) == 0;
 	case M_GLOB:
-		return glob_match(r->target, path, plen);
+		return glob_match(r->glob, r->nglob, path, plen);
 	case M_DIR:
 	case M_RDIR:
 		/* the directory itself ("/etc/ssl" for "/etc/ssl/") */

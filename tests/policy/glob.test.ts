@@ -16,7 +16,11 @@ function globProbe(pairs: Array<[string, string]>): boolean[] {
       path.join(dir, 'probe.c'),
       `#include "${path.join(repoRoot, 'native', 'fanotify_enforcer.c')}"
 int main(int argc, char **argv) {
-  for (int i = 1; i + 1 < argc; i += 2) printf("%d\\n", glob_match(argv[i], argv[i + 1], strlen(argv[i + 1])) ? 1 : 0);
+  uint16_t tk[FX_GLOB_MAX];
+  for (int i = 1; i + 1 < argc; i += 2) {
+    int n = glob_tokens(argv[i], tk);
+    printf("%d\\n", glob_match(tk, n, argv[i + 1], strlen(argv[i + 1])) ? 1 : 0);
+  }
   return 0;
 }
 `,
