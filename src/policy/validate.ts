@@ -195,6 +195,28 @@ function issueAt(ctx: Ctx, path: Seg[], message: string, atKey = false): void {
 
 type AnyRec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A `//`, `.` or `..` segment: the kernel reports paths without them, so no access would match. */
+function unnormalized(p: string): boolean {
+  return /\/\.\.?(\/|$)/.test(p) || /\/\//.test(p);
+}
+
+/** Longest matchPatterns pattern: the fanotify enforcer's FX_GLOB_MAX tokens (a token is at least a byte). */
+const GLOB_MAX_BYTES = 255;
+
+/**
+ * What is wrong with a matchPatterns pattern, if anything. KubeArmor enforces patterns as AppArmor
+ * globs; Vigil's fanotify enforcer matches the subset people write ('*' within a segment, '**'
+ * across, '?'), and names anything else.
+ */
+function globProblem(g: string): string | undefined {
+  if (!g.startsWith('/')) return `expected an absolute pattern (starting with '/'), got ${JSON.stringify(g)}`;
+  if (unnormalized(g)) return `expected a normalized pattern (no //, . or .. segments), got ${JSON.stringify(g)}`;
+  const other = /[[\]{}\\^$|+()]/.exec(g);
+  if (other) return `unsupported character ${JSON.stringify(other[0])} in pattern ${JSON.stringify(g)}: only the wildcards '*' (within a path segment), '**' (across segments) and '?' are supported`;
+  if (Buffer.byteLength(g) > GLOB_MAX_BYTES) return `a pattern may be at most ${GLOB_MAX_BYTES} bytes long, got ${Buffer.byteLength(g)}`;
+  return undefined;
+}
+
 function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undefined {
   const before = ctx.errors.length;
   const spec = d.spec as AnyRec;
@@ -214,18 +236,8 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undef
     fromSource: ((e.fromSource ?? []) as Array<{ path: string }>).map((f) => f.path),
   });
   const checkPath = (path: Seg[], p: string, isDir: boolean) => {
-    if (/\/\.\.?(\/|$)/.test(p) || /\/\//.test(p)) issueAt(ctx, path, `expected a normalized absolute path (no //, . or .. segments), got ${JSON.stringify(p)}`);
+    if (unnormalized(p)) issueAt(ctx, path, `expected a normalized absolute path (no //, . or .. segments), got ${JSON.stringify(p)}`);
     else if (!isDir && p.length > 1 && p.endsWith('/')) issueAt(ctx, path, `a path must not end with '/' (use matchDirectories for ${JSON.stringify(p)})`);
-  };
-  // matchPatterns: KubeArmor enforces them as AppArmor globs; Vigil's fanotify enforcer matches
-  // the same subset ('*' within a segment, '**' across, '?'), and names anything else
-  const globProblem = (g: string): string | undefined => {
-    if (!g.startsWith('/')) return `expected an absolute pattern (starting with '/'), got ${JSON.stringify(g)}`;
-    if (/\/\.\.?(\/|$)/.test(g) || /\/\//.test(g)) return `expected a normalized pattern (no //, . or .. segments), got ${JSON.stringify(g)}`;
-    const other = /[[\]{}\\^$|+()]/.exec(g);
-    if (other) return `unsupported character ${JSON.stringify(other[0])} in pattern ${JSON.stringify(g)}: only the wildcards '*' (within a path segment), '**' (across segments) and '?' are supported`;
-    if (Buffer.byteLength(g) > 255) return `a pattern may be at most 255 bytes long, got ${Buffer.byteLength(g)}`;
-    return undefined;
   };
   const pathEntries = (sectionName: 'process' | 'file'): PathEntry[] => {
     const section = spec[sectionName] as AnyRec | undefined;

@@ -129,6 +129,8 @@ test('parts that cannot be enforced here are clear errors', () => {
   assert.deepEqual(pat('etc/*'), ['p.yaml:11:31: expected an absolute pattern (starting with \'/\'), got "etc/*"']);
   assert.deepEqual(pat('"/etc/[ab]*"'), ['p.yaml:11:31: unsupported character "[" in pattern "/etc/[ab]*": only the wildcards \'*\' (within a path segment), \'**\' (across segments) and \'?\' are supported']);
   assert.deepEqual(pat('/etc/../x*'), ['p.yaml:11:31: expected a normalized pattern (no //, . or .. segments), got "/etc/../x*"']);
+  assert.deepEqual(pat(`/${'a'.repeat(254)}*`), ['p.yaml:11:31: a pattern may be at most 255 bytes long, got 256']);
+  assert.deepEqual(pat(`/${'a'.repeat(253)}*`), []);
   assert.deepEqual(errs(good.replace('    matchPaths: [{path: /etc/shadow}]', '    matchPatterns: [{pattern: /etc/*, ownerOnly: true}]')), [
     'p.yaml:11:39: ownerOnly is not enforced by Vigil (fanotify enforcer); remove it',
   ]);
