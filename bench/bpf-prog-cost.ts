@@ -16,6 +16,7 @@ import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildBenchTools } from './floor/build.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -34,14 +35,8 @@ function sh(cmd: string, args: string[]): string {
 }
 
 function build(): void {
-  mkdirSync(buildDir, { recursive: true });
   sh('make', ['-s', 'build']);
-  sh('cc', ['-O2', '-Wall', '-o', path.join(buildDir, 'open_loop'), 'bench/workloads/open_loop.c']);
-  const arch = os.arch() === 'arm64' ? 'arm64' : 'x86';
-  const obj = path.join(buildDir, 'floor.bpf.o');
-  sh('clang', ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-Ibuild', '-c', 'bench/floor/floor.bpf.c', '-o', obj]);
-  writeFileSync(path.join(buildDir, 'floor.skel.h'), sh('bpftool', ['gen', 'skeleton', obj, 'name', 'floor_bpf']));
-  sh('cc', ['-O2', '-Wall', `-I${buildDir}`, '-o', path.join(buildDir, 'floor'), 'bench/floor/floor.c', '-lbpf', '-lelf', '-lz']);
+  buildBenchTools(repo, buildDir);
 }
 
 interface ProgStat {

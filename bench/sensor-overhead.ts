@@ -21,6 +21,7 @@ import { PlanBuilder, DEFAULT_FAMILIES } from '../src/sensor/hooks.ts';
 import { controlRequest } from '../src/sensor/control.ts';
 import type { SensorStatus } from '../src/sensor/sensor.ts';
 import { cleanupContainers, containerSupport, runContainer } from '../src/selftest/container.ts';
+import { buildBenchTools } from './floor/build.ts';
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -161,14 +162,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 // build: workloads and the floor loader, into build/bench/
 
 function build(): void {
-  mkdirSync(buildDir, { recursive: true });
-  for (const w of ['open_loop', 'fork_exec', 'tcp_loop']) sh('cc', ['-O2', '-Wall', '-o', path.join(buildDir, w), path.join(repo, 'bench', 'workloads', `${w}.c`)]);
-  sh('make', ['-s', 'build/vmlinux.h']);
-  const arch = os.arch() === 'arm64' ? 'arm64' : 'x86';
-  const obj = path.join(buildDir, 'floor.bpf.o');
-  sh('clang', ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-Ibuild', '-c', 'bench/floor/floor.bpf.c', '-o', obj]);
-  writeFileSync(path.join(buildDir, 'floor.skel.h'), sh('bpftool', ['gen', 'skeleton', obj, 'name', 'floor_bpf']));
-  sh('cc', ['-O2', '-Wall', `-I${buildDir}`, '-o', path.join(buildDir, 'floor'), 'bench/floor/floor.c', '-lbpf', '-lelf', '-lz']);
+  buildBenchTools(repo, buildDir);
 }
 
 // ---------------------------------------------------------------------------------------------
