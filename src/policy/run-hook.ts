@@ -1,5 +1,6 @@
 // Policy enforcement inside `vigil run`: the run hook (createPolicyHook(), one instance per
-// sensor) that hosts a PolicyManager in the live sensor. It adds the options --policy FILE..., --default-posture audit|block and --fail-closed;
+// sensor) that hosts a PolicyManager in the live sensor. It adds the options --policy FILE...,
+// --default-posture audit|block and --fail-closed;
 // validates the policy files before the sensor starts (file:line:col, exit non-zero); wires the
 // manager to the loader (fanotify table, vnet_scopes map + cgroup program attachments through
 // NetEnforcer); keeps the workload list current (runtime state dirs polled every 500 ms and on

@@ -115,6 +115,31 @@ function coreOptions(o: Record<string, unknown>): CoreRunOptions {
   return c;
 }
 
+/**
+ * Lets each hook declare its options on the run command; returns the function that splits the
+ * parsed values by hook (each hook gets the values of the options it declared, and only those).
+ * An option attribute declared twice (by the core or another hook) is an error.
+ */
+export function declareHookOptions(cmd: Command, hooks: readonly AnyRunHook<Sensor>[]): (raw: Readonly<Record<string, unknown>>) => HookOptionValues {
+  const owned = new Map<string, string[]>();
+  const taken = new Set(cmd.options.map((o) => o.attributeName()));
+  for (const h of hooks) {
+    const before = cmd.options.length;
+    h.declareOptions?.(cmd);
+    const keys = [...new Set(cmd.options.slice(before).map((o) => o.attributeName()))];
+    for (const k of keys) {
+      if (taken.has(k)) throw new Error(`run hook ${h.name}: option ${k} is declared twice`);
+      taken.add(k);
+    }
+    owned.set(h.name, keys);
+  }
+  return (raw) => {
+    const values: Record<string, Record<string, unknown>> = {};
+    for (const [name, keys] of owned) values[name] = Object.fromEntries(keys.filter((k) => k in raw).map((k) => [k, raw[k]]));
+    return values;
+  };
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('run')
@@ -131,28 +156,14 @@ export function register(program: Command): void {
     .option('--ringbuf-mb <mb>', 'kernel ring buffer size in MiB (power of two)', intOpt('--ringbuf-mb'), 16)
     .option('--wakeup-ms <ms>', 'how long events may wait in the kernel ring buffer before they are read: fewer wakeups, less overhead; 0 reads every event at once (lowest latency)', intOpt('--wakeup-ms'), DEFAULT_WAKEUP_MS)
     .option('-q, --quiet', 'do not print events (alerts, the uplink and the socket still work)');
-  // each hook declares its options; it is given back the values of those options only
   const hooks = createRunHooks();
-  const owned = new Map<AnyRunHook<Sensor>, string[]>();
-  const taken = new Set(cmd.options.map((o) => o.attributeName()));
-  for (const h of hooks) {
-    const before = cmd.options.length;
-    h.declareOptions?.(cmd);
-    const keys = [...new Set(cmd.options.slice(before).map((o) => o.attributeName()))];
-    for (const k of keys) {
-      if (taken.has(k)) throw new Error(`run hook ${h.name}: option ${k} is declared twice`);
-      taken.add(k);
-    }
-    owned.set(h, keys);
-  }
+  const valuesOf = declareHookOptions(cmd, hooks);
   cmd.action(async (raw: Record<string, unknown>) => {
     const opts = coreOptions(raw);
     if (opts.argvMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--argv-max must be at most 4096', { exitCode: 2 });
     if (opts.wakeupMs !== undefined && (opts.wakeupMs < 0 || opts.wakeupMs > 1000)) throw new VigilError('VIGIL_E_USAGE', '--wakeup-ms must be between 0 and 1000', { exitCode: 2 });
     if (opts.envMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--env-max must be at most 4096', { exitCode: 2 });
-    const values: Record<string, Record<string, unknown>> = {};
-    for (const h of hooks) values[h.name] = Object.fromEntries((owned.get(h) ?? []).filter((k) => k in raw).map((k) => [k, raw[k]]));
-    const code = await runSensor(opts, values, hooks);
+    const code = await runSensor(opts, valuesOf(raw), hooks);
     process.exit(code);
   });
 }
