@@ -105,9 +105,10 @@ async function run(workers: number, wakeupMs: number): Promise<void> {
   const sensor = new Sensor({ wakeupMs });
   const samples: Sample[] = [];
   let pidOfTrigger = -1;
-  const det = new LiveDetector(ruleset, sources, (_json, alert) => {
+  const det = new LiveDetector(ruleset, sources, (m) => {
+    m.json(); // the alert's one serialisation, as the stdout printer does it
     const emitted = nowNs();
-    const a = alert as { rule: string; time: string; output_fields: Record<string, unknown> };
+    const a = m.alert;
     if (a.rule === RULE && a.output_fields['proc.name'] === 'vigil-alertlat') samples.push({ evtTime: rfc3339Ns(a.time), emitted });
   }, workers, false);
   await det.start();

@@ -16,8 +16,7 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
-// run comes last: the other groups push their RunHooks (options, plan, start) while registering,
-// and `vigil run` adds those options when it is built.
+// the run hooks (rules, uplink, policy) come from src/cli/run-hooks.ts, not from this order
 for (const mod of [status, rules, policy, backend, selftest, run]) mod.register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

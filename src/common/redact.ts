@@ -62,6 +62,15 @@ const RULES: Rule[] = [
 // A string that matches none of these cannot match any rule above.
 const PREFILTER = /pass|secret|token|key|cred|auth|bearer|:\/\/[^\s/]*@|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|gh[pousr]_|xox|glpat|pwd_hash/i;
 
+/**
+ * False when no string (key or value) inside the JSON text `json` can hold a credential, i.e. when
+ * stringifyRedacted of the value it encodes is that same text: every pattern, and every secret key
+ * name, contains a prefilter match, and JSON escaping does not hide one.
+ */
+export function mayHoldSecret(json: string): boolean {
+  return PREFILTER.test(json);
+}
+
 /** Returns `s` with every recognised credential replaced by the marker. */
 export function redactString(s: string): string {
   if (s.length < 6 || !PREFILTER.test(s)) return s;

@@ -1,24 +1,23 @@
-// Live detection: joins the Falco rules engine to `vigil run`. The loaded rules decide which kernel
-// hooks are attached (each rule's event types, with the rule named as the reason in `vigil
-// status`), every event of the sensor is evaluated, and alerts go to stdout as Falco json_output
-// lines (and to the uplink through the sensor's 'alert' event). With --workers N > 1 the events
-// are sharded by process across worker threads (ParallelEvaluator), flushed every few
-// milliseconds so alerts stay live; with 1 worker they are evaluated inline.
+// Live detection: joins the Falco rules engine to `vigil run` (the run hook made by
+// createRulesHook()). The loaded rules decide which kernel hooks are attached (each rule's event
+// types, with the rule named as the reason in `vigil status`), every event of the bus is
+// evaluated, and each alert is published once on the bus as an AlertMessage (an object; the
+// stdout printer and the uplink serialise it, once). With --workers N > 1 the events are sharded
+// by process across worker threads (ParallelEvaluator), flushed every few milliseconds so alerts
+// stay live; with 1 worker they are evaluated inline.
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { RuleLoader, formatMessage, ParallelEvaluator, type Ruleset, type RulesSource } from '../rules/index.ts';
 import { VigilError } from '../common/errors.ts';
-import type { RunHook, RunOptions } from '../cli/commands/run.ts';
 import type { PlanBuilder } from '../sensor/hooks.ts';
 import { deriveKernelFilter, type KindFilter } from './kernel-filter.ts';
-import type { Sensor } from '../sensor/sensor.ts';
-import type { ControlServer } from '../sensor/control.ts';
 import type { VigilEvent } from '../sensor/event.ts';
 import type { Ev } from '../rules/types.ts';
 import type { Expr, LiteralArg, Operand } from '../rules/ast.ts';
+import { AlertMessage, type RunHook } from '../runtime/index.ts';
 
-interface RulesRunOptions extends RunOptions {
+export interface RulesRunOptions {
   rules?: string[];
   alertsOnly?: boolean;
   workers?: number;
@@ -102,7 +101,7 @@ export class LiveDetector {
   constructor(
     private readonly ruleset: Ruleset,
     private readonly sources: RulesSource[],
-    private readonly out: (json: string, alert: object) => void,
+    private readonly out: (alert: AlertMessage) => void,
     private readonly workers: number,
     private readonly appendOutput: boolean,
   ) {
@@ -112,17 +111,18 @@ export class LiveDetector {
   async start(): Promise<void> {
     if (this.workers > 1) {
       this.evaluator = await ParallelEvaluator.create(this.sources, { workers: this.workers, batchSize: 256, ...(this.appendOutput ? { appendOutput: true } : {}) });
-      this.evaluator.setAlertHandler((json) => this.emit(json));
+      // an alert crosses the thread as its JSON line: parsed once here, the line kept
+      this.evaluator.setAlertHandler((json) => this.emit(AlertMessage.fromJson(json)));
       this.flushTimer = setInterval(() => void this.evaluator?.flush().catch(() => {}), 10);
       this.flushTimer.unref();
     }
   }
 
-  private emit(json: string): void {
+  private emit(alert: AlertMessage): void {
     this.stats.alerts++;
-    const alert = JSON.parse(json) as { rule: string };
-    this.stats.alertsByRule[alert.rule] = (this.stats.alertsByRule[alert.rule] ?? 0) + 1;
-    this.out(json, alert);
+    const rule = alert.rule;
+    this.stats.alertsByRule[rule] = (this.stats.alertsByRule[rule] ?? 0) + 1;
+    this.out(alert);
   }
 
   evaluate(ev: VigilEvent): void {
@@ -131,7 +131,8 @@ export class LiveDetector {
       void this.evaluator.push(ev as unknown as Ev);
       return;
     }
-    for (const json of this.ruleset.evaluateJson(ev as unknown as Ev)) this.emit(json);
+    const alerts = this.ruleset.evaluate(ev as unknown as Ev);
+    for (let i = 0; i < alerts.length; i++) this.emit(AlertMessage.of(alerts[i]!));
   }
 
   async stop(): Promise<void> {
@@ -143,51 +144,64 @@ export class LiveDetector {
   }
 }
 
-let ruleset: Ruleset | undefined;
-let sources: RulesSource[] = [];
-let uncapturable: string[] = [];
-let detector: LiveDetector | undefined;
+function rulesOptions(raw: Readonly<Record<string, unknown>>): RulesRunOptions {
+  const o: RulesRunOptions = {};
+  if (Array.isArray(raw.rules)) o.rules = raw.rules.map(String);
+  if (raw.alertsOnly === true) o.alertsOnly = true;
+  if (typeof raw.workers === 'number') o.workers = raw.workers;
+  if (raw.appendOutput === true) o.appendOutput = true;
+  if (raw.kernelFilter === false) o.kernelFilter = false;
+  return o;
+}
 
-export const rulesRunHook: RunHook = {
-  options(cmd: Command) {
-    cmd
-      .option('--rules <file...>', 'Falco rules files to evaluate on every event (loaded in order)')
-      .option('--alerts-only', 'print alerts only, not events')
-      .option('--workers <n>', 'rules evaluation worker threads (default: cores - 1, inline on 2 cores or fewer)', (v: string) => Number(v))
-      .option('--append-output', "add container and pod fields to every alert's output (Falco's append_output)")
-      .option('--no-kernel-filter', 'pass every event of the hooked syscalls to user space (no in-kernel predicates derived from the rules)');
-  },
-  plan(o: RunOptions, plan: PlanBuilder) {
-    const opts = o as RulesRunOptions;
-    if (!opts.rules?.length) return;
-    const loaded = loadRules(opts.rules, { appendOutput: Boolean(opts.appendOutput) });
-    ruleset = loaded.ruleset;
-    sources = loaded.sources;
-    uncapturable = planForRules(ruleset, plan, opts.kernelFilter !== false);
-  },
-  printsEvents(o: RunOptions) {
-    return !(o as RulesRunOptions).alertsOnly;
-  },
-  async start(o: RunOptions, sensor: Sensor, control: ControlServer | undefined) {
-    const opts = o as RulesRunOptions;
-    if (!ruleset) return;
-    // live, handing an event to a worker costs more than evaluating it inline (~2 µs vs ~0.75 µs):
-    // workers pay off only with cores to spare, so the default keeps one core for capture
-    const workers = Math.max(1, opts.workers ?? (availableParallelism() > 2 ? availableParallelism() - 1 : 1));
-    detector = new LiveDetector(ruleset, sources, (json, alert) => {
-      process.stdout.write(json + '\n');
-      sensor.emit('alert', alert);
-    }, workers, Boolean(opts.appendOutput));
-    detector.stats.uncapturable = uncapturable;
-    await detector.start();
-    const d = detector;
-    sensor.onEvent((ev) => d.evaluate(ev));
-    control?.register('rules.status', () => d.stats);
-  },
-  async stop() {
-    await detector?.stop();
-    detector = undefined;
-    ruleset = undefined;
-  },
-};
-
+/** The rules run hook: one instance per running sensor (its ruleset and detector live here). */
+export function createRulesHook(): RunHook<RulesRunOptions> & { readonly detector: LiveDetector | undefined } {
+  let ruleset: Ruleset | undefined;
+  let sources: RulesSource[] = [];
+  let uncapturable: string[] = [];
+  let detector: LiveDetector | undefined;
+  return {
+    name: 'rules',
+    get detector() {
+      return detector;
+    },
+    declareOptions(cmd: Command) {
+      cmd
+        .option('--rules <file...>', 'Falco rules files to evaluate on every event (loaded in order)')
+        .option('--alerts-only', 'print alerts only, not events')
+        .option('--workers <n>', 'rules evaluation worker threads (default: cores - 1, inline on 2 cores or fewer)', (v: string) => Number(v))
+        .option('--append-output', "add container and pod fields to every alert's output (Falco's append_output)")
+        .option('--no-kernel-filter', 'pass every event of the hooked syscalls to user space (no in-kernel predicates derived from the rules)');
+    },
+    parseOptions: rulesOptions,
+    // with rules and no explicit --events, the rules alone decide which syscalls are hooked
+    selectsKinds: (opts) => Boolean(opts.rules?.length),
+    plan(opts, plan: PlanBuilder) {
+      if (!opts.rules?.length) return;
+      const loaded = loadRules(opts.rules, { appendOutput: Boolean(opts.appendOutput) });
+      ruleset = loaded.ruleset;
+      sources = loaded.sources;
+      uncapturable = planForRules(ruleset, plan, opts.kernelFilter !== false);
+    },
+    printsEvents: (opts) => !opts.alertsOnly,
+    async start(ctx) {
+      const opts = ctx.options;
+      if (!ruleset) return;
+      // live, handing an event to a worker costs more than evaluating it inline (~2 µs vs ~0.75 µs):
+      // workers pay off only with cores to spare, so the default keeps one core for capture
+      const workers = Math.max(1, opts.workers ?? (availableParallelism() > 2 ? availableParallelism() - 1 : 1));
+      const bus = ctx.bus;
+      detector = new LiveDetector(ruleset, sources, (alert) => bus.publish('alert', alert), workers, Boolean(opts.appendOutput));
+      detector.stats.uncapturable = uncapturable;
+      await detector.start();
+      const d = detector;
+      bus.subscribe('event', (ev) => d.evaluate(ev));
+      ctx.control?.register('rules.status', () => d.stats);
+    },
+    async stop() {
+      await detector?.stop();
+      detector = undefined;
+      ruleset = undefined;
+    },
+  };
+}

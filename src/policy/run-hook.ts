@@ -1,18 +1,19 @@
-// Policy enforcement inside `vigil run`: the RunHook that hosts a PolicyManager in the live
-// sensor. It adds the options --policy FILE..., --default-posture audit|block and --fail-closed;
+// Policy enforcement inside `vigil run`: the run hook (createPolicyHook(), one instance per
+// sensor) that hosts a PolicyManager in the live sensor. It adds the options --policy FILE...,
+// --default-posture audit|block and --fail-closed;
 // validates the policy files before the sensor starts (file:line:col, exit non-zero); wires the
 // manager to the loader (fanotify table, vnet_scopes map + cgroup program attachments through
 // NetEnforcer); keeps the workload list current (runtime state dirs polled every 500 ms and on
 // execs of unknown containers, containers the sensor resolved from events, the host); turns
 // enforcement decisions into events of the stream (fanotify JSON via FanxDecisionEvents, kernel
 // VGL_K_NET_DECISION records via the kind-90 decoder); and serves the control ops policy.apply,
-// policy.delete, policy.list and policy.status.
+// policy.delete, policy.list and policy.status. Decision events are published on the bus's
+// 'decision' topic.
 import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { VigilError } from '../common/errors.ts';
-import type { RunHook, RunOptions } from '../cli/commands/run.ts';
+import type { ControlRegistry, PolicyDecision, RunHook } from '../runtime/index.ts';
 import type { Sensor } from '../sensor/sensor.ts';
-import type { ControlServer } from '../sensor/control.ts';
 import { DEFAULT_ROOTS, matchCgroupPath } from '../sensor/container.ts';
 import type { VigilEvent } from '../sensor/event.ts';
 import { PolicyManager } from './manager.ts';
@@ -211,7 +212,7 @@ export class PolicyRuntime {
     this.#timer.unref();
   }
 
-  register(control: ControlServer): void {
+  register(control: ControlRegistry): void {
     const h = (req: Record<string, unknown>) => this.manager.handle(req as { op: string });
     control.register('policy.apply', h);
     control.register('policy.delete', h);
@@ -299,14 +300,7 @@ export class PolicyRuntime {
   }
 }
 
-let runtime: PolicyRuntime | undefined;
-
-/** The runtime of the current `vigil run` (tests and other hooks). */
-export function currentPolicyRuntime(): PolicyRuntime | undefined {
-  return runtime;
-}
-
-function policyOpts(opts: RunOptions): PolicyRunOptions {
+function policyOpts(opts: Readonly<Record<string, unknown>>): PolicyRunOptions {
   const o: PolicyRunOptions = {};
   if (Array.isArray(opts.policy)) o.policy = opts.policy as string[];
   if (opts.defaultPosture === 'block' || opts.defaultPosture === 'audit') o.defaultPosture = opts.defaultPosture;
@@ -314,40 +308,61 @@ function policyOpts(opts: RunOptions): PolicyRunOptions {
   return o;
 }
 
-export const policyRunHook: RunHook = {
-  options(cmd: Command) {
-    cmd
-      .option('--policy <file...>', 'policy files to enforce from the start (an invalid file stops vigil run before it starts)')
-      .addOption(new Option('--default-posture <posture>', 'what an allow-list does with unlisted accesses').choices(['audit', 'block']).default('audit'))
-      .option('--fail-closed', 'deny execs the fanotify enforcer cannot decide (passes --fail-closed-exec to the loader)');
-  },
+/** The policy run hook: one instance per running sensor (its PolicyRuntime lives here). */
+export function createPolicyHook(): RunHook<PolicyRunOptions, Sensor> & { readonly runtime: PolicyRuntime | undefined } {
+  let runtime: PolicyRuntime | undefined;
+  return {
+    name: 'policy',
+    /** the runtime of this hook's running sensor (tests and status) */
+    get runtime() {
+      return runtime;
+    },
+    declareOptions(cmd: Command) {
+      cmd
+        .option('--policy <file...>', 'policy files to enforce from the start (an invalid file stops vigil run before it starts)')
+        .addOption(new Option('--default-posture <posture>', 'what an allow-list does with unlisted accesses').choices(['audit', 'block']).default('audit'))
+        .option('--fail-closed', 'deny execs the fanotify enforcer cannot decide (passes --fail-closed-exec to the loader)');
+    },
 
-  plan(opts) {
-    const po = policyOpts(opts);
-    registerNetDecisionKind();
-    registerFanxDecisionKind();
-    let bad = 0;
-    for (const f of po.policy ?? []) {
-      const r = parsePolicyFile(f);
-      for (const e of r.errors) process.stderr.write(`${formatIssue(e)}\n`);
-      if (r.errors.length) bad++;
-    }
-    if (bad) throw new VigilError('VIGIL_E_POLICY', `${bad} invalid policy file${bad === 1 ? '' : 's'}; the sensor was not started`, { exitCode: 2 });
-  },
+    parseOptions: policyOpts,
 
-  async start(opts, sensor, control) {
-    const po = policyOpts(opts);
-    runtime = new PolicyRuntime(sensor, po);
-    const rt = runtime;
-    sensor.on('decision', (json: string) => rt.decisions.onDecision(json));
-    sensor.onEvent((ev) => rt.onEvent(ev));
-    if (control) rt.register(control);
-    rt.checkFailClosed();
-    await rt.start(po.policy ?? []);
-  },
+    sensorOptions: (po) => (po.failClosed ? { failClosedExec: true } : {}),
 
-  stop() {
-    runtime?.stop();
-    runtime = undefined;
-  },
-};
+    plan(po) {
+      registerNetDecisionKind();
+      registerFanxDecisionKind();
+      let bad = 0;
+      for (const f of po.policy ?? []) {
+        const r = parsePolicyFile(f);
+        for (const e of r.errors) process.stderr.write(`${formatIssue(e)}\n`);
+        if (r.errors.length) bad++;
+      }
+      if (bad) throw new VigilError('VIGIL_E_POLICY', `${bad} invalid policy file${bad === 1 ? '' : 's'}; the sensor was not started`, { exitCode: 2 });
+    },
+
+    async start(ctx) {
+      const { sensor, control, bus, options: po } = ctx;
+      runtime = new PolicyRuntime(sensor, po, (l) => ctx.log.warn(l));
+      const rt = runtime;
+      sensor.on('decision', (json: string) => rt.decisions.onDecision(json));
+      bus.subscribe('event', (ev) => {
+        rt.onEvent(ev);
+        if (ev.policy && bus.has('decision')) bus.publish('decision', decisionOf(ev));
+      });
+      if (control) rt.register(control);
+      rt.checkFailClosed();
+      await rt.start(po.policy ?? []);
+    },
+
+    stop() {
+      runtime?.stop();
+      runtime = undefined;
+    },
+  };
+}
+
+/** The bus message of a decision event. */
+function decisionOf(ev: VigilEvent): PolicyDecision {
+  const policy = ev.policy!;
+  return { enforcer: policy.enforcer === 'cgroup-bpf' ? 'cgroup-bpf' : 'fanotify', blocked: ev.evt.res < 0, policy, event: ev };
+}

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import WebSocket from 'ws';
-import { stringifyRedacted } from '../common/redact.ts';
+import { mayHoldSecret, stringifyRedacted } from '../common/redact.ts';
 import { VigilError } from '../common/errors.ts';
 import { createLogger, type Logger } from '../server/log.ts';
 import { enroll, loadCredentials, type SensorCredentials } from './enroll.ts';
@@ -134,9 +134,20 @@ export class SensorUplink extends EventEmitter {
     return this.append('a', alert);
   }
 
+  /**
+   * Queues an alert already serialised (its one JSON line, from the run-time bus): spooled as is
+   * when the line cannot hold a credential, else the object is serialised redacted.
+   */
+  pushAlertLine(json: string, alert: object): boolean {
+    return this.spoolJson('a', this.o.redact === false || !mayHoldSecret(json) ? json : stringifyRedacted(alert));
+  }
+
   private append(kind: 'e' | 'a', doc: object): boolean {
+    return this.spoolJson(kind, this.o.redact === false ? JSON.stringify(doc) : stringifyRedacted(doc));
+  }
+
+  private spoolJson(kind: 'e' | 'a', json: string): boolean {
     if (this.closed) return false;
-    const json = this.o.redact === false ? JSON.stringify(doc) : stringifyRedacted(doc);
     const seq = this.spool.append(kind, json);
     this.c.pushed++;
     if (!this.immediate && this.spool.pendingBytes >= 256 * 1024) {

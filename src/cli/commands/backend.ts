@@ -261,22 +261,13 @@ export function register(program: Command): void {
       banner(srv, `local, state in ${sensorDir}`);
       let code = 0;
       try {
-        code = await runSensor({
-          output: 'text',
-          events: o.events,
-          argvMax: 4096,
-          envMax: 4096,
-          socket: DEFAULT_SOCKET,
-          ringbufMb: 16,
-          quiet: !o.printEvents,
-          server: srv.url,
-          enroll: token,
-          ca: srv.caPath,
-          data: sensorDir,
-          spoolMaxBytes: 256 * 1024 * 1024,
-          rules: o.rules,
-          alertsOnly: false,
-        });
+        code = await runSensor(
+          { output: 'text', events: o.events, argvMax: 4096, envMax: 4096, socket: DEFAULT_SOCKET, ringbufMb: 16, quiet: !o.printEvents },
+          {
+            uplink: { server: srv.url, enroll: token, ca: srv.caPath, data: sensorDir, spoolMaxBytes: 256 * 1024 * 1024 },
+            rules: { rules: o.rules, alertsOnly: false },
+          },
+        );
       } finally {
         await srv.close();
       }

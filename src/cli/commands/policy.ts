@@ -1,16 +1,14 @@
 // CLI commands of the policy group: `vigil policy validate FILE...` (offline), `schema` (prints the
 // published JSON Schema), and `apply FILE`, `delete NAME`, `list`, which talk to the running
 // sensor over its local control socket (src/policy/control-client.ts), and `status` (which enforcer
-// serves each kind of policy). Registering this group also adds the policy RunHook to `vigil run`
-// (--policy, --default-posture, --fail-closed; src/policy/run-hook.ts).
+// serves each kind of policy). The policy run hook of `vigil run` (--policy, --default-posture,
+// --fail-closed; src/policy/run-hook.ts) is listed in the run-hook registry (src/cli/run-hooks.ts).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VigilError } from '../../common/errors.ts';
 import { DEFAULT_SOCKET, sendRequest, type PolicyReply } from '../../policy/control-client.ts';
 import { publishedSchema } from '../../policy/schema.ts';
 import { formatIssue, parsePolicyFile } from '../../policy/validate.ts';
-import { policyRunHook } from '../../policy/run-hook.ts';
-import { runHooks } from './run.ts';
 
 function printReply(r: PolicyReply): void {
   for (const w of r.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
@@ -21,7 +19,6 @@ function printReply(r: PolicyReply): void {
 }
 
 export function register(program: Command): void {
-  if (!runHooks.includes(policyRunHook)) runHooks.push(policyRunHook);
   const policy = program.command('policy').description('KubeArmor-style security policies (VigilPolicy, KubeArmorPolicy, KubeArmorHostPolicy)');
 
   policy

@@ -1,48 +1,21 @@
 // `vigil run`: starts the sensor on this node and streams events (JSON lines or text) to stdout.
-// Other parts hook in through `runHooks` (rules engine, policies, uplink) so this file stays the
-// place where command-line options become a running sensor.
+// The core's options live here; the other parts (rules engine, policies, uplink) join as run hooks
+// from the registry (src/cli/run-hooks.ts) through the contract of src/runtime: each declares and
+// reads its own options, and gets the RunContext (sensor, control socket, bus, logger) at start.
+// Alerts and logs reach stdout/stderr through writers subscribed to the bus.
 import { Command, Option } from 'commander';
 import { Sensor } from '../../sensor/sensor.ts';
 import { DEFAULT_WAKEUP_MS } from '../../sensor/loader-client.ts';
 import { PlanBuilder, parseFamilies, type EventFamily } from '../../sensor/hooks.ts';
-import { EventPrinter, type OutputFormat } from '../../sensor/output.ts';
+import { EventPrinter } from '../../sensor/output.ts';
 import { ControlServer, DEFAULT_SOCKET } from '../../sensor/control.ts';
 import { sensorMetrics } from '../../sensor/metrics.ts';
 import { VigilError } from '../../common/errors.ts';
-import { uplinkRunHook } from '../../transport/run-hook.ts';
-import { rulesRunHook } from '../../detect/live.ts';
+import { busLogger, createRunContext, HookSet, printAlerts, printLogs, withControl, type CoreRunOptions, type AnyRunHook } from '../../runtime/index.ts';
+import { createRunHooks } from '../run-hooks.ts';
 
-export interface RunOptions {
-  output: OutputFormat;
-  events?: string;
-  duration?: number;
-  maxEvents?: number;
-  argvMax: number;
-  /** --capture-env: environment of every exec (else only when a rule reads proc.env) */
-  captureEnv?: boolean;
-  envMax: number;
-  socket: string | false;
-  ringbufMb: number;
-  wakeupMs?: number;
-  /** do not print events (vigil up, or when only alerts or the uplink matter) */
-  quiet?: boolean;
-  [k: string]: unknown;
-}
-
-/** Extension points for the other parts (rules, policy, uplink) to join `vigil run`. */
-export interface RunHook {
-  /** add options to the run command */
-  options?(cmd: Command): void;
-  /** add hooks/kinds to the plan; return false if the printer should not print events */
-  plan?(opts: RunOptions, plan: PlanBuilder, families: EventFamily[]): Promise<void> | void;
-  /** called once the sensor runs */
-  start?(opts: RunOptions, sensor: Sensor, control: ControlServer | undefined): Promise<void> | void;
-  /** whether raw events are printed (e.g. false with --alerts-only) */
-  printsEvents?(opts: RunOptions): boolean;
-  stop?(): Promise<void> | void;
-}
-
-export const runHooks: RunHook[] = [rulesRunHook, uplinkRunHook];
+/** Each hook's raw option values, by hook name (a hook absent here runs with its defaults). */
+export type HookOptionValues = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 function intOpt(name: string) {
   return (v: string) => {
@@ -52,61 +25,119 @@ function intOpt(name: string) {
   };
 }
 
-export async function runSensor(opts: RunOptions): Promise<number> {
+export async function runSensor(core: CoreRunOptions, hookOptions: HookOptionValues = {}, hooks: AnyRunHook<Sensor>[] = createRunHooks()): Promise<number> {
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((r) => (finish = r));
   // signals stop the run from the very start (a SIGINT during start-up still exits cleanly)
   const onSignal = () => finish(0);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const set = new HookSet(hooks, (h) => hookOptions[h.name] ?? {});
   let families: EventFamily[];
   try {
-    // with rules and no explicit --events, the rules alone decide which syscalls are hooked
-    // (the process lifecycle hooks always stay: the process table needs them)
-    families = opts.events === undefined && Array.isArray(opts.rules) && opts.rules.length ? ['exec'] : parseFamilies(opts.events);
+    // when a hook chooses its own kinds (rules) and --events is not given, the hooks alone decide
+    // which syscalls are hooked (the process lifecycle hooks always stay: the process table needs them)
+    families = core.events === undefined && set.selectsKinds() ? ['exec'] : parseFamilies(core.events);
   } catch (e) {
     throw new VigilError('VIGIL_E_USAGE', (e as Error).message, { exitCode: 2 });
   }
-  const sensor = new Sensor({ ringbufMb: opts.ringbufMb, wakeupMs: opts.wakeupMs, failClosedExec: opts.failClosed === true });
-  const plan = new PlanBuilder(opts.argvMax, opts.envMax).needFamilies(families);
-  if (opts.captureEnv) plan.needEnv('--capture-env');
-  for (const h of runHooks) await h.plan?.(opts, plan, families);
-  const printEvents = !opts.quiet && runHooks.every((h) => h.printsEvents?.(opts) ?? true);
-  const printer = new EventPrinter(process.stdout, opts.output);
+  const sensor = new Sensor({ ringbufMb: core.ringbufMb, wakeupMs: core.wakeupMs, failClosedExec: set.sensorOptions().failClosedExec === true });
+  const plan = new PlanBuilder(core.argvMax, core.envMax).needFamilies(families);
+  if (core.captureEnv) plan.needEnv('--capture-env');
+  await set.plan(plan);
+  const printEvents = !core.quiet && set.printsEvents();
+  const printer = new EventPrinter(process.stdout, core.output);
+  // a throwing subscriber is counted like a throwing event consumer of the sensor
+  const base = createRunContext({
+    sensor,
+    core,
+    onBusError: (_topic, e) => {
+      sensor.counters.consumerErrors++;
+      sensor.emit('consumer-error', e);
+    },
+  });
+  const bus = base.bus;
+  printLogs(bus, process.stderr);
+  printAlerts(bus, process.stdout);
+  const loaderLog = busLogger(bus, 'loader');
+  sensor.on('log', (t: string) => loaderLog.debug(t));
   let seen = 0;
-  sensor.onEvent((ev) => {
+  bus.subscribe('event', (ev) => {
     if (printEvents && !printer.write(ev)) sensor.countDrop();
     seen++;
-    if (opts.maxEvents && seen >= opts.maxEvents) finish(0);
+    if (core.maxEvents && seen >= core.maxEvents) finish(0);
   });
   await sensor.start();
   await sensor.applyPlan(plan.build());
   const failed = sensor.hooks().filter((h) => h.error);
   if (failed.length) {
     const names = failed.map((h) => h.spec.id.replace(/^\w+:/, '')).join(', ');
-    process.stderr.write(`vigil: ${failed.length} hook(s) not available on this kernel: ${names} (reasons in 'vigil status')\n`);
+    base.log.warn(`${failed.length} hook(s) not available on this kernel: ${names} (reasons in 'vigil status')`);
   }
 
   let control: ControlServer | undefined;
-  if (opts.socket) {
-    control = new ControlServer(opts.socket);
+  if (core.socket) {
+    control = new ControlServer(core.socket);
     control.register('status', () => sensor.status());
     control.metricsText = () => sensorMetrics(sensor.status());
     await control.listen();
   }
-  for (const h of runHooks) await h.start?.(opts, sensor, control);
+  await set.start(withControl(base, control));
 
-  if (opts.duration) setTimeout(() => finish(0), opts.duration * 1000).unref();
+  if (core.duration) setTimeout(() => finish(0), core.duration * 1000).unref();
   void sensor.loader.exited.then((code) => finish(code === 0 ? 0 : 1));
 
   const code = await done;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   await sensor.stop();
-  for (const h of runHooks) await h.stop?.();
+  await set.stop();
   await control?.close();
   await printer.flush();
   return code;
+}
+
+/** The core's typed options out of the parsed command line. */
+function coreOptions(o: Record<string, unknown>): CoreRunOptions {
+  const c: CoreRunOptions = {
+    output: o.output === 'text' ? 'text' : 'json',
+    argvMax: o.argvMax as number,
+    envMax: o.envMax as number,
+    socket: typeof o.socket === 'string' ? o.socket : false,
+    ringbufMb: o.ringbufMb as number,
+  };
+  if (typeof o.events === 'string') c.events = o.events;
+  if (typeof o.duration === 'number') c.duration = o.duration;
+  if (typeof o.maxEvents === 'number') c.maxEvents = o.maxEvents;
+  if (o.captureEnv === true) c.captureEnv = true;
+  if (typeof o.wakeupMs === 'number') c.wakeupMs = o.wakeupMs;
+  if (o.quiet === true) c.quiet = true;
+  return c;
+}
+
+/**
+ * Lets each hook declare its options on the run command; returns the function that splits the
+ * parsed values by hook (each hook gets the values of the options it declared, and only those).
+ * An option attribute declared twice (by the core or another hook) is an error.
+ */
+export function declareHookOptions(cmd: Command, hooks: readonly AnyRunHook<Sensor>[]): (raw: Readonly<Record<string, unknown>>) => HookOptionValues {
+  const owned = new Map<string, string[]>();
+  const taken = new Set(cmd.options.map((o) => o.attributeName()));
+  for (const h of hooks) {
+    const before = cmd.options.length;
+    h.declareOptions?.(cmd);
+    const keys = [...new Set(cmd.options.slice(before).map((o) => o.attributeName()))];
+    for (const k of keys) {
+      if (taken.has(k)) throw new Error(`run hook ${h.name}: option ${k} is declared twice`);
+      taken.add(k);
+    }
+    owned.set(h.name, keys);
+  }
+  return (raw) => {
+    const values: Record<string, Record<string, unknown>> = {};
+    for (const [name, keys] of owned) values[name] = Object.fromEntries(keys.filter((k) => k in raw).map((k) => [k, raw[k]]));
+    return values;
+  };
 }
 
 export function register(program: Command): void {
@@ -125,12 +156,14 @@ export function register(program: Command): void {
     .option('--ringbuf-mb <mb>', 'kernel ring buffer size in MiB (power of two)', intOpt('--ringbuf-mb'), 16)
     .option('--wakeup-ms <ms>', 'how long events may wait in the kernel ring buffer before they are read: fewer wakeups, less overhead; 0 reads every event at once (lowest latency)', intOpt('--wakeup-ms'), DEFAULT_WAKEUP_MS)
     .option('-q, --quiet', 'do not print events (alerts, the uplink and the socket still work)');
-  for (const h of runHooks) h.options?.(cmd);
-  cmd.action(async (opts: RunOptions) => {
+  const hooks = createRunHooks();
+  const valuesOf = declareHookOptions(cmd, hooks);
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const opts = coreOptions(raw);
     if (opts.argvMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--argv-max must be at most 4096', { exitCode: 2 });
     if (opts.wakeupMs !== undefined && (opts.wakeupMs < 0 || opts.wakeupMs > 1000)) throw new VigilError('VIGIL_E_USAGE', '--wakeup-ms must be between 0 and 1000', { exitCode: 2 });
     if (opts.envMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--env-max must be at most 4096', { exitCode: 2 });
-    const code = await runSensor(opts);
+    const code = await runSensor(opts, valuesOf(raw), hooks);
     process.exit(code);
   });
 }
