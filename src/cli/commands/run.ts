@@ -9,7 +9,7 @@ import { EventPrinter, type OutputFormat } from '../../sensor/output.ts';
 import { ControlServer, DEFAULT_SOCKET } from '../../sensor/control.ts';
 import { sensorMetrics } from '../../sensor/metrics.ts';
 import { VigilError } from '../../common/errors.ts';
-import { uplinkRunHook } from '../../transport/run-hook.ts';
+import { uplinkRunHook } from '../../uplink/run-hook.ts';
 import { rulesRunHook } from '../../detect/live.ts';
 
 export interface RunOptions {

@@ -7,7 +7,7 @@ import { VigilError, isVigilError } from '../../common/errors.ts';
 import { rfc3339ToNs } from '../../store/extract.ts';
 import type { AlertQuery, EventQuery, Store, TimeRange } from '../../store/types.ts';
 import { SENSOR_ID_RE, newSensorId, parseDuration, type DataDirAuth, type Scope } from '../auth.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../common/log.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { EnrollFailureLimiter, type EnrollLimitOptions } from './enroll-limit.ts';
 import { signSensorCsr, type Pki } from '../pki.ts';
