@@ -5,6 +5,7 @@
 // acknowledged in order, only after it is durable. Protocol violations close the connection with
 // the codes of src/wire/protocol.ts; other connections are unaffected.
 import type { TLSSocket } from 'node:tls';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CloseCode, PROTO_VERSION, ProtocolError, STREAM_PATH, SUBPROTOCOL, encodeAck, encodeWelcome, parseClientFrame, type Drops } from '../wire/protocol.ts';
@@ -13,6 +14,7 @@ import { SENSOR_ID_RE, type DataDirAuth } from './auth.ts';
 import type { Ingestor } from './ingest.ts';
 import type { Logger } from '../common/log.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { errors } from './api/schemas.ts';
 
 export interface StreamContext {
   auth: DataDirAuth;
@@ -52,7 +54,8 @@ export class StreamHub {
     return this.conns.has(sensor);
   }
 
-  register(app: FastifyInstance): void {
+  /** Registers GET /api/v1/stream on `app` (a fastify plugin: `app.register((a) => hub.register(a))`). */
+  async register(app: FastifyInstance): Promise<void> {
     const ctx = this.ctx;
     const verify = async (req: FastifyRequest, reply: FastifyReply) => {
       const sock = req.raw.socket as TLSSocket;
@@ -71,7 +74,12 @@ export class StreamHub {
       if (ctx.auth.isRevoked(cn)) return deny(403, 'revoked', `sensor ${cn} is revoked`);
       req.vigilSensor = { id: cn, serial: cert.serialNumber };
     };
-    app.get(STREAM_PATH, { websocket: true, preValidation: verify, config: { public: true } }, (socket, req) => {
+    const schema = {
+      summary: `Sensor stream: WebSocket (subprotocol ${SUBPROTOCOL}) with mutual TLS; frames in src/wire/protocol.ts, see docs/backend.md`,
+      tags: ['sensors'],
+      response: { 101: Type.Null({ description: 'switching protocols' }), ...errors(401, 403) },
+    };
+    app.get(STREAM_PATH, { websocket: true, preValidation: verify, config: { scope: 'public' }, schema }, (socket, req) => {
       this.onConnection(socket, req);
     });
     this.timers.push(setInterval(() => this.heartbeat(), 15_000).unref());
