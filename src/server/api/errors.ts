@@ -103,6 +103,14 @@ export function errorHandler(log: Logger) {
       const body: ErrorBody = { code: 'bad_request', message: `${field}: ${problem ? `${problem}; ` : ''}expected ${expected}`, field, expected };
       return reply.code(400).send(body);
     }
+    if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      const body: ErrorBody = { code: 'bad_request', message: `body: ${e.message}`, field: 'body', expected: 'a JSON document' };
+      return reply.code(400).send(body);
+    }
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const body: ErrorBody = { code: 'bad_request', message: `headers.content-type: expected application/json, got ${JSON.stringify(req.headers['content-type'] ?? '')}`, field: 'headers.content-type', expected: 'application/json' };
+      return reply.code(415).send(body);
+    }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.code(e.statusCode).send({ code: e.statusCode === 413 ? 'payload_too_large' : 'bad_request', message: e.message ?? 'bad request' });
     }

@@ -49,19 +49,19 @@ export const Event = Type.Object({}, { title: 'Event', additionalProperties: tru
 export const Alert = Type.Object(
   {
     uuid: Type.String(),
-    time: Type.String(),
-    rule: Type.String(),
-    priority: Type.String(),
-    output: Type.String(),
-    output_fields: Type.Object({}, { additionalProperties: true }),
-    source: Type.String(),
-    tags: Type.Array(Type.String()),
-    hostname: Type.String(),
     acked: Type.Boolean(),
     acked_at: Type.Optional(Type.String()),
     acked_by: Type.Optional(Type.String()),
+    time: Type.Optional(Type.String()),
+    rule: Type.Optional(Type.String()),
+    priority: Type.Optional(Type.String()),
+    output: Type.Optional(Type.String()),
+    output_fields: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    source: Type.Optional(Type.String()),
+    tags: Type.Optional(Type.Array(Type.String())),
+    hostname: Type.Optional(Type.String()),
   },
-  { title: 'Alert', additionalProperties: true, description: 'Falco json_output shaped alert plus acknowledgement state' },
+  { title: 'Alert', additionalProperties: true, description: 'Falco json_output shaped alert (as the sensor sent it) plus the uuid and acknowledgement state the store keeps' },
 );
 
 export function Page<T extends TSchema>(item: T, description: string) {

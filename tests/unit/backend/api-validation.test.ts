@@ -4,7 +4,8 @@
 // failed enrollments; 64-bit ns times in queries are not rounded through a double.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../../src/common/log.ts';
@@ -55,6 +56,29 @@ describe('a bad request gets a 400 naming the field and what was expected', () =
       assert.match(r.json.message, c.message);
     });
   }
+
+  test('a body that is not JSON, or not declared as JSON', async () => {
+    const raw = (type: string, data: string) =>
+      new Promise<{ status: number; json: any }>((resolve, reject) => {
+        const req = https.request(`${srv.url}/api/v1/api-tokens`, { method: 'POST', ca: readFileSync(path.join(dataDir, 'ca.pem')), headers: { authorization: `Bearer ${srv.adminToken}`, 'content-type': type } }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(b) }));
+        });
+        req.on('error', reject);
+        req.end(data);
+      });
+    const bad = await raw('application/json', '{"scope": read}');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.code, 'bad_request');
+    assert.equal(bad.json.field, 'body');
+    assert.equal(bad.json.expected, 'a JSON document');
+    assert.match(bad.json.message, /^body: /);
+    const text = await raw('text/csv', 'scope,read');
+    assert.equal(text.status, 415);
+    assert.equal(text.json.field, 'headers.content-type');
+    assert.equal(text.json.message, 'headers.content-type: expected application/json, got "text/csv"');
+  });
 
   test('a valid request passes the same schemas (defaults applied, optional body)', async () => {
     const t = await call('/api/v1/enrollment-tokens', { method: 'POST' });
