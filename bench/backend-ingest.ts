@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../src/server/log.ts';
-import { SensorUplink } from '../src/transport/uplink.ts';
+import { silentLogger } from '../src/common/log.ts';
+import { SensorUplink } from '../src/uplink/uplink.ts';
 import { startPostgres } from '../tests/helpers/services.ts';
 import { api, spawnServer } from '../tests/backend/_server.ts';
 import { genEvent } from './backend-gen.ts';

@@ -11,7 +11,7 @@ import https from 'node:https';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startServer } from '../src/server/index.ts';
-import { SensorUplink } from '../src/transport/uplink.ts';
+import { SensorUplink } from '../src/uplink/uplink.ts';
 import { Sensor } from '../src/sensor/sensor.ts';
 import { PlanBuilder } from '../src/sensor/hooks.ts';
 import { DEFAULT_WAKEUP_MS } from '../src/sensor/loader-client.ts';

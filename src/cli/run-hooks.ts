@@ -6,7 +6,7 @@
 import type { AnyRunHook } from '../runtime/index.ts';
 import type { Sensor } from '../sensor/sensor.ts';
 import { createRulesHook } from '../detect/live.ts';
-import { createUplinkHook } from '../transport/run-hook.ts';
+import { createUplinkHook } from '../uplink/run-hook.ts';
 import { createPolicyHook } from '../policy/run-hook.ts';
 
 export function createRunHooks(): AnyRunHook<Sensor>[] {

@@ -24,6 +24,10 @@ export const ErrorCodes = {
   VIGIL_E_PROTOCOL: 'protocol error',
   VIGIL_E_STORE: 'storage error',
   VIGIL_E_AUTH: 'authentication failed',
+  VIGIL_E_FORBIDDEN: 'not allowed with these credentials', // HTTP 403
+  VIGIL_E_NOT_FOUND: 'no such resource', // HTTP 404
+  VIGIL_E_VALIDATION: 'a request field is invalid', // HTTP 400; `where` names the field
+  VIGIL_E_RATE_LIMITED: 'too many requests', // HTTP 429
   VIGIL_E_INTERNAL: 'internal error',
 } as const;
 

@@ -1,7 +1,7 @@
 // Credential redaction: replaces secrets found in free text (argv, environment, paths, URLs, log
 // lines) with a marker and keeps the rest of the text. Applied by the sensor uplink to every string
 // field of an event or alert before it is spooled (so nothing unredacted leaves the node), and by
-// every pino logger of the backend (see createLogger in src/server/log.ts). All patterns are compiled
+// every pino logger of the backend (see createLogger in src/common/log.ts). All patterns are compiled
 // once; a cheap prefilter skips the full pass for strings that cannot contain a secret.
 
 export const REDACTED = '***REDACTED***';

@@ -1,6 +1,6 @@
 // File insights post-processing: directories with many distinct children (per operation) are folded
 // into one `dir/*` entry so that e.g. a cache directory with 10k files shows as one line.
-import type { FileEntry } from '../store/types.ts';
+import type { FileEntry } from './types.ts';
 
 export function collapseFiles(entries: FileEntry[], maxChildren = 16): FileEntry[] {
   const byDir = new Map<string, FileEntry[]>();

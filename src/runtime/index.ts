@@ -1,5 +1,5 @@
 // The run-time contract (public API): RunContext, the typed bus, RunHook and the hook lifecycle.
-// Hooks (detect/, transport/, policy/) import this; the CLI assembles hook instances into a
+// Hooks (detect/, uplink/, policy/) import this; the CLI assembles hook instances into a
 // registry (src/cli/run-hooks.ts) and drives them (src/cli/commands/run.ts).
 export { Bus } from './bus.ts';
 export type { BusTopics, Topic, Subscriber, PolicyDecision, LogRecord, LogLevel } from './bus.ts';

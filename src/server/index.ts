@@ -8,11 +8,11 @@ import websocket from '@fastify/websocket';
 import { VigilError } from '../common/errors.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
-import { DEFAULT_MAX_BATCH_ITEMS, DEFAULT_MAX_FRAME_BYTES, SUBPROTOCOL } from '../transport/protocol.ts';
-import { registerApi } from './api/routes.ts';
+import { DEFAULT_MAX_BATCH_ITEMS, DEFAULT_MAX_FRAME_BYTES, SUBPROTOCOL } from '../wire/protocol.ts';
+import { registerApi, type RouteInfo } from './api/index.ts';
 import { DataDirAuth } from './auth.ts';
 import { DirectIngestor, type Ingestor } from './ingest.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger } from '../common/log.ts';
 import { ServerMetrics } from './metrics.ts';
 import { ensurePki, serverNames } from './pki.ts';
 import { StreamHub } from './stream.ts';
@@ -36,6 +36,8 @@ export interface ServerOptions {
   maxBatchItems?: number;
   /** Sees every text frame received from sensors (tests, debugging). */
   frameTap?: (sensor: string, text: string) => void;
+  /** Sees every route as it is registered, with its schemas and config (tests). */
+  routeTap?: (route: RouteInfo) => void;
 }
 
 export interface RunningServer {
@@ -103,8 +105,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let serverId = `${os.hostname()}:${process.pid}`;
   const hub = new StreamHub({ auth, store, ingestor, metrics, log, get serverId() { return serverId; }, maxFrameBytes, maxBatchItems, frameTap: opts.frameTap });
   const fapp = app as unknown as FastifyInstance;
-  hub.register(fapp);
-  registerApi(fapp, { store, auth, pki, hub, metrics, log, version: VERSION, get serverId() { return serverId; } });
+  registerApi(fapp, { store, auth, pki, hub, metrics, log, version: VERSION, get serverId() { return serverId; } }, { extra: (a) => hub.register(a), routeTap: opts.routeTap });
 
   try {
     await app.listen({ host, port });

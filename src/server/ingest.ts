@@ -1,7 +1,7 @@
 // Ingest paths: a validated batch goes either straight into the store (DirectIngestor) or through
 // a NATS JetStream stream (NatsIngestor, src/server/nats.ts). `submit` resolves only once the batch
 // is durable (committed to the store, or acknowledged by JetStream); the server acks the sensor then.
-import type { BatchFrame } from '../transport/protocol.ts';
+import type { BatchFrame } from '../wire/protocol.ts';
 import type { IngestRecord, Store } from '../store/types.ts';
 import type { ServerMetrics } from './metrics.ts';
 

@@ -8,9 +8,9 @@
 import { AckPolicy, RetentionPolicy, StorageType, connect, headers, nanos, type ConsumerMessages, type JetStreamClient, type NatsConnection } from 'nats';
 import { VigilError } from '../common/errors.ts';
 import type { Store } from '../store/types.ts';
-import type { BatchFrame } from '../transport/protocol.ts';
+import type { BatchFrame } from '../wire/protocol.ts';
 import { storeBatch, type Ingestor } from './ingest.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../common/log.ts';
 import type { ServerMetrics } from './metrics.ts';
 
 export const STREAM_NAME = 'VIGIL_INGEST';

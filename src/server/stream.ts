@@ -3,16 +3,18 @@
 // sensor id, OU = vigil-sensor) and not be revoked; otherwise the upgrade is refused with 401/403.
 // After it: hello -> welcome, then batches; each batch is submitted to the ingestor at once and
 // acknowledged in order, only after it is durable. Protocol violations close the connection with
-// the codes of src/transport/protocol.ts; other connections are unaffected.
+// the codes of src/wire/protocol.ts; other connections are unaffected.
 import type { TLSSocket } from 'node:tls';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { CloseCode, PROTO_VERSION, ProtocolError, STREAM_PATH, SUBPROTOCOL, parseClientFrame, type Drops } from '../transport/protocol.ts';
+import { CloseCode, PROTO_VERSION, ProtocolError, STREAM_PATH, SUBPROTOCOL, encodeAck, encodeWelcome, parseClientFrame, type Drops } from '../wire/protocol.ts';
 import type { Store } from '../store/types.ts';
 import { SENSOR_ID_RE, type DataDirAuth } from './auth.ts';
 import type { Ingestor } from './ingest.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../common/log.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { errors } from './api/schemas.ts';
 
 export interface StreamContext {
   auth: DataDirAuth;
@@ -52,7 +54,8 @@ export class StreamHub {
     return this.conns.has(sensor);
   }
 
-  register(app: FastifyInstance): void {
+  /** Registers GET /api/v1/stream on `app` (a fastify plugin: `app.register((a) => hub.register(a))`). */
+  async register(app: FastifyInstance): Promise<void> {
     const ctx = this.ctx;
     const verify = async (req: FastifyRequest, reply: FastifyReply) => {
       const sock = req.raw.socket as TLSSocket;
@@ -71,7 +74,12 @@ export class StreamHub {
       if (ctx.auth.isRevoked(cn)) return deny(403, 'revoked', `sensor ${cn} is revoked`);
       req.vigilSensor = { id: cn, serial: cert.serialNumber };
     };
-    app.get(STREAM_PATH, { websocket: true, preValidation: verify, config: { public: true } }, (socket, req) => {
+    const schema = {
+      summary: `Sensor stream: WebSocket (subprotocol ${SUBPROTOCOL}) with mutual TLS; frames in src/wire/protocol.ts, see docs/backend.md`,
+      tags: ['sensors'],
+      response: { 101: Type.Null({ description: 'switching protocols' }), ...errors(401, 403) },
+    };
+    app.get(STREAM_PATH, { websocket: true, preValidation: verify, config: { scope: 'public' }, schema }, (socket, req) => {
       this.onConnection(socket, req);
     });
     this.timers.push(setInterval(() => this.heartbeat(), 15_000).unref());
@@ -163,7 +171,7 @@ export class StreamHub {
           await ctx.store.sensorUpdate({ id: sensor, hostname: frame.hostname, version: frame.version, connected: true, server: ctx.serverId, drops: frame.drops, certSerial: req.vigilSensor!.serial });
           const maxSeq = await ctx.store.maxSeq(sensor);
           if (!closing) {
-            socket.send(JSON.stringify({ type: 'welcome', proto: PROTO_VERSION, server: ctx.serverId, maxSeq, maxBatchItems: ctx.maxBatchItems, maxFrameBytes: ctx.maxFrameBytes }));
+            socket.send(encodeWelcome({ proto: PROTO_VERSION, server: ctx.serverId, maxSeq, maxBatchItems: ctx.maxBatchItems, maxFrameBytes: ctx.maxFrameBytes }));
           }
         }).catch((err: unknown) => {
           failed = true;
@@ -197,7 +205,7 @@ export class StreamHub {
         }
         ctx.metrics.batches.inc();
         ctx.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        if (!closing && socket.readyState === socket.OPEN) socket.send(`{"type":"ack","last":${last}}`);
+        if (!closing && socket.readyState === socket.OPEN) socket.send(encodeAck(last));
       });
     });
   }

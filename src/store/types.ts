@@ -1,6 +1,10 @@
 // Store contract: the one interface both storage back ends (DuckDB embedded, PostgreSQL) implement.
 // The server ingests sensor batches through `ingest` (exactly-once per (sensor, seq)), the API reads
-// through the query methods, a timer applies retention.
+// through the query methods, a timer applies retention. The insight shapes the store returns are
+// owned by src/insights (re-exported here for the store's callers).
+import type { WorkloadInsights, WorkloadSummary } from '../insights/types.ts';
+
+export type { CapEntry, FileEntry, NetEntry, PolicyEntry, ProcEntry, RuleEntry, WorkloadInsights, WorkloadSummary } from '../insights/types.ts';
 
 export interface IngestRecord {
   seq: number; // per-sensor spool sequence, unique and increasing
@@ -71,76 +75,6 @@ export interface AlertQuery extends TimeRange {
 export interface Page {
   items: string[];
   next: string | null;
-}
-
-export interface WorkloadSummary {
-  id: string;
-  kind: string;
-  name: string;
-  namespace: string | null;
-  hosts: string[];
-  containers: number;
-  events: number;
-  denied: number;
-  first_seen: string;
-  last_seen: string;
-}
-
-export interface NetEntry {
-  direction: 'ingress' | 'egress';
-  peer: string | null;
-  port: number | null;
-  protocol: string | null;
-  allowed: number;
-  denied: number;
-  first_seen: string;
-  last_seen: string;
-  policies: string[];
-}
-export interface FileEntry {
-  path: string;
-  operation: string;
-  count: number;
-  denied: number;
-  last_seen: string;
-  collapsed?: number; // number of children folded into `path` (a directory, ending in /*)
-  policies: string[];
-}
-export interface ProcEntry {
-  exe: string | null;
-  parent: string | null;
-  count: number;
-  denied: number;
-  last_seen: string;
-  policies: string[];
-}
-export interface CapEntry {
-  name: string;
-  granted: number;
-  denied: number;
-  count: number;
-  last_seen: string;
-}
-export interface PolicyEntry {
-  policy: string;
-  action: string | null;
-  rule: string | null;
-  count: number;
-  last_seen: string;
-}
-export interface RuleEntry {
-  rule: string;
-  priority: string | null;
-  count: number;
-  last_seen: string;
-}
-export interface WorkloadInsights extends WorkloadSummary {
-  network: NetEntry[];
-  files: FileEntry[];
-  processes: ProcEntry[];
-  capabilities: CapEntry[];
-  policies: PolicyEntry[];
-  rules: RuleEntry[];
 }
 
 export interface RetentionPolicy {

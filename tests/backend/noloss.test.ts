@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SensorUplink } from '../../src/transport/uplink.ts';
-import { silentLogger } from '../../src/server/log.ts';
+import { SensorUplink } from '../../src/uplink/uplink.ts';
+import { silentLogger } from '../../src/common/log.ts';
 import { allEvents, api, spawnServer, waitFor, type ChildServer } from './_server.ts';
 import { makeEvent } from './_fixtures.ts';
 

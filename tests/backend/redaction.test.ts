@@ -9,8 +9,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { REDACTED, redactString, stringifyRedacted } from '../../src/common/redact.ts';
 import { startServer } from '../../src/server/index.ts';
-import { createLogger } from '../../src/server/log.ts';
-import { SensorUplink } from '../../src/transport/uplink.ts';
+import { createLogger } from '../../src/common/log.ts';
+import { SensorUplink } from '../../src/uplink/uplink.ts';
 import { makeAlert, makeEvent } from './_fixtures.ts';
 import { api } from './_server.ts';
 

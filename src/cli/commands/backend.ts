@@ -10,7 +10,7 @@ import { VigilError } from '../../common/errors.ts';
 import { DataDirAuth, parseDuration } from '../../server/auth.ts';
 import { ensurePki, serverNames } from '../../server/pki.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/index.ts';
-import { httpsRequest } from '../../transport/enroll.ts';
+import { httpsRequest } from '../../uplink/enroll.ts';
 import { DEFAULT_SOCKET } from '../../sensor/control.ts';
 
 export { startServer } from '../../server/index.ts';

@@ -1,137 +1,156 @@
-// OpenAPI 3.0 description of the REST API, served at /api/openapi.json. Kept by hand next to the
-// routes (src/server/api/routes.ts); tests check that every route is described.
+// The OpenAPI 3.0 document of the API, generated from the routes as registered: their TypeBox
+// schemas (params, querystring, body, responses), `summary`/`tags`, and the `scope` and `produces`
+// of their config. Nothing is kept by hand: a route added with schemas is documented. JSON-schema
+// constructs OpenAPI 3.0 lacks are rewritten (null unions -> nullable, const -> enum,
+// patternProperties -> a free-form `filters` object parameter); schemas with a `title` become
+// components. Served at /api/openapi.json.
+import { VigilError } from '../../common/errors.ts';
+import { STATUS_TEXT } from './schemas.ts';
 
-const err = { $ref: '#/components/responses/Error' };
-const page = (item: string) => ({
-  type: 'object',
-  required: ['items', 'next'],
-  properties: { items: { type: 'array', items: { $ref: `#/components/schemas/${item}` } }, next: { type: 'string', nullable: true, description: 'cursor of the next page, null on the last page' } },
-});
-const timeParams = [
-  { name: 'since', in: 'query', schema: { type: 'string' }, description: 'inclusive start: RFC 3339, ns since epoch, or a duration ago (15m, 2h, 7d)' },
-  { name: 'until', in: 'query', schema: { type: 'string' }, description: 'exclusive end, same formats as since' },
-];
-const pageParams = [
-  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
-  { name: 'cursor', in: 'query', schema: { type: 'string' }, description: '`next` of the previous page' },
-  { name: 'order', in: 'query', schema: { type: 'string', enum: ['desc', 'asc'], default: 'desc' }, description: 'by event time' },
-];
-const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
-const read = [{ bearer: ['read'] }];
-const admin = [{ bearer: ['admin'] }];
+/** What the generator needs of a route (fastify's onRoute options). */
+export interface RouteInfo {
+  method: string | string[];
+  url: string;
+  schema?: Record<string, unknown>;
+  config?: { scope?: string; produces?: string };
+}
 
-export function openApiDocument(version: string): Record<string, unknown> {
+type J = Record<string, unknown>;
+
+const isObj = (v: unknown): v is J => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+class Converter {
+  readonly components: Record<string, J> = {};
+
+  /** A JSON schema (TypeBox) as an OpenAPI 3.0 schema object; titled schemas become $refs. */
+  schema(input: unknown, hoist = true): J {
+    if (!isObj(input)) return {};
+    const s: J = { ...input };
+    if (hoist && typeof s.title === 'string') {
+      const name = s.title;
+      const body = this.schema(s, false);
+      const prev = this.components[name];
+      if (prev && JSON.stringify(prev) !== JSON.stringify(body)) throw new VigilError('VIGIL_E_INTERNAL', `two different schemas are titled ${name}`);
+      this.components[name] = body;
+      return { $ref: `#/components/schemas/${name}` };
+    }
+    delete s.$id;
+    delete s.$schema;
+    delete s.title;
+    if ('const' in s) {
+      s.enum = [s.const];
+      delete s.const;
+    }
+    if (Array.isArray(s.examples)) {
+      s.example = s.examples[0];
+      delete s.examples;
+    }
+    for (const k of ['anyOf', 'oneOf', 'allOf'] as const) {
+      const list = s[k];
+      if (!Array.isArray(list)) continue;
+      const nonNull = list.filter((x) => !(isObj(x) && x.type === 'null'));
+      if (nonNull.length < list.length) s.nullable = true;
+      if (k !== 'allOf' && nonNull.length === 1) {
+        delete s[k];
+        Object.assign(s, this.schema(nonNull[0]), s.description === undefined ? {} : { description: s.description });
+      } else if (nonNull.every((x) => isObj(x) && 'const' in x && typeof x.const === 'string') && k !== 'allOf') {
+        delete s[k];
+        s.type = 'string';
+        s.enum = nonNull.map((x) => (x as J).const);
+      } else {
+        s[k] = nonNull.map((x) => this.schema(x));
+      }
+    }
+    if (isObj(s.properties)) s.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, this.schema(v)]));
+    if (isObj(s.items)) s.items = this.schema(s.items);
+    if (isObj(s.additionalProperties)) s.additionalProperties = this.schema(s.additionalProperties);
+    if (isObj(s.patternProperties)) {
+      const first = Object.values(s.patternProperties)[0];
+      delete s.patternProperties;
+      if (s.additionalProperties === false) s.additionalProperties = this.schema(first);
+    }
+    if (Array.isArray(s.required) && s.required.length === 0) delete s.required;
+    return s;
+  }
+
+  /** The parameters of one location (path, query) from its object schema. */
+  parameters(where: 'path' | 'query', input: unknown): J[] {
+    if (!isObj(input) || !isObj(input.properties)) return [];
+    const required = new Set(Array.isArray(input.required) ? (input.required as string[]) : []);
+    const out: J[] = [];
+    for (const [name, raw] of Object.entries(input.properties)) {
+      const sch = this.schema(raw);
+      const { description, ...schema } = sch;
+      const p: J = { name, in: where, required: where === 'path' || (required.has(name) && !('default' in schema)), schema };
+      if (description !== undefined) p.description = description;
+      if (schema.type === 'array') Object.assign(p, { style: 'form', explode: true });
+      out.push(p);
+    }
+    if (where === 'query' && isObj(input.patternProperties)) {
+      const [[pattern, value]] = Object.entries(input.patternProperties) as [[string, unknown]];
+      out.push({
+        name: 'filters',
+        in: 'query',
+        required: false,
+        style: 'form',
+        explode: true,
+        description: `${typeof input.description === 'string' ? input.description : 'free-form parameters'}; each parameter name matches ${pattern}`,
+        schema: { type: 'object', additionalProperties: this.schema(value) },
+      });
+    }
+    return out;
+  }
+}
+
+const toPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+export function openApiDocument(routes: RouteInfo[], version: string): J {
+  const conv = new Converter();
+  const paths: Record<string, Record<string, J>> = {};
+  for (const r of routes) {
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) {
+      if (m === 'HEAD' || m === 'OPTIONS') continue; // fastify's automatic HEAD twins
+      const schema = r.schema ?? {};
+      const scope = r.config?.scope ?? 'read';
+      const op: J = {};
+      if (typeof schema.summary === 'string') op.summary = schema.summary;
+      if (typeof schema.description === 'string') op.description = schema.description;
+      if (Array.isArray(schema.tags)) op.tags = schema.tags;
+      op.security = scope === 'public' ? [] : [{ bearer: [scope] }];
+      const params = [...conv.parameters('path', schema.params), ...conv.parameters('query', schema.querystring)];
+      if (params.length) op.parameters = params;
+      if (isObj(schema.body)) {
+        const body = conv.schema(schema.body);
+        const optional = isObj(schema.body) && (!Array.isArray(schema.body.required) || schema.body.required.length === 0);
+        op.requestBody = { required: !optional, content: { 'application/json': { schema: body } } };
+      }
+      const responses: Record<string, J> = {};
+      for (const [status, raw] of Object.entries(isObj(schema.response) ? schema.response : {})) {
+        const rs = isObj(raw) ? raw : {};
+        const own = typeof rs.title !== 'string' && typeof rs.description === 'string' ? rs.description : undefined;
+        const description = own ?? STATUS_TEXT[status] ?? 'ok';
+        if (rs.type === 'null') {
+          responses[status] = { description };
+          continue;
+        }
+        const media = status.startsWith('2') && r.config?.produces ? r.config.produces : 'application/json';
+        const body = conv.schema(rs);
+        if (own !== undefined) delete body.description;
+        responses[status] = { description, content: { [media]: { schema: body } } };
+      }
+      op.responses = responses;
+      (paths[toPath(r.url)] ??= {})[m.toLowerCase()] = op;
+    }
+  }
+  const sorted = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b)));
   return {
     openapi: '3.0.3',
-    info: { title: 'Vigil API', version, description: 'Vigil backend: events, alerts, runtime insights, sensors. Bearer tokens with scope read or admin.' },
+    info: { title: 'Vigil API', version, description: 'Vigil backend: events, alerts, runtime insights, sensors. Bearer tokens with scope read or admin. Generated from the route schemas.' },
     servers: [{ url: '/' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token (DATA_DIR/admin-token, or created with POST /api/v1/api-tokens)' } },
-      responses: { Error: { description: 'error', ...json({ $ref: '#/components/schemas/Error' }) } },
-      schemas: {
-        Error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', example: 'unauthorized' }, message: { type: 'string' } } },
-        Event: { type: 'object', description: 'Vigil event: nested so that each dotted path is the Falco field name (docs/event-format.md)', additionalProperties: true },
-        Alert: {
-          type: 'object',
-          description: 'Falco json_output shaped alert plus acknowledgement state',
-          properties: {
-            uuid: { type: 'string' }, time: { type: 'string' }, rule: { type: 'string' }, priority: { type: 'string' }, output: { type: 'string' },
-            output_fields: { type: 'object', additionalProperties: true }, source: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } },
-            hostname: { type: 'string' }, acked: { type: 'boolean' }, acked_at: { type: 'string' }, acked_by: { type: 'string' },
-          },
-        },
-        Sensor: {
-          type: 'object',
-          properties: {
-            id: { type: 'string' }, hostname: { type: 'string', nullable: true }, version: { type: 'string', nullable: true }, connected: { type: 'boolean' },
-            revoked: { type: 'boolean' }, first_seen: { type: 'string', nullable: true }, last_seen: { type: 'string', nullable: true },
-            events_received: { type: 'integer' }, alerts_received: { type: 'integer' }, server: { type: 'string', nullable: true },
-            drops: { type: 'object', properties: { kernel: { type: 'integer' }, user: { type: 'integer' }, spool: { type: 'integer' } } },
-          },
-        },
-        WorkloadSummary: {
-          type: 'object',
-          properties: {
-            id: { type: 'string', example: 'k8s:prod:deployment:api' }, kind: { type: 'string' }, name: { type: 'string' }, namespace: { type: 'string', nullable: true },
-            hosts: { type: 'array', items: { type: 'string' } }, containers: { type: 'integer' }, events: { type: 'integer' }, denied: { type: 'integer' },
-            first_seen: { type: 'string' }, last_seen: { type: 'string' },
-          },
-        },
-        WorkloadInsights: {
-          allOf: [
-            { $ref: '#/components/schemas/WorkloadSummary' },
-            {
-              type: 'object',
-              properties: {
-                network: { type: 'array', items: { type: 'object', properties: { direction: { type: 'string', enum: ['ingress', 'egress'] }, peer: { type: 'string' }, port: { type: 'integer' }, protocol: { type: 'string' }, allowed: { type: 'integer' }, denied: { type: 'integer' }, first_seen: { type: 'string' }, last_seen: { type: 'string' }, policies: { type: 'array', items: { type: 'string' } } } } },
-                files: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, operation: { type: 'string' }, count: { type: 'integer' }, denied: { type: 'integer' }, last_seen: { type: 'string' }, collapsed: { type: 'integer', description: 'children folded into path (dir/*)' }, policies: { type: 'array', items: { type: 'string' } } } } },
-                processes: { type: 'array', items: { type: 'object', properties: { exe: { type: 'string' }, parent: { type: 'string' }, count: { type: 'integer' }, denied: { type: 'integer' }, last_seen: { type: 'string' }, policies: { type: 'array', items: { type: 'string' } } } } },
-                capabilities: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, granted: { type: 'integer' }, denied: { type: 'integer' }, count: { type: 'integer' }, last_seen: { type: 'string' } } } },
-                policies: { type: 'array', items: { type: 'object', properties: { policy: { type: 'string' }, action: { type: 'string' }, rule: { type: 'string' }, count: { type: 'integer' }, last_seen: { type: 'string' } } } },
-                rules: { type: 'array', items: { type: 'object', properties: { rule: { type: 'string' }, priority: { type: 'string' }, count: { type: 'integer' }, last_seen: { type: 'string' } } } },
-              },
-            },
-          ],
-        },
-      },
+      schemas: Object.fromEntries(Object.entries(conv.components).sort(([a], [b]) => a.localeCompare(b))),
     },
-    paths: {
-      '/api/v1/events': {
-        get: {
-          summary: 'Stored events, newest first, with Falco-field filters',
-          security: read,
-          parameters: [
-            ...timeParams,
-            ...pageParams,
-            { name: 'sensor', in: 'query', schema: { type: 'string' } },
-            { name: 'workload', in: 'query', schema: { type: 'string' } },
-            { name: 'falco.field', in: 'query', schema: { type: 'string' }, description: 'any Falco field name as parameter (evt.type=execve&proc.name=cat&container.id=...); repeat a field to accept several values' },
-          ],
-          responses: { 200: { description: 'a page of events', ...json(page('Event')) }, 400: err, 401: err },
-        },
-      },
-      '/api/v1/alerts': {
-        get: {
-          summary: 'Alerts (Falco json_output), newest first',
-          security: read,
-          parameters: [
-            ...timeParams,
-            ...pageParams,
-            ...['rule', 'priority', 'min_priority', 'container', 'pod', 'namespace', 'workload', 'sensor'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
-            { name: 'acked', in: 'query', schema: { type: 'boolean' } },
-          ],
-          responses: { 200: { description: 'a page of alerts', ...json(page('Alert')) }, 400: err, 401: err },
-        },
-      },
-      '/api/v1/alerts/{id}/ack': {
-        post: { summary: 'Acknowledge an alert', security: admin, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'acknowledged' }, 401: err, 403: err, 404: err } },
-      },
-      '/api/v1/insights/workloads': {
-        get: { summary: 'Workloads seen (pod owner, container or host)', security: read, parameters: timeParams, responses: { 200: { description: 'workloads', ...json({ type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/WorkloadSummary' } } } }) }, 401: err } },
-      },
-      '/api/v1/insights/workloads/{id}': {
-        get: { summary: 'Runtime insights of one workload', security: read, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, ...timeParams], responses: { 200: { description: 'insights', ...json({ $ref: '#/components/schemas/WorkloadInsights' }) }, 401: err, 404: err } },
-      },
-      '/api/v1/sensors': {
-        get: { summary: 'Enrolled sensors', security: read, responses: { 200: { description: 'sensors', ...json({ type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Sensor' } } } }) }, 401: err } },
-      },
-      '/api/v1/sensors/{id}/revoke': {
-        post: { summary: 'Revoke a sensor (its certificate is refused from now on)', security: admin, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'revoked' }, 400: err, 401: err, 403: err } },
-      },
-      '/api/v1/enrollment-tokens': {
-        post: { summary: 'Create a one-time sensor enrollment token', security: admin, requestBody: json({ type: 'object', properties: { ttl: { type: 'string', default: '1h' } } }), responses: { 201: { description: 'token', ...json({ type: 'object', properties: { token: { type: 'string' }, expires: { type: 'string' } } }) }, 401: err, 403: err } },
-      },
-      '/api/v1/api-tokens': {
-        post: { summary: 'Create an API token', security: admin, requestBody: json({ type: 'object', required: ['scope'], properties: { scope: { type: 'string', enum: ['read', 'admin'] }, name: { type: 'string' } } }), responses: { 201: { description: 'token' }, 401: err, 403: err } },
-      },
-      '/api/v1/enroll': {
-        post: { summary: 'Sensor enrollment: exchange a one-time token and a CSR for a client certificate', security: [], requestBody: json({ type: 'object', required: ['token', 'csr'], properties: { token: { type: 'string' }, csr: { type: 'string' }, hostname: { type: 'string' } } }), responses: { 200: { description: 'certificate', ...json({ type: 'object', properties: { sensor_id: { type: 'string' }, certificate: { type: 'string' }, ca: { type: 'string' } } }) }, 400: err, 401: err } },
-      },
-      '/api/v1/ca': { get: { summary: 'CA certificate (PEM); sensors pin it with the fingerprint inside the enrollment token', security: [], responses: { 200: { description: 'PEM' } } } },
-      '/api/v1/stream': { get: { summary: 'Sensor stream: WebSocket (subprotocol vigil.v1) with mutual TLS; see docs/backend.md', security: [], responses: { 101: { description: 'switching protocols' }, 401: err, 403: err } } },
-      '/api/v1/status': { get: { summary: 'Server status', security: read, responses: { 200: { description: 'status' }, 401: err } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: read, responses: { 200: { description: 'text exposition format' }, 401: err } } },
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'ok' } } } },
-    },
+    paths: sorted,
   };
 }

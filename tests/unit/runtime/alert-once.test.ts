@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { AlertMessage, alertCodec, createRunContext, HookSet, printAlerts, type CoreRunOptions } from '../../../src/runtime/index.ts';
 import { createRulesHook } from '../../../src/detect/live.ts';
-import { SensorUplink } from '../../../src/transport/uplink.ts';
-import { Spool } from '../../../src/transport/spool.ts';
+import { SensorUplink } from '../../../src/uplink/uplink.ts';
+import { Spool } from '../../../src/uplink/spool.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';
 import { REDACTED } from '../../../src/common/redact.ts';
 import { Capture, execOf, FeedSensor, rulesFile } from './feed-sensor.ts';
@@ -26,7 +26,7 @@ test('an alert published once is serialised once, by whoever writes it out', asy
   printAlerts(ctx.bus, out);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-runtime-uplink-'));
   const up = new SensorUplink({ dir, server: 'https://127.0.0.1:1' }); // never started: spools only
-  // the uplink hook's subscription (src/transport/run-hook.ts)
+  // the uplink hook's subscription (src/uplink/run-hook.ts)
   ctx.bus.subscribe('alert', (m) => up.pushAlertLine(m.json(), m.alert));
   let seen: AlertMessage[] = [];
   ctx.bus.subscribe('alert', (m) => seen.push(m));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import assert from 'node:assert/strict';
 import { createRunContext, HookSet, printAlerts, type CoreRunOptions, type RunContext, type AlertMessage, type LogRecord, type PolicyDecision } from '../../../src/runtime/index.ts';
 import { createRulesHook } from '../../../src/detect/live.ts';
-import { createUplinkHook } from '../../../src/transport/run-hook.ts';
+import { createUplinkHook } from '../../../src/uplink/run-hook.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';
 import type { VigilEvent } from '../../../src/sensor/event.ts';
 import { Capture, execOf, FeedSensor, RecordingControl, rulesFile } from './feed-sensor.ts';

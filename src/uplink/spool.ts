@@ -11,7 +11,7 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { Kind } from './protocol.ts';
+import type { Kind } from '../wire/protocol.ts';
 
 export const RECORD_HEADER = 17;
 

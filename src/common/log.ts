@@ -1,7 +1,7 @@
-// Logging for the backend (server and sensor uplink): pino JSON lines, every line passed through
+// Logging shared by every layer (server, sensor uplink, ...): pino JSON lines, every line passed through
 // credential redaction before it is written (message arguments and the serialised line itself).
 import pino, { type Logger, type DestinationStream } from 'pino';
-import { redactLine, redactString } from '../common/redact.ts';
+import { redactLine, redactString } from './redact.ts';
 
 export type { Logger } from 'pino';
 

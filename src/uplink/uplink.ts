@@ -12,9 +12,9 @@ import os from 'node:os';
 import WebSocket from 'ws';
 import { mayHoldSecret, stringifyRedacted } from '../common/redact.ts';
 import { VigilError } from '../common/errors.ts';
-import { createLogger, type Logger } from '../server/log.ts';
+import { createLogger, type Logger } from '../common/log.ts';
 import { enroll, loadCredentials, type SensorCredentials } from './enroll.ts';
-import { CloseCode, PROTO_VERSION, STREAM_PATH, SUBPROTOCOL, type Drops, type ServerFrame } from './protocol.ts';
+import { CloseCode, PROTO_VERSION, STREAM_PATH, SUBPROTOCOL, encodeBatch, encodeHello, encodeItem, encodeStats, parseServerFrame, type Drops, type ServerFrame } from '../wire/protocol.ts';
 import { Spool } from './spool.ts';
 
 export interface SensorUplinkOptions {
@@ -224,7 +224,7 @@ export class SensorUplink extends EventEmitter {
       const key = `${d.kernel}/${d.user}/${d.spool}`;
       if (key !== this.reported) {
         this.reported = key;
-        this.ws!.send(JSON.stringify({ type: 'stats', drops: d }));
+        this.ws!.send(encodeStats(d));
       }
       this.pump();
     }
@@ -241,9 +241,9 @@ export class SensorUplink extends EventEmitter {
       let body = '';
       for (let i = 0; i < recs.length; i++) {
         const r = recs[i]!;
-        body += `${i ? ',' : ''}[${r.seq},"${r.kind}",${r.payload}]`;
+        body += i ? `,${encodeItem(r.seq, r.kind, r.payload)}` : encodeItem(r.seq, r.kind, r.payload);
       }
-      ws.send(`{"type":"batch","sensor":${JSON.stringify(this.creds.sensorId)},"first":${first},"last":${last},"items":[${body}]}`);
+      ws.send(encodeBatch(this.creds.sensorId, first, last, body));
       this.spool.sentSeq = last;
       this.inflight.push(last);
       this.c.sent += recs.length;
@@ -322,19 +322,19 @@ export class SensorUplink extends EventEmitter {
         alive();
         this.inflight = [];
         this.spool.sentSeq = this.spool.acked;
-        ws.send(JSON.stringify({ type: 'hello', proto: this.o.protoVersion ?? PROTO_VERSION, sensor: creds.sensorId, hostname: this.o.hostname ?? os.hostname(), version: this.o.version ?? '0.1.0', drops: this.drops() }));
+        ws.send(encodeHello({ proto: this.o.protoVersion ?? PROTO_VERSION, sensor: creds.sensorId, hostname: this.o.hostname ?? os.hostname(), version: this.o.version ?? '0.1.0', drops: this.drops() }));
       });
       ws.on('ping', alive);
       ws.on('message', (data) => {
         alive();
-        let f: ServerFrame;
+        let f: ServerFrame | undefined;
         try {
-          f = JSON.parse(data.toString()) as ServerFrame;
+          f = parseServerFrame(data.toString());
         } catch {
           ws.close(CloseCode.MALFORMED, 'bad server frame');
           return;
         }
-        if (f.type === 'welcome') {
+        if (f?.type === 'welcome') {
           if (this.spool.ensureNextAbove(f.maxSeq)) {
             this.log.warn({ serverMaxSeq: f.maxSeq }, 'server holds newer seqs than the local spool (spool state lost?)');
           }
@@ -348,7 +348,7 @@ export class SensorUplink extends EventEmitter {
           this.emit('connected');
           this.log.info({ server: f.server }, 'uplink connected');
           this.pump();
-        } else if (f.type === 'ack') {
+        } else if (f?.type === 'ack') {
           const n = this.spool.ack(f.last);
           this.c.acked += n;
           while (this.inflight.length && this.inflight[0]! <= f.last) this.inflight.shift();

@@ -1,6 +1,7 @@
-// Sensor <-> server wire protocol `vigil.v1` (WebSocket subprotocol, JSON text frames, mutual TLS).
-// Shared by the sensor uplink and the server so both sides agree on frames, limits and close codes.
-// See docs/backend.md for the full description.
+// Sensor <-> server wire protocol `vigil.v1` (WebSocket subprotocol, JSON text frames, mutual TLS):
+// frame types, limits, close codes and the codecs of every frame in both directions. The one module
+// both the sensor uplink (src/uplink) and the server (src/server) import for the protocol; it
+// imports nothing from src. See docs/backend.md for the full description.
 
 export const SUBPROTOCOL = 'vigil.v1';
 export const PROTO_VERSION = 1;
@@ -134,4 +135,55 @@ export function parseClientFrame(text: string, maxBatchItems: number): ClientFra
     default:
       throw new ProtocolError(CloseCode.MALFORMED, `unknown frame type ${JSON.stringify(f.type)}`);
   }
+}
+
+// ---- encoders (one per frame; the batch encoder takes items already serialised, the hot path) ----
+
+export function encodeHello(f: Omit<HelloFrame, 'type'>): string {
+  return JSON.stringify({ type: 'hello', proto: f.proto, sensor: f.sensor, hostname: f.hostname, version: f.version, drops: f.drops });
+}
+
+export function encodeStats(drops: Drops): string {
+  return JSON.stringify({ type: 'stats', drops });
+}
+
+/** One item of a batch, `[seq,"kind",document]`, with the document already JSON text. */
+export function encodeItem(seq: number, kind: Kind, json: string): string {
+  return `[${seq},"${kind}",${json}]`;
+}
+
+/** A batch frame from items encoded with encodeItem and joined with commas. */
+export function encodeBatch(sensor: string, first: number, last: number, itemsJson: string): string {
+  return `{"type":"batch","sensor":${JSON.stringify(sensor)},"first":${first},"last":${last},"items":[${itemsJson}]}`;
+}
+
+export function encodeWelcome(f: Omit<WelcomeFrame, 'type'>): string {
+  return JSON.stringify({ type: 'welcome', proto: f.proto, server: f.server, maxSeq: f.maxSeq, maxBatchItems: f.maxBatchItems, maxFrameBytes: f.maxFrameBytes });
+}
+
+export function encodeAck(last: number): string {
+  return `{"type":"ack","last":${last}}`;
+}
+
+/**
+ * Parses a server frame (sensor side): the frame, or undefined for a frame type this version does
+ * not know (ignored, so a newer server may add frames); throws ProtocolError(MALFORMED) otherwise.
+ */
+export function parseServerFrame(text: string): ServerFrame | undefined {
+  let f: Record<string, unknown>;
+  try {
+    f = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ProtocolError(CloseCode.MALFORMED, 'bad server frame');
+  }
+  if (!f || typeof f !== 'object' || Array.isArray(f)) throw new ProtocolError(CloseCode.MALFORMED, 'bad server frame');
+  if (f.type === 'ack') {
+    if (!isCount(f.last)) throw new ProtocolError(CloseCode.MALFORMED, 'ack.last must be a non-negative integer');
+    return { type: 'ack', last: f.last };
+  }
+  if (f.type === 'welcome') {
+    if (!isCount(f.maxSeq) || typeof f.maxBatchItems !== 'number' || typeof f.maxFrameBytes !== 'number') throw new ProtocolError(CloseCode.MALFORMED, 'welcome needs maxSeq, maxBatchItems and maxFrameBytes');
+    return { type: 'welcome', proto: Number(f.proto), server: String(f.server ?? ''), maxSeq: f.maxSeq, maxBatchItems: f.maxBatchItems, maxFrameBytes: f.maxFrameBytes };
+  }
+  return undefined;
 }
