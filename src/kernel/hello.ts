@@ -86,3 +86,13 @@ export function parseHello(text: string): Hello {
   if (!h.enforce && err !== undefined && err !== '-' && err !== '') h.enforceError = err;
   return h;
 }
+
+/** parseHello for text that may not be a hello line (e.g. a status from an older sensor): undefined instead of an error. */
+export function tryParseHello(text: string | undefined): Hello | undefined {
+  if (!text) return undefined;
+  try {
+    return parseHello(text);
+  } catch {
+    return undefined;
+  }
+}

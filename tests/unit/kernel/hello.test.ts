@@ -2,7 +2,7 @@
 // field of the line native/loader.c prints, values with spaces, and the errors of malformed lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHello } from '../../../src/kernel/hello.ts';
+import { parseHello, tryParseHello } from '../../../src/kernel/hello.ts';
 import { VigilError } from '../../../src/common/errors.ts';
 
 test('parses every field of the loader hello line', () => {
@@ -45,4 +45,10 @@ test('malformed lines are errors naming the offset and what was expected', () =>
   assert.equal(err('abi=2 =3'), 'loader hello, offset 6: expected key=value in "abi=2 =3"');
   assert.equal(err('abi=2 boot_offset_ns=12x'), 'loader hello, offset 21: expected an integer for boot_offset_ns in "abi=2 boot_offset_ns=12x"');
   assert.equal(err(''), 'loader hello, offset 0: expected abi=<integer> in ""');
+});
+
+test('tryParseHello: undefined for what is not a hello line', () => {
+  assert.equal(tryParseHello(undefined), undefined);
+  assert.equal(tryParseHello('garbage'), undefined);
+  assert.equal(tryParseHello('abi=2 wakeup_ms=0')?.wakeupMs, 0);
 });
