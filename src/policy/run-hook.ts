@@ -13,7 +13,6 @@ import { Option, type Command } from 'commander';
 import { VigilError } from '../common/errors.ts';
 import type { RunHook, RunOptions } from '../cli/commands/run.ts';
 import type { ControlServer } from '../sensor/control.ts';
-import { DEFAULT_ROOTS } from '../sensor/container.ts';
 import type { VigilEvent } from '../sensor/event.ts';
 import type { SensorHandle } from '../sensor/handle.ts';
 import { fanotifyStats, loadFanotifyTable } from '../kernel/commands.ts';
@@ -165,7 +164,7 @@ export class PolicyRuntime {
 
   async #scanOnce(): Promise<void> {
     this.counters.rescans++;
-    const list: Discovered[] = [hostWorkload(), ...scanRuntimeRoots(DEFAULT_ROOTS.runc, UNIFIED_ROOT)];
+    const list: Discovered[] = [hostWorkload(), ...scanRuntimeRoots(this.sensor.runtimeRoots.runc, UNIFIED_ROOT)];
     const ids = new Set(list.map((w) => w.id));
     for (const [full, cg] of this.#seen) {
       if (ids.has(full)) {

@@ -4,7 +4,7 @@
 // the two things it may do with the stream: subscribe to it and add synthetic records to it.
 // Consumers import this type only; Sensor.handle() implements it.
 import type { KernelHandle } from '../kernel/handle.ts';
-import type { ContainerInfo } from './container.ts';
+import type { ContainerInfo, RuntimeRoots } from './container.ts';
 import type { VigilEvent } from './event.ts';
 import type { RawEvent } from './kinds.ts';
 
@@ -21,6 +21,8 @@ export interface ProcessFacts {
 }
 
 export interface SensorHandle extends KernelHandle {
+  /** the container runtimes' state directories this sensor reads */
+  readonly runtimeRoots: RuntimeRoots;
   /** A process from the process table, or (snapshot) read from /proc now and kept. */
   process(pid: number, snapshot?: boolean): ProcessFacts | undefined;
   /** Marks a process the table learned late (snapshot) as exited. */

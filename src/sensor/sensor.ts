@@ -323,6 +323,7 @@ export class Sensor extends EventEmitter {
         return loader.pid;
       },
       port: loader,
+      runtimeRoots: this.opts.runtimeRoots ?? DEFAULT_ROOTS,
       process: (pid, snapshot = false) => (snapshot ? this.procs.lookup(pid) : this.procs.get(pid)),
       markExited: (pid) => this.procs.markExited(pid),
       containerOfCgroup: (cgroupId) => {
