@@ -34,11 +34,11 @@ export const NET_LAYOUT = {
     rules: VNET_SCOPE.rules,
   },
 } as const;
-export const NET_ACTION = { Allow: 1, Audit: 2, Block: 3 } as const;
-export const NET_POSTURE = { none: 0, audit: 2, block: 3 } as const;
-export const NET_DIR = { egress: 1, bind: 2 } as const;
-export const NET_PROTO_CLASS: Record<ProtoClass, number> = { tcp: 1, udp: 2, icmp: 3, raw: 4 };
-export const NET_POLICY_POSTURE = 0xffff;
+export const NET_ACTION = { Allow: VNET.A_ALLOW, Audit: VNET.A_AUDIT, Block: VNET.A_BLOCK } as const;
+export const NET_POSTURE = { none: 0, audit: VNET.A_AUDIT, block: VNET.A_BLOCK } as const;
+export const NET_DIR = { egress: VNET.DIR_EGRESS, bind: VNET.DIR_BIND } as const;
+export const NET_PROTO_CLASS: Record<ProtoClass, number> = { tcp: VNET.C_TCP, udp: VNET.C_UDP, icmp: VNET.C_ICMP, raw: VNET.C_RAW };
+export const NET_POLICY_POSTURE = VNET.POLICY_POSTURE;
 /** Key of the host pseudo-scope in vnet_scopes (host processes: no container scope, host mount namespace). */
 export const NET_HOST_KEY = '0';
 

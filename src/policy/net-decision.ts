@@ -12,7 +12,7 @@ import { ipv4, ipv6, registerKind, KIND_BY_ID, type Decoded, type KindInfo, type
 import type { FieldTree } from '../sensor/event.ts';
 import { rulesOfDir, type CompiledTables, type NetScope } from './compile.ts';
 
-export const NET_HOOK = { connect: 1, sendmsg: 2, bind: 3, sockCreate: 4 } as const;
+export const NET_HOOK = { connect: VNET.HOOK_CONNECT, sendmsg: VNET.HOOK_SENDMSG, bind: VNET.HOOK_BIND, sockCreate: VNET.HOOK_SOCK_CREATE } as const;
 const HOOK_TYPE: Record<number, string> = { 1: 'connect', 2: 'sendmsg', 3: 'bind', 4: 'socket' };
 const ACTION_NAME: Record<number, 'Allow' | 'Audit' | 'Block'> = { 1: 'Allow', 2: 'Audit', 3: 'Block' };
 const AF: Record<number, string> = { 2: 'AF_INET', 10: 'AF_INET6', 17: 'AF_PACKET' };
@@ -108,10 +108,21 @@ function scopeOf(t: CompiledTables | undefined, idx: number): NetScope | undefin
   return s && s.scopeIdx === idx ? s : undefined;
 }
 
+/** A scope's rules by direction, in entry order (computed once per scope of a table). */
+const byDir = new WeakMap<NetScope, { egress: NetScope['rules']; bind: NetScope['rules'] }>();
+function rulesByDir(s: NetScope): { egress: NetScope['rules']; bind: NetScope['rules'] } {
+  let d = byDir.get(s);
+  if (!d) {
+    d = { egress: rulesOfDir(s, 'egress'), bind: rulesOfDir(s, 'bind') };
+    byDir.set(s, d);
+  }
+  return d;
+}
+
 /** The label of the entry the kernel reported, when it belongs to the reported policy. */
 function entryLabel(s: NetScope | undefined, d: NetDecisionSlots): string | undefined {
   if (!s || d.entry === ND.NO_ENTRY) return undefined;
-  const e = d.hook === NET_HOOK.sockCreate ? s.protocols[d.entry] : rulesOfDir(s, d.hook === NET_HOOK.bind ? 'bind' : 'egress')[d.entry];
+  const e = d.hook === NET_HOOK.sockCreate ? s.protocols[d.entry] : rulesByDir(s)[d.hook === NET_HOOK.bind ? 'bind' : 'egress'][d.entry];
   return e && e.policy === d.policy ? e.label : undefined;
 }
 
