@@ -8,7 +8,7 @@ import type { LoaderPort } from './commands.ts';
 export interface KernelHandle {
   /** the loader's hello, parsed */
   readonly hello: Hello;
-  /** pid of the loader process (undefined once it is gone) */
+  /** pid of the loader process (undefined before it started) */
   readonly loaderPid: number | undefined;
   /** where the typed commands go */
   readonly port: LoaderPort;

@@ -6,7 +6,6 @@
 import { EventEmitter } from 'node:events';
 import { LoaderClient, type LoaderOptions } from '../kernel/loader.ts';
 import * as kernel from '../kernel/commands.ts';
-import type { Hello } from '../kernel/hello.ts';
 import { FrameDecoder } from './decoder.ts';
 import { Enricher } from './enrich.ts';
 import { ProcTable } from './proctable.ts';
@@ -318,7 +317,7 @@ export class Sensor extends EventEmitter {
     const hello = loader.info;
     if (!hello) throw new VigilError('VIGIL_E_INTERNAL', 'Sensor.handle() before start()');
     return {
-      hello: hello as Hello,
+      hello,
       get loaderPid() {
         return loader.pid;
       },
