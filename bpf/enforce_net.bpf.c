@@ -23,34 +23,14 @@
  * (for nested cgroups inside a container).
  *
  * Decisions that are reported (Block, Audit, default posture) go to the shared ring buffer as
- * VGL_K_NET_DECISION events; args:
- *   0 action applied/reported (1 Allow, 2 Audit, 3 Block)   1 policy index (0xffff: posture)
- *   2 address family (AF_INET 2, AF_INET6 10, AF_PACKET 17)  3 L4 protocol (6, 17, ...) or the
- *     socket protocol for sock_create   4 port (host order; 0 for sock_create)
- *   5 IPv4 address (network order in the low 32 bits)        6 hook (VNET_HOOK_*)
- *   7 scope index   8, 9 IPv6 address (bytes 0-7, 8-15, as stored in memory)
- *   10 socket type (sock_create) / 0   11 1 when the decision came from the default posture
+ * VGL_K_NET_DECISION events; their arg slots are VGL_ND_* in vigil_abi.h. A decision names what
+ * decided it: the policy index and the matched entry (the rule's `entry`, or the protocol class's
+ * `proto_entry`), with the scope index and the generation of the table it came from, so user space
+ * names the rule from the table that was in force and never evaluates the rules again.
  *   res: -1 (EPERM) when denied, 0 when only reported.
  */
 #include "vigil.bpf.h"
 #include <bpf/bpf_endian.h>
-
-#define VNET_MAX_RULES 32
-#define VNET_A_ALLOW 1
-#define VNET_A_AUDIT 2
-#define VNET_A_BLOCK 3
-#define VNET_DIR_EGRESS 1
-#define VNET_DIR_BIND 2
-#define VNET_C_TCP 1
-#define VNET_C_UDP 2
-#define VNET_C_ICMP 3
-#define VNET_C_RAW 4
-#define VNET_POLICY_POSTURE 0xffff
-
-#define VNET_HOOK_CONNECT 1
-#define VNET_HOOK_SENDMSG 2
-#define VNET_HOOK_BIND 3
-#define VNET_HOOK_SOCK_CREATE 4
 
 #define VNET_AF_INET 2
 #define VNET_AF_INET6 10
@@ -58,37 +38,6 @@
 #define VNET_SOCK_STREAM 1
 #define VNET_SOCK_DGRAM 2
 #define VNET_SOCK_RAW 3
-
-/* One address rule; 48 bytes. net/mask are in network byte order as raw bytes (an IPv4 rule uses
- * word 0 only). family 0 = any family (no cidr). ports are inclusive, host order. */
-struct vnet_rule {
-	u32 net[4];
-	u32 mask[4];
-	u8 family;
-	u8 proto;   /* 0 any, 6 tcp, 17 udp */
-	u8 action;  /* VNET_A_* */
-	u8 dir;     /* VNET_DIR_* */
-	u16 port_lo;
-	u16 port_hi;
-	u16 policy;
-	u16 pad16;
-	u32 pad32;
-};
-
-/* Everything the programs know about one container; 40 + 32 * 48 bytes. Postures: 0 none (no
- * allow-list), 2 audit, 3 block; they apply to what no Allow rule matched. */
-struct vnet_scope {
-	u32 n;
-	u8 posture_egress;
-	u8 posture_bind;
-	u8 posture_proto;
-	u8 flags;
-	u32 scope_idx;
-	u8 proto_action[8];  /* indexed by VNET_C_* */
-	u16 proto_policy[8];
-	u32 pad;
-	struct vnet_rule rules[VNET_MAX_RULES];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -104,6 +53,7 @@ struct vnet_verdict {
 	u8 report;   /* 0: nothing to report, else the action reported */
 	u8 posture;
 	u16 policy;
+	u16 entry;   /* matched entry (VGL_ND_NO_ENTRY: the posture decided) */
 };
 
 static __always_inline struct vnet_scope *vnet_scope_of_current(void)
@@ -144,20 +94,20 @@ static __always_inline void vnet_report(const struct vnet_scope *s, const struct
 		return;
 	e->hdr.flags |= VGL_F_POLICY;
 	e->res = v->deny ? -1 : 0;
-	e->args[0] = v->report;
-	e->args[1] = v->policy;
-	e->args[2] = family;
-	e->args[3] = proto;
-	e->args[4] = port;
-	e->args[5] = family == VNET_AF_INET ? addr[0] : 0;
-	e->args[6] = hook;
-	e->args[7] = s->scope_idx;
+	e->args[VGL_ND_ACTION] = v->report;
+	e->args[VGL_ND_POLICY] = v->policy | ((u64)v->entry << VGL_ND_ENTRY_SHIFT);
+	e->args[VGL_ND_FAMILY] = family;
+	e->args[VGL_ND_PROTO] = proto;
+	e->args[VGL_ND_PORT] = port;
+	e->args[VGL_ND_IP4] = family == VNET_AF_INET ? addr[0] : 0;
+	e->args[VGL_ND_HOOK] = hook;
+	e->args[VGL_ND_SCOPE] = s->scope_idx | ((u64)s->gen << VGL_ND_GEN_SHIFT);
 	if (family == VNET_AF_INET6) {
-		e->args[8] = ((u64)addr[1] << 32) | addr[0];
-		e->args[9] = ((u64)addr[3] << 32) | addr[2];
+		e->args[VGL_ND_IP6A] = ((u64)addr[1] << 32) | addr[0];
+		e->args[VGL_ND_IP6B] = ((u64)addr[3] << 32) | addr[2];
 	}
-	e->args[10] = socktype;
-	e->args[11] = v->posture;
+	e->args[VGL_ND_SOCKTYPE] = socktype;
+	e->args[VGL_ND_POSTURE] = v->posture;
 	vgl_submit(e, vgl_counters(VGL_K_NET_DECISION));
 }
 
@@ -211,17 +161,22 @@ static long vnet_eval_one(u64 i, void *arg)
 	return 0;
 }
 
-static __always_inline u16 vnet_rule_policy(const struct vnet_scope *s, int i)
+/* The verdict of rule i: its policy and entry (both "posture" when i is out of range). */
+static __always_inline void vnet_rule_verdict(const struct vnet_scope *s, int i, struct vnet_verdict *v)
 {
-	if (i < 0 || i >= VNET_MAX_RULES)
-		return VNET_POLICY_POSTURE;
-	return s->rules[i].policy;
+	if (i < 0 || i >= VNET_MAX_RULES) {
+		v->policy = VNET_POLICY_POSTURE;
+		v->entry = VGL_ND_NO_ENTRY;
+		return;
+	}
+	v->policy = s->rules[i].policy;
+	v->entry = s->rules[i].entry;
 }
 
 static __always_inline struct vnet_verdict vnet_eval_addr(const struct vnet_scope *s, u8 dir, u8 posture, u8 family,
 							   const u32 *addr, u16 port, u8 proto)
 {
-	struct vnet_verdict v = {};
+	struct vnet_verdict v = { .entry = VGL_ND_NO_ENTRY };
 	struct vnet_eval_ctx c = {
 		.s = s, .port = port, .dir = dir, .family = family, .proto = proto, .allow = -1, .audit = -1, .block = -1,
 	};
@@ -236,7 +191,7 @@ static __always_inline struct vnet_verdict vnet_eval_addr(const struct vnet_scop
 	if (c.block >= 0) {
 		v.deny = 1;
 		v.report = VNET_A_BLOCK;
-		v.policy = vnet_rule_policy(s, c.block);
+		vnet_rule_verdict(s, c.block, &v);
 		return v;
 	}
 	if (c.allow < 0 && posture) {
@@ -248,7 +203,7 @@ static __always_inline struct vnet_verdict vnet_eval_addr(const struct vnet_scop
 	}
 	if (c.audit >= 0) {
 		v.report = VNET_A_AUDIT;
-		v.policy = vnet_rule_policy(s, c.audit);
+		vnet_rule_verdict(s, c.audit, &v);
 	}
 	return v;
 }
@@ -356,12 +311,13 @@ int vnet_sock_create(struct bpf_sock *sk)
 	if (!s)
 		return 1;
 	u8 a1 = c1 ? s->proto_action[c1 & 7] : 0, a2 = c2 ? s->proto_action[c2 & 7] : 0;
-	struct vnet_verdict v = {};
+	struct vnet_verdict v = { .entry = VGL_ND_NO_ENTRY };
 	if (a1 == VNET_A_BLOCK || a2 == VNET_A_BLOCK) {
 		u8 c = a1 == VNET_A_BLOCK ? c1 : c2;
 		v.deny = 1;
 		v.report = VNET_A_BLOCK;
 		v.policy = s->proto_policy[c & 7];
+		v.entry = s->proto_entry[c & 7];
 	} else if (a1 != VNET_A_ALLOW && a2 != VNET_A_ALLOW && s->posture_proto) {
 		v.posture = 1;
 		v.policy = VNET_POLICY_POSTURE;
@@ -371,6 +327,7 @@ int vnet_sock_create(struct bpf_sock *sk)
 		u8 c = a1 == VNET_A_AUDIT ? c1 : c2;
 		v.report = VNET_A_AUDIT;
 		v.policy = s->proto_policy[c & 7];
+		v.entry = s->proto_entry[c & 7];
 	}
 	if (v.report) {
 		u32 addr[4] = {};

@@ -319,4 +319,79 @@ struct vgl_pf_cfg {
 	u64 tails[VGL_PF_NTAILS];
 };
 
+/* Network enforcement (bpf/enforce_net.bpf.c, cgroup BPF). The vnet_scopes map holds one
+ * struct vnet_scope per container, keyed by its cgroup v2 id (u64; 0 is the host pseudo-scope),
+ * written whole by user space (src/kernel/encode.ts encodes it, `map-update vnet_scopes`). */
+#define VNET_MAX_RULES 32
+#define VNET_A_ALLOW 1
+#define VNET_A_AUDIT 2
+#define VNET_A_BLOCK 3
+#define VNET_DIR_EGRESS 1
+#define VNET_DIR_BIND 2
+#define VNET_C_TCP 1
+#define VNET_C_UDP 2
+#define VNET_C_ICMP 3
+#define VNET_C_RAW 4
+#define VNET_POLICY_POSTURE 0xffff
+#define VNET_HOOK_CONNECT 1
+#define VNET_HOOK_SENDMSG 2
+#define VNET_HOOK_BIND 3
+#define VNET_HOOK_SOCK_CREATE 4
+
+/* One address rule; 48 bytes. net/mask are in network byte order as raw bytes (an IPv4 rule uses
+ * word 0 only). family 0 = any family (no cidr). ports are inclusive, host order. `entry` is the
+ * rule's position among the scope's rules of its direction (egress or bind): what a decision
+ * reports as the matched entry. */
+struct vnet_rule {
+	u32 net[4];
+	u32 mask[4];
+	u8 family;
+	u8 proto;   /* 0 any, 6 tcp, 17 udp */
+	u8 action;  /* VNET_A_* */
+	u8 dir;     /* VNET_DIR_* */
+	u16 port_lo;
+	u16 port_hi;
+	u16 policy; /* index of the policy in the table (names are user space's) */
+	u16 entry;
+	u32 pad32;
+};
+
+/* Everything the programs know about one container; 48 + 32 * 48 bytes. Postures: 0 none (no
+ * allow-list), 2 audit, 3 block; they apply to what no Allow rule matched. `gen` is the generation
+ * of the table this value belongs to (stamped by user space on every push) and `proto_entry[c]`
+ * the position of protocol class c's entry among the scope's protocol entries; decisions carry
+ * both, so user space names the matched rule from the table that was in force. */
+struct vnet_scope {
+	u32 n;
+	u8 posture_egress;
+	u8 posture_bind;
+	u8 posture_proto;
+	u8 flags;
+	u32 scope_idx;
+	u8 proto_action[8];  /* indexed by VNET_C_* */
+	u16 proto_policy[8];
+	u32 gen;
+	u8 proto_entry[8];   /* indexed by VNET_C_* */
+	struct vnet_rule rules[VNET_MAX_RULES];
+};
+
+/* Arg slots of a VGL_K_NET_DECISION event. */
+#define VGL_ND_ACTION   0  /* action applied/reported: VNET_A_* */
+#define VGL_ND_POLICY   1  /* bits 0-15: policy index (VNET_POLICY_POSTURE: the posture decided);
+			    * bits 16-31: matched entry (vnet_rule.entry, or proto_entry[class] for
+			    * sock_create; VGL_ND_NO_ENTRY when the posture decided) */
+#define VGL_ND_FAMILY   2  /* AF_INET 2, AF_INET6 10, AF_PACKET 17 */
+#define VGL_ND_PROTO    3  /* L4 protocol (6, 17, ...) or the socket protocol for sock_create */
+#define VGL_ND_PORT     4  /* host order; 0 for sock_create */
+#define VGL_ND_IP4      5  /* IPv4 address, network order in the low 32 bits */
+#define VGL_ND_HOOK     6  /* VNET_HOOK_* */
+#define VGL_ND_SCOPE    7  /* bits 0-31: scope index; bits 32-63: vnet_scope.gen of the table */
+#define VGL_ND_IP6A     8  /* IPv6 address bytes 0-7 as stored in memory */
+#define VGL_ND_IP6B     9  /* bytes 8-15 */
+#define VGL_ND_SOCKTYPE 10 /* socket type */
+#define VGL_ND_POSTURE  11 /* 1 when the decision came from the default posture */
+#define VGL_ND_ENTRY_SHIFT 16
+#define VGL_ND_NO_ENTRY 0xffff
+#define VGL_ND_GEN_SHIFT 32
+
 #endif /* VIGIL_ABI_H */

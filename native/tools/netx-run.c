@@ -59,12 +59,14 @@ static int on_record(void *ctx, void *data, size_t len)
 	}
 	char comm[VGL_COMM_LEN + 1] = {0};
 	memcpy(comm, e->comm, VGL_COMM_LEN);
-	printf("N {\"action\":%llu,\"policy\":%llu,\"family\":%llu,\"proto\":%llu,\"port\":%llu,\"addr\":\"%s\","
+	printf("N {\"action\":%llu,\"policy\":%llu,\"entry\":%llu,\"gen\":%llu,\"family\":%llu,\"proto\":%llu,\"port\":%llu,\"addr\":\"%s\","
 	       "\"hook\":%llu,\"scope\":%llu,\"socktype\":%llu,\"posture\":%llu,\"res\":%lld,\"pid\":%u,\"cgroup\":%llu,"
 	       "\"comm\":\"%s\"}\n",
-	       (unsigned long long)e->args[0], (unsigned long long)e->args[1], (unsigned long long)e->args[2],
+	       (unsigned long long)e->args[VGL_ND_ACTION], (unsigned long long)(e->args[VGL_ND_POLICY] & 0xffff),
+	       (unsigned long long)((e->args[VGL_ND_POLICY] >> VGL_ND_ENTRY_SHIFT) & 0xffff),
+	       (unsigned long long)(e->args[VGL_ND_SCOPE] >> VGL_ND_GEN_SHIFT), (unsigned long long)e->args[2],
 	       (unsigned long long)e->args[3], (unsigned long long)e->args[4], addr, (unsigned long long)e->args[6],
-	       (unsigned long long)e->args[7], (unsigned long long)e->args[10], (unsigned long long)e->args[11],
+	       (unsigned long long)(e->args[VGL_ND_SCOPE] & 0xffffffffu), (unsigned long long)e->args[10], (unsigned long long)e->args[11],
 	       (long long)e->res, e->pid, (unsigned long long)e->cgroup_id, comm);
 	fflush(stdout);
 	return 0;

@@ -1,27 +1,44 @@
 // Policy compiler: validated policies + the current workloads -> decision tables for the two
 // enforcers. The fanotify table is the line-based text documented in native/fanotify_enforcer.h;
 // the network rules are one binary value per container cgroup for the `vnet_scopes` map of
-// bpf/enforce_net.bpf.c (layout documented there and mirrored by NET_LAYOUT below), plus the
-// same data as text (`netx 1` format) for native/tools/netx-run and for humans.
+// bpf/enforce_net.bpf.c (struct vnet_scope in bpf/vigil_abi.h, encoded by src/kernel/encode.ts),
+// plus the same data as text (`netx 1` format) for native/tools/netx-run and for humans. Each
+// rule's `entry` (its position among the scope's rules of its direction) and each protocol
+// class's position are written into the value: a decision reports them, and the decision decoder
+// names the rule from these tables (net-decision.ts).
 // Compilation is pure and deterministic: the same inputs give byte-identical tables, which is how
 // tests prove that a KubeArmorPolicy and its VigilPolicy twin mean the same thing.
 import { VigilError } from '../common/errors.ts';
+import { VNET, VNET_RULE, VNET_SCOPE } from '../sensor/abi.ts';
+import { netScopeValue, type VnetScopeValue } from '../kernel/encode.ts';
 import { parseCidr } from './validate.ts';
 import type { Action, AddrEntry, CompileOptions, NormPolicy, PathEntry, Posture, PostureConfig, ProtoClass, Workload } from './model.ts';
 
-/** Layout of struct vnet_scope / struct vnet_rule in bpf/enforce_net.bpf.c (checked by a test against BTF). */
+/** Layout of struct vnet_scope / struct vnet_rule (bpf/vigil_abi.h; the mirror is src/sensor/abi.ts, checked by a test against BTF). */
 export const NET_LAYOUT = {
-  maxRules: 32,
-  ruleSize: 48,
-  scopeSize: 40 + 32 * 48,
-  rule: { net: 0, mask: 16, family: 32, proto: 33, action: 34, dir: 35, portLo: 36, portHi: 38, policy: 40 },
-  scope: { n: 0, postureEgress: 4, postureBind: 5, postureProto: 6, flags: 7, scopeIdx: 8, protoAction: 12, protoPolicy: 20, rules: 40 },
+  maxRules: VNET.MAX_RULES,
+  ruleSize: VNET_RULE.size,
+  scopeSize: VNET_SCOPE.size,
+  rule: { net: VNET_RULE.net, mask: VNET_RULE.mask, family: VNET_RULE.family, proto: VNET_RULE.proto, action: VNET_RULE.action, dir: VNET_RULE.dir, portLo: VNET_RULE.port_lo, portHi: VNET_RULE.port_hi, policy: VNET_RULE.policy, entry: VNET_RULE.entry },
+  scope: {
+    n: VNET_SCOPE.n,
+    postureEgress: VNET_SCOPE.posture_egress,
+    postureBind: VNET_SCOPE.posture_bind,
+    postureProto: VNET_SCOPE.posture_proto,
+    flags: VNET_SCOPE.flags,
+    scopeIdx: VNET_SCOPE.scope_idx,
+    protoAction: VNET_SCOPE.proto_action,
+    protoPolicy: VNET_SCOPE.proto_policy,
+    gen: VNET_SCOPE.gen,
+    protoEntry: VNET_SCOPE.proto_entry,
+    rules: VNET_SCOPE.rules,
+  },
 } as const;
-export const NET_ACTION = { Allow: 1, Audit: 2, Block: 3 } as const;
-export const NET_POSTURE = { none: 0, audit: 2, block: 3 } as const;
-export const NET_DIR = { egress: 1, bind: 2 } as const;
-export const NET_PROTO_CLASS: Record<ProtoClass, number> = { tcp: 1, udp: 2, icmp: 3, raw: 4 };
-export const NET_POLICY_POSTURE = 0xffff;
+export const NET_ACTION = { Allow: VNET.A_ALLOW, Audit: VNET.A_AUDIT, Block: VNET.A_BLOCK } as const;
+export const NET_POSTURE = { none: 0, audit: VNET.A_AUDIT, block: VNET.A_BLOCK } as const;
+export const NET_DIR = { egress: VNET.DIR_EGRESS, bind: VNET.DIR_BIND } as const;
+export const NET_PROTO_CLASS: Record<ProtoClass, number> = { tcp: VNET.C_TCP, udp: VNET.C_UDP, icmp: VNET.C_ICMP, raw: VNET.C_RAW };
+export const NET_POLICY_POSTURE = VNET.POLICY_POSTURE;
 /** Key of the host pseudo-scope in vnet_scopes (host processes: no container scope, host mount namespace). */
 export const NET_HOST_KEY = '0';
 
@@ -133,39 +150,34 @@ function pathRuleLine(sid: number, op: 'exec' | 'open', e: PathEntry, pidx: numb
   return `rule ${sid} ${op} ${match} ${e.action.toLowerCase()} ${e.readOnly && op === 'open' ? 'ro' : 'rw'} ${pidx} ${tok(e.label)} ${tok(e.target)} ${from}`;
 }
 
-function encodeNetScope(s: Omit<NetScope, 'valueHex'>): string {
-  const L = NET_LAYOUT;
-  const buf = Buffer.alloc(L.scopeSize);
-  buf.writeUInt32LE(s.rules.length, L.scope.n);
-  buf.writeUInt8(NET_POSTURE[s.postures.egress], L.scope.postureEgress);
-  buf.writeUInt8(NET_POSTURE[s.postures.bind], L.scope.postureBind);
-  buf.writeUInt8(NET_POSTURE[s.postures.proto], L.scope.postureProto);
-  buf.writeUInt8(0, L.scope.flags);
-  buf.writeUInt32LE(s.scopeIdx, L.scope.scopeIdx);
-  for (const p of s.protocols) {
-    const c = NET_PROTO_CLASS[p.protocol];
-    buf.writeUInt8(NET_ACTION[p.action], L.scope.protoAction + c);
-    buf.writeUInt16LE(p.policy, L.scope.protoPolicy + c * 2);
-  }
-  s.rules.forEach((r, i) => {
-    const o = L.scope.rules + i * L.ruleSize;
-    if (r.cidr !== 'any') {
-      const c = parseCidr(r.cidr)!;
-      Buffer.from(c.bytes).copy(buf, o + L.rule.net);
-      for (let b = 0; b < c.bytes.length; b++) {
-        const bits = Math.max(0, Math.min(8, c.prefix - b * 8));
-        buf.writeUInt8(bits === 0 ? 0 : (0xff << (8 - bits)) & 0xff, o + L.rule.mask + b);
-      }
-      buf.writeUInt8(c.family === 4 ? 2 : 10, o + L.rule.family); // AF_INET, AF_INET6
-    }
-    buf.writeUInt8(r.protocol === 'tcp' ? 6 : r.protocol === 'udp' ? 17 : 0, o + L.rule.proto);
-    buf.writeUInt8(NET_ACTION[r.action], o + L.rule.action);
-    buf.writeUInt8(NET_DIR[r.dir], o + L.rule.dir);
-    buf.writeUInt16LE(r.ports[0], o + L.rule.portLo);
-    buf.writeUInt16LE(r.ports[1], o + L.rule.portHi);
-    buf.writeUInt16LE(r.policy, o + L.rule.policy);
-  });
-  return buf.toString('hex');
+/** The kernel value of a scope: rules numbered by their position within their direction. */
+function netScopeOf(s: Omit<NetScope, 'valueHex'>): VnetScopeValue {
+  const seen = { egress: 0, bind: 0 };
+  return {
+    postureEgress: NET_POSTURE[s.postures.egress],
+    postureBind: NET_POSTURE[s.postures.bind],
+    postureProto: NET_POSTURE[s.postures.proto],
+    scopeIdx: s.scopeIdx,
+    protocols: s.protocols.map((p, entry) => ({ cls: NET_PROTO_CLASS[p.protocol], action: NET_ACTION[p.action], policy: p.policy, entry })),
+    rules: s.rules.map((r) => {
+      const c = r.cidr === 'any' ? undefined : parseCidr(r.cidr)!;
+      return {
+        ...(c ? { cidr: { family: c.family, bytes: c.bytes, prefix: c.prefix } } : {}),
+        proto: r.protocol === 'tcp' ? 6 : r.protocol === 'udp' ? 17 : 0,
+        action: NET_ACTION[r.action],
+        dir: NET_DIR[r.dir],
+        portLo: r.ports[0],
+        portHi: r.ports[1],
+        policy: r.policy,
+        entry: seen[r.dir]++,
+      };
+    }),
+  };
+}
+
+/** The rules of one direction in entry order (what a decision's entry indexes). */
+export function rulesOfDir(s: NetScope, dir: NetRuleRow['dir']): NetRuleRow[] {
+  return s.rules.filter((r) => r.dir === dir);
 }
 
 const ACTION_RANK: Record<Action, number> = { Block: 3, Allow: 2, Audit: 1 };
@@ -262,7 +274,7 @@ export function compile(policiesIn: NormPolicy[], workloads: Workload[], opts: C
           rules,
           protocols: [...pmap.values()].sort((a, b) => NET_PROTO_CLASS[a.protocol] - NET_PROTO_CLASS[b.protocol]),
         };
-        netScopes.push({ ...ns, valueHex: encodeNetScope(ns) });
+        netScopes.push({ ...ns, valueHex: netScopeValue(netScopeOf(ns)).toString('hex') });
         cs.netCgroupId = cg;
       }
     }

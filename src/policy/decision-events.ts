@@ -1,16 +1,16 @@
 // Fanotify policy decisions -> events in the sensor's stream. The loader's fanotify enforcer
 // reports each Block/Audit/posture decision as a JSON record (VGL_K_DECISION, format in
 // native/fanotify_enforcer.h); this turns one into a full VigilEvent by running a synthetic
-// RawEvent of the pseudo kind K.DECISION through the sensor's own Enricher (so proc.*, user.*,
-// container.* and k8s.* are exactly what the kernel records of the same process get), then hands
-// it to Sensor.injectEvent. Enrichment is delayed by a few ms so the ring-buffer records of the
+// RawEvent of the pseudo kind K.DECISION through the sensor's own enrichment (SensorHandle
+// injectRecord: proc.*, user.*, container.* and k8s.* are exactly what the kernel records of the
+// same process get) and into the stream. Enrichment is delayed by a few ms so the ring-buffer records of the
 // same process (its exec) are processed first; the process itself is snapshotted from /proc at
 // once, because a denied `cat` exits right after its EPERM.
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { K } from '../sensor/abi.ts';
 import { KIND_BY_ID, registerKind, type Decoded, type KindInfo, type RawEvent } from '../sensor/kinds.ts';
-import type { Sensor } from '../sensor/sensor.ts';
+import type { SensorHandle } from '../sensor/handle.ts';
 import type { FieldTree } from '../sensor/event.ts';
 
 export interface FanxDecision {
@@ -105,7 +105,7 @@ export class FanxDecisionEvents {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly sensor: Sensor,
+    private readonly sensor: SensorHandle,
     /** what the policy hook knows about a scope key ("mntns:<ino>", "host", ...) */
     private readonly scopeFacts: (key: string) => ScopeFacts | undefined,
     private readonly unifiedRoot: string,
@@ -114,7 +114,7 @@ export class FanxDecisionEvents {
     registerFanxDecisionKind();
   }
 
-  /** sensor.on('decision', (json) => this.onDecision(json)) */
+  /** sensor.onDecision((json) => this.onDecision(json)) */
   onDecision(json: string): void {
     this.stats.received++;
     let d: FanxDecision;
@@ -129,7 +129,7 @@ export class FanxDecisionEvents {
     const m = /"ts"\s*:\s*(\d+)/.exec(json);
     const ts = m ? BigInt(m[1]!) : 0n;
     // snapshot the process now: a denied process usually exits at once
-    this.sensor.procs.lookup(d.proc.pid);
+    this.sensor.process(d.proc.pid, true);
     this.#queue.push({ d, ts });
     this.#timer ??= setTimeout(() => this.#flush(), this.delayMs);
   }
@@ -149,8 +149,8 @@ export class FanxDecisionEvents {
 
   #inject({ d, ts }: Pending): void {
     const pid = d.proc.pid;
-    const known = this.sensor.procs.get(pid);
-    const p = known ?? this.sensor.procs.lookup(pid);
+    const known = this.sensor.process(pid);
+    const p = known ?? this.sensor.process(pid, true);
     const facts = d.container?.scope ? this.scopeFacts(d.container.scope) : undefined;
     const alive = existsSync(`/proc/${pid}`);
     let cgroupId = facts?.cgroupId ?? 0n;
@@ -182,17 +182,14 @@ export class FanxDecisionEvents {
       strFlags: [0],
       strBytes: [],
     };
-    const en = this.sensor.enricher;
-    const ev = en.build(r);
-    if (!ev) {
+    const ok = this.sensor.injectRecord(r, (ev) => {
+      ev.evt.category = d.evt.type === 'execve' ? 'process' : 'file';
+      if (!known && !alive) this.sensor.markExited(pid);
+    });
+    if (!ok) {
       this.stats.malformed++;
       return;
     }
-    // build() took a sequence number; injectEvent assigns it again, so give it back
-    en.num--;
-    ev.evt.category = d.evt.type === 'execve' ? 'process' : 'file';
-    if (!known && !alive) this.sensor.procs.markExited(pid);
-    this.sensor.injectEvent(ev);
     this.stats.injected++;
   }
 

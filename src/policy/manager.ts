@@ -11,7 +11,8 @@ import type { CompileOptions, NormPolicy, Workload } from './model.ts';
 
 export interface PolicyManagerDeps {
   pushFanotifyTable: (text: string) => Promise<void> | void;
-  pushNetRules: (rules: NetRuleSet) => Promise<void> | void;
+  /** `tables` is the whole compilation `rules` belongs to (the decision decoder names rules from it). */
+  pushNetRules: (rules: NetRuleSet, tables: CompiledTables) => Promise<void> | void;
   options?: CompileOptions;
   /** Called after every successful push (for logs/metrics). */
   onApplied?: (t: CompiledTables) => void;
@@ -128,12 +129,12 @@ export class PolicyManager {
     const tables = compile([...next.values()], [...this.#workloads.values()], opts); // throws before anything changes
     try {
       await this.#deps.pushFanotifyTable(tables.fanotify);
-      await this.#deps.pushNetRules(tables.net);
+      await this.#deps.pushNetRules(tables.net, tables);
     } catch (e) {
       if (this.#tables) {
         try {
           await this.#deps.pushFanotifyTable(this.#tables.fanotify);
-          await this.#deps.pushNetRules(this.#tables.net);
+          await this.#deps.pushNetRules(this.#tables.net, this.#tables);
         } catch {
           /* the enforcers kept their old tables (both swap atomically) */
         }

@@ -5,18 +5,14 @@
 // pseudo-scope (key 0) is present the programs are attached once at the unified root instead
 // (host tasks live there; a root attachment also covers every container, so per-container links
 // would evaluate twice). New links are attached before the map changes and old ones detached
-// after, so a change never opens a window without enforcement.
+// after, so a change never opens a window without enforcement. Every push writes each scope
+// stamped with the push's table generation, which the kernel copies into every decision it reports
+// (the decision decoder names the matched rule from the tables of that generation).
+import { attachCgroup, deleteNetScope, detach, putNetScope, type LoaderPort } from '../kernel/commands.ts';
 import type { NetRuleSet } from './compile.ts';
 
 export const NET_PROGS = ['vnet_connect4', 'vnet_connect6', 'vnet_sendmsg4', 'vnet_sendmsg6', 'vnet_bind4', 'vnet_bind6', 'vnet_sock_create'] as const;
 
-export type LoaderCommand = (line: string) => Promise<string>;
-
-export function u64le(dec: string): string {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(dec));
-  return b.toString('hex');
-}
 
 interface Attachment {
   dir: string;
@@ -31,7 +27,7 @@ export class NetEnforcer {
   pushes = 0;
 
   constructor(
-    private readonly cmd: LoaderCommand,
+    private readonly port: LoaderPort,
     /** absolute cgroup v2 directory of a scoped container, by cgroup id */
     private readonly dirOf: (cgroupId: string) => string | undefined,
     private readonly unifiedRoot: string,
@@ -48,9 +44,9 @@ export class NetEnforcer {
   async #attach(key: string, dir: string): Promise<void> {
     const links: number[] = [];
     try {
-      for (const p of NET_PROGS) links.push(Number(await this.cmd(`attach-cgroup ${p} ${dir}`)));
+      for (const p of NET_PROGS) links.push(await attachCgroup(this.port, p, dir));
     } catch (e) {
-      for (const l of links) await this.cmd(`detach ${l}`).catch(() => undefined);
+      for (const l of links) await detach(this.port, l).catch(() => undefined);
       throw e;
     }
     this.#att.set(key, { dir, links });
@@ -60,11 +56,14 @@ export class NetEnforcer {
     const a = this.#att.get(key);
     if (!a) return;
     this.#att.delete(key);
-    for (const l of a.links) await this.cmd(`detach ${l}`).catch(() => undefined);
+    for (const l of a.links) await detach(this.port, l).catch(() => undefined);
   }
 
-  /** Makes the kernel state equal `net`; throws (leaving a consistent superset) when the loader refuses. */
-  async push(net: NetRuleSet): Promise<void> {
+  /**
+   * Makes the kernel state equal `net`, every scope stamped with generation `gen`; throws (leaving
+   * a consistent superset) when the loader refuses.
+   */
+  async push(net: NetRuleSet, gen: number): Promise<void> {
     this.pushes++;
     const want = new Map<string, string>();
     if (net.scopes.some((s) => s.cgroupId === '0')) want.set('root', this.unifiedRoot);
@@ -88,13 +87,13 @@ export class NetEnforcer {
     }
     const next = new Set<string>();
     for (const s of net.scopes) {
-      await this.cmd(`map-update vnet_scopes ${u64le(s.cgroupId)} ${s.valueHex}`);
+      await putNetScope(this.port, s.cgroupId, Buffer.from(s.valueHex, 'hex'), gen);
       this.#keys.add(s.cgroupId);
       next.add(s.cgroupId);
     }
     for (const k of [...this.#keys]) {
       if (next.has(k)) continue;
-      await this.cmd(`map-delete vnet_scopes ${u64le(k)}`).catch(() => undefined); // already gone is fine
+      await deleteNetScope(this.port, k).catch(() => undefined); // already gone is fine
       this.#keys.delete(k);
     }
     for (const k of [...this.#att.keys()]) if (!want.has(k)) await this.#detach(k);

@@ -2,8 +2,9 @@
 // sensor) that hosts a PolicyManager in the live sensor. It adds the options --policy FILE...,
 // --default-posture audit|block and --fail-closed;
 // validates the policy files before the sensor starts (file:line:col, exit non-zero); wires the
-// manager to the loader (fanotify table, vnet_scopes map + cgroup program attachments through
-// NetEnforcer); keeps the workload list current (runtime state dirs polled every 500 ms and on
+// manager to the kernel through the sensor's narrow handle (SensorHandle: typed loader commands
+// for the fanotify table, vnet_scopes map + cgroup program attachments through NetEnforcer, each
+// net push registered with its generation in the decision decoder's table history); keeps the workload list current (runtime state dirs polled every 500 ms and on
 // execs of unknown containers, containers the sensor resolved from events, the host); turns
 // enforcement decisions into events of the stream (fanotify JSON via FanxDecisionEvents, kernel
 // VGL_K_NET_DECISION records via the kind-90 decoder); and serves the control ops policy.apply,
@@ -14,13 +15,14 @@ import { Option, type Command } from 'commander';
 import { VigilError } from '../common/errors.ts';
 import type { ControlRegistry, PolicyDecision, RunHook } from '../runtime/index.ts';
 import type { Sensor } from '../sensor/sensor.ts';
-import { DEFAULT_ROOTS, matchCgroupPath } from '../sensor/container.ts';
 import type { VigilEvent } from '../sensor/event.ts';
+import type { SensorHandle } from '../sensor/handle.ts';
+import { fanotifyStats, loadFanotifyTable } from '../kernel/commands.ts';
 import { PolicyManager } from './manager.ts';
 import { formatIssue, parsePolicyFile } from './validate.ts';
 import type { CompiledTables } from './compile.ts';
 import type { Posture } from './model.ts';
-import { registerNetDecisionKind, setNetDecisionTables } from './net-decision.ts';
+import { netTables, registerNetDecisionKind } from './net-decision.ts';
 import { FanxDecisionEvents, registerFanxDecisionKind } from './decision-events.ts';
 import { NET_PROGS, NetEnforcer } from './net-enforcer.ts';
 import { fromContainerInfo, hostWorkload, scanRuntimeRoots, UNIFIED_ROOT, workloadKey, type Discovered } from './workloads.ts';
@@ -32,10 +34,6 @@ export interface PolicyRunOptions {
 }
 
 export const POLL_MS = 500;
-
-function helloFlag(hello: string, key: string): string | undefined {
-  return new RegExp(`(?:^|\\s)${key}=(\\S*)`).exec(hello)?.[1];
-}
 
 /** Which LSMs are active and whether BPF-LSM could serve (it cannot on the reference host). */
 export function probeLsm(file = '/sys/kernel/security/lsm'): { available: boolean; active?: string[]; reason?: string } {
@@ -70,35 +68,34 @@ export class PolicyRuntime {
   readonly startedAt = Date.now();
 
   constructor(
-    readonly sensor: Sensor,
+    readonly sensor: SensorHandle,
     readonly opts: PolicyRunOptions,
     readonly log: (line: string) => void = (l) => process.stderr.write(`vigil: ${l}\n`),
   ) {
     registerNetDecisionKind();
     registerFanxDecisionKind();
-    const hello = sensor.loader.hello;
-    this.#fanotify = helloFlag(hello, 'fanotify') === '1';
-    this.#enforce = helloFlag(hello, 'enforce') === '1';
-    const cmd = (line: string, body?: string) => sensor.loader.command(line, body);
-    this.net = new NetEnforcer(cmd, (cg) => this.#dirOfCgroup(cg), UNIFIED_ROOT);
+    const hello = sensor.hello;
+    this.#fanotify = hello.fanotify;
+    this.#enforce = hello.enforce;
+    this.net = new NetEnforcer(sensor.port, (cg) => this.#dirOfCgroup(cg), UNIFIED_ROOT);
     this.manager = new PolicyManager({
       pushFanotifyTable: async (text) => {
         if (!this.#fanotify) {
           if (/^scope /m.test(text)) throw new Error('the fanotify enforcer is not available in this loader (HELLO fanotify=0); file and process policies cannot be enforced');
           return;
         }
-        await cmd(`fanx-table ${Buffer.byteLength(text)}`, text);
+        await loadFanotifyTable(sensor.port, text);
       },
-      pushNetRules: async (rules) => {
+      pushNetRules: async (rules, tables) => {
         if (!this.#enforce) {
-          if (rules.scopes.length) throw new Error(`the network enforcer did not load (${helloFlag(hello, 'enforce_error') ?? 'enforce=0'}); network policies cannot be enforced`);
+          if (rules.scopes.length) throw new Error(`the network enforcer did not load (${hello.enforceError ?? 'enforce=0'}); network policies cannot be enforced`);
           return;
         }
-        await this.net.push(rules);
+        // registered before the maps change: a decision made with these scopes finds its names
+        await this.net.push(rules, netTables.add(tables));
       },
       options: { defaultPosture: opts.defaultPosture ?? 'audit' },
       onApplied: (t: CompiledTables) => {
-        setNetDecisionTables(t);
         for (const w of t.warnings) this.#warnOnce(w);
       },
     });
@@ -169,20 +166,19 @@ export class PolicyRuntime {
 
   async #scanOnce(): Promise<void> {
     this.counters.rescans++;
-    const list: Discovered[] = [hostWorkload(), ...scanRuntimeRoots(DEFAULT_ROOTS.runc, UNIFIED_ROOT)];
+    const list: Discovered[] = [hostWorkload(), ...scanRuntimeRoots(this.sensor.runtimeRoots.runc, UNIFIED_ROOT)];
     const ids = new Set(list.map((w) => w.id));
     for (const [full, cg] of this.#seen) {
       if (ids.has(full)) {
         this.#seen.delete(full);
         continue;
       }
-      const p = this.sensor.enricher.cgroups.path(cg);
-      const m = p === undefined ? undefined : matchCgroupPath(p);
-      const w = m ? fromContainerInfo(this.sensor.containers.forMatch(m), UNIFIED_ROOT) : undefined;
+      const c = this.sensor.containerOfCgroup(cg);
+      const w = c ? fromContainerInfo(c, UNIFIED_ROOT) : undefined;
       if (w) {
         list.push(w);
         ids.add(w.id);
-      } else if (p !== undefined) this.#seen.delete(full); // gone
+      } else if (c !== undefined) this.#seen.delete(full); // gone
     }
     this.#known = new Set([...ids].filter((id) => id !== 'host'));
     const key = list.map(workloadKey).sort().join('\n');
@@ -223,17 +219,14 @@ export class PolicyRuntime {
   /** Fanotify enforcer counters, when the loader has a `fanx-stats` command (key=value pairs). */
   async fanotifyStats(): Promise<Record<string, number> | { unavailable: string }> {
     try {
-      const text = await this.sensor.loader.command('fanx-stats');
-      const out: Record<string, number> = {};
-      for (const m of text.matchAll(/(\w+)=(-?\d+)/g)) out[m[1]!] = Number(m[2]);
-      return out;
+      return await fanotifyStats(this.sensor.port);
     } catch (e) {
       return { unavailable: `the loader does not expose fanotify counters (${(e as Error).message})` };
     }
   }
 
   #failClosedInEffect(): boolean {
-    const pid = this.sensor.loader.pid;
+    const pid = this.sensor.loaderPid;
     if (!pid) return false;
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--fail-closed-exec');
@@ -251,7 +244,7 @@ export class PolicyRuntime {
   async status(): Promise<Record<string, unknown>> {
     const t = this.manager.tables;
     const lsm = probeLsm();
-    const hello = this.sensor.loader.hello;
+    const hello = this.sensor.hello;
     const fanScopes = t?.scopes.filter((s) => s.fanotifyScope !== undefined).length ?? 0;
     const fanotify = {
       enforcer: 'fanotify',
@@ -269,7 +262,7 @@ export class PolicyRuntime {
         network: {
           enforcer: 'cgroup-bpf',
           available: this.#enforce,
-          ...(this.#enforce ? {} : { reason: helloFlag(hello, 'enforce_error') ?? 'enforcement object not loaded' }),
+          ...(this.#enforce ? {} : { reason: hello.enforceError ?? 'enforcement object not loaded' }),
           programs: [...NET_PROGS],
           attachments: this.net.attachments(),
           scopes: this.net.scopeKeys.length,
@@ -281,7 +274,7 @@ export class PolicyRuntime {
           covers: ['net_raw'],
           reason: 'other capabilities need the lsm/capable BPF-LSM hook',
         },
-        lsm: { enforcer: 'bpf-lsm', available: lsm.available && helloFlag(hello, 'lsm') === '1', ...(lsm.active ? { active: lsm.active } : {}), ...(lsm.reason ? { reason: lsm.reason } : {}) },
+        lsm: { enforcer: 'bpf-lsm', available: lsm.available && hello.lsm, ...(lsm.active ? { active: lsm.active } : {}), ...(lsm.reason ? { reason: lsm.reason } : {}) },
       },
       policies: this.manager.list().length,
       workloads: [...this.#workloads.values()].map((w) => ({ id: w.id, name: w.name, ...(w.namespace ? { namespace: w.namespace } : {}), ...(w.host ? { host: true } : { cgroupId: w.cgroupId, rootPid: w.rootPid }) })),
@@ -342,9 +335,9 @@ export function createPolicyHook(): RunHook<PolicyRunOptions, Sensor> & { readon
 
     async start(ctx) {
       const { sensor, control, bus, options: po } = ctx;
-      runtime = new PolicyRuntime(sensor, po, (l) => ctx.log.warn(l));
+      runtime = new PolicyRuntime(sensor.handle(), po, (l) => ctx.log.warn(l));
       const rt = runtime;
-      sensor.on('decision', (json: string) => rt.decisions.onDecision(json));
+      rt.sensor.onDecision((json: string) => rt.decisions.onDecision(json));
       bus.subscribe('event', (ev) => {
         rt.onEvent(ev);
         if (ev.policy && bus.has('decision')) bus.publish('decision', decisionOf(ev));

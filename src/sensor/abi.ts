@@ -186,3 +186,58 @@ export const KC = {
   PORT_FILTER: 1 << 5,
   PORT_OR_CONTAINER: 1 << 6,
 } as const;
+
+/** Network enforcement (vigil_abi.h VNET_*): limits, actions, directions, protocol classes, hooks. */
+export const VNET = {
+  MAX_RULES: 32,
+  A_ALLOW: 1,
+  A_AUDIT: 2,
+  A_BLOCK: 3,
+  DIR_EGRESS: 1,
+  DIR_BIND: 2,
+  C_TCP: 1,
+  C_UDP: 2,
+  C_ICMP: 3,
+  C_RAW: 4,
+  POLICY_POSTURE: 0xffff,
+  HOOK_CONNECT: 1,
+  HOOK_SENDMSG: 2,
+  HOOK_BIND: 3,
+  HOOK_SOCK_CREATE: 4,
+} as const;
+/** struct vnet_rule */
+export const VNET_RULE = { net: 0, mask: 16, family: 32, proto: 33, action: 34, dir: 35, port_lo: 36, port_hi: 38, policy: 40, entry: 42, size: 48 } as const;
+/** struct vnet_scope */
+export const VNET_SCOPE = {
+  n: 0,
+  posture_egress: 4,
+  posture_bind: 5,
+  posture_proto: 6,
+  flags: 7,
+  scope_idx: 8,
+  proto_action: 12,
+  proto_policy: 20,
+  gen: 36,
+  proto_entry: 40,
+  rules: 48,
+  size: 48 + 32 * 48,
+} as const;
+/** Arg slots of a VGL_K_NET_DECISION event (VGL_ND_*): policy and entry share slot POLICY, scope
+ * index and table generation share slot SCOPE. */
+export const ND = {
+  ACTION: 0,
+  POLICY: 1,
+  FAMILY: 2,
+  PROTO: 3,
+  PORT: 4,
+  IP4: 5,
+  HOOK: 6,
+  SCOPE: 7,
+  IP6A: 8,
+  IP6B: 9,
+  SOCKTYPE: 10,
+  POSTURE: 11,
+  ENTRY_SHIFT: 16,
+  NO_ENTRY: 0xffff,
+  GEN_SHIFT: 32,
+} as const;

@@ -4,13 +4,15 @@ import type { Command } from 'commander';
 import { controlRequest, DEFAULT_SOCKET } from '../../sensor/control.ts';
 import { VigilError } from '../../common/errors.ts';
 import type { SensorStatus } from '../../sensor/sensor.ts';
+import { tryParseHello } from '../../kernel/hello.ts';
 
 export function formatStatus(s: SensorStatus): string {
   const out: string[] = [];
   out.push(`uptime: ${s.uptimeSec}s  loader pid: ${s.loaderPid ?? '-'}`);
   out.push(`kernel drops (ring buffer): ${s.kernel.ringbufDrops}`);
-  const wake = /wakeup_ms=(\d+)/.exec(s.hello ?? '')?.[1];
-  if (wake !== undefined) out.push(`ring buffer reads: ${wake === '0' ? 'on every event' : `every ${wake} ms (or sooner when 1/16 of the buffer is waiting)`}`);
+  const hello = tryParseHello(s.hello);
+  const wake = hello && 'wakeup_ms' in hello.fields ? hello.wakeupMs : undefined;
+  if (wake !== undefined) out.push(`ring buffer reads: ${wake === 0 ? 'on every event' : `every ${wake} ms (or sooner when 1/16 of the buffer is waiting)`}`);
   out.push(`user-space: decoded ${s.userspace.decoded}, emitted ${s.userspace.emitted}, dropped ${s.userspace.dropped}, malformed ${s.userspace.malformed}, errors ${s.userspace.enrichErrors}`);
   out.push(`process table: ${s.procTable.size} (seeded ${s.procTable.seeded}, read from /proc ${s.procTable.fromProc}, evicted ${s.procTable.evicted}, unknown ${s.procTable.missing})`);
   out.push(`capability checks aggregated in kernel: ${s.kernel.capabilityChecks}`);
