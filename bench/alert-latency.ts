@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { LiveDetector, loadRules, planForRules } from '../src/detect/live.ts';
 import { PlanBuilder } from '../src/sensor/hooks.ts';
 import { Sensor } from '../src/sensor/sensor.ts';
-import { DEFAULT_WAKEUP_MS } from '../src/sensor/loader-client.ts';
+import { DEFAULT_WAKEUP_MS } from '../src/kernel/loader.ts';
 import type { VigilEvent } from '../src/sensor/event.ts';
 
 const argv = process.argv.slice(2);

@@ -14,7 +14,7 @@ import { startServer } from '../src/server/index.ts';
 import { SensorUplink } from '../src/uplink/uplink.ts';
 import { Sensor } from '../src/sensor/sensor.ts';
 import { PlanBuilder } from '../src/sensor/hooks.ts';
-import { DEFAULT_WAKEUP_MS } from '../src/sensor/loader-client.ts';
+import { DEFAULT_WAKEUP_MS } from '../src/kernel/loader.ts';
 
 const pexec = promisify(execFile);
 const args = process.argv.slice(2);

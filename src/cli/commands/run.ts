@@ -5,7 +5,7 @@
 // Alerts and logs reach stdout/stderr through writers subscribed to the bus.
 import { Command, Option } from 'commander';
 import { Sensor } from '../../sensor/sensor.ts';
-import { DEFAULT_WAKEUP_MS } from '../../sensor/loader-client.ts';
+import { DEFAULT_WAKEUP_MS } from '../../kernel/loader.ts';
 import { PlanBuilder, parseFamilies, type EventFamily } from '../../sensor/hooks.ts';
 import { EventPrinter } from '../../sensor/output.ts';
 import { ControlServer, DEFAULT_SOCKET } from '../../sensor/control.ts';
