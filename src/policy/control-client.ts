@@ -19,7 +19,7 @@ export interface PolicyReply {
 
 /** ControlServer envelopes ({ok,result} / {ok:false,error}) -> the policy reply inside. */
 export function unwrap(raw: unknown): PolicyReply {
-  if (typeof raw !== 'object' || raw === null || typeof (raw as PolicyReply).ok !== 'boolean') throw new Error('reply has no "ok"');
+  if (typeof raw !== 'object' || raw === null || typeof (raw as PolicyReply).ok !== 'boolean') throw new VigilError('VIGIL_E_PROTOCOL', 'bad reply from the sensor: reply has no "ok"');
   const r = raw as PolicyReply & { result?: unknown; error?: unknown };
   if (r.ok && 'result' in r) {
     const inner = r.result;

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { VigilError } from '../common/errors.ts';
 
 export const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? '/bin/busybox';
 export const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -251,7 +252,7 @@ export async function runContainer(spec: ContainerSpec): Promise<Container> {
   if (started.code !== 0) {
     const log = readFileSync(logFile, 'utf8').trim();
     remove();
-    throw new Error(`runc run failed: ${log}`);
+    throw new VigilError('VIGIL_E_CONTAINER', `runc run failed: ${log}`);
   }
   const st = await execFileP('runc', ['state', fullId]);
   const pid = (JSON.parse(st.stdout) as { pid: number }).pid;

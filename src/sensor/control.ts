@@ -7,6 +7,7 @@ import net from 'node:net';
 import http from 'node:http';
 import { mkdirSync, unlinkSync, chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { VigilError } from '../common/errors.ts';
 
 export const DEFAULT_SOCKET = '/run/vigil/sensor.sock';
 
@@ -43,7 +44,7 @@ export class ControlServer {
   }
 
   register(op: string, fn: OpHandler): void {
-    if (this.ops.has(op)) throw new Error(`control op ${op} registered twice`);
+    if (this.ops.has(op)) throw new VigilError('VIGIL_E_INTERNAL', `control op ${op} registered twice`);
     this.ops.set(op, fn);
   }
 
@@ -59,7 +60,7 @@ export class ControlServer {
         });
         c.once('error', () => resolve(false));
       });
-      if (alive) throw new Error(`another sensor is listening on ${this.socketPath} (use --socket to choose another path)`);
+      if (alive) throw new VigilError('VIGIL_E_SOCKET', `another sensor is listening on ${this.socketPath} (use --socket to choose another path)`, { where: this.socketPath });
       unlinkSync(this.socketPath);
     }
     this.server = net.createServer((sock) => this.onConnection(sock));
@@ -132,7 +133,7 @@ export function controlRequest(socketPath: string, req: Record<string, unknown>,
     let buf = '';
     const t = setTimeout(() => {
       c.destroy();
-      reject(new Error(`no reply from ${socketPath} within ${timeoutMs} ms`));
+      reject(new VigilError('VIGIL_E_SOCKET', `no reply from ${socketPath} within ${timeoutMs} ms`));
     }, timeoutMs);
     c.on('connect', () => c.write(JSON.stringify(req) + '\n'));
     c.on('data', (d) => {

@@ -82,7 +82,7 @@ export function pfCfgValue(prefixes: readonly string[], suffixes: readonly strin
   const lens = [...new Set(sfx.map((b) => b.length))].sort((a, b) => a - b);
   if (lens.length > PF.NLENS) {
     // more distinct suffix lengths than the kernel tries: refuse rather than filter unsoundly
-    throw new Error(`${lens.length} distinct suffix lengths (max ${PF.NLENS})`);
+    throw new VigilError('VIGIL_E_INTERNAL', `${lens.length} distinct suffix lengths (max ${PF.NLENS})`);
   }
   v[PF_CFG.nlens] = lens.length;
   lens.forEach((l, i) => (v[PF_CFG.lens + i] = l));
@@ -297,7 +297,7 @@ export class Sensor extends EventEmitter {
     try {
       cfg = pfCfgValue(prefixes, suffixes);
     } catch (e) {
-      throw new Error(`kind ${kind}: ${(e as Error).message}`);
+      throw new VigilError('VIGIL_E_INTERNAL', `kind ${kind}: ${(e as Error).message}`, { cause: e });
     }
     // entries first, then the per-kind configuration, then removals: the filter never consults a
     // configuration whose prefix or suffix entries are missing

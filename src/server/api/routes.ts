@@ -3,7 +3,7 @@
 // keyset cursors, alerts and ack, runtime insights, sensors, enrollment.
 import { hostname as osHostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { VigilError, isVigilError } from '../../common/errors.ts';
+import { VigilError, isVigilError, httpErrorOf } from '../../common/errors.ts';
 import { rfc3339ToNs } from '../../store/extract.ts';
 import type { AlertQuery, EventQuery, Store, TimeRange } from '../../store/types.ts';
 import { SENSOR_ID_RE, newSensorId, parseDuration, type DataDirAuth, type Scope } from '../auth.ts';
@@ -42,13 +42,6 @@ export class ApiError extends Error {
     super(message);
   }
 }
-
-const STATUS_OF: Partial<Record<string, [number, string]>> = {
-  VIGIL_E_USAGE: [400, 'bad_request'],
-  VIGIL_E_CONFIG: [400, 'bad_request'],
-  VIGIL_E_AUTH: [401, 'unauthorized'],
-  VIGIL_E_STORE: [503, 'store_unavailable'],
-};
 
 /** ns since epoch from an API time parameter: RFC 3339, integer ns, or a duration ago (15m, 2h). */
 export function parseTimeParam(name: string, v: string): bigint {
@@ -126,7 +119,7 @@ export function registerApi(app: FastifyInstance, ctx: ApiContext): void {
   app.setErrorHandler((err: unknown, req, reply) => {
     if (err instanceof ApiError) return reply.code(err.status).send({ code: err.code, message: err.message });
     if (isVigilError(err)) {
-      const [status, code] = STATUS_OF[err.code] ?? [500, 'internal'];
+      const { status, api: code } = httpErrorOf(err.code);
       if (status >= 500) ctx.log.error({ err: err.message, url: req.url }, 'request failed');
       return reply.code(status).send({ code, message: err.message });
     }
