@@ -8,8 +8,10 @@ import http from 'node:http';
 import { mkdirSync, unlinkSync, chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { VigilError } from '../common/errors.ts';
+import { DEFAULT_SOCKET } from '../common/control-client.ts';
 
-export const DEFAULT_SOCKET = '/run/vigil/sensor.sock';
+// the one client of this socket is src/common/control-client.ts
+export { DEFAULT_SOCKET, controlRequest } from '../common/control-client.ts';
 
 export type OpHandler = (req: Record<string, unknown>) => Promise<unknown> | unknown;
 
@@ -124,34 +126,4 @@ export class ControlServer {
       unlinkSync(this.socketPath);
     } catch {}
   }
-}
-
-/** Client side: sends one JSON request and returns the parsed reply. */
-export function controlRequest(socketPath: string, req: Record<string, unknown>, timeoutMs = 10000): Promise<{ ok: boolean; result?: unknown; error?: string; code?: string; details?: unknown }> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(socketPath);
-    let buf = '';
-    const t = setTimeout(() => {
-      c.destroy();
-      reject(new VigilError('VIGIL_E_SOCKET', `no reply from ${socketPath} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    c.on('connect', () => c.write(JSON.stringify(req) + '\n'));
-    c.on('data', (d) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(t);
-        c.end();
-        try {
-          resolve(JSON.parse(buf.slice(0, nl)));
-        } catch (e) {
-          reject(e);
-        }
-      }
-    });
-    c.on('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-  });
 }
