@@ -97,9 +97,3 @@ export function isVigilError(e: unknown): e is VigilError {
   return e instanceof VigilError;
 }
 
-/** `err` as a VigilError: itself when it is one, else wrapped with `code` (default VIGIL_E_INTERNAL). */
-export function toVigilError(err: unknown, code: ErrorCode = 'VIGIL_E_INTERNAL', where?: SourcePos | string): VigilError {
-  if (err instanceof VigilError) return err;
-  const msg = err instanceof Error ? err.message : String(err);
-  return new VigilError(code, msg, { where, cause: err });
-}

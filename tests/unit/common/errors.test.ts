@@ -109,3 +109,11 @@ test('no bare Error thrown in src/ except the listed ones', () => {
   }
   assert.deepEqual(found, [], 'throw a VigilError with a catalogue code (VIGIL_E_INTERNAL for an invariant) instead');
 });
+
+test('docs/common.md lists every code with its HTTP status, API code and exit status', () => {
+  const doc = readFileSync(path.join(ROOT, 'docs', 'common.md'), 'utf8');
+  const rows = new Map<string, string>();
+  for (const m of doc.matchAll(/^\| `(VIGIL_E_[A-Z_]+)` \| (.*) \|$/gm)) rows.set(m[1]!, m[2]!);
+  assert.deepEqual([...rows.keys()].sort(), Object.keys(ERROR_CATALOGUE).sort());
+  for (const [code, spec] of Object.entries(ERROR_CATALOGUE)) assert.equal(rows.get(code), `${spec.message} | ${spec.http} \`${spec.api}\` | ${spec.exit}`, code);
+});
