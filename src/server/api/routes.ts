@@ -37,9 +37,10 @@ declare module 'fastify' {
   }
 }
 
-export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
+/** A request error of the API: a VigilError whose catalogue code answers with `status` (400, 404, 429). */
+export class ApiError extends VigilError {
+  constructor(status: 400 | 404 | 429, _api: 'bad_request' | 'not_found' | 'rate_limited', message: string) {
+    super(status === 404 ? 'VIGIL_E_NOT_FOUND' : status === 429 ? 'VIGIL_E_RATE_LIMITED' : 'VIGIL_E_USAGE', message);
   }
 }
 
@@ -117,7 +118,6 @@ export function registerApi(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.setErrorHandler((err: unknown, req, reply) => {
-    if (err instanceof ApiError) return reply.code(err.status).send({ code: err.code, message: err.message });
     if (isVigilError(err)) {
       const { status, api: code } = httpErrorOf(err.code);
       if (status >= 500) ctx.log.error({ err: err.message, url: req.url }, 'request failed');
