@@ -2,7 +2,8 @@
 // path: ipv4ToInt allocates nothing) and the policy layer (network rules validated, normalised and
 // packed into the enforcer's map rows). One parser for both: an address is dotted IPv4 or IPv6
 // text (brackets and a %zone suffix are accepted and ignored, an IPv4 tail as in ::ffff:1.2.3.4
-// too), optionally followed by /PREFIX; a bare address is a host network (/32 or /128).
+// too), optionally followed by /PREFIX; a bare address is a host network (/32 or /128). An IPv4
+// network with a leading zero in an octet is refused.
 
 /** Parses dotted IPv4 without allocating; -1 when not an IPv4 address. */
 export function ipv4ToInt(s: string): number {
@@ -113,6 +114,8 @@ export function parseCidr(text: string): Cidr | undefined {
   if (bitsStr !== undefined && !/^\d{1,3}$/.test(bitsStr)) return undefined;
   const v4 = ipv4ToInt(addr);
   if (v4 >= 0) {
+    // a leading zero (010.0.0.1) is octal to some parsers, decimal to others: refused, as inet_pton does
+    if (/(?:^|\.)0\d/.test(addr)) return undefined;
     const prefix = bitsStr === undefined ? 32 : Number(bitsStr);
     if (prefix > 32) return undefined;
     const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;

@@ -59,7 +59,7 @@ test('parseCidr: IPv6 network normalised, bytes and words masked alike', () => {
 });
 
 test('parseCidr: what does not parse', () => {
-  for (const bad of ['nope', '', '/8', '10.0.0.300/8', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/', '10.0.0.0/x', '10.0.0.0/-1', '10.0.0.0/8/8', '1::2::3/64', '10.0.0.0/1000']) {
+  for (const bad of ['nope', '', '/8', '10.0.0.300/8', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/', '10.0.0.0/x', '10.0.0.0/-1', '10.0.0.0/8/8', '1::2::3/64', '10.0.0.0/1000', '010.0.0.0/8', '10.00.0.0/16']) {
     assert.equal(parseCidr(bad), undefined, bad);
   }
 });
