@@ -55,7 +55,7 @@ export async function setPathFilter(port: LoaderPort, kind: number, prefixes: re
   try {
     cfg = pfCfgValue(prefixes, suffixes);
   } catch (e) {
-    throw new Error(`kind ${kind}: ${(e as Error).message}`);
+    throw new VigilError('VIGIL_E_INTERNAL', `kind ${kind}: ${(e as Error).message}`, { cause: e });
   }
   const want: PathFilterKeys = { pfx: new Set(), sfx: new Set() };
   for (const p of prefixes) want.pfx.add(hex(pfxKey(kind, p)));

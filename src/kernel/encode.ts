@@ -2,6 +2,7 @@
 // bpf/vigil_abi.h declares them (offsets from the TypeScript mirror), returned as Buffers. Pure
 // functions: the map-write functions (commands.ts) hex them into loader commands, and unit tests
 // check them byte for byte.
+import { VigilError } from '../common/errors.ts';
 import { KIND_CFG, PF, PF_CFG, PFX_KEY, SFX_KEY, VNET, VNET_RULE, VNET_SCOPE } from '../sensor/abi.ts';
 
 export function u32le(v: number): Buffer {
@@ -85,7 +86,7 @@ export function pfCfgValue(prefixes: readonly string[], suffixes: readonly strin
   const lens = [...new Set(sfx.map((b) => b.length))].sort((a, b) => a - b);
   if (lens.length > PF.NLENS) {
     // more distinct suffix lengths than the kernel tries: refuse rather than filter unsoundly
-    throw new Error(`${lens.length} distinct suffix lengths (max ${PF.NLENS})`);
+    throw new VigilError('VIGIL_E_INTERNAL', `${lens.length} distinct suffix lengths (max ${PF.NLENS})`);
   }
   v[PF_CFG.nlens] = lens.length;
   lens.forEach((l, i) => (v[PF_CFG.lens + i] = l));
@@ -145,7 +146,7 @@ export interface VnetScopeValue {
 }
 
 export function netScopeValue(s: VnetScopeValue): Buffer {
-  if (s.rules.length > VNET.MAX_RULES) throw new Error(`${s.rules.length} network rules in one scope (max ${VNET.MAX_RULES})`);
+  if (s.rules.length > VNET.MAX_RULES) throw new VigilError('VIGIL_E_INTERNAL', `${s.rules.length} network rules in one scope (max ${VNET.MAX_RULES})`);
   const S = VNET_SCOPE;
   const R = VNET_RULE;
   const buf = Buffer.alloc(S.size);
@@ -184,7 +185,7 @@ export function netScopeValue(s: VnetScopeValue): Buffer {
 
 /** A copy of an encoded vnet_scope with its generation set (what a push writes). */
 export function netScopeWithGeneration(value: Buffer, gen: number): Buffer {
-  if (value.length !== VNET_SCOPE.size) throw new Error(`vnet_scope value of ${value.length} bytes (expected ${VNET_SCOPE.size})`);
+  if (value.length !== VNET_SCOPE.size) throw new VigilError('VIGIL_E_INTERNAL', `vnet_scope value of ${value.length} bytes (expected ${VNET_SCOPE.size})`);
   const b = Buffer.from(value);
   b.writeUInt32LE(gen >>> 0, VNET_SCOPE.gen);
   return b;

@@ -1,12 +1,12 @@
-// Client of the sensor's local control socket for the `vigil policy` commands: one JSON request
-// line ({"op":"policy.apply","yaml":"...","file":"..."}, {"op":"policy.delete","name":...},
-// {"op":"policy.list"}, {"op":"policy.status"}) over a unix socket, one JSON reply line back.
-// The sensor's control server wraps results as {"ok":true,"result":{...}} and failures as
-// {"ok":false,"error":...}; both are unwrapped here into one PolicyReply.
-import { createConnection } from 'node:net';
+// The `vigil policy` requests to the sensor's control socket ({"op":"policy.apply","yaml":"...",
+// "file":"..."}, {"op":"policy.delete","name":...}, {"op":"policy.list"}, {"op":"policy.status"}),
+// sent by the one control-socket client (src/common/control-client.ts). The sensor's control
+// server wraps results as {"ok":true,"result":{...}} and failures as {"ok":false,"error":...};
+// both are unwrapped here into one PolicyReply.
 import { VigilError } from '../common/errors.ts';
+import { controlRequest, DEFAULT_SOCKET } from '../common/control-client.ts';
 
-export const DEFAULT_SOCKET = '/run/vigil/sensor.sock';
+export { DEFAULT_SOCKET };
 
 export type PolicyRequest = { op: 'policy.apply'; yaml: string; file: string } | { op: 'policy.delete'; name: string } | { op: 'policy.list' } | { op: 'policy.status' };
 
@@ -19,7 +19,7 @@ export interface PolicyReply {
 
 /** ControlServer envelopes ({ok,result} / {ok:false,error}) -> the policy reply inside. */
 export function unwrap(raw: unknown): PolicyReply {
-  if (typeof raw !== 'object' || raw === null || typeof (raw as PolicyReply).ok !== 'boolean') throw new Error('reply has no "ok"');
+  if (typeof raw !== 'object' || raw === null || typeof (raw as PolicyReply).ok !== 'boolean') throw new VigilError('VIGIL_E_PROTOCOL', 'bad reply from the sensor: reply has no "ok"');
   const r = raw as PolicyReply & { result?: unknown; error?: unknown };
   if (r.ok && 'result' in r) {
     const inner = r.result;
@@ -31,37 +31,7 @@ export function unwrap(raw: unknown): PolicyReply {
   return r;
 }
 
-/** Sends one request and resolves with the parsed reply; VIGIL_E_SOCKET / VIGIL_E_PROTOCOL otherwise. */
+/** Sends one request and resolves with the unwrapped reply; VIGIL_E_SOCKET / VIGIL_E_PROTOCOL otherwise (src/common/control-client.ts). */
 export function sendRequest(req: PolicyRequest, socketPath = DEFAULT_SOCKET, timeoutMs = 10_000): Promise<PolicyReply> {
-  return new Promise((resolve, reject) => {
-    const sock = createConnection(socketPath);
-    let buf = '';
-    let done = false;
-    const finish = (err: Error | undefined, reply?: PolicyReply) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(reply!);
-    };
-    const timer = setTimeout(() => finish(new VigilError('VIGIL_E_SOCKET', `no reply from ${socketPath} within ${timeoutMs} ms`, { where: socketPath })), timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
-    sock.on('data', (d: string) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      try {
-        const reply = unwrap(JSON.parse(buf.slice(0, nl)) as PolicyReply);
-        finish(undefined, reply);
-      } catch (e) {
-        finish(new VigilError('VIGIL_E_PROTOCOL', `bad reply from the sensor: ${(e as Error).message}`, { where: socketPath }));
-      }
-    });
-    sock.on('error', (e: NodeJS.ErrnoException) =>
-      finish(new VigilError('VIGIL_E_SOCKET', `cannot reach the sensor at ${socketPath} (${e.code ?? e.message}); is it running?`, { where: socketPath, cause: e })),
-    );
-    sock.on('end', () => finish(new VigilError('VIGIL_E_PROTOCOL', 'the sensor closed the connection without a reply', { where: socketPath })));
-  });
+  return controlRequest(socketPath, req, timeoutMs).then(unwrap);
 }

@@ -3,10 +3,11 @@
 // enforce) -> normalized NormPolicy objects. Every problem is reported as file:line:col with what
 // was expected; a file with any invalid document yields no policies at all (never half applied).
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, type Document, type Node as YNode } from 'yaml';
 import { VigilError } from '../common/errors.ts';
+import { parseCidr } from '../common/cidr.ts';
+export { parseCidr }; // the one CIDR parser (src/common/cidr.ts), re-exported for policy callers
 import { KINDS, kindSchemas, type PolicyKind } from './schema.ts';
 import type { Action, AddrEntry, NormPolicy, PathEntry, ProtoClass, ProtoEntry } from './model.ts';
 
@@ -110,68 +111,6 @@ const CAPS = new Set(
     ' ',
   ),
 );
-
-/** Parses a CIDR (or a bare address) into normalized "addr/len" form; undefined when it does not parse. */
-export function parseCidr(s: string): { cidr: string; family: 4 | 6; bytes: Uint8Array; prefix: number } | undefined {
-  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(s.trim());
-  if (!m) return undefined;
-  const fam = isIP(m[1]!);
-  if (fam !== 4 && fam !== 6) return undefined;
-  const max = fam === 4 ? 32 : 128;
-  const prefix = m[2] === undefined ? max : Number(m[2]);
-  if (prefix > max) return undefined;
-  const bytes = fam === 4 ? Uint8Array.from(m[1]!.split('.').map(Number)) : ipv6Bytes(m[1]!);
-  for (let i = 0; i < bytes.length; i++) {
-    const bits = Math.max(0, Math.min(8, prefix - i * 8));
-    bytes[i]! &= bits === 0 ? 0 : (0xff << (8 - bits)) & 0xff;
-  }
-  const addr = fam === 4 ? Array.from(bytes).join('.') : formatV6(bytes);
-  return { cidr: `${addr}/${prefix}`, family: fam, bytes, prefix };
-}
-
-function ipv6Bytes(s: string): Uint8Array {
-  let head = s;
-  let tailV4: number[] = [];
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    tailV4 = v4[1]!.split('.').map(Number);
-    head = s.slice(0, s.length - v4[1]!.length) + '0:0';
-  }
-  const [l, r] = head.includes('::') ? head.split('::') : [head, undefined];
-  const left = l ? l.split(':').filter((x) => x !== '') : [];
-  const right = r !== undefined && r ? r.split(':').filter((x) => x !== '') : [];
-  const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right].map((g) => parseInt(g, 16));
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[i * 2] = (g >> 8) & 0xff;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  if (tailV4.length) out.set(tailV4, 12);
-  return out;
-}
-
-function formatV6(b: Uint8Array): string {
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  // compress the longest run of zero groups
-  let best = -1,
-    bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return g.join(':');
-  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
-}
 
 function normAction(a: unknown): Action | undefined {
   if (typeof a !== 'string') return undefined;

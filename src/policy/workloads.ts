@@ -6,26 +6,20 @@
 //     bundle's config.json annotations;
 //   * containers the sensor saw in events but no state dir lists (other runtimes): resolved with
 //     the sensor's ContainerResolver and the pids of their unified cgroup (cgroup.procs).
-// Pure reads of /run and /proc and /sys/fs/cgroup; never throws.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+// Pure reads of /run and /proc and /sys/fs/cgroup; never throws. The runtime state is parsed by
+// src/common/runtime-state.ts (shared with the sensor's container resolver).
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { isInitProcess, listRuncStates, readBundleConfig, readRuncState, specAnnotations, UNIFIED_ROOT, type RuncState } from '../common/runtime-state.ts';
 import type { ContainerInfo } from '../sensor/container.ts';
 import type { Workload } from './model.ts';
 
-export const UNIFIED_ROOT = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+export { UNIFIED_ROOT };
 
 /** A discovered workload plus the facts the enforcers need that are not part of Workload. */
 export interface Discovered extends Workload {
   /** absolute cgroup v2 directory (attach point of the network programs) */
   cgroupDir?: string;
-}
-
-function readJson(p: string): any {
-  try {
-    return JSON.parse(readFileSync(p, 'utf8'));
-  } catch {
-    return undefined;
-  }
 }
 
 function inode(p: string): number | undefined {
@@ -34,17 +28,6 @@ function inode(p: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function kv(list: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!Array.isArray(list)) return out;
-  for (const l of list) {
-    if (typeof l !== 'string') continue;
-    const i = l.indexOf('=');
-    if (i > 0) out[l.slice(0, i)] = l.slice(i + 1);
-  }
-  return out;
 }
 
 /** Name as the sensor's ContainerResolver reports container.name (same precedence). */
@@ -62,32 +45,23 @@ export function hostWorkload(): Discovered {
 
 /** One runc-style state dir entry -> workload; undefined when the container is not running. */
 export function fromRuncState(stateFile: string, unifiedRoot = UNIFIED_ROOT): Discovered | undefined {
-  const st = readJson(stateFile);
-  if (!st || typeof st.id !== 'string') return undefined;
-  const pid = Number(st.init_process_pid);
-  if (!Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`)) return undefined;
+  const st = readRuncState(stateFile);
+  return st ? fromState(st, unifiedRoot) : undefined;
+}
+
+function fromState(st: RuncState, unifiedRoot: string): Discovered | undefined {
   // the pid may have been reused: its start time must be the container's
-  if (st.init_process_start !== undefined) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[19] !== String(st.init_process_start)) return undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  const labelsAll = kv(st.config?.labels);
-  const bundle = labelsAll.bundle;
+  if (!isInitProcess(st)) return undefined;
+  const pid = st.initPid!;
+  const labelsAll = { ...st.labels };
   delete labelsAll.bundle;
-  const cfg = bundle ? readJson(path.join(bundle, 'config.json')) : undefined;
-  const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries((cfg?.annotations ?? {}) as Record<string, unknown>)) if (typeof v === 'string') annotations[k] = v;
+  const annotations = st.bundle ? specAnnotations(readBundleConfig(st.bundle)) : {};
   // runc copies the annotations into config.labels: keep only what is not an annotation as a label
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(labelsAll)) if (annotations[k] !== v) labels[k] = v;
   const bag = { ...labelsAll, ...annotations };
-  const cgroupPath: string | undefined = st.config?.cgroups?.path ?? undefined;
-  let cgroupDir: string | undefined = typeof st.cgroup_paths?.[''] === 'string' ? st.cgroup_paths[''] : undefined;
+  const cgroupPath = st.cgroupsPath;
+  let cgroupDir = st.unifiedCgroupDir;
   if ((!cgroupDir || !existsSync(cgroupDir)) && cgroupPath) cgroupDir = path.join(unifiedRoot, cgroupPath);
   const w: Discovered = { id: st.id, name: workloadName(st.id, bag), labels, annotations: bag, rootPid: pid };
   const ns = bag['io.kubernetes.pod.namespace'];
@@ -106,17 +80,9 @@ export function fromRuncState(stateFile: string, unifiedRoot = UNIFIED_ROOT): Di
 /** Every running container of the OCI runtime roots (e.g. /run/runc). */
 export function scanRuntimeRoots(roots: string[], unifiedRoot = UNIFIED_ROOT): Discovered[] {
   const out: Discovered[] = [];
-  for (const root of roots) {
-    let ents: string[];
-    try {
-      ents = readdirSync(root);
-    } catch {
-      continue;
-    }
-    for (const id of ents) {
-      const w = fromRuncState(path.join(root, id, 'state.json'), unifiedRoot);
-      if (w) out.push(w);
-    }
+  for (const st of listRuncStates(roots)) {
+    const w = fromState(st, unifiedRoot);
+    if (w) out.push(w);
   }
   return out;
 }

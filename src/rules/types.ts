@@ -2,6 +2,7 @@
 // other module of src/rules imports its vocabulary from here (pipeline: YAML -> loader -> parser ->
 // compiler -> engine -> output).
 import type { FieldTree } from '../sensor/event.ts';
+import type { Priority } from '../common/priorities.ts';
 
 /** An event as the engine sees it (the VigilEvent object, or anything shaped like it). */
 export type Ev = FieldTree;
@@ -47,15 +48,8 @@ export interface Loc {
   col: number;
 }
 
-export const PRIORITIES = ['Emergency', 'Alert', 'Critical', 'Error', 'Warning', 'Notice', 'Informational', 'Debug'] as const;
-export type Priority = (typeof PRIORITIES)[number];
-
-/** Falco's parse_priority: case-insensitive, INFO is an alias of INFORMATIONAL. */
-export function parsePriority(s: string): Priority | undefined {
-  const u = s.trim().toLowerCase();
-  if (u === 'info') return 'Informational';
-  return PRIORITIES.find((p) => p.toLowerCase() === u);
-}
+// Priorities are shared with the selftest and the store: src/common/priorities.ts
+export { PRIORITIES, parsePriority, type Priority } from '../common/priorities.ts';
 
 /** Alert object, shaped like Falco's json_output record. */
 export interface Alert {

@@ -7,6 +7,7 @@ import type { Stream } from 'node:stream';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { VigilError } from '../common/errors.ts';
 import { runContainer, type Container, type ContainerSpec } from './container.ts';
 
 export interface ProcResult {
@@ -78,7 +79,7 @@ export class ScenarioContext {
   /** Like spawn, but throws (with stderr) unless the command exits 0. */
   async must(cmd: string, args: string[], o: SpawnOptions = {}): Promise<ProcResult> {
     const r = await this.spawn(cmd, args, o);
-    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+    if (r.code !== 0) throw new VigilError('VIGIL_E_SELFTEST', `${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
     return r;
   }
 

@@ -8,6 +8,7 @@ import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, realpathS
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { VigilError } from '../common/errors.ts';
 import { CAP_NAMES } from '../sensor/kinds.ts';
 import { DEFAULT_CAPS } from './container.ts';
 import { python, type ScenarioContext } from './context.ts';
@@ -311,7 +312,7 @@ export const SCENARIOS: Scenario[] = [
     async run(ctx) {
       const c = await ctx.container({ name: 'shell-tty' });
       const r = await c.exec(['sh', '-c', `echo ${ctx.tag}`], { tty: true });
-      if (r.code !== 0) throw new Error(`runc exec -t: ${r.stdout}${r.stderr}`);
+      if (r.code !== 0) throw new VigilError('VIGIL_E_SELFTEST', `runc exec -t: ${r.stdout}${r.stderr}`);
     },
     async benign(ctx) {
       const c = await ctx.container({ name: 'shell-tty' });
@@ -487,7 +488,7 @@ export const SCENARIOS: Scenario[] = [
       // hierarchy is a private named one (no controllers, no tasks), so nothing is ever released.
       const c = await ctx.container({ name: 'escape', caps: [...DEFAULT_CAPS, 'CAP_SYS_ADMIN'], applets: ['mkdir', 'mount', 'umount', 'cat'] });
       const r = await c.exec(['sh', '-c', `mkdir -p /mnt/cg && mount -t cgroup -o none,name=vst${ctx.tag} cgroup /mnt/cg && echo /bin/true > /mnt/cg/release_agent; umount /mnt/cg`]);
-      if (r.code !== 0) throw new Error(`mount/write release_agent: ${r.stderr.trim()}`);
+      if (r.code !== 0) throw new VigilError('VIGIL_E_SELFTEST', `mount/write release_agent: ${r.stderr.trim()}`);
     },
     async benign(ctx) {
       // the same container only reads the release_agent
@@ -506,7 +507,7 @@ export const SCENARIOS: Scenario[] = [
       const p = pyFile(ctx, 'ptrace.py', PTRACE_PY);
       ctx.vars.script = p;
       const r = await ctx.must(python(), [p, 'attach']);
-      if (r.stdout.trim() !== '0') throw new Error(`PTRACE_ATTACH returned ${r.stdout.trim()}`);
+      if (r.stdout.trim() !== '0') throw new VigilError('VIGIL_E_SELFTEST', `PTRACE_ATTACH returned ${r.stdout.trim()}`);
     },
     async benign(ctx) {
       await ctx.must(python(), [pyFile(ctx, 'ptrace.py', PTRACE_PY), 'peek']);
@@ -556,7 +557,7 @@ export const SCENARIOS: Scenario[] = [
       const c = await ctx.container({ name: 'dropper', overlay: true, applets: ['cp', 'echo'] });
       await c.exec(['cp', '/bin/busybox', '/tmp/echo']);
       const r = await c.exec(['/tmp/echo', ctx.tag]);
-      if (r.code !== 0) throw new Error(`dropped binary: ${r.stderr.trim()}`);
+      if (r.code !== 0) throw new VigilError('VIGIL_E_SELFTEST', `dropped binary: ${r.stderr.trim()}`);
     },
     async benign(ctx) {
       const c = await ctx.container({ name: 'dropper', overlay: true, applets: ['cp', 'echo'] });

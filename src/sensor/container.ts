@@ -2,9 +2,13 @@
 // CRI, CRI-O, podman, runc with cgroupsPath, kubepods slices) and reads name, image, labels and
 // Kubernetes pod identity from the runtime's on-disk state (OCI state.json, the bundle's
 // config.json annotations, docker's config.v2.json). Host processes get id `host`, as in Falco.
-// Results are cached per full container id; lookups never throw.
-import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+// Results are cached per full container id; lookups never throw. The runtimes' on-disk state is
+// parsed by src/common/runtime-state.ts (shared with the policy layer's workload discovery).
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_ROOTS, findRuncState, readBundleConfig, readJsonFile as readJson, runcStateExists, type RuntimeRoots } from '../common/runtime-state.ts';
+
+export { DEFAULT_ROOTS, type RuntimeRoots };
 
 export interface ContainerInfo {
   id: string; // 'host' or 12 hex chars
@@ -75,14 +79,6 @@ export function matchProcCgroup(content: string): CgroupMatch | undefined {
   return undefined;
 }
 
-function readJson(p: string): any {
-  try {
-    return JSON.parse(readFileSync(p, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 function splitImage(image: string): { repo: string; tag?: string } {
   const at = image.indexOf('@');
   const base = at >= 0 ? image.slice(0, at) : image;
@@ -93,20 +89,6 @@ function splitImage(image: string): { repo: string; tag?: string } {
 }
 
 const ALL_CAPS_MIN = 38;
-
-export interface RuntimeRoots {
-  runc: string[];
-  docker: string;
-  containerdTasks: string[];
-  crio: string;
-}
-
-export const DEFAULT_ROOTS: RuntimeRoots = {
-  runc: ['/run/runc', '/run/containerd/runc/k8s.io', '/run/containerd/runc/moby', '/run/docker/runtime-runc/moby', '/run/crun'],
-  docker: '/var/lib/docker/containers',
-  containerdTasks: ['/run/containerd/io.containerd.runtime.v2.task/k8s.io', '/run/containerd/io.containerd.runtime.v2.task/moby'],
-  crio: '/run/containers/storage/overlay-containers',
-};
 
 export class ContainerResolver {
   private cache = new Map<string, ContainerInfo>();
@@ -156,26 +138,15 @@ export class ContainerResolver {
     let annotations: Record<string, string> = {};
     let config: any;
     // OCI runtimes: state.json gives the bundle; its config.json has the annotations
-    for (const root of this.roots.runc) {
-      const st = readJson(path.join(root, id, 'state.json'));
-      if (!st) continue;
-      const labels: string[] = st.config?.labels ?? [];
-      const bundle = labels.find((l) => l.startsWith('bundle='))?.slice(7);
-      if (bundle) {
-        info.bundle = bundle;
-        config = readJson(path.join(bundle, 'config.json'));
+    const st = findRuncState(id, this.roots.runc);
+    if (st) {
+      if (st.bundle) {
+        info.bundle = st.bundle;
+        config = readBundleConfig(st.bundle);
       }
-      if (st.created) {
-        const ms = Date.parse(st.created);
-        if (!Number.isNaN(ms)) {
-          const frac = /\.(\d+)/.exec(st.created)?.[1] ?? '';
-          const ns = (frac + '000000000').slice(0, 9);
-          info.startTs = (BigInt(Math.floor(ms / 1000)) * 1_000_000_000n + BigInt(ns)).toString();
-        }
-      }
-      if (st.config?.rootfs) info.rootfs = st.config.rootfs;
-      if (st.config?.capabilities?.bounding) info.privileged = st.config.capabilities.bounding.length >= ALL_CAPS_MIN;
-      break;
+      if (st.createdNs) info.startTs = st.createdNs;
+      if (st.rootfs) info.rootfs = st.rootfs;
+      if (st.boundingCaps) info.privileged = st.boundingCaps.length >= ALL_CAPS_MIN;
     }
     if (!config) {
       for (const root of this.roots.containerdTasks) {
@@ -238,7 +209,7 @@ export class ContainerResolver {
 }
 
 export function runtimeStateExists(id: string, roots: RuntimeRoots = DEFAULT_ROOTS): boolean {
-  return roots.runc.some((r) => existsSync(path.join(r, id, 'state.json')));
+  return runcStateExists(id, roots.runc);
 }
 
 /**

@@ -7,8 +7,11 @@ import net from 'node:net';
 import http from 'node:http';
 import { mkdirSync, unlinkSync, chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { VigilError } from '../common/errors.ts';
+import { DEFAULT_SOCKET } from '../common/control-client.ts';
 
-export const DEFAULT_SOCKET = '/run/vigil/sensor.sock';
+// the one client of this socket is src/common/control-client.ts
+export { DEFAULT_SOCKET, controlRequest } from '../common/control-client.ts';
 
 export type OpHandler = (req: Record<string, unknown>) => Promise<unknown> | unknown;
 
@@ -43,7 +46,7 @@ export class ControlServer {
   }
 
   register(op: string, fn: OpHandler): void {
-    if (this.ops.has(op)) throw new Error(`control op ${op} registered twice`);
+    if (this.ops.has(op)) throw new VigilError('VIGIL_E_INTERNAL', `control op ${op} registered twice`);
     this.ops.set(op, fn);
   }
 
@@ -59,7 +62,7 @@ export class ControlServer {
         });
         c.once('error', () => resolve(false));
       });
-      if (alive) throw new Error(`another sensor is listening on ${this.socketPath} (use --socket to choose another path)`);
+      if (alive) throw new VigilError('VIGIL_E_SOCKET', `another sensor is listening on ${this.socketPath} (use --socket to choose another path)`, { where: this.socketPath });
       unlinkSync(this.socketPath);
     }
     this.server = net.createServer((sock) => this.onConnection(sock));
@@ -123,34 +126,4 @@ export class ControlServer {
       unlinkSync(this.socketPath);
     } catch {}
   }
-}
-
-/** Client side: sends one JSON request and returns the parsed reply. */
-export function controlRequest(socketPath: string, req: Record<string, unknown>, timeoutMs = 10000): Promise<{ ok: boolean; result?: unknown; error?: string; code?: string; details?: unknown }> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(socketPath);
-    let buf = '';
-    const t = setTimeout(() => {
-      c.destroy();
-      reject(new Error(`no reply from ${socketPath} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    c.on('connect', () => c.write(JSON.stringify(req) + '\n'));
-    c.on('data', (d) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(t);
-        c.end();
-        try {
-          resolve(JSON.parse(buf.slice(0, nl)));
-        } catch (e) {
-          reject(e);
-        }
-      }
-    });
-    c.on('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-  });
 }

@@ -6,6 +6,7 @@
 // tracepoint is attached only when some consumer needs that syscall.
 import { KINDS, KIND_BY_ID, KIND_BY_NAME, FAMILY_EXIT_PROG, type KindInfo, type Family } from './kinds.ts';
 import { ENV_MAX, K, KC } from './abi.ts';
+import { VigilError } from '../common/errors.ts';
 
 export interface HookSpec {
   id: string; // stable: 'tp_btf:sched_process_exec', 'syscall:openat'
@@ -184,7 +185,7 @@ export function parseFamilies(spec: string | undefined): EventFamily[] {
     const f = raw.trim();
     if (!f) continue;
     if (f === 'all') return [...ALL_FAMILIES];
-    if (!(ALL_FAMILIES as readonly string[]).includes(f)) throw new Error(`unknown event family "${f}" (expected ${ALL_FAMILIES.join(', ')}, or all)`);
+    if (!(ALL_FAMILIES as readonly string[]).includes(f)) throw new VigilError('VIGIL_E_USAGE', `unknown event family "${f}" (expected ${ALL_FAMILIES.join(', ')}, or all)`);
     out.push(f as EventFamily);
   }
   return out;

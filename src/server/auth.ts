@@ -9,6 +9,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { VigilError } from '../common/errors.ts';
+import { writeSecretFile } from '../common/secret-file.ts';
 import { sha256Hex } from './pki.ts';
 
 export type Scope = 'read' | 'admin';
@@ -27,11 +28,6 @@ export function parseDuration(s: string): number {
   if (!m) throw new VigilError('VIGIL_E_USAGE', `invalid duration ${JSON.stringify(s)} (e.g. 30s, 15m, 1h, 7d)`);
   const mult: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86400_000, w: 7 * 86400_000 };
   return Math.round(Number(m[1]) * mult[m[2] ?? 's']!);
-}
-
-function writeSecret(file: string, data: string): void {
-  writeFileSync(file, data, { mode: 0o600 });
-  chmodSync(file, 0o600);
 }
 
 export class DataDirAuth {
@@ -56,7 +52,7 @@ export class DataDirAuth {
     mkdirSync(this.revokedDir, { recursive: true, mode: 0o700 });
     if (!existsSync(this.adminTokenFile)) {
       const tok = this.createApiToken('admin', 'admin (first start)');
-      writeSecret(this.adminTokenFile, tok + '\n');
+      writeSecretFile(this.adminTokenFile, tok + '\n');
     }
     chmodSync(this.adminTokenFile, 0o600);
     return readFileSync(this.adminTokenFile, 'utf8').trim();
@@ -80,9 +76,7 @@ export class DataDirAuth {
     this.load();
     const tok = `vgl_${scope === 'admin' ? 'a' : 'r'}_${randomBytes(24).toString('base64url')}`;
     this.tokens.push({ hash: sha256Hex(tok), scope, name, created: new Date().toISOString() });
-    const tmp = `${this.tokensFile}.${process.pid}.tmp`;
-    writeSecret(tmp, JSON.stringify(this.tokens, null, 2));
-    renameSync(tmp, this.tokensFile);
+    writeSecretFile(this.tokensFile, JSON.stringify(this.tokens, null, 2));
     this.tokensMtime = -1;
     return tok;
   }
@@ -103,7 +97,7 @@ export class DataDirAuth {
     const secret = randomBytes(24).toString('base64url');
     const token = `vgle1.${secret}.${caFingerprint}`;
     const expires = new Date(Date.now() + ttlMs).toISOString();
-    writeSecret(path.join(this.enrollDir, sha256Hex(secret)), JSON.stringify({ expires }));
+    writeSecretFile(path.join(this.enrollDir, sha256Hex(secret)), JSON.stringify({ expires }));
     return { token, expires };
   }
 

@@ -2,6 +2,7 @@
 // the flat columns the store indexes and filters on. The full object is always kept as JSON next
 // to these columns; the columns are only for filtering, ordering and runtime insights.
 import { workloadOf } from '../insights/workload.ts';
+import { priorityNum } from '../common/priorities.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -207,13 +208,8 @@ export function eventRow(sensorId: string, hostname: string | null, seq: number,
   };
 }
 
-export const PRIORITIES = ['debug', 'informational', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-export function priorityNum(p: string | null): number {
-  if (!p) return 0;
-  const l = p.toLowerCase();
-  const i = PRIORITIES.indexOf(l === 'info' ? 'informational' : l);
-  return i < 0 ? 0 : i;
-}
+// priority_num (ascending rank) comes from the one list of priorities: src/common/priorities.ts
+export { priorityNum };
 
 export interface AlertRow {
   uuid: string;

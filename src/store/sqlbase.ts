@@ -4,7 +4,8 @@
 // Both engines take `$n` placeholders; ns timestamps are BIGINT and passed as JS bigint.
 import { VigilError } from '../common/errors.ts';
 import { collapseFiles } from '../insights/collapse.ts';
-import { PRIORITIES, priorityNum } from './extract.ts';
+import { priorityNum } from './extract.ts';
+import { parsePriority } from '../common/priorities.ts';
 import type {
   AlertQuery, CapEntry, EventQuery, FileEntry, IngestRecord, IngestResult, NetEntry, Page, PolicyEntry,
   ProcEntry, RetentionPolicy, RuleEntry, SensorRow, SensorUpdate, Store, TimeRange, WorkloadInsights, WorkloadSummary,
@@ -246,7 +247,7 @@ export abstract class SqlStore implements Store {
     if (q.sensor) where.push(`sensor_id = ${p.add(q.sensor)}`);
     if (q.minPriority) {
       const pn = priorityNum(q.minPriority);
-      if (!PRIORITIES.includes(q.minPriority.toLowerCase()) && q.minPriority.toLowerCase() !== 'info') {
+      if (parsePriority(q.minPriority) === undefined) {
         throw new VigilError('VIGIL_E_USAGE', `unknown priority ${q.minPriority}`);
       }
       where.push(`priority_num >= ${p.add(pn)}`);

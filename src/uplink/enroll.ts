@@ -2,12 +2,13 @@
 // fingerprint carried in the one-time token, exchanges token + CSR for a client certificate
 // (POST /api/v1/enroll) and keeps everything in SENSOR_DIR (key 0600). Later starts reuse it.
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import forge from 'node-forge';
 import { VigilError } from '../common/errors.ts';
+import { writeSecretFile } from '../common/secret-file.ts';
 
 export interface SensorCredentials {
   sensorId: string;
@@ -35,8 +36,7 @@ export function loadCredentials(dir: string): SensorCredentials | undefined {
 function saveCredentials(dir: string, c: SensorCredentials): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const key = path.join(dir, FILES.key);
-  writeFileSync(key, c.keyPem, { mode: 0o600 });
-  chmodSync(key, 0o600);
+  writeSecretFile(key, c.keyPem);
   writeFileSync(path.join(dir, FILES.cert), c.certPem);
   writeFileSync(path.join(dir, FILES.ca), c.caPem);
   writeFileSync(path.join(dir, FILES.meta), JSON.stringify({ sensor_id: c.sensorId, server: c.server }, null, 2));
@@ -84,7 +84,7 @@ export function httpsRequest(url: string, o: { method?: string; body?: unknown; 
       },
     );
     req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out`)));
-    req.on('error', reject);
+    req.on('error', (e) => reject(new VigilError('VIGIL_E_NETWORK', e.message, { where: url, cause: e })));
     if (data) req.write(data);
     req.end();
   });

@@ -108,7 +108,7 @@ export async function apiCall<T>(t: ApiTarget, method: string, p: string, body?:
   try {
     r = await httpsRequest(`${t.url}${p}`, { method, body, ca: t.ca, headers: { authorization: `Bearer ${t.token}` } });
   } catch (e) {
-    throw new VigilError('VIGIL_E_SOCKET', `cannot reach ${t.url}: ${(e as Error).message}`);
+    throw new VigilError('VIGIL_E_NETWORK', `cannot reach ${t.url}: ${(e as Error).message}`);
   }
   let j: unknown;
   try {

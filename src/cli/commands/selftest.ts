@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { VigilError } from '../../common/errors.ts';
-import { PRIORITIES, alertToJson } from '../../rules/index.ts';
+import { PRIORITIES, alertToJson, parsePriority } from '../../rules/index.ts';
 import { SCENARIOS, selectScenarios } from '../../selftest/scenarios.ts';
 import { SelftestRunner, type ScenarioResult } from '../../selftest/runner.ts';
 
@@ -59,7 +59,7 @@ async function selftest(opts: SelftestOpts): Promise<number> {
       process.stderr.write(`vigil selftest: hooks not available on this kernel: ${runner.failedHooks.map((h) => h.id).join(', ')}\n`);
     }
     if (opts.workload) {
-      const min = PRIORITIES.findIndex((p) => p.toLowerCase() === opts.minPriority.toLowerCase());
+      const min = PRIORITIES.findIndex((p) => p === parsePriority(opts.minPriority));
       if (min < 0) throw new VigilError('VIGIL_E_USAGE', `--min-priority: unknown priority "${opts.minPriority}"`, { exitCode: 2 });
       const w = await runner.workload(opts.workload, { onOutput: (s) => process.stderr.write(s) });
       const shown = w.alerts.filter((a) => PRIORITIES.indexOf(a.alert.priority) <= min);

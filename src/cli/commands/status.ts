@@ -1,7 +1,7 @@
 // `vigil status`: asks a running sensor over its local control socket for its counters and shows
 // them for people (or as JSON).
 import type { Command } from 'commander';
-import { controlRequest, DEFAULT_SOCKET } from '../../sensor/control.ts';
+import { controlRequest, DEFAULT_SOCKET } from '../../common/control-client.ts';
 import { VigilError } from '../../common/errors.ts';
 import type { SensorStatus } from '../../sensor/sensor.ts';
 import { tryParseHello } from '../../kernel/hello.ts';
@@ -43,7 +43,7 @@ export function register(program: Command): void {
       try {
         reply = await controlRequest(opts.socket, { op: 'status' });
       } catch (e) {
-        throw new VigilError('VIGIL_E_SOCKET', `no sensor answers on ${opts.socket} (${(e as Error).message}); start one with 'vigil run'`, { exitCode: 2 });
+        throw new VigilError((e as VigilError).code ?? 'VIGIL_E_SOCKET', `${(e as Error).message} (start one with 'vigil run')`, { exitCode: 2, cause: e });
       }
       if (!reply.ok) throw new VigilError('VIGIL_E_SOCKET', reply.error ?? 'status failed');
       const s = reply.result as SensorStatus;

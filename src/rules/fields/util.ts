@@ -2,6 +2,9 @@
 // errno names, IP/CIDR parsing and path helpers. Used by the per-class field tables in this folder
 // (pipeline: event object -> field extractor -> compiled condition / output formatter).
 import type { Ev, Value, Extractor } from '../types.ts';
+import { ipv4ToInt, ipv6Words } from '../../common/cidr.ts';
+// IP/CIDR parsing lives in src/common/cidr.ts (shared with the policy layer)
+export { ipv4ToInt, ipv6Words, parseCidr, cidrContains, type Cidr } from '../../common/cidr.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -241,68 +244,6 @@ export function resString(res: number): string {
 // ---------------------------------------------------------------------------------------------
 // IP addresses. IPv4 as an unsigned 32-bit number; IPv6 as 8 16-bit words.
 
-/** Parses dotted IPv4 without allocating; -1 when not an IPv4 address. */
-export function ipv4ToInt(s: string): number {
-  let acc = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    } else if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      acc = acc * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return acc * 256 + part;
-}
-
-export function ipv6Words(s: string): number[] | undefined {
-  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
-  const pct = s.indexOf('%');
-  if (pct >= 0) s = s.slice(0, pct);
-  if (!s.includes(':')) return undefined;
-  const lastColon = s.lastIndexOf(':');
-  const last = s.slice(lastColon + 1);
-  if (last.includes('.')) {
-    const v4 = ipv4ToInt(last);
-    if (v4 < 0) return undefined;
-    s = s.slice(0, lastColon + 1) + Math.floor(v4 / 65536).toString(16) + ':' + (v4 % 65536).toString(16);
-  }
-  const dbl = s.indexOf('::');
-  if (dbl !== s.lastIndexOf('::') && dbl >= 0) return undefined;
-  const parse = (t: string): number[] | undefined => {
-    if (t === '') return [];
-    const out: number[] = [];
-    for (const h of t.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(h)) return undefined;
-      out.push(parseInt(h, 16));
-    }
-    return out;
-  };
-  let words: number[];
-  if (dbl >= 0) {
-    const head = parse(s.slice(0, dbl));
-    const rest = parse(s.slice(dbl + 2));
-    if (!head || !rest) return undefined;
-    const fill = 8 - head.length - rest.length;
-    if (fill < 0) return undefined;
-    words = [...head, ...new Array<number>(fill).fill(0), ...rest];
-  } else {
-    const all = parse(s);
-    if (!all) return undefined;
-    words = all;
-  }
-  return words.length === 8 ? words : undefined;
-}
-
 /** Canonical key for equality of IP addresses ("v4:N" / "v6:w:w:..."), undefined if not an IP. */
 export function ipKey(s: string): string | undefined {
   const v4 = ipv4ToInt(s);
@@ -314,47 +255,6 @@ export function ipKey(s: string): string | undefined {
     return `v4:${(w[6] as number) * 65536 + (w[7] as number)}`;
   }
   return `v6:${w.join(':')}`;
-}
-
-export interface Cidr {
-  v4?: { net: number; mask: number };
-  v6?: { words: number[]; bits: number };
-}
-
-/** Parses "a.b.c.d/n", "x::y/n" or a plain address (host route). */
-export function parseCidr(s: string): Cidr | undefined {
-  const slash = s.indexOf('/');
-  const addr = slash >= 0 ? s.slice(0, slash) : s;
-  const bitsStr = slash >= 0 ? s.slice(slash + 1) : undefined;
-  if (bitsStr !== undefined && !/^\d{1,3}$/.test(bitsStr)) return undefined;
-  const v4 = ipv4ToInt(addr);
-  if (v4 >= 0) {
-    const bits = bitsStr === undefined ? 32 : Number(bitsStr);
-    if (bits > 32) return undefined;
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return { v4: { net: (v4 & mask) >>> 0, mask } };
-  }
-  const w = ipv6Words(addr);
-  if (!w) return undefined;
-  const bits = bitsStr === undefined ? 128 : Number(bitsStr);
-  if (bits > 128) return undefined;
-  return { v6: { words: w, bits } };
-}
-
-export function cidrContains(c: Cidr, ip: string): boolean {
-  const v4 = ipv4ToInt(ip);
-  if (v4 >= 0) return c.v4 !== undefined && ((v4 & c.v4.mask) >>> 0) === c.v4.net;
-  if (!c.v6) return false;
-  const w = ipv6Words(ip);
-  if (!w) return false;
-  let bits = c.v6.bits;
-  for (let i = 0; i < 8 && bits > 0; i++) {
-    const take = Math.min(16, bits);
-    const mask = (0xffff << (16 - take)) & 0xffff;
-    if (((w[i] as number) & mask) !== ((c.v6.words[i] as number) & mask)) return false;
-    bits -= take;
-  }
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

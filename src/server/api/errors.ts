@@ -2,21 +2,9 @@
 // request). Vigil errors map to an HTTP status by their catalogue code; fastify's schema validation
 // errors (ajv) are turned into a message that names the field and what the schema expects.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { VigilError, isVigilError, type ErrorCode } from '../../common/errors.ts';
+import { VigilError, httpErrorOf, isVigilError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ErrorBody } from './schemas.ts';
-
-/** HTTP status and API error code of each catalogue code the API may see. */
-const STATUS_OF: Partial<Record<ErrorCode, [number, string]>> = {
-  VIGIL_E_USAGE: [400, 'bad_request'],
-  VIGIL_E_CONFIG: [400, 'bad_request'],
-  VIGIL_E_VALIDATION: [400, 'bad_request'],
-  VIGIL_E_AUTH: [401, 'unauthorized'],
-  VIGIL_E_FORBIDDEN: [403, 'forbidden'],
-  VIGIL_E_NOT_FOUND: [404, 'not_found'],
-  VIGIL_E_RATE_LIMITED: [429, 'rate_limited'],
-  VIGIL_E_STORE: [503, 'store_unavailable'],
-};
 
 /** A request field the schema accepted but the handler could not use (e.g. an impossible date). */
 export class FieldError extends VigilError {
@@ -88,7 +76,7 @@ export function describeValidation(context: string, e: AjvError): { field: strin
 export function errorHandler(log: Logger) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     if (isVigilError(err)) {
-      const [status, code] = STATUS_OF[err.code] ?? [500, 'internal'];
+      const { status, api: code } = httpErrorOf(err.code);
       if (status >= 500) log.error({ err: err.message, code: err.code, url: req.url }, 'request failed');
       const body: ErrorBody = { code, message: err.message };
       if (err instanceof FieldError) {
