@@ -4,6 +4,7 @@
 // allocates nothing: a topic nobody subscribed to costs one array-length check, and publishers of
 // messages that must be built first ask `has(topic)` before building them. A throwing subscriber
 // is counted and reported through `onError`; the other subscribers still get the message.
+import { VigilError } from '../common/errors.ts';
 import type { VigilEvent, FieldTree } from '../sensor/event.ts';
 import type { AlertMessage } from './alert.ts';
 
@@ -56,7 +57,7 @@ export class Bus {
 
   /** Adds a subscriber; returns the function that removes it. */
   subscribe<T extends Topic>(topic: T, fn: Subscriber<T>): () => void {
-    if (!TOPICS.includes(topic)) throw new Error(`unknown bus topic ${String(topic)}`);
+    if (!TOPICS.includes(topic)) throw new VigilError('VIGIL_E_INTERNAL', `unknown bus topic ${String(topic)}`);
     (this.#subs as Record<Topic, unknown[]>)[topic] = [...this.#subs[topic], fn];
     return () => {
       (this.#subs as Record<Topic, unknown[]>)[topic] = this.#subs[topic].filter((f) => f !== fn);

@@ -1,6 +1,7 @@
 // The hooks of one running sensor with their options bound: the lifecycle the core of `vigil run`
 // (and a test) drives: sensor options, kind selection, plan, start, stop. Holds no state beyond
 // the instances it was given.
+import { VigilError } from '../common/errors.ts';
 import type { PlanBuilder } from '../sensor/hooks.ts';
 import { hookContext, type AnyRunHook, type HookSensorOptions, type RunContext, type SensorHandle } from './context.ts';
 
@@ -19,7 +20,7 @@ export class HookSet<S extends SensorHandle = SensorHandle> {
   constructor(hooks: readonly AnyRunHook<S>[], raw: (hook: AnyRunHook<S>) => Readonly<Record<string, unknown>> = () => ({})) {
     const names = new Set<string>();
     for (const h of hooks) {
-      if (names.has(h.name)) throw new Error(`run hook ${h.name} registered twice`);
+      if (names.has(h.name)) throw new VigilError('VIGIL_E_INTERNAL', `run hook ${h.name} registered twice`);
       names.add(h.name);
     }
     this.#bound = hooks.map((hook) => ({ hook, options: hook.parseOptions(raw(hook)) }));

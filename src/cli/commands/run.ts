@@ -128,7 +128,7 @@ export function declareHookOptions(cmd: Command, hooks: readonly AnyRunHook<Sens
     h.declareOptions?.(cmd);
     const keys = [...new Set(cmd.options.slice(before).map((o) => o.attributeName()))];
     for (const k of keys) {
-      if (taken.has(k)) throw new Error(`run hook ${h.name}: option ${k} is declared twice`);
+      if (taken.has(k)) throw new VigilError('VIGIL_E_INTERNAL', `run hook ${h.name}: option ${k} is declared twice`);
       taken.add(k);
     }
     owned.set(h.name, keys);

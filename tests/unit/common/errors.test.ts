@@ -89,8 +89,8 @@ const BARE_ERROR_ALLOWED: [string, string][] = [
   ['src/policy/net-enforcer.ts', 'no cgroup v2 directory known'], // PolicyManager wraps it: VIGIL_E_POLICY
   ['src/policy/run-hook.ts', 'the fanotify enforcer is not available'], // PolicyManager wraps it: VIGIL_E_POLICY
   ['src/policy/run-hook.ts', 'the network enforcer did not load'], // PolicyManager wraps it: VIGIL_E_POLICY
-  ['src/transport/uplink.ts', 'server refused the connection'], // caught by the connect loop: logged, retried
-  ['src/transport/enroll.ts', 'request to ${url} timed out'], // the request's error handler wraps it: VIGIL_E_NETWORK
+  ['src/uplink/uplink.ts', 'server refused the connection'], // caught by the connect loop: logged, retried
+  ['src/uplink/enroll.ts', 'request to ${url} timed out'], // the request's error handler wraps it: VIGIL_E_NETWORK
 ];
 
 test('no bare Error thrown in src/ except the listed ones', () => {
