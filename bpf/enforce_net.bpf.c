@@ -144,20 +144,20 @@ static __always_inline void vnet_report(const struct vnet_scope *s, const struct
 		return;
 	e->hdr.flags |= VGL_F_POLICY;
 	e->res = v->deny ? -1 : 0;
-	e->args[0] = v->report;
-	e->args[1] = v->policy;
-	e->args[2] = family;
-	e->args[3] = proto;
-	e->args[4] = port;
-	e->args[5] = family == VNET_AF_INET ? addr[0] : 0;
-	e->args[6] = hook;
-	e->args[7] = s->scope_idx;
+	e->args[VGL_A_NET_DECISION_ACTION] = v->report;
+	e->args[VGL_A_NET_DECISION_POLICY] = v->policy;
+	e->args[VGL_A_NET_DECISION_FAMILY] = family;
+	e->args[VGL_A_NET_DECISION_PROTO] = proto;
+	e->args[VGL_A_NET_DECISION_PORT] = port;
+	e->args[VGL_A_NET_DECISION_IP4] = family == VNET_AF_INET ? addr[0] : 0;
+	e->args[VGL_A_NET_DECISION_HOOK] = hook;
+	e->args[VGL_A_NET_DECISION_SCOPE] = s->scope_idx;
 	if (family == VNET_AF_INET6) {
-		e->args[8] = ((u64)addr[1] << 32) | addr[0];
-		e->args[9] = ((u64)addr[3] << 32) | addr[2];
+		e->args[VGL_A_NET_DECISION_IP6A] = ((u64)addr[1] << 32) | addr[0];
+		e->args[VGL_A_NET_DECISION_IP6B] = ((u64)addr[3] << 32) | addr[2];
 	}
-	e->args[10] = socktype;
-	e->args[11] = v->posture;
+	e->args[VGL_A_NET_DECISION_SOCKTYPE] = socktype;
+	e->args[VGL_A_NET_DECISION_POSTURE] = v->posture;
 	vgl_submit(e, vgl_counters(VGL_K_NET_DECISION));
 }
 

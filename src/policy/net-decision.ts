@@ -5,6 +5,7 @@
 // action applied; the matched entry (`policy.rule`) is found again here by re-evaluating the
 // scope's rules of the compiled tables the decision was made with (setNetDecisionTables).
 import { K } from '../sensor/abi.ts';
+import { A as SLOTS } from '../abi/kinds.gen.ts';
 import { ipv4, ipv6, registerKind, KIND_BY_ID, type Decoded, type KindInfo, type RawEvent } from '../sensor/kinds.ts';
 import type { FieldTree } from '../sensor/event.ts';
 import { NET_POLICY_POSTURE, type CompiledTables, type NetRuleRow, type NetScope } from './compile.ts';
@@ -17,8 +18,8 @@ const AF: Record<number, string> = { 2: 'AF_INET', 10: 'AF_INET6', 17: 'AF_PACKE
 const SOCK_TYPE: Record<number, string> = { 1: 'SOCK_STREAM', 2: 'SOCK_DGRAM', 3: 'SOCK_RAW', 5: 'SOCK_SEQPACKET', 10: 'SOCK_PACKET' };
 const L4: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp' };
 
-/** Indices of the record's args (bpf/enforce_net.bpf.c). */
-const A = { action: 0, policy: 1, family: 2, proto: 3, port: 4, ip4: 5, hook: 6, scope: 7, ip6a: 8, ip6b: 9, socktype: 10, posture: 11 } as const;
+/** The record's arg slots (the kind table's NET_DECISION row; bpf/enforce_net.bpf.c fills them). */
+const A = SLOTS.NET_DECISION;
 
 let current: CompiledTables | undefined;
 

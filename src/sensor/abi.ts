@@ -1,6 +1,7 @@
 // The TypeScript mirror of bpf/vigil_abi.h: offsets and sizes of the records that cross from the
-// kernel (through the loader's pipe) into Node. tests/abi.test.ts compiles a probe against the C
-// header and checks every constant here against it, so the two cannot drift apart.
+// kernel (through the loader's pipe) into Node. tests/unit/abi/layout.test.ts compiles a probe
+// against the C header and checks every constant here against it, so the two cannot drift apart.
+// Kind ids and arg slots are generated from the kind table (src/abi/kinds.gen.ts).
 
 export const ABI_VERSION = 2;
 export const COMM_LEN = 16;
@@ -42,72 +43,8 @@ export const F_POLICY = 1 << 2;
 export const S_TRUNCATED = 1 << 0;
 export const S_FAULT = 1 << 1;
 
-export const K = {
-  EXECVE: 1,
-  EXECVEAT: 2,
-  CLONE: 3,
-  PROCEXIT: 4,
-  EXECVE_FAILED: 5,
-  EXECVEAT_FAILED: 6,
-  OPEN: 10,
-  OPENAT: 11,
-  OPENAT2: 12,
-  UNLINK: 13,
-  UNLINKAT: 14,
-  RENAME: 15,
-  RENAMEAT: 16,
-  RENAMEAT2: 17,
-  LINK: 18,
-  LINKAT: 19,
-  SYMLINK: 20,
-  SYMLINKAT: 21,
-  MKDIR: 22,
-  MKDIRAT: 23,
-  CHMOD: 24,
-  FCHMOD: 25,
-  FCHMODAT: 26,
-  CHOWN: 27,
-  LCHOWN: 28,
-  FCHOWN: 29,
-  FCHOWNAT: 30,
-  SOCKET: 40,
-  CONNECT: 41,
-  ACCEPT: 42,
-  ACCEPT4: 43,
-  BIND: 44,
-  LISTEN: 45,
-  SENDTO: 46,
-  SENDMSG: 47,
-  DUP: 50,
-  DUP2: 51,
-  DUP3: 52,
-  CLOSE: 53,
-  SETUID: 60,
-  SETGID: 61,
-  SETRESUID: 62,
-  SETRESGID: 63,
-  CAPSET: 64,
-  PTRACE: 65,
-  MOUNT: 66,
-  UMOUNT2: 67,
-  INIT_MODULE: 68,
-  FINIT_MODULE: 69,
-  BPF: 70,
-  MEMFD_CREATE: 71,
-  UNSHARE: 72,
-  SETNS: 73,
-  KILL: 74,
-  CAPABILITY: 80,
-  NET_DECISION: 90,
-  MAX: 128,
-  LOADER_BASE: 0x8000,
-  HELLO: 0x8001,
-  STATS: 0x8002,
-  CAPS: 0x8003,
-  DECISION: 0x8004,
-  REPLY: 0x8005,
-  LOG: 0x8006,
-} as const;
+/** Event kinds (enum vgl_kind), generated from the kind table (src/abi/kinds-table.ts). */
+export { K } from '../abi/kinds.gen.ts';
 
 /** exec args indices */
 export const EXEC_A = {
