@@ -123,3 +123,23 @@ export const KC = {
   PORT_FILTER: 1 << 5,
   PORT_OR_CONTAINER: 1 << 6,
 } as const;
+
+// ---- the rest of bpf/vigil_abi.h (tests/unit/abi/layout.test.ts fails on a C constant without a mirror) ----
+export const MAX_STRS = 4;
+/** hard cap of one captured string (path, cwd) */
+export const STR_MAX = 4096;
+/** per-CPU event assembly buffer in the kernel */
+export const SCRATCH_SIZE = 16384;
+export const ANCESTRY = 8;
+export const EXE_FROM_EXECVEAT = 1 << 3;
+/** struct vgl_str */
+export const STR_LAYOUT = { len: 0, flags: 2, size: 4 } as const;
+/** struct vgl_cap_key / vgl_cap_val (the cap_agg map; vgl_cap_rec is the two back to back) */
+export const CAP_KEY = { pid: 0, cap: 4, size: 8 } as const;
+export const CAP_VAL = { granted: 0, denied: 8, last_ts: 16, cgroup_id: 24, mntns: 32, pad: 36, size: 40 } as const;
+/** struct vgl_kind_counters (per-CPU, per kind) */
+export const KIND_COUNTERS = { seen: 0, filtered: 8, emitted: 16, dropped: 24, size: 32 } as const;
+/** struct vgl_global_cfg (the global_cfg map's value) */
+export const GLOBAL_CFG = { host_mntns: 0, flags: 4, ignore_tgid: 8, size: 16 } as const;
+/** VGL_PORT_KEY: the net_ports map key */
+export const portKey = (kind: number, port: number): number => ((kind << 16) | port) >>> 0;
