@@ -2,8 +2,9 @@
 /*
  * file.bpf.c: exit program of the file family (open*, unlink*, rename*, link*, symlink*, mkdir*,
  * chmod*, chown*). Attached to `syscalls:sys_exit_<name>` of the file syscalls the loaded rules
- * and policies need. Every kind emits a fixed sequence of strings (see src/sensor/kinds.ts):
- * one relative path makes two strings (path as passed, base directory).
+ * and policies need. Every kind fills its named slots and emits a fixed sequence of strings (the
+ * kind table, src/abi/kinds-table.ts): one relative path makes two strings (path as passed, base
+ * directory).
  */
 #include "vigil.bpf.h"
 
