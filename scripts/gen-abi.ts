@@ -3,7 +3,7 @@
 // `--check` writes nothing and exits 1 when a file is stale. Run: node --import tsx scripts/gen-abi.ts
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { generate } from '../src/abi/generate.ts';
+import { generate, KindTableError } from '../src/abi/generate.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const check = process.argv.includes('--check');
@@ -12,7 +12,14 @@ let files: Record<string, string>;
 try {
   files = generate();
 } catch (e) {
-  process.stderr.write(`gen-abi: ${(e as Error).message}\n`);
+  // a bad row: point at its line in the table
+  let where = '';
+  if (e instanceof KindTableError && e.sym) {
+    const lines = readFileSync(path.join(root, 'src/abi/kinds-table.ts'), 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.includes(`sym: '${e.sym}'`));
+    if (i >= 0) where = ` (src/abi/kinds-table.ts:${i + 1})`;
+  }
+  process.stderr.write(`gen-abi: ${(e as Error).message}${where}\n`);
   process.exit(1);
 }
 for (const [rel, text] of Object.entries(files)) {

@@ -4,6 +4,7 @@
 // mirror (src/abi/kinds.gen.ts: K, A, NR, EVENT_TYPES). Pure: returns the files' text, so the
 // unit test can check that the committed files are fresh; scripts/gen-abi.ts writes them.
 // The table is validated first: a bad row is an error naming the row and what was expected.
+import { VigilError } from '../common/errors.ts';
 import { KIND_CONSTS, KIND_TABLE, ENUMS, type KindRow } from './kinds-table.ts';
 
 /** vgl_event.args length and the slots the in-kernel fd description uses (bpf/vigil_abi.h:
@@ -15,10 +16,13 @@ export const GENERATED_FILES = { cHeader: 'bpf/vigil_kinds.h', ts: 'src/abi/kind
 
 const ARCHES = ['x86_64', 'arm64'] as const;
 
-export class KindTableError extends Error {
+/** A malformed table row; `sym` names the row (scripts/gen-abi.ts turns it into a line number). */
+export class KindTableError extends VigilError {
+  readonly sym: string | undefined;
   constructor(row: KindRow | undefined, msg: string) {
-    super(`src/abi/kinds-table.ts${row ? `: kind ${row.id} (${row.sym})` : ''}: ${msg}`);
+    super('VIGIL_E_INTERNAL', `src/abi/kinds-table.ts${row ? `: kind ${row.id} (${row.sym})` : ''}: ${msg}`, { where: { file: 'src/abi/kinds-table.ts' } });
     this.name = 'KindTableError';
+    this.sym = row?.sym;
   }
 }
 
