@@ -40,6 +40,8 @@ export function validateTable(rows: KindRow[] = KIND_TABLE): void {
     syms.add(r.sym);
     if (!/^[a-z][a-z0-9_]*$/.test(r.name)) throw new KindTableError(r, `name must be a Falco event name, got "${r.name}"`);
     if (r.source === 'syscall' && !r.nr) throw new KindTableError(r, 'a syscall kind needs nr: { x86_64, arm64 }');
+    if (r.source === 'sched' && !r.reserved && (!r.sched || !r.prog)) throw new KindTableError(r, 'a sched kind needs sched (the tp_btf tracepoint) and prog');
+    if (r.source !== 'sched' && r.sched) throw new KindTableError(r, 'only sched kinds have a sched tracepoint');
     if (r.nr) {
       for (const a of ARCHES) {
         const n = r.nr[a];

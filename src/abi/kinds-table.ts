@@ -41,10 +41,12 @@ export interface KindRow {
   source: Source;
   /** syscall number per architecture (null: the syscall does not exist there) */
   nr?: { x86_64: number; arm64: number | null };
-  /** tracepoint suffix, syscalls:sys_exit_<tp>, when not `name` */
+  /** syscall kinds: tracepoint suffix, syscalls:sys_exit_<tp>, when not `name` */
   tp?: string;
-  /** exit program, when not the family's */
+  /** syscall kinds: exit program, when not the family's; sched kinds: the tp_btf program */
   prog?: string;
+  /** sched kinds: the BTF tracepoint (tp_btf/<sched>) */
+  sched?: string;
   /** the kernel keeps only failed calls (execve/execveat failures) */
   onlyFailed?: boolean;
   /** args slots (by Falco's parameter name where there is one) */
@@ -115,10 +117,10 @@ const OPEN_SLOTS = { fd: { at: 0, type: 's64' }, dirfd: { at: 1, type: 's32' }, 
 
 export const KIND_TABLE: KindRow[] = [
   // ---- process (sched tracepoints; failed execs from the exec syscalls' exit) ----
-  { id: 1, sym: 'EXECVE', name: 'execve', category: 'process', family: 'process', source: 'sched', nr: { x86_64: 59, arm64: 221 }, layout: 'exec', slots: {}, strs: ['exepath', 'argv', 'cwd', 'filename', 'env'] },
+  { id: 1, sym: 'EXECVE', name: 'execve', category: 'process', family: 'process', source: 'sched', sched: 'sched_process_exec', prog: 'vgl_sched_exec', nr: { x86_64: 59, arm64: 221 }, layout: 'exec', slots: {}, strs: ['exepath', 'argv', 'cwd', 'filename', 'env'] },
   { id: 2, sym: 'EXECVEAT', name: 'execveat', category: 'process', family: 'process', source: 'sched', reserved: true, nr: { x86_64: 322, arm64: 281 }, layout: 'exec', slots: {}, strs: ['exepath', 'argv', 'cwd', 'filename', 'env'] },
-  { id: 3, sym: 'CLONE', name: 'clone', category: 'process', family: 'process', source: 'sched', slots: { tid: { at: 0, type: 'u32' }, pid: { at: 1, type: 'u32' }, start: { at: 2, type: 'u64' }, flags: { at: 3, type: 'u32' } }, strs: [] },
-  { id: 4, sym: 'PROCEXIT', name: 'procexit', category: 'process', family: 'process', source: 'sched', slots: { status: { at: 0, type: 'u32' }, sig: { at: 1, type: 'u32' }, core: { at: 2, type: 'u32' }, start: { at: 3, type: 'u64' } }, strs: [] },
+  { id: 3, sym: 'CLONE', name: 'clone', category: 'process', family: 'process', source: 'sched', sched: 'sched_process_fork', prog: 'vgl_sched_fork', slots: { tid: { at: 0, type: 'u32' }, pid: { at: 1, type: 'u32' }, start: { at: 2, type: 'u64' }, flags: { at: 3, type: 'u32' } }, strs: [] },
+  { id: 4, sym: 'PROCEXIT', name: 'procexit', category: 'process', family: 'process', source: 'sched', sched: 'sched_process_exit', prog: 'vgl_sched_exit', slots: { status: { at: 0, type: 'u32' }, sig: { at: 1, type: 'u32' }, core: { at: 2, type: 'u32' }, start: { at: 3, type: 'u64' } }, strs: [] },
   { id: 5, sym: 'EXECVE_FAILED', name: 'execve', category: 'process', family: 'process', source: 'syscall', nr: { x86_64: 59, arm64: 221 }, tp: 'execve', prog: 'vgl_sys_exit_exec', onlyFailed: true, slots: { dirfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, strs: ['filename', 'filename_base'] },
   { id: 6, sym: 'EXECVEAT_FAILED', name: 'execveat', category: 'process', family: 'process', source: 'syscall', nr: { x86_64: 322, arm64: 281 }, tp: 'execveat', prog: 'vgl_sys_exit_exec', onlyFailed: true, slots: { dirfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, strs: ['filename', 'filename_base'] },
 

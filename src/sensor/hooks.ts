@@ -68,14 +68,8 @@ function kindsOf(fam: EventFamily): KindInfo[] {
 /** A syscall kind is available when its syscall exists on this architecture (open, unlink, dup2...
  * have no arm64 syscall: the kind table gives them no number there). */
 export function available(info: KindInfo): boolean {
-  return info.tp === undefined || info.nr !== undefined;
+  return info.sched !== undefined || info.nr !== undefined;
 }
-
-const SCHED_PROG: Record<number, [string, string]> = {
-  [K.EXECVE]: ['sched_process_exec', 'vgl_sched_exec'],
-  [K.CLONE]: ['sched_process_fork', 'vgl_sched_fork'],
-  [K.PROCEXIT]: ['sched_process_exit', 'vgl_sched_exit'],
-};
 
 export class PlanBuilder {
   private plan: HookPlan = { hooks: new Map(), kindCfg: new Map() };
@@ -130,10 +124,9 @@ export class PlanBuilder {
     this.plan.kindCfg.set(info.kind, cfg);
     let id: string;
     let spec: HookSpec;
-    if (info.tp === undefined) {
-      const [tp, prog] = SCHED_PROG[info.kind]!;
-      id = `tp_btf:${tp}`;
-      spec = this.plan.hooks.get(id) ?? { id, tier: 'sched', kind: info.kind, info, prog, reasons: [] };
+    if (info.sched !== undefined) {
+      id = `tp_btf:${info.sched}`;
+      spec = this.plan.hooks.get(id) ?? { id, tier: 'sched', kind: info.kind, info, prog: info.prog!, reasons: [] };
     } else {
       id = `syscall:${info.name}`;
       const prog = info.prog ?? FAMILY_EXIT_PROG[info.family as Exclude<Family, 'process'>];

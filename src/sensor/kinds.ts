@@ -84,8 +84,10 @@ export interface KindInfo {
   /** x86_64 syscall number and tracepoint suffix (syscalls:sys_exit_<tp>) for syscall kinds */
   nr?: number;
   tp?: string;
-  /** exit program, when not the family's (FAMILY_EXIT_PROG) */
+  /** exit program, when not the family's (FAMILY_EXIT_PROG); for sched kinds, the tp_btf program */
   prog?: string;
+  /** sched kinds: the BTF tracepoint (tp_btf:<sched>) */
+  sched?: string;
   /** kernel filter flags this kind always has, whatever its consumers need */
   forceFlags?: number;
   decode: (r: RawEvent) => Decoded;
@@ -722,6 +724,10 @@ function kindInfo(row: KindRow): KindInfo {
     info.tp = row.tp ?? row.name;
     if (row.prog) info.prog = row.prog;
     if (row.onlyFailed) info.forceFlags = KC.ONLY_FAILED;
+  }
+  if (row.source === 'sched') {
+    info.sched = row.sched!;
+    info.prog = row.prog!;
   }
   if (row.id === K.EXECVE) info.typeOf = (r) => (r.syscall === EXECVEAT_NR ? 'execveat' : 'execve');
   return info;
