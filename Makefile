@@ -12,22 +12,31 @@ BPF_SRCS   := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c $(ENF_SRCS),$(wildcard 
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(BPF_SRCS))
 ENF_OBJS   := $(BUILD)/bpf/maps.o $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(ENF_SRCS))
 NATIVE_SRCS := $(wildcard native/*.c)
-NATIVE_HDRS := $(wildcard native/*.h) bpf/vigil_abi.h
+NATIVE_HDRS := $(wildcard native/*.h) bpf/vigil_abi.h bpf/vigil_kinds.h
 
-.PHONY: all build bootstrap up test test-unit bench clean typecheck
+.PHONY: all build bootstrap up test test-unit bench clean typecheck gen
 
 all: build
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-build: $(BUILD)/vigil-loader
+build: gen $(BUILD)/vigil-loader
+
+# Files generated from the one table of event kinds (src/abi/kinds-table.ts): the C enum, slot names
+# and syscall numbers (bpf/vigil_kinds.h) and their TypeScript mirror (src/abi/kinds.gen.ts). Both
+# are committed; the generator rewrites only what changed, and a unit test fails when they are stale.
+GEN_SRCS := src/abi/kinds-table.ts src/abi/generate.ts scripts/gen-abi.ts
+gen: bpf/vigil_kinds.h
+bpf/vigil_kinds.h src/abi/kinds.gen.ts &: $(GEN_SRCS)
+	node --import tsx scripts/gen-abi.ts
+	@touch bpf/vigil_kinds.h src/abi/kinds.gen.ts
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(BUILD)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
+$(BUILD)/bpf/%.o: bpf/%.bpf.c $(wildcard bpf/*.h) bpf/vigil_kinds.h $(BUILD)/vmlinux.h
 	@mkdir -p $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

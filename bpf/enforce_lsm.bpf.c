@@ -65,13 +65,13 @@ static __always_inline int vlsm_report(u16 kind_action, u16 policy, u64 ino, u32
 	struct vgl_event *e = vgl_begin_raw(VGL_K_NET_DECISION, t);
 	if (!e)
 		return 0;
-	/* reuses the decision kind: args[6] = 16 + op marks an LSM file decision */
+	/* reuses the decision kind: hook = 16 + op marks an LSM file decision */
 	e->hdr.flags |= VGL_F_POLICY;
 	e->res = deny ? -VLSM_EPERM : 0;
-	e->args[0] = kind_action;
-	e->args[1] = policy;
-	e->args[5] = ino;
-	e->args[6] = 16 + op;
+	e->args[VGL_A_NET_DECISION_ACTION] = kind_action;
+	e->args[VGL_A_NET_DECISION_POLICY] = policy;
+	e->args[VGL_A_NET_DECISION_INO] = ino;
+	e->args[VGL_A_NET_DECISION_HOOK] = 16 + op;
 	vgl_submit(e, vgl_counters(VGL_K_NET_DECISION));
 	return 0;
 }

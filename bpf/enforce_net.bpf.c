@@ -23,7 +23,7 @@
  * (for nested cgroups inside a container).
  *
  * Decisions that are reported (Block, Audit, default posture) go to the shared ring buffer as
- * VGL_K_NET_DECISION events; their arg slots are VGL_ND_* in vigil_abi.h. A decision names what
+ * VGL_K_NET_DECISION events; their arg slots are VGL_A_NET_DECISION_* (the kind table), packed as VGL_ND_* in vigil_abi.h says. A decision names what
  * decided it: the policy index and the matched entry (the rule's `entry`, or the protocol class's
  * `proto_entry`), with the scope index and the generation of the table it came from, so user space
  * names the rule from the table that was in force and never evaluates the rules again.
@@ -94,20 +94,20 @@ static __always_inline void vnet_report(const struct vnet_scope *s, const struct
 		return;
 	e->hdr.flags |= VGL_F_POLICY;
 	e->res = v->deny ? -1 : 0;
-	e->args[VGL_ND_ACTION] = v->report;
-	e->args[VGL_ND_POLICY] = v->policy | ((u64)v->entry << VGL_ND_ENTRY_SHIFT);
-	e->args[VGL_ND_FAMILY] = family;
-	e->args[VGL_ND_PROTO] = proto;
-	e->args[VGL_ND_PORT] = port;
-	e->args[VGL_ND_IP4] = family == VNET_AF_INET ? addr[0] : 0;
-	e->args[VGL_ND_HOOK] = hook;
-	e->args[VGL_ND_SCOPE] = s->scope_idx | ((u64)s->gen << VGL_ND_GEN_SHIFT);
+	e->args[VGL_A_NET_DECISION_ACTION] = v->report;
+	e->args[VGL_A_NET_DECISION_POLICY] = v->policy | ((u64)v->entry << VGL_ND_ENTRY_SHIFT);
+	e->args[VGL_A_NET_DECISION_FAMILY] = family;
+	e->args[VGL_A_NET_DECISION_PROTO] = proto;
+	e->args[VGL_A_NET_DECISION_PORT] = port;
+	e->args[VGL_A_NET_DECISION_IP4] = family == VNET_AF_INET ? addr[0] : 0;
+	e->args[VGL_A_NET_DECISION_HOOK] = hook;
+	e->args[VGL_A_NET_DECISION_SCOPE] = s->scope_idx | ((u64)s->gen << VGL_ND_GEN_SHIFT);
 	if (family == VNET_AF_INET6) {
-		e->args[VGL_ND_IP6A] = ((u64)addr[1] << 32) | addr[0];
-		e->args[VGL_ND_IP6B] = ((u64)addr[3] << 32) | addr[2];
+		e->args[VGL_A_NET_DECISION_IP6A] = ((u64)addr[1] << 32) | addr[0];
+		e->args[VGL_A_NET_DECISION_IP6B] = ((u64)addr[3] << 32) | addr[2];
 	}
-	e->args[VGL_ND_SOCKTYPE] = socktype;
-	e->args[VGL_ND_POSTURE] = v->posture;
+	e->args[VGL_A_NET_DECISION_SOCKTYPE] = socktype;
+	e->args[VGL_A_NET_DECISION_POSTURE] = v->posture;
 	vgl_submit(e, vgl_counters(VGL_K_NET_DECISION));
 }
 

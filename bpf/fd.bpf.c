@@ -7,6 +7,10 @@
  */
 #include "vigil.bpf.h"
 
+_Static_assert(VGL_A_DUP_OLDFD == VGL_A_DUP3_OLDFD && VGL_A_DUP2_OLDFD == VGL_A_DUP3_OLDFD, "dup slots");
+_Static_assert(VGL_A_DUP_NEWFD == VGL_A_DUP3_NEWFD && VGL_A_DUP2_NEWFD == VGL_A_DUP3_NEWFD, "dup slots");
+_Static_assert(VGL_A_DUP_FLAGS == VGL_A_DUP3_FLAGS && VGL_A_DUP2_FLAGS == VGL_A_DUP3_FLAGS, "dup slots");
+
 SEC("tracepoint")
 int vgl_sys_exit_fd(struct trace_event_raw_sys_exit *ctx)
 {
@@ -16,13 +20,14 @@ int vgl_sys_exit_fd(struct trace_event_raw_sys_exit *ctx)
 	case VGL_K_DUP:
 	case VGL_K_DUP2:
 	case VGL_K_DUP3:
-		e->args[0] = a[0]; /* oldfd */
-		e->args[1] = st.kind == VGL_K_DUP ? e->res : a[1];
-		e->args[2] = st.kind == VGL_K_DUP3 ? a[2] : 0;
+		/* dup, dup2 and dup3 share one layout */
+		e->args[VGL_A_DUP3_OLDFD] = a[0];
+		e->args[VGL_A_DUP3_NEWFD] = st.kind == VGL_K_DUP ? e->res : a[1];
+		e->args[VGL_A_DUP3_FLAGS] = st.kind == VGL_K_DUP3 ? a[2] : 0;
 		vgl_describe_fd(e, t, e->res >= 0 ? e->res : (long)a[0]);
 		break;
 	case VGL_K_CLOSE:
-		e->args[0] = a[0];
+		e->args[VGL_A_CLOSE_FD] = a[0];
 		break;
 	default:
 		return 0;

@@ -2,8 +2,9 @@
 /*
  * file.bpf.c: exit program of the file family (open*, unlink*, rename*, link*, symlink*, mkdir*,
  * chmod*, chown*). Attached to `syscalls:sys_exit_<name>` of the file syscalls the loaded rules
- * and policies need. Every kind emits a fixed sequence of strings (see src/sensor/kinds.ts):
- * one relative path makes two strings (path as passed, base directory).
+ * and policies need. Every kind fills its named slots and emits a fixed sequence of strings (the
+ * kind table, src/abi/kinds-table.ts): one relative path makes two strings (path as passed, base
+ * directory).
  */
 #include "vigil.bpf.h"
 
@@ -139,6 +140,13 @@ static __always_inline bool vgl_upath_admitted(const void *upath, u32 kind)
 	return false;
 }
 
+/* open, openat and openat2 share one slot layout (the kind table gives them the same slots) */
+_Static_assert(VGL_A_OPEN_FD == VGL_A_OPENAT_FD && VGL_A_OPENAT2_FD == VGL_A_OPENAT_FD, "open slots");
+_Static_assert(VGL_A_OPEN_DIRFD == VGL_A_OPENAT_DIRFD && VGL_A_OPENAT2_DIRFD == VGL_A_OPENAT_DIRFD, "open slots");
+_Static_assert(VGL_A_OPEN_FLAGS == VGL_A_OPENAT_FLAGS && VGL_A_OPENAT2_FLAGS == VGL_A_OPENAT_FLAGS, "open slots");
+_Static_assert(VGL_A_OPEN_MODE == VGL_A_OPENAT_MODE && VGL_A_OPENAT2_MODE == VGL_A_OPENAT_MODE, "open slots");
+_Static_assert(VGL_A_OPEN_DEV == VGL_A_OPENAT_DEV && VGL_A_OPENAT2_DEV == VGL_A_OPENAT_DEV, "open slots");
+
 /* open, openat, openat2: the filters (writes only, path) decide before anything is assembled */
 static __always_inline int vgl_exit_open(struct trace_event_raw_sys_exit *ctx, struct vgl_call *st,
 					 struct vgl_kind_counters *c, struct task_struct *t)
@@ -174,10 +182,10 @@ static __always_inline int vgl_exit_open(struct trace_event_raw_sys_exit *ctx, s
 	struct vgl_event *e = vgl_exit_event(ctx, st, t);
 	if (!e)
 		return 0;
-	e->args[0] = e->res; /* fd */
-	e->args[1] = dirfd;
-	e->args[2] = flags;
-	e->args[3] = mode;
+	e->args[VGL_A_OPENAT_FD] = e->res;
+	e->args[VGL_A_OPENAT_DIRFD] = dirfd;
+	e->args[VGL_A_OPENAT_FLAGS] = flags;
+	e->args[VGL_A_OPENAT_MODE] = mode;
 	vgl_put_relpath(e, t, dirfd, path);
 	if (e->res >= 0) {
 		struct file *f = vgl_fd_file(t, e->res);
@@ -186,7 +194,7 @@ static __always_inline int vgl_exit_open(struct trace_event_raw_sys_exit *ctx, s
 			struct inode *ino = BPF_CORE_READ(f, f_inode);
 			u16 imode = BPF_CORE_READ(ino, i_mode);
 			e->args[VGL_FD_A_INO] = BPF_CORE_READ(ino, i_ino);
-			e->args[4] = BPF_CORE_READ(ino, i_sb, s_dev);
+			e->args[VGL_A_OPENAT_DEV] = BPF_CORE_READ(ino, i_sb, s_dev);
 			e->args[VGL_FD_A_TYPE] = (imode & VGL_S_IFMT) == VGL_S_IFDIR ? VGL_FDT_DIRECTORY :
 						 (imode & VGL_S_IFMT) == VGL_S_IFCHR ? VGL_FDT_CHAR : VGL_FDT_FILE;
 		}
@@ -194,6 +202,10 @@ static __always_inline int vgl_exit_open(struct trace_event_raw_sys_exit *ctx, s
 	vgl_submit(e, c);
 	return 0;
 }
+
+_Static_assert(VGL_A_CHOWN_UID == VGL_A_LCHOWN_UID && VGL_A_CHOWN_GID == VGL_A_LCHOWN_GID, "chown slots");
+_Static_assert(VGL_A_RENAMEAT_FLAGS == VGL_A_RENAMEAT2_FLAGS && VGL_A_RENAMEAT_OLDDIRFD == VGL_A_RENAMEAT2_OLDDIRFD &&
+	       VGL_A_RENAMEAT_NEWDIRFD == VGL_A_RENAMEAT2_NEWDIRFD, "renameat slots");
 
 SEC("tracepoint")
 int vgl_sys_exit_file(struct trace_event_raw_sys_exit *ctx)
@@ -209,62 +221,113 @@ int vgl_sys_exit_file(struct trace_event_raw_sys_exit *ctx)
 	if (!e)
 		return 0;
 	u64 *a = st.args;
+	/* each kind fills its named slots (VGL_A_<KIND>_<SLOT>) and says which path(s) to put; the
+	 * paths are put once, after the switch */
+	long dirfd = AT_FDCWD_VAL, dirfd2 = AT_FDCWD_VAL;
+	const void *path = NULL, *path2 = NULL;
 	switch (st.kind) {
 	case VGL_K_UNLINK:
-	case VGL_K_MKDIR:
-	case VGL_K_CHMOD:
-	case VGL_K_CHOWN:
-	case VGL_K_LCHOWN:
-		/* (path, arg1, arg2) */
-		e->args[0] = a[1];
-		e->args[1] = a[2];
-		vgl_put_relpath(e, t, AT_FDCWD_VAL, (const void *)a[0]);
-		break;
-	case VGL_K_UNLINKAT:
-	case VGL_K_MKDIRAT:
-	case VGL_K_FCHMODAT:
-	case VGL_K_FCHOWNAT:
-		/* (dirfd, path, arg2, arg3, arg4) */
-		e->args[0] = a[2];
-		e->args[1] = a[3];
-		e->args[2] = a[4];
-		e->args[3] = a[0];
-		vgl_put_relpath(e, t, (long)a[0], (const void *)a[1]);
-		break;
-	case VGL_K_FCHMOD:
-	case VGL_K_FCHOWN:
-		/* (fd, arg1, arg2) */
-		e->args[0] = a[1];
-		e->args[1] = a[2];
-		e->args[3] = a[0];
-		vgl_describe_fd(e, t, (long)a[0]);
-		break;
 	case VGL_K_RENAME:
 	case VGL_K_LINK:
 	case VGL_K_SYMLINK:
-		/* (old, new); a symlink's target is stored as given, never resolved */
-		vgl_put_relpath(e, t, AT_FDCWD_VAL, (const void *)a[0]);
-		vgl_put_relpath(e, t, AT_FDCWD_VAL, (const void *)a[1]);
+		/* (path) or (old, new); a symlink's target is stored as given, never resolved */
+		path = (const void *)a[0];
+		if (st.kind != VGL_K_UNLINK)
+			path2 = (const void *)a[1];
+		break;
+	case VGL_K_MKDIR:
+		e->args[VGL_A_MKDIR_MODE] = a[1];
+		path = (const void *)a[0];
+		break;
+	case VGL_K_CHMOD:
+		e->args[VGL_A_CHMOD_MODE] = a[1];
+		path = (const void *)a[0];
+		break;
+	case VGL_K_CHOWN:
+	case VGL_K_LCHOWN:
+		/* (path, uid, gid); chown and lchown share one layout */
+		e->args[VGL_A_CHOWN_UID] = a[1];
+		e->args[VGL_A_CHOWN_GID] = a[2];
+		path = (const void *)a[0];
+		break;
+	case VGL_K_UNLINKAT:
+		/* (dirfd, path, flags) */
+		e->args[VGL_A_UNLINKAT_FLAGS] = a[2];
+		e->args[VGL_A_UNLINKAT_DIRFD] = a[0];
+		dirfd = (long)a[0];
+		path = (const void *)a[1];
+		break;
+	case VGL_K_MKDIRAT:
+		/* (dirfd, path, mode) */
+		e->args[VGL_A_MKDIRAT_MODE] = a[2];
+		e->args[VGL_A_MKDIRAT_DIRFD] = a[0];
+		dirfd = (long)a[0];
+		path = (const void *)a[1];
+		break;
+	case VGL_K_FCHMODAT:
+		/* (dirfd, path, mode) */
+		e->args[VGL_A_FCHMODAT_MODE] = a[2];
+		e->args[VGL_A_FCHMODAT_DIRFD] = a[0];
+		dirfd = (long)a[0];
+		path = (const void *)a[1];
+		break;
+	case VGL_K_FCHOWNAT:
+		/* (dirfd, path, uid, gid, flags) */
+		e->args[VGL_A_FCHOWNAT_UID] = a[2];
+		e->args[VGL_A_FCHOWNAT_GID] = a[3];
+		e->args[VGL_A_FCHOWNAT_FLAGS] = a[4];
+		e->args[VGL_A_FCHOWNAT_DIRFD] = a[0];
+		dirfd = (long)a[0];
+		path = (const void *)a[1];
+		break;
+	case VGL_K_FCHMOD:
+		/* (fd, mode) */
+		e->args[VGL_A_FCHMOD_MODE] = a[1];
+		e->args[VGL_A_FCHMOD_FD] = a[0];
+		vgl_describe_fd(e, t, (long)a[0]);
+		break;
+	case VGL_K_FCHOWN:
+		/* (fd, uid, gid) */
+		e->args[VGL_A_FCHOWN_UID] = a[1];
+		e->args[VGL_A_FCHOWN_GID] = a[2];
+		e->args[VGL_A_FCHOWN_FD] = a[0];
+		vgl_describe_fd(e, t, (long)a[0]);
 		break;
 	case VGL_K_RENAMEAT:
 	case VGL_K_RENAMEAT2:
+		/* (olddirfd, old, newdirfd, new, flags); renameat and renameat2 share one layout */
+		e->args[VGL_A_RENAMEAT2_FLAGS] = a[4];
+		e->args[VGL_A_RENAMEAT2_OLDDIRFD] = a[0];
+		e->args[VGL_A_RENAMEAT2_NEWDIRFD] = a[2];
+		dirfd = (long)a[0];
+		path = (const void *)a[1];
+		dirfd2 = (long)a[2];
+		path2 = (const void *)a[3];
+		break;
 	case VGL_K_LINKAT:
 		/* (olddirfd, old, newdirfd, new, flags) */
-		e->args[0] = a[4];
-		e->args[1] = a[0];
-		e->args[2] = a[2];
-		vgl_put_relpath(e, t, (long)a[0], (const void *)a[1]);
-		vgl_put_relpath(e, t, (long)a[2], (const void *)a[3]);
+		e->args[VGL_A_LINKAT_FLAGS] = a[4];
+		e->args[VGL_A_LINKAT_OLDDIR] = a[0];
+		e->args[VGL_A_LINKAT_NEWDIR] = a[2];
+		dirfd = (long)a[0];
+		path = (const void *)a[1];
+		dirfd2 = (long)a[2];
+		path2 = (const void *)a[3];
 		break;
 	case VGL_K_SYMLINKAT:
 		/* (target, newdirfd, linkpath) */
-		e->args[2] = a[1];
-		vgl_put_relpath(e, t, AT_FDCWD_VAL, (const void *)a[0]);
-		vgl_put_relpath(e, t, (long)a[1], (const void *)a[2]);
+		e->args[VGL_A_SYMLINKAT_LINKDIRFD] = a[1];
+		path = (const void *)a[0];
+		dirfd2 = (long)a[1];
+		path2 = (const void *)a[2];
 		break;
 	default:
 		return 0;
 	}
+	if (path)
+		vgl_put_relpath(e, t, dirfd, path);
+	if (path2)
+		vgl_put_relpath(e, t, dirfd2, path2);
 	vgl_submit(e, c);
 	return 0;
 }

@@ -40,6 +40,9 @@ static __always_inline bool vgl_port_admitted(const void *dest, u32 kind, u32 fl
 	return false;
 }
 
+_Static_assert(VGL_A_CONNECT_FD == VGL_A_BIND_FD, "connect/bind slots");
+_Static_assert(VGL_A_ACCEPT_LFD == VGL_A_ACCEPT4_LFD && VGL_A_ACCEPT_FLAGS == VGL_A_ACCEPT4_FLAGS, "accept slots");
+
 SEC("tracepoint")
 int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 {
@@ -74,9 +77,9 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	switch (st.kind) {
 	case VGL_K_SOCKET:
-		e->args[0] = a[0]; /* domain */
-		e->args[1] = a[1]; /* type */
-		e->args[2] = a[2]; /* protocol */
+		e->args[VGL_A_SOCKET_DOMAIN] = a[0];
+		e->args[VGL_A_SOCKET_TYPE] = a[1];
+		e->args[VGL_A_SOCKET_PROTO] = a[2];
 		if (e->res >= 0)
 			vgl_describe_fd(e, t, e->res);
 		else
@@ -84,7 +87,8 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 		break;
 	case VGL_K_CONNECT:
 	case VGL_K_BIND: {
-		e->args[0] = a[0];
+		/* connect and bind share one layout */
+		e->args[VGL_A_CONNECT_FD] = a[0];
 		u32 alen = (u32)a[2];
 		if (alen > VGL_SOCKADDR_MAX)
 			alen = VGL_SOCKADDR_MAX;
@@ -93,7 +97,7 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 		break;
 	}
 	case VGL_K_SENDTO: {
-		e->args[0] = a[0];
+		e->args[VGL_A_SENDTO_FD] = a[0];
 		u32 alen = (u32)a[5];
 		if (alen > VGL_SOCKADDR_MAX)
 			alen = VGL_SOCKADDR_MAX;
@@ -102,7 +106,7 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 		break;
 	}
 	case VGL_K_SENDMSG: {
-		e->args[0] = a[0];
+		e->args[VGL_A_SENDMSG_FD] = a[0];
 		u32 alen = (u32)mh.msg_namelen;
 		if (alen > VGL_SOCKADDR_MAX)
 			alen = VGL_SOCKADDR_MAX;
@@ -112,16 +116,17 @@ int vgl_sys_exit_net(struct trace_event_raw_sys_exit *ctx)
 	}
 	case VGL_K_ACCEPT:
 	case VGL_K_ACCEPT4:
-		e->args[0] = a[0]; /* listening fd */
-		e->args[1] = st.kind == VGL_K_ACCEPT4 ? a[3] : 0;
+		/* accept and accept4 share one layout */
+		e->args[VGL_A_ACCEPT4_LFD] = a[0];
+		e->args[VGL_A_ACCEPT4_FLAGS] = st.kind == VGL_K_ACCEPT4 ? a[3] : 0;
 		if (e->res >= 0)
 			vgl_describe_fd(e, t, e->res);
 		else
 			vgl_describe_fd(e, t, (long)a[0]);
 		break;
 	case VGL_K_LISTEN:
-		e->args[0] = a[0];
-		e->args[1] = a[1]; /* backlog */
+		e->args[VGL_A_LISTEN_FD] = a[0];
+		e->args[VGL_A_LISTEN_BACKLOG] = a[1];
 		vgl_describe_fd(e, t, (long)a[0]);
 		break;
 	default:

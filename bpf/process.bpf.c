@@ -8,13 +8,8 @@
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
-#if defined(__TARGET_ARCH_arm64)
-#define VGL_NR_EXECVE 221
-#define VGL_NR_EXECVEAT 281
-#else
-#define VGL_NR_EXECVE 59
-#define VGL_NR_EXECVEAT 322
-#endif
+/* VGL_NR_EXECVE, VGL_NR_EXECVEAT: the target architecture's numbers, from the kind table
+ * (bpf/vigil_kinds.h) */
 
 static __always_inline bool vgl_kind_on(u32 kind, struct vgl_kind_counters **c, struct vgl_kind_cfg **cfg)
 {
@@ -265,14 +260,17 @@ int vgl_sys_exit_execveat(void *ctx)
  * VGL_KC_ONLY_FAILED for these kinds: a successful exec is sched_process_exec above). The caller
  * is unchanged, so the event is the caller's, with the file name it tried, resolved against the
  * cwd or dirfd like other paths. */
+_Static_assert(VGL_A_EXECVE_FAILED_DIRFD == VGL_A_EXECVEAT_FAILED_DIRFD && VGL_A_EXECVE_FAILED_FLAGS == VGL_A_EXECVEAT_FAILED_FLAGS,
+	       "failed exec slots");
 SEC("tracepoint")
 int vgl_sys_exit_exec(struct trace_event_raw_sys_exit *ctx)
 {
 	VGL_EXIT_PROLOGUE(ctx);
 	bool at = st.kind == VGL_K_EXECVEAT_FAILED;
 	long dirfd = at ? (long)st.args[0] : AT_FDCWD_VAL;
-	e->args[0] = dirfd;
-	e->args[1] = at ? st.args[4] : 0; /* execveat flags */
+	/* execve and execveat failures share one layout */
+	e->args[VGL_A_EXECVEAT_FAILED_DIRFD] = dirfd;
+	e->args[VGL_A_EXECVEAT_FAILED_FLAGS] = at ? st.args[4] : 0;
 	vgl_put_relpath(e, t, dirfd, (const void *)(at ? st.args[1] : st.args[0]));
 	vgl_submit(e, c);
 	return 0;
@@ -298,10 +296,10 @@ int BPF_PROG(vgl_sched_fork, struct task_struct *parent, struct task_struct *chi
 	if (!e)
 		return 0;
 	e->res = cpid;
-	e->args[0] = cpid;
-	e->args[1] = ctgid;
-	e->args[2] = BPF_CORE_READ(child, start_boottime);
-	e->args[3] = BPF_CORE_READ(child, flags);
+	e->args[VGL_A_CLONE_TID] = cpid;
+	e->args[VGL_A_CLONE_PID] = ctgid;
+	e->args[VGL_A_CLONE_START] = BPF_CORE_READ(child, start_boottime);
+	e->args[VGL_A_CLONE_FLAGS] = BPF_CORE_READ(child, flags);
 	if (thread)
 		e->hdr.flags |= VGL_F_THREAD;
 	vgl_submit(e, c);
@@ -322,10 +320,10 @@ int BPF_PROG(vgl_sched_exit, struct task_struct *p, bool group_dead)
 		return 0;
 	int code = BPF_CORE_READ(p, exit_code);
 	e->res = code;
-	e->args[0] = (code >> 8) & 0xff; /* status */
-	e->args[1] = code & 0x7f;        /* signal */
-	e->args[2] = (code & 0x80) ? 1 : 0; /* core dumped */
-	e->args[3] = BPF_CORE_READ(p, start_boottime);
+	e->args[VGL_A_PROCEXIT_STATUS] = (code >> 8) & 0xff;
+	e->args[VGL_A_PROCEXIT_SIG] = code & 0x7f;
+	e->args[VGL_A_PROCEXIT_CORE] = (code & 0x80) ? 1 : 0;
+	e->args[VGL_A_PROCEXIT_START] = BPF_CORE_READ(p, start_boottime);
 	vgl_submit(e, c);
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /*
  * vigil_abi.h: the one binary ABI between the kernel programs, the native loader and the
- * TypeScript decoder (src/sensor/abi.ts mirrors it; tests/abi.test.ts checks that both agree by
- * compiling a probe against this header).
+ * TypeScript decoder (src/sensor/abi.ts mirrors it, src/abi/kinds.gen.ts mirrors the generated
+ * vigil_kinds.h; tests/unit/abi/layout.test.ts checks that both agree by compiling a probe against
+ * this header).
  *
  * Every record on the wire (kernel ring buffer -> loader -> pipe -> Node) starts with
  * struct vgl_frame. Kernel events continue with struct vgl_event (fixed, 8-aligned), then
@@ -25,7 +26,7 @@ typedef int64_t s64;
 typedef int32_t s32;
 #endif
 
-#define VGL_ABI_VERSION 2
+#define VGL_ABI_VERSION 3
 #define VGL_COMM_LEN 16
 #define VGL_NARGS 12
 #define VGL_MAX_STRS 4
@@ -35,84 +36,10 @@ typedef int32_t s32;
 #define VGL_SCRATCH_SIZE 16384 /* per-CPU event assembly buffer; power of two */
 #define VGL_ANCESTRY 8
 
-/* Event kinds. Each syscall Vigil captures has its own kind (named as Falco names the event);
- * the TypeScript table in src/sensor/kinds.ts gives names and argument layouts. */
-enum vgl_kind {
-	VGL_K_NONE = 0,
-	/* process (sched/task tracepoints) */
-	VGL_K_EXECVE = 1,
-	VGL_K_EXECVEAT = 2,
-	VGL_K_CLONE = 3,
-	VGL_K_PROCEXIT = 4,
-	VGL_K_EXECVE_FAILED = 5,   /* sys_exit_execve with a negative result (successes are VGL_K_EXECVE) */
-	VGL_K_EXECVEAT_FAILED = 6, /* sys_exit_execveat with a negative result */
-	/* file (per-syscall tracepoints) */
-	VGL_K_OPEN = 10,
-	VGL_K_OPENAT = 11,
-	VGL_K_OPENAT2 = 12,
-	VGL_K_UNLINK = 13,
-	VGL_K_UNLINKAT = 14,
-	VGL_K_RENAME = 15,
-	VGL_K_RENAMEAT = 16,
-	VGL_K_RENAMEAT2 = 17,
-	VGL_K_LINK = 18,
-	VGL_K_LINKAT = 19,
-	VGL_K_SYMLINK = 20,
-	VGL_K_SYMLINKAT = 21,
-	VGL_K_MKDIR = 22,
-	VGL_K_MKDIRAT = 23,
-	VGL_K_CHMOD = 24,
-	VGL_K_FCHMOD = 25,
-	VGL_K_FCHMODAT = 26,
-	VGL_K_CHOWN = 27,
-	VGL_K_LCHOWN = 28,
-	VGL_K_FCHOWN = 29,
-	VGL_K_FCHOWNAT = 30,
-	/* network */
-	VGL_K_SOCKET = 40,
-	VGL_K_CONNECT = 41,
-	VGL_K_ACCEPT = 42,
-	VGL_K_ACCEPT4 = 43,
-	VGL_K_BIND = 44,
-	VGL_K_LISTEN = 45,
-	VGL_K_SENDTO = 46,
-	VGL_K_SENDMSG = 47,
-	/* fd bookkeeping */
-	VGL_K_DUP = 50,
-	VGL_K_DUP2 = 51,
-	VGL_K_DUP3 = 52,
-	VGL_K_CLOSE = 53,
-	/* privilege and escape */
-	VGL_K_SETUID = 60,
-	VGL_K_SETGID = 61,
-	VGL_K_SETRESUID = 62,
-	VGL_K_SETRESGID = 63,
-	VGL_K_CAPSET = 64,
-	VGL_K_PTRACE = 65,
-	VGL_K_MOUNT = 66,
-	VGL_K_UMOUNT2 = 67,
-	VGL_K_INIT_MODULE = 68,
-	VGL_K_FINIT_MODULE = 69,
-	VGL_K_BPF = 70,
-	VGL_K_MEMFD_CREATE = 71,
-	VGL_K_UNSHARE = 72,
-	VGL_K_SETNS = 73,
-	VGL_K_KILL = 74,
-	/* capability checks (aggregated in the kernel, dumped by the loader as VGL_K_CAPS) */
-	VGL_K_CAPABILITY = 80,
-	/* in-kernel enforcement decisions (cgroup BPF) */
-	VGL_K_NET_DECISION = 90,
-	VGL_K_MAX = 128,
-
-	/* records made by the loader, not the kernel */
-	VGL_K_LOADER_BASE = 0x8000,
-	VGL_K_HELLO = 0x8001,     /* payload: text "abi=1 version=... hooks=..." */
-	VGL_K_STATS = 0x8002,     /* payload: struct vgl_stats */
-	VGL_K_CAPS = 0x8003,      /* payload: n x struct vgl_cap_rec */
-	VGL_K_DECISION = 0x8004,  /* payload: UTF-8 JSON of one policy decision (fanotify enforcer) */
-	VGL_K_REPLY = 0x8005,     /* payload: text reply to a control command: "<id> ok|err <text>" */
-	VGL_K_LOG = 0x8006,       /* payload: text log line from the loader */
-};
+/* Event kinds (enum vgl_kind), the named arg slots of each kind (VGL_A_<KIND>_<SLOT>) and the
+ * syscall numbers of the target architecture (VGL_NR_<KIND>) are generated from the one table of
+ * kinds, src/abi/kinds-table.ts (make gen). */
+#include "vigil_kinds.h"
 
 /* Event flags (vgl_frame.flags) */
 #define VGL_F_TRUNCATED (1u << 0) /* at least one string was cut at the capture limit */
@@ -152,7 +79,7 @@ struct vgl_event {
 	u16 nstr;                   /*  96 number of strings that follow */
 	u16 syscall;                /*  98 syscall number on this arch (0 when not a syscall) */
 	u32 pad;                    /* 100 */
-	u64 args[VGL_NARGS];        /* 104 kind-specific, see src/sensor/kinds.ts */
+	u64 args[VGL_NARGS];        /* 104 kind-specific: VGL_A_<KIND>_<SLOT> (src/abi/kinds-table.ts) */
 };                              /* 200 */
 
 struct vgl_str {
@@ -375,21 +302,11 @@ struct vnet_scope {
 	struct vnet_rule rules[VNET_MAX_RULES];
 };
 
-/* Arg slots of a VGL_K_NET_DECISION event. */
-#define VGL_ND_ACTION   0  /* action applied/reported: VNET_A_* */
-#define VGL_ND_POLICY   1  /* bits 0-15: policy index (VNET_POLICY_POSTURE: the posture decided);
-			    * bits 16-31: matched entry (vnet_rule.entry, or proto_entry[class] for
-			    * sock_create; VGL_ND_NO_ENTRY when the posture decided) */
-#define VGL_ND_FAMILY   2  /* AF_INET 2, AF_INET6 10, AF_PACKET 17 */
-#define VGL_ND_PROTO    3  /* L4 protocol (6, 17, ...) or the socket protocol for sock_create */
-#define VGL_ND_PORT     4  /* host order; 0 for sock_create */
-#define VGL_ND_IP4      5  /* IPv4 address, network order in the low 32 bits */
-#define VGL_ND_HOOK     6  /* VNET_HOOK_* */
-#define VGL_ND_SCOPE    7  /* bits 0-31: scope index; bits 32-63: vnet_scope.gen of the table */
-#define VGL_ND_IP6A     8  /* IPv6 address bytes 0-7 as stored in memory */
-#define VGL_ND_IP6B     9  /* bytes 8-15 */
-#define VGL_ND_SOCKTYPE 10 /* socket type */
-#define VGL_ND_POSTURE  11 /* 1 when the decision came from the default posture */
+/* Arg slots of a VGL_K_NET_DECISION event: VGL_A_NET_DECISION_* (the kind table's row, generated
+ * into vigil_kinds.h). Two slots are packed: POLICY holds the policy index in bits 0-15
+ * (VNET_POLICY_POSTURE: the posture decided) and the matched entry in bits 16-31 (vnet_rule.entry,
+ * or proto_entry[class] for sock_create; VGL_ND_NO_ENTRY when the posture decided); SCOPE holds the
+ * scope index in bits 0-31 and vnet_scope.gen of the table in bits 32-63. */
 #define VGL_ND_ENTRY_SHIFT 16
 #define VGL_ND_NO_ENTRY 0xffff
 #define VGL_ND_GEN_SHIFT 32

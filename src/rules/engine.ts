@@ -12,6 +12,7 @@ import type { Alert, Ev, Priority } from './types.ts';
 import { PRIORITIES } from './types.ts';
 import { buildPlan } from './plan.ts';
 import type { Plan } from './plan.ts';
+import { EVENT_TYPES } from '../abi/kinds.gen.ts';
 
 export interface CompiledRule {
   name: string;
@@ -40,14 +41,9 @@ export interface RulesetOptions {
   uuid?: () => string;
 }
 
-/** The event types Vigil's sensor can emit (docs/event-format.md). */
-export const VIGIL_EVENT_TYPES: readonly string[] = [
-  'execve', 'execveat', 'clone', 'procexit', 'open', 'openat', 'openat2', 'connect', 'accept', 'accept4', 'socket', 'bind',
-  'listen', 'sendto', 'sendmsg', 'dup', 'dup2', 'dup3', 'close', 'unlink', 'unlinkat', 'rename', 'renameat', 'renameat2',
-  'link', 'linkat', 'symlink', 'symlinkat', 'mkdir', 'mkdirat', 'chmod', 'fchmod', 'fchmodat', 'chown', 'lchown', 'fchown',
-  'fchownat', 'setuid', 'setgid', 'setresuid', 'setresgid', 'capset', 'ptrace', 'mount', 'umount2', 'init_module',
-  'finit_module', 'bpf', 'memfd_create', 'unshare', 'setns', 'kill', 'capability',
-];
+/** The event types Vigil's sensor can emit (docs/event-format.md), from the kind table
+ * (src/abi/kinds-table.ts, generated into src/abi/kinds.gen.ts). */
+export const VIGIL_EVENT_TYPES: readonly string[] = EVENT_TYPES;
 
 export interface RulesetInfo {
   lists: number;

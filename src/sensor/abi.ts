@@ -1,8 +1,9 @@
 // The TypeScript mirror of bpf/vigil_abi.h: offsets and sizes of the records that cross from the
-// kernel (through the loader's pipe) into Node. tests/abi.test.ts compiles a probe against the C
-// header and checks every constant here against it, so the two cannot drift apart.
+// kernel (through the loader's pipe) into Node. tests/unit/abi/layout.test.ts compiles a probe
+// against the C header and checks every constant here against it, so the two cannot drift apart.
+// Kind ids and arg slots are generated from the kind table (src/abi/kinds.gen.ts).
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 export const COMM_LEN = 16;
 export const NARGS = 12;
 export const ARGV_MAX = 4096;
@@ -42,72 +43,9 @@ export const F_POLICY = 1 << 2;
 export const S_TRUNCATED = 1 << 0;
 export const S_FAULT = 1 << 1;
 
-export const K = {
-  EXECVE: 1,
-  EXECVEAT: 2,
-  CLONE: 3,
-  PROCEXIT: 4,
-  EXECVE_FAILED: 5,
-  EXECVEAT_FAILED: 6,
-  OPEN: 10,
-  OPENAT: 11,
-  OPENAT2: 12,
-  UNLINK: 13,
-  UNLINKAT: 14,
-  RENAME: 15,
-  RENAMEAT: 16,
-  RENAMEAT2: 17,
-  LINK: 18,
-  LINKAT: 19,
-  SYMLINK: 20,
-  SYMLINKAT: 21,
-  MKDIR: 22,
-  MKDIRAT: 23,
-  CHMOD: 24,
-  FCHMOD: 25,
-  FCHMODAT: 26,
-  CHOWN: 27,
-  LCHOWN: 28,
-  FCHOWN: 29,
-  FCHOWNAT: 30,
-  SOCKET: 40,
-  CONNECT: 41,
-  ACCEPT: 42,
-  ACCEPT4: 43,
-  BIND: 44,
-  LISTEN: 45,
-  SENDTO: 46,
-  SENDMSG: 47,
-  DUP: 50,
-  DUP2: 51,
-  DUP3: 52,
-  CLOSE: 53,
-  SETUID: 60,
-  SETGID: 61,
-  SETRESUID: 62,
-  SETRESGID: 63,
-  CAPSET: 64,
-  PTRACE: 65,
-  MOUNT: 66,
-  UMOUNT2: 67,
-  INIT_MODULE: 68,
-  FINIT_MODULE: 69,
-  BPF: 70,
-  MEMFD_CREATE: 71,
-  UNSHARE: 72,
-  SETNS: 73,
-  KILL: 74,
-  CAPABILITY: 80,
-  NET_DECISION: 90,
-  MAX: 128,
-  LOADER_BASE: 0x8000,
-  HELLO: 0x8001,
-  STATS: 0x8002,
-  CAPS: 0x8003,
-  DECISION: 0x8004,
-  REPLY: 0x8005,
-  LOG: 0x8006,
-} as const;
+/** Event kinds (enum vgl_kind), generated from the kind table (src/abi/kinds-table.ts). */
+export { K } from '../abi/kinds.gen.ts';
+import { A as GEN_SLOTS } from '../abi/kinds.gen.ts';
 
 /** exec args indices */
 export const EXEC_A = {
@@ -222,22 +160,42 @@ export const VNET_SCOPE = {
   rules: 48,
   size: 48 + 32 * 48,
 } as const;
-/** Arg slots of a VGL_K_NET_DECISION event (VGL_ND_*): policy and entry share slot POLICY, scope
- * index and table generation share slot SCOPE. */
+/** Arg slots of a VGL_K_NET_DECISION event (the kind table's NET_DECISION row, generated) and how two
+ * of them are packed (VGL_ND_* in vigil_abi.h): policy index and matched entry share slot POLICY,
+ * scope index and table generation share slot SCOPE. */
 export const ND = {
-  ACTION: 0,
-  POLICY: 1,
-  FAMILY: 2,
-  PROTO: 3,
-  PORT: 4,
-  IP4: 5,
-  HOOK: 6,
-  SCOPE: 7,
-  IP6A: 8,
-  IP6B: 9,
-  SOCKTYPE: 10,
-  POSTURE: 11,
+  ACTION: GEN_SLOTS.NET_DECISION.action,
+  POLICY: GEN_SLOTS.NET_DECISION.policy,
+  FAMILY: GEN_SLOTS.NET_DECISION.family,
+  PROTO: GEN_SLOTS.NET_DECISION.proto,
+  PORT: GEN_SLOTS.NET_DECISION.port,
+  IP4: GEN_SLOTS.NET_DECISION.ip4,
+  HOOK: GEN_SLOTS.NET_DECISION.hook,
+  SCOPE: GEN_SLOTS.NET_DECISION.scope,
+  IP6A: GEN_SLOTS.NET_DECISION.ip6a,
+  IP6B: GEN_SLOTS.NET_DECISION.ip6b,
+  SOCKTYPE: GEN_SLOTS.NET_DECISION.socktype,
+  POSTURE: GEN_SLOTS.NET_DECISION.posture,
   ENTRY_SHIFT: 16,
   NO_ENTRY: 0xffff,
   GEN_SHIFT: 32,
 } as const;
+// ---- the rest of bpf/vigil_abi.h (tests/unit/abi/layout.test.ts fails on a C constant without a mirror) ----
+export const MAX_STRS = 4;
+/** hard cap of one captured string (path, cwd) */
+export const STR_MAX = 4096;
+/** per-CPU event assembly buffer in the kernel */
+export const SCRATCH_SIZE = 16384;
+export const ANCESTRY = 8;
+export const EXE_FROM_EXECVEAT = 1 << 3;
+/** struct vgl_str */
+export const STR_LAYOUT = { len: 0, flags: 2, size: 4 } as const;
+/** struct vgl_cap_key / vgl_cap_val (the cap_agg map; vgl_cap_rec is the two back to back) */
+export const CAP_KEY = { pid: 0, cap: 4, size: 8 } as const;
+export const CAP_VAL = { granted: 0, denied: 8, last_ts: 16, cgroup_id: 24, mntns: 32, pad: 36, size: 40 } as const;
+/** struct vgl_kind_counters (per-CPU, per kind) */
+export const KIND_COUNTERS = { seen: 0, filtered: 8, emitted: 16, dropped: 24, size: 32 } as const;
+/** struct vgl_global_cfg (the global_cfg map's value) */
+export const GLOBAL_CFG = { host_mntns: 0, flags: 4, ignore_tgid: 8, size: 16 } as const;
+/** VGL_PORT_KEY: the net_ports map key */
+export const portKey = (kind: number, port: number): number => ((kind << 16) | port) >>> 0;

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { EXEC_A, EXE_LOWER, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from './abi.ts';
 import { KIND_BY_ID, renderCaps, type FdInfo, type RawEvent } from './kinds.ts';
+import { A } from '../abi/kinds.gen.ts';
 import { makeExecId, splitEnv, type Proc, type ProcTable } from './proctable.ts';
 import { HOST, CgroupIndex, matchCgroupPath, type CgroupMatch, type ContainerInfo, type ContainerResolver } from './container.ts';
 import type { UserDb } from './users.ts';
@@ -222,8 +223,8 @@ export class Enricher {
     if (r.kind === K.CLONE) {
       const parent = this.procs.lookup(r.pid) ?? this.minimalProc(r);
       if (!(r.flags & F_THREAD)) {
-        const childPid = r.args[1]!;
-        const start = r.bigArgs[2]!;
+        const childPid = r.args[A.CLONE.pid]!;
+        const start = r.bigArgs[A.CLONE.start]!;
         const child: Proc = {
           ...parent,
           pid: childPid,
@@ -297,15 +298,17 @@ export class Enricher {
     // side effects of privilege changes on the process
     if (r.res === 0 && (r.kind === K.SETUID || r.kind === K.SETRESUID || r.kind === K.SETGID || r.kind === K.CAPSET)) p.gen = (p.gen ?? 0) + 1;
     if (r.res === 0) {
-      if (r.kind === K.SETUID) p.uid = p.euid = r.args[0]!;
+      if (r.kind === K.SETUID) p.uid = p.euid = r.args[A.SETUID.uid]!;
       else if (r.kind === K.SETRESUID) {
-        if (r.args[0]! !== 0xffffffff && r.args[0]! !== -1) p.uid = r.args[0]!;
-        if (r.args[1]! !== 0xffffffff && r.args[1]! !== -1) p.euid = r.args[1]!;
-      } else if (r.kind === K.SETGID) p.gid = r.args[0]!;
+        const ruid = r.args[A.SETRESUID.ruid]!,
+          euid = r.args[A.SETRESUID.euid]!;
+        if (ruid !== 0xffffffff && ruid !== -1) p.uid = ruid;
+        if (euid !== 0xffffffff && euid !== -1) p.euid = euid;
+      } else if (r.kind === K.SETGID) p.gid = r.args[A.SETGID.gid]!;
       else if (r.kind === K.CAPSET) {
-        p.capEff = r.args[0]!;
-        p.capPrm = r.args[1]!;
-        p.capInh = r.args[2]!;
+        p.capEff = r.args[A.CAPSET.cap_effective]!;
+        p.capPrm = r.args[A.CAPSET.cap_permitted]!;
+        p.capInh = r.args[A.CAPSET.cap_inheritable]!;
       }
     }
     if (r.kind === K.EXECVE) {
@@ -321,10 +324,10 @@ export class Enricher {
       evt.rawarg = { ...evt.arg, flags: raw };
     } else if (r.kind === K.CLONE) {
       const thread = (r.flags & F_THREAD) !== 0;
-      evt.arg = { res: r.res, flags: thread ? 'CLONE_THREAD' : '', pid: r.args[1]!, tid: r.args[0]! };
+      evt.arg = { res: r.res, flags: thread ? 'CLONE_THREAD' : '', pid: r.args[A.CLONE.pid]!, tid: r.args[A.CLONE.tid]! };
       evt.rawarg = { ...evt.arg };
     } else if (r.kind === K.PROCEXIT) {
-      evt.arg = { status: r.args[0]!, sig: r.args[1]!, core: r.args[2]! };
+      evt.arg = { status: r.args[A.PROCEXIT.status]!, sig: r.args[A.PROCEXIT.sig]!, core: r.args[A.PROCEXIT.core]! };
       evt.rawarg = { ...evt.arg };
     }
 
@@ -368,13 +371,13 @@ export class Enricher {
         },
       };
     } else if (r.kind === K.CLOSE) {
-      const num = r.args[0]!;
+      const num = r.args[A.CLOSE.fd]!;
       const known = p.fds.get(num);
       if (known) ev.fd = { ...known, num } as FieldTree;
       else ev.fd = { num };
       if (r.res === 0) p.fds.delete(num);
     } else if ((r.kind === K.DUP || r.kind === K.DUP2 || r.kind === K.DUP3) && fd) {
-      const old = p.fds.get(r.args[0]!);
+      const old = p.fds.get(r.args[A.DUP3.oldfd]!);
       const merged: FdInfo = old && old.type === fd.type ? { ...old, num: fd.num } : fd;
       if (merged.name) {
         merged.directory ??= merged.type === 'file' || merged.type === 'directory' ? dirOf(merged.name) : undefined;

@@ -49,7 +49,7 @@ export const DEFAULT_FAMILIES: EventFamily[] = ['exec', 'file', 'net', 'priv', '
 
 /** Which kinds each --events family turns on. close is only in `fd` (it is the costly one). */
 function kindsOf(fam: EventFamily): KindInfo[] {
-  const by = (f: Family) => KINDS.filter((k) => k.family === f);
+  const by = (f: Family) => KINDS.filter((k) => k.family === f && available(k));
   switch (fam) {
     case 'exec':
       return by('process');
@@ -66,11 +66,11 @@ function kindsOf(fam: EventFamily): KindInfo[] {
   }
 }
 
-const SCHED_PROG: Record<number, [string, string]> = {
-  [K.EXECVE]: ['sched_process_exec', 'vgl_sched_exec'],
-  [K.CLONE]: ['sched_process_fork', 'vgl_sched_fork'],
-  [K.PROCEXIT]: ['sched_process_exit', 'vgl_sched_exit'],
-};
+/** A syscall kind is available when its syscall exists on this architecture (open, unlink, dup2...
+ * have no arm64 syscall: the kind table gives them no number there). */
+export function available(info: KindInfo): boolean {
+  return info.sched !== undefined || info.nr !== undefined;
+}
 
 export class PlanBuilder {
   private plan: HookPlan = { hooks: new Map(), kindCfg: new Map() };
@@ -88,6 +88,7 @@ export class PlanBuilder {
    * consumer without a path filter removes it.
    */
   needKind(info: KindInfo, reason: string, filter?: KindFilterSpec | number): this {
+    if (!available(info)) throw new Error(`event kind ${info.name} has no syscall on this architecture (${process.arch})`);
     const f: KindFilterSpec = typeof filter === 'number' ? { flags: filter } : (filter ?? { flags: 0 });
     const prev = this.plan.kindCfg.get(info.kind);
     let cfg: KindConfig;
@@ -124,10 +125,9 @@ export class PlanBuilder {
     this.plan.kindCfg.set(info.kind, cfg);
     let id: string;
     let spec: HookSpec;
-    if (info.family === 'process' && info.nr === undefined) {
-      const [tp, prog] = SCHED_PROG[info.kind]!;
-      id = `tp_btf:${tp}`;
-      spec = this.plan.hooks.get(id) ?? { id, tier: 'sched', kind: info.kind, info, prog, reasons: [] };
+    if (info.sched !== undefined) {
+      id = `tp_btf:${info.sched}`;
+      spec = this.plan.hooks.get(id) ?? { id, tier: 'sched', kind: info.kind, info, prog: info.prog!, reasons: [] };
     } else {
       id = `syscall:${info.name}`;
       const prog = info.prog ?? FAMILY_EXIT_PROG[info.family as Exclude<Family, 'process'>];
@@ -140,7 +140,7 @@ export class PlanBuilder {
 
   needKindByName(name: string, reason: string, filter?: KindFilterSpec | number): boolean {
     const info = KIND_BY_NAME.get(name);
-    if (!info) return false;
+    if (!info || !available(info)) return false;
     this.needKind(info, reason, filter);
     return true;
   }

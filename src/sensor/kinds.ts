@@ -1,9 +1,12 @@
-// The event-kind table: for every kind in bpf/vigil_abi.h, its Falco event name, family, the
-// syscall(s) and tracepoints that produce it, and how its args and strings decode into Falco's
-// `evt.arg.*` names. The loader knows none of this: the sensor sends it the syscall numbers and
-// tracepoint names from here, so adding a syscall is one row in this file and one case in the
-// family's exit program.
+// The sensor's view of the event kinds: for every kind of the table (src/abi/kinds-table.ts: ids,
+// names, families, syscall numbers per architecture, named arg slots), the KindInfo the hook plan
+// and the enricher use, with the decoder that turns its slots and strings (read by their generated
+// names, src/abi/kinds.gen.ts) into Falco's `evt.arg.*`. A kind without a hand-written decoder here
+// gets the generic one built from its row. The loader knows none of this: the sensor sends it the
+// syscall numbers of the running architecture and the tracepoint names from here.
 import { K, FD_A, FDT, KC } from './abi.ts';
+import { A, NR, STR } from '../abi/kinds.gen.ts';
+import { KIND_TABLE, ENUMS, type KindRow, type SlotType } from '../abi/kinds-table.ts';
 import type { FieldTree } from './event.ts';
 
 export type Family = 'process' | 'file' | 'net' | 'fd' | 'priv';
@@ -81,8 +84,10 @@ export interface KindInfo {
   /** x86_64 syscall number and tracepoint suffix (syscalls:sys_exit_<tp>) for syscall kinds */
   nr?: number;
   tp?: string;
-  /** exit program, when not the family's (FAMILY_EXIT_PROG) */
+  /** exit program, when not the family's (FAMILY_EXIT_PROG); for sched kinds, the tp_btf program */
   prog?: string;
+  /** sched kinds: the BTF tracepoint (tp_btf:<sched>) */
+  sched?: string;
   /** kernel filter flags this kind always has, whatever its consumers need */
   forceFlags?: number;
   decode: (r: RawEvent) => Decoded;
@@ -368,7 +373,7 @@ export function fdFromDescription(r: RawEvent, strIdx: number, role: 'client' | 
   return fd;
 }
 
-// ---- decoders per layout ----
+// ---- decoders, one per kind of the table (src/abi/kinds-table.ts), reading slots by name ----
 const none = (): Decoded => ({ arg: {}, rawarg: {} });
 
 function pathPair(r: RawEvent, i: number): { raw: string; base: string } {
@@ -376,12 +381,13 @@ function pathPair(r: RawEvent, i: number): { raw: string; base: string } {
 }
 
 function decodeOpen(r: RawEvent): Decoded {
-  const flags = r.args[2]!;
-  const mode = r.args[3]!;
-  const dirfd = r.args[1]! | 0;
+  const S = A.OPENAT; // open, openat and openat2 share the layout (the table gives them one)
+  const flags = r.args[S.flags]!;
+  const mode = r.args[S.mode]!;
+  const dirfd = r.args[S.dirfd]! | 0;
   const fdType = r.res >= 0 ? r.args[FD_A.TYPE]! : FDT.FILE;
   const [type, typechar] = FDT_NAME[fdType] ?? ['file', 'f'];
-  const p = pathPair(r, 0);
+  const p = pathPair(r, STR.OPENAT.name);
   const arg: FieldTree = { fd: r.res, name: p.raw, flags: renderOpenFlags(flags), mode: renderMode(mode) };
   const rawarg: FieldTree = { fd: r.res, name: p.raw, flags, mode };
   if (r.kind !== K.OPEN) {
@@ -389,9 +395,9 @@ function decodeOpen(r: RawEvent): Decoded {
     rawarg.dirfd = dirfd;
   }
   if (r.res >= 0) {
-    arg.dev = r.args[4]!;
+    arg.dev = r.args[S.dev]!;
     arg.ino = r.args[FD_A.INO]!;
-    rawarg.dev = r.args[4]!;
+    rawarg.dev = r.args[S.dev]!;
     rawarg.ino = r.args[FD_A.INO]!;
   }
   const fd: FdInfo = { type, typechar, nameraw: p.raw };
@@ -409,7 +415,7 @@ function withPath(d: Decoded, p: { raw: string; base: string }): Decoded {
   return d;
 }
 
-function tupleDecode(r: RawEvent, role: 'client' | 'server', addrStr: number | undefined, descStr: number): Decoded {
+function tupleDecode(r: RawEvent, role: 'client' | 'server', addrStr: number | undefined, descStr: number, fdSlot: number): Decoded {
   const fd = fdFromDescription(r, descStr, role);
   const sa = addrStr === undefined ? undefined : parseSockaddr(r.strBytes[addrStr]);
   // a failed or in-progress connect may have no peer in the socket yet: use the address passed
@@ -423,7 +429,7 @@ function tupleDecode(r: RawEvent, role: 'client' | 'server', addrStr: number | u
     }
   }
   if (sa && sa.path !== undefined && fd.type === 'unix' && !fd.name) fd.name = sa.path;
-  const arg: FieldTree = { fd: r.args[0]! };
+  const arg: FieldTree = { fd: r.args[fdSlot]! };
   if (fd.name) arg.tuple = fd.name;
   if (sa) {
     if (sa.addr !== undefined) arg.addr = `${sa.addr}:${sa.port}`;
@@ -433,10 +439,10 @@ function tupleDecode(r: RawEvent, role: 'client' | 'server', addrStr: number | u
 }
 
 /** connect/bind/sendto/sendmsg: (fd, sockaddr passed) and the socket's tuple after the call */
-function addrCallDecoder(role: 'client' | 'server'): (r: RawEvent) => Decoded {
+function addrCallDecoder(role: 'client' | 'server', S: { fd: number }, T: { addr: number; fd_desc: number }): (r: RawEvent) => Decoded {
   return (r) => {
-    const d = tupleDecode(r, role, 0, 1);
-    d.fd!.num = r.args[0]!;
+    const d = tupleDecode(r, role, T.addr, T.fd_desc, S.fd);
+    d.fd!.num = r.args[S.fd]!;
     d.arg.res = r.res;
     d.rawarg.res = r.res;
     return d;
@@ -445,212 +451,290 @@ function addrCallDecoder(role: 'client' | 'server'): (r: RawEvent) => Decoded {
 
 /** accept/accept4: the new connection's fd (the result) and its tuple, server side */
 function acceptDecode(r: RawEvent): Decoded {
-  const d = tupleDecode(r, 'server', undefined, 0);
+  const d = tupleDecode(r, 'server', undefined, STR.ACCEPT.fd_desc, A.ACCEPT.lfd);
   if (r.res >= 0) d.fd!.num = r.res;
   d.arg.fd = r.res;
   d.rawarg.fd = r.res;
   return d;
 }
 
-function sysKind(kind: number, name: string, category: Category, family: Family, nr: number, decode: (r: RawEvent) => Decoded, tp = name): KindInfo {
-  return { kind, name, category, family, nr, tp, decode };
+const unlinkat = (r: RawEvent) => withPath(both({ res: r.res, dirfd: r.args[A.UNLINKAT.dirfd]! | 0, name: r.strs[STR.UNLINKAT.path] ?? '', flags: r.args[A.UNLINKAT.flags]! }), pathPair(r, STR.UNLINKAT.path));
+
+function dirDecoded(arg: FieldTree, rawarg: FieldTree, p: { raw: string; base: string }): Decoded {
+  const d = withPath({ arg, rawarg }, p);
+  d.fd = { type: 'directory', typechar: 'd', nameraw: p.raw };
+  return d;
 }
 
-const fileKinds: KindInfo[] = [
-  sysKind(K.OPEN, 'open', 'file', 'file', 2, decodeOpen),
-  sysKind(K.OPENAT, 'openat', 'file', 'file', 257, decodeOpen),
-  sysKind(K.OPENAT2, 'openat2', 'file', 'file', 437, decodeOpen),
-  sysKind(K.UNLINK, 'unlink', 'file', 'file', 87, (r) => withPath(both({ res: r.res, path: r.strs[0] ?? '' }), pathPair(r, 0))),
-  sysKind(K.UNLINKAT, 'unlinkat', 'file', 'file', 263, (r) =>
-    withPath(both({ res: r.res, dirfd: r.args[3]! | 0, name: r.strs[0] ?? '', flags: r.args[0]! }), pathPair(r, 0)),
-  ),
-  sysKind(K.MKDIR, 'mkdir', 'file', 'file', 83, (r) => {
-    const d = withPath({ arg: { res: r.res, path: r.strs[0] ?? '', mode: renderMode(r.args[0]!) }, rawarg: { res: r.res, path: r.strs[0] ?? '', mode: r.args[0]! } }, pathPair(r, 0));
-    d.fd = { type: 'directory', typechar: 'd', nameraw: r.strs[0] ?? '' };
-    return d;
-  }),
-  sysKind(K.MKDIRAT, 'mkdirat', 'file', 'file', 258, (r) => {
-    const d = withPath(
-      { arg: { res: r.res, dirfd: r.args[3]! | 0, path: r.strs[0] ?? '', mode: renderMode(r.args[0]!) }, rawarg: { res: r.res, dirfd: r.args[3]! | 0, path: r.strs[0] ?? '', mode: r.args[0]! } },
-      pathPair(r, 0),
-    );
-    d.fd = { type: 'directory', typechar: 'd', nameraw: r.strs[0] ?? '' };
-    return d;
-  }),
-  sysKind(K.CHMOD, 'chmod', 'file', 'file', 90, (r) =>
-    withPath({ arg: { res: r.res, filename: r.strs[0] ?? '', mode: renderMode(r.args[0]!) }, rawarg: { res: r.res, filename: r.strs[0] ?? '', mode: r.args[0]! } }, pathPair(r, 0)),
-  ),
-  sysKind(K.FCHMODAT, 'fchmodat', 'file', 'file', 268, (r) =>
-    withPath(
-      { arg: { res: r.res, dirfd: r.args[3]! | 0, filename: r.strs[0] ?? '', mode: renderMode(r.args[0]!) }, rawarg: { res: r.res, dirfd: r.args[3]! | 0, filename: r.strs[0] ?? '', mode: r.args[0]! } },
-      pathPair(r, 0),
-    ),
-  ),
-  sysKind(K.FCHMOD, 'fchmod', 'file', 'file', 91, (r) => {
-    const fd = fdFromDescription(r, 0, 'none');
-    fd.num = r.args[3]!;
-    return { arg: { res: r.res, fd: r.args[3]!, mode: renderMode(r.args[0]!) }, rawarg: { res: r.res, fd: r.args[3]!, mode: r.args[0]! }, fd };
-  }),
-  sysKind(K.CHOWN, 'chown', 'file', 'file', 92, (r) => withPath(both({ res: r.res, path: r.strs[0] ?? '', uid: r.args[0]!, gid: r.args[1]! }), pathPair(r, 0))),
-  sysKind(K.LCHOWN, 'lchown', 'file', 'file', 94, (r) => withPath(both({ res: r.res, path: r.strs[0] ?? '', uid: r.args[0]!, gid: r.args[1]! }), pathPair(r, 0))),
-  sysKind(K.FCHOWNAT, 'fchownat', 'file', 'file', 260, (r) =>
-    withPath(both({ res: r.res, dirfd: r.args[3]! | 0, pathname: r.strs[0] ?? '', uid: r.args[0]!, gid: r.args[1]!, flags: r.args[2]! }), pathPair(r, 0)),
-  ),
-  sysKind(K.FCHOWN, 'fchown', 'file', 'file', 93, (r) => {
-    const fd = fdFromDescription(r, 0, 'none');
-    fd.num = r.args[3]!;
-    return { ...both({ res: r.res, fd: r.args[3]!, uid: r.args[0]!, gid: r.args[1]! }), fd };
-  }),
-  sysKind(K.RENAME, 'rename', 'file', 'file', 82, (r) => ({ ...both({ res: r.res, oldpath: r.strs[0] ?? '', newpath: r.strs[2] ?? '' }), paths: [pathPair(r, 0), pathPair(r, 2)] })),
-  sysKind(K.RENAMEAT, 'renameat', 'file', 'file', 264, (r) => ({
-    ...both({ res: r.res, olddirfd: r.args[1]! | 0, oldpath: r.strs[0] ?? '', newdirfd: r.args[2]! | 0, newpath: r.strs[2] ?? '' }),
-    paths: [pathPair(r, 0), pathPair(r, 2)],
-  })),
-  sysKind(K.RENAMEAT2, 'renameat2', 'file', 'file', 316, (r) => ({
-    ...both({ res: r.res, olddirfd: r.args[1]! | 0, oldpath: r.strs[0] ?? '', newdirfd: r.args[2]! | 0, newpath: r.strs[2] ?? '', flags: r.args[0]! }),
-    paths: [pathPair(r, 0), pathPair(r, 2)],
-  })),
-  sysKind(K.LINK, 'link', 'file', 'file', 86, (r) => ({ ...both({ res: r.res, oldpath: r.strs[0] ?? '', newpath: r.strs[2] ?? '' }), paths: [pathPair(r, 0), pathPair(r, 2)] })),
-  sysKind(K.LINKAT, 'linkat', 'file', 'file', 265, (r) => ({
-    ...both({ res: r.res, olddir: r.args[1]! | 0, oldpath: r.strs[0] ?? '', newdir: r.args[2]! | 0, newpath: r.strs[2] ?? '', flags: r.args[0]! }),
-    paths: [pathPair(r, 0), pathPair(r, 2)],
-  })),
-  // a symlink's target is stored as given (never joined with a directory)
-  sysKind(K.SYMLINK, 'symlink', 'file', 'file', 88, (r) => ({
-    ...both({ res: r.res, target: r.strs[0] ?? '', linkpath: r.strs[2] ?? '' }),
-    paths: [{ raw: r.strs[0] ?? '', base: '' }, pathPair(r, 2)],
-  })),
-  sysKind(K.SYMLINKAT, 'symlinkat', 'file', 'file', 266, (r) => ({
-    ...both({ res: r.res, target: r.strs[0] ?? '', linkdirfd: r.args[2]! | 0, linkpath: r.strs[2] ?? '' }),
-    paths: [{ raw: r.strs[0] ?? '', base: '' }, pathPair(r, 2)],
-  })),
-];
+function chown(S: { uid: number; gid: number }, T: { path: number }) {
+  return (r: RawEvent) => withPath(both({ res: r.res, path: r.strs[T.path] ?? '', uid: r.args[S.uid]!, gid: r.args[S.gid]! }), pathPair(r, T.path));
+}
 
-const netKinds: KindInfo[] = [
-  sysKind(K.SOCKET, 'socket', 'net', 'net', 41, (r) => {
-    const domain = r.args[0]!,
-      type = r.args[1]!,
-      proto = r.args[2]!;
-    const fd = r.res >= 0 ? fdFromDescription(r, 0, 'client') : undefined;
-    if (fd) {
-      fd.num = r.res;
-      if (domain === 17) {
-        fd.type = 'unknown';
-        fd.typechar = 'o';
-        fd.sockfamily = 'packet';
-      }
-      // a new socket has no peer yet: no tuple name
-      if (fd.type === 'ipv4' || fd.type === 'ipv6') delete fd.name;
+function twoPaths(r: RawEvent, T: { oldpath: number; newpath: number }) {
+  return [pathPair(r, T.oldpath), pathPair(r, T.newpath)];
+}
+
+function renameat(S: { flags: number; olddirfd: number; newdirfd: number }, withFlags: boolean) {
+  return (r: RawEvent): Decoded => {
+    const T = STR.RENAMEAT;
+    const o: FieldTree = { res: r.res, olddirfd: r.args[S.olddirfd]! | 0, oldpath: r.strs[T.oldpath] ?? '', newdirfd: r.args[S.newdirfd]! | 0, newpath: r.strs[T.newpath] ?? '' };
+    if (withFlags) o.flags = r.args[S.flags]!;
+    return { ...both(o), paths: twoPaths(r, T) };
+  };
+}
+
+function socketDecode(r: RawEvent): Decoded {
+  const S = A.SOCKET;
+  const domain = r.args[S.domain]!,
+    type = r.args[S.type]!,
+    proto = r.args[S.proto]!;
+  const fd = r.res >= 0 ? fdFromDescription(r, STR.SOCKET.fd_desc, 'client') : undefined;
+  if (fd) {
+    fd.num = r.res;
+    if (domain === 17) {
+      fd.type = 'unknown';
+      fd.typechar = 'o';
+      fd.sockfamily = 'packet';
     }
-    const d: Decoded = {
-      arg: { fd: r.res, domain: AF[domain] ?? String(domain), type: SOCK_TYPE[type & 0xf] ?? String(type), proto },
-      rawarg: { fd: r.res, domain, type, proto },
-    };
-    if (fd) d.fd = fd;
-    return d;
-  }),
-  sysKind(K.CONNECT, 'connect', 'net', 'net', 42, addrCallDecoder('client')),
-  sysKind(K.BIND, 'bind', 'net', 'net', 49, addrCallDecoder('server')),
-  sysKind(K.SENDTO, 'sendto', 'net', 'net', 44, addrCallDecoder('client')),
-  sysKind(K.SENDMSG, 'sendmsg', 'net', 'net', 46, addrCallDecoder('client')),
-  sysKind(K.ACCEPT, 'accept', 'net', 'net', 43, acceptDecode),
-  sysKind(K.ACCEPT4, 'accept4', 'net', 'net', 288, (r) => {
-    const d = acceptDecode(r);
-    d.arg.flags = r.args[1]!;
-    d.rawarg.flags = r.args[1]!;
-    return d;
-  }),
-  sysKind(K.LISTEN, 'listen', 'net', 'net', 50, (r) => {
-    const d = tupleDecode(r, 'server', undefined, 0);
-    d.fd!.num = r.args[0]!;
-    d.arg = { res: r.res, fd: r.args[0]!, backlog: r.args[1]! };
-    d.rawarg = { ...d.arg };
-    return d;
-  }),
-];
+    // a new socket has no peer yet: no tuple name
+    if (fd.type === 'ipv4' || fd.type === 'ipv6') delete fd.name;
+  }
+  const d: Decoded = {
+    arg: { fd: r.res, domain: AF[domain] ?? String(domain), type: SOCK_TYPE[type & 0xf] ?? String(type), proto },
+    rawarg: { fd: r.res, domain, type, proto },
+  };
+  if (fd) d.fd = fd;
+  return d;
+}
 
 function dupDecode(r: RawEvent): Decoded {
-  const fd = fdFromDescription(r, 0, 'client');
-  if (fd.type === 'ipv4' || fd.type === 'ipv6') {
-    // a duplicated socket keeps its role: a server socket's local side is the server
-    // (decided later from the fd table when known)
-  }
-  fd.num = r.res >= 0 ? r.res : r.args[0]!;
-  const arg: FieldTree = { res: r.res, oldfd: r.args[0]! };
-  if (r.kind !== K.DUP) arg.newfd = r.args[1]!;
-  if (r.kind === K.DUP3) arg.flags = r.args[2]!;
+  const S = A.DUP3; // dup, dup2 and dup3 share the layout
+  const fd = fdFromDescription(r, STR.DUP3.fd_desc, 'client');
+  fd.num = r.res >= 0 ? r.res : r.args[S.oldfd]!;
+  const arg: FieldTree = { res: r.res, oldfd: r.args[S.oldfd]! };
+  if (r.kind !== K.DUP) arg.newfd = r.args[S.newfd]!;
+  if (r.kind === K.DUP3) arg.flags = r.args[S.flags]!;
   return { arg, rawarg: { ...arg }, fd };
 }
-
-const fdKinds: KindInfo[] = [
-  sysKind(K.DUP, 'dup', 'file', 'fd', 32, dupDecode),
-  sysKind(K.DUP2, 'dup2', 'file', 'fd', 33, dupDecode),
-  sysKind(K.DUP3, 'dup3', 'file', 'fd', 292, dupDecode),
-  sysKind(K.CLOSE, 'close', 'file', 'fd', 3, (r) => ({ arg: { res: r.res, fd: r.args[0]! }, rawarg: { res: r.res, fd: r.args[0]! }, fd: { num: r.args[0]! } })),
-];
-
-const privKinds: KindInfo[] = [
-  sysKind(K.SETUID, 'setuid', 'priv', 'priv', 105, (r) => both({ res: r.res, uid: r.args[0]! })),
-  sysKind(K.SETGID, 'setgid', 'priv', 'priv', 106, (r) => both({ res: r.res, gid: r.args[0]! })),
-  sysKind(K.SETRESUID, 'setresuid', 'priv', 'priv', 117, (r) => both({ res: r.res, ruid: r.args[0]!, euid: r.args[1]!, suid: r.args[2]! })),
-  sysKind(K.SETRESGID, 'setresgid', 'priv', 'priv', 119, (r) => both({ res: r.res, rgid: r.args[0]!, egid: r.args[1]!, sgid: r.args[2]! })),
-  sysKind(K.CAPSET, 'capset', 'priv', 'priv', 126, (r) => ({
-    arg: { res: r.res, cap_effective: renderCaps(r.args[0]!), cap_permitted: renderCaps(r.args[1]!), cap_inheritable: renderCaps(r.args[2]!) },
-    rawarg: { res: r.res, cap_effective: r.args[0]!, cap_permitted: r.args[1]!, cap_inheritable: r.args[2]! },
-  })),
-  sysKind(K.PTRACE, 'ptrace', 'priv', 'priv', 101, (r) => ({
-    arg: { res: r.res, request: PTRACE_REQ[r.args[0]!] ?? String(r.args[0]), pid: r.args[1]! },
-    rawarg: { res: r.res, request: r.args[0]!, pid: r.args[1]! },
-  })),
-  sysKind(K.MOUNT, 'mount', 'priv', 'priv', 165, (r) => both({ res: r.res, dev: r.strs[0] ?? '', dir: r.strs[1] ?? '', type: r.strs[2] ?? '', flags: r.args[3]! })),
-  sysKind(K.UMOUNT2, 'umount2', 'priv', 'priv', 166, (r) => both({ res: r.res, name: r.strs[0] ?? '', flags: r.args[1]! }), 'umount'),
-  sysKind(K.INIT_MODULE, 'init_module', 'priv', 'priv', 175, (r) => both({ res: r.res, length: r.args[1]!, uargs: r.strs[0] ?? '' })),
-  sysKind(K.FINIT_MODULE, 'finit_module', 'priv', 'priv', 313, (r) => {
-    const fd = fdFromDescription(r, 1, 'none');
-    fd.num = r.args[0]!;
-    return { ...both({ res: r.res, fd: r.args[0]!, uargs: r.strs[0] ?? '', flags: r.args[2]! }), fd };
-  }),
-  sysKind(K.BPF, 'bpf', 'priv', 'priv', 321, (r) => ({ arg: { res_or_fd: r.res, cmd: BPF_CMD[r.args[0]!] ?? String(r.args[0]) }, rawarg: { res_or_fd: r.res, cmd: r.args[0]! } })),
-  sysKind(K.MEMFD_CREATE, 'memfd_create', 'priv', 'priv', 319, (r) => {
-    const d = both({ fd: r.res, name: r.strs[0] ?? '', flags: r.args[1]! });
-    if (r.res >= 0) d.fd = { num: r.res, type: 'memfd', typechar: 'm', name: `memfd:${r.strs[0] ?? ''}` };
-    return d;
-  }),
-  sysKind(K.UNSHARE, 'unshare', 'priv', 'priv', 272, (r) => ({ arg: { res: r.res, flags: renderCloneFlags(r.args[0]!) }, rawarg: { res: r.res, flags: r.args[0]! } })),
-  sysKind(K.SETNS, 'setns', 'priv', 'priv', 308, (r) => ({ ...both({ res: r.res, fd: r.args[0]!, nstype: r.args[1]! }), fd: { ...fdFromDescription(r, 0, 'none'), num: r.args[0]! } })),
-  sysKind(K.KILL, 'kill', 'priv', 'priv', 62, (r) => both({ res: r.res, pid: r.args[0]!, sig: r.args[1]! })),
-];
-
-/** execve's and execveat's syscall numbers (x86_64; arm64: 221, 281), as bpf/process.bpf.c has them */
-const EXECVE_NR = process.arch === 'arm64' ? 221 : 59;
-const EXECVEAT_NR = process.arch === 'arm64' ? 281 : 322;
 
 /** A failed execve/execveat: the caller's event, with the file name it tried (as passed in
  * evt.arg.filename, resolved in fs.path.name). */
 function decodeExecFailed(r: RawEvent): Decoded {
-  const p = pathPair(r, 0);
+  const S = A.EXECVEAT_FAILED;
+  const p = pathPair(r, STR.EXECVEAT_FAILED.filename);
   const arg: FieldTree = { res: r.res, filename: p.raw };
   if (r.kind === K.EXECVEAT_FAILED) {
-    arg.dirfd = r.args[0]! | 0;
-    arg.flags = r.args[1]!;
+    arg.dirfd = r.args[S.dirfd]! | 0;
+    arg.flags = r.args[S.flags]!;
   }
   return { arg, rawarg: { ...arg }, paths: [p] };
 }
 
-const failedExec = (kind: number, name: string, nr: number): KindInfo => ({
-  kind, name, category: 'process', family: 'process', nr, tp: name, prog: 'vgl_sys_exit_exec', forceFlags: KC.ONLY_FAILED, decode: decodeExecFailed,
-});
+type Decoder = (r: RawEvent) => Decoded;
 
-const processKinds: KindInfo[] = [
-  // sched_process_exec serves both exec syscalls; the record's syscall number tells which
-  { kind: K.EXECVE, name: 'execve', category: 'process', family: 'process', decode: none, typeOf: (r) => (r.syscall === EXECVEAT_NR ? 'execveat' : 'execve') },
-  { kind: K.CLONE, name: 'clone', category: 'process', family: 'process', decode: none },
-  { kind: K.PROCEXIT, name: 'procexit', category: 'process', family: 'process', decode: none },
-  failedExec(K.EXECVE_FAILED, 'execve', EXECVE_NR),
-  failedExec(K.EXECVEAT_FAILED, 'execveat', EXECVEAT_NR),
-];
+/** Hand-written decoders (Falco renderings, fd and path bookkeeping). A kind of the table without
+ * one gets the generic decoder built from its row (genericDecoder). */
+const DECODERS: Partial<Record<keyof typeof K, Decoder>> = {
+  EXECVE: none,
+  CLONE: none,
+  PROCEXIT: none,
+  EXECVE_FAILED: decodeExecFailed,
+  EXECVEAT_FAILED: decodeExecFailed,
+  OPEN: decodeOpen,
+  OPENAT: decodeOpen,
+  OPENAT2: decodeOpen,
+  UNLINK: (r) => withPath(both({ res: r.res, path: r.strs[STR.UNLINK.path] ?? '' }), pathPair(r, STR.UNLINK.path)),
+  UNLINKAT: unlinkat,
+  MKDIR: (r) => {
+    const S = A.MKDIR,
+      p = pathPair(r, STR.MKDIR.path);
+    return dirDecoded({ res: r.res, path: p.raw, mode: renderMode(r.args[S.mode]!) }, { res: r.res, path: p.raw, mode: r.args[S.mode]! }, p);
+  },
+  MKDIRAT: (r) => {
+    const S = A.MKDIRAT,
+      p = pathPair(r, STR.MKDIRAT.path);
+    const dirfd = r.args[S.dirfd]! | 0;
+    return dirDecoded({ res: r.res, dirfd, path: p.raw, mode: renderMode(r.args[S.mode]!) }, { res: r.res, dirfd, path: p.raw, mode: r.args[S.mode]! }, p);
+  },
+  CHMOD: (r) => {
+    const S = A.CHMOD,
+      p = pathPair(r, STR.CHMOD.path);
+    return withPath({ arg: { res: r.res, filename: p.raw, mode: renderMode(r.args[S.mode]!) }, rawarg: { res: r.res, filename: p.raw, mode: r.args[S.mode]! } }, p);
+  },
+  FCHMODAT: (r) => {
+    const S = A.FCHMODAT,
+      p = pathPair(r, STR.FCHMODAT.path);
+    const dirfd = r.args[S.dirfd]! | 0;
+    return withPath({ arg: { res: r.res, dirfd, filename: p.raw, mode: renderMode(r.args[S.mode]!) }, rawarg: { res: r.res, dirfd, filename: p.raw, mode: r.args[S.mode]! } }, p);
+  },
+  FCHMOD: (r) => {
+    const S = A.FCHMOD;
+    const fd = fdFromDescription(r, STR.FCHMOD.fd_path, 'none');
+    fd.num = r.args[S.fd]!;
+    return { arg: { res: r.res, fd: r.args[S.fd]!, mode: renderMode(r.args[S.mode]!) }, rawarg: { res: r.res, fd: r.args[S.fd]!, mode: r.args[S.mode]! }, fd };
+  },
+  CHOWN: chown(A.CHOWN, STR.CHOWN),
+  LCHOWN: chown(A.LCHOWN, STR.LCHOWN),
+  FCHOWNAT: (r) => {
+    const S = A.FCHOWNAT,
+      p = pathPair(r, STR.FCHOWNAT.path);
+    return withPath(both({ res: r.res, dirfd: r.args[S.dirfd]! | 0, pathname: p.raw, uid: r.args[S.uid]!, gid: r.args[S.gid]!, flags: r.args[S.flags]! }), p);
+  },
+  FCHOWN: (r) => {
+    const S = A.FCHOWN;
+    const fd = fdFromDescription(r, STR.FCHOWN.fd_path, 'none');
+    fd.num = r.args[S.fd]!;
+    return { ...both({ res: r.res, fd: r.args[S.fd]!, uid: r.args[S.uid]!, gid: r.args[S.gid]! }), fd };
+  },
+  RENAME: (r) => ({ ...both({ res: r.res, oldpath: r.strs[STR.RENAME.oldpath] ?? '', newpath: r.strs[STR.RENAME.newpath] ?? '' }), paths: twoPaths(r, STR.RENAME) }),
+  RENAMEAT: renameat(A.RENAMEAT, false),
+  RENAMEAT2: renameat(A.RENAMEAT2, true),
+  LINK: (r) => ({ ...both({ res: r.res, oldpath: r.strs[STR.LINK.oldpath] ?? '', newpath: r.strs[STR.LINK.newpath] ?? '' }), paths: twoPaths(r, STR.LINK) }),
+  LINKAT: (r) => {
+    const S = A.LINKAT,
+      T = STR.LINKAT;
+    return {
+      ...both({ res: r.res, olddir: r.args[S.olddir]! | 0, oldpath: r.strs[T.oldpath] ?? '', newdir: r.args[S.newdir]! | 0, newpath: r.strs[T.newpath] ?? '', flags: r.args[S.flags]! }),
+      paths: twoPaths(r, T),
+    };
+  },
+  // a symlink's target is stored as given (never joined with a directory)
+  SYMLINK: (r) => {
+    const T = STR.SYMLINK;
+    return { ...both({ res: r.res, target: r.strs[T.target] ?? '', linkpath: r.strs[T.linkpath] ?? '' }), paths: [{ raw: r.strs[T.target] ?? '', base: '' }, pathPair(r, T.linkpath)] };
+  },
+  SYMLINKAT: (r) => {
+    const T = STR.SYMLINKAT;
+    return {
+      ...both({ res: r.res, target: r.strs[T.target] ?? '', linkdirfd: r.args[A.SYMLINKAT.linkdirfd]! | 0, linkpath: r.strs[T.linkpath] ?? '' }),
+      paths: [{ raw: r.strs[T.target] ?? '', base: '' }, pathPair(r, T.linkpath)],
+    };
+  },
 
-export const KINDS: KindInfo[] = [...processKinds, ...fileKinds, ...netKinds, ...fdKinds, ...privKinds];
+  SOCKET: socketDecode,
+  CONNECT: addrCallDecoder('client', A.CONNECT, STR.CONNECT),
+  BIND: addrCallDecoder('server', A.BIND, STR.BIND),
+  SENDTO: addrCallDecoder('client', A.SENDTO, STR.SENDTO),
+  SENDMSG: addrCallDecoder('client', A.SENDMSG, STR.SENDMSG),
+  ACCEPT: acceptDecode,
+  ACCEPT4: (r) => {
+    const d = acceptDecode(r);
+    d.arg.flags = r.args[A.ACCEPT4.flags]!;
+    d.rawarg.flags = r.args[A.ACCEPT4.flags]!;
+    return d;
+  },
+  LISTEN: (r) => {
+    const S = A.LISTEN;
+    const d = tupleDecode(r, 'server', undefined, STR.LISTEN.fd_desc, S.fd);
+    d.fd!.num = r.args[S.fd]!;
+    d.arg = { res: r.res, fd: r.args[S.fd]!, backlog: r.args[S.backlog]! };
+    d.rawarg = { ...d.arg };
+    return d;
+  },
+
+  DUP: dupDecode,
+  DUP2: dupDecode,
+  DUP3: dupDecode,
+  CLOSE: (r) => ({ arg: { res: r.res, fd: r.args[A.CLOSE.fd]! }, rawarg: { res: r.res, fd: r.args[A.CLOSE.fd]! }, fd: { num: r.args[A.CLOSE.fd]! } }),
+
+  SETUID: (r) => both({ res: r.res, uid: r.args[A.SETUID.uid]! }),
+  SETGID: (r) => both({ res: r.res, gid: r.args[A.SETGID.gid]! }),
+  SETRESUID: (r) => both({ res: r.res, ruid: r.args[A.SETRESUID.ruid]!, euid: r.args[A.SETRESUID.euid]!, suid: r.args[A.SETRESUID.suid]! }),
+  SETRESGID: (r) => both({ res: r.res, rgid: r.args[A.SETRESGID.rgid]!, egid: r.args[A.SETRESGID.egid]!, sgid: r.args[A.SETRESGID.sgid]! }),
+  CAPSET: (r) => {
+    const S = A.CAPSET;
+    return {
+      arg: { res: r.res, cap_effective: renderCaps(r.args[S.cap_effective]!), cap_permitted: renderCaps(r.args[S.cap_permitted]!), cap_inheritable: renderCaps(r.args[S.cap_inheritable]!) },
+      rawarg: { res: r.res, cap_effective: r.args[S.cap_effective]!, cap_permitted: r.args[S.cap_permitted]!, cap_inheritable: r.args[S.cap_inheritable]! },
+    };
+  },
+  PTRACE: (r) => {
+    const S = A.PTRACE;
+    return { arg: { res: r.res, request: PTRACE_REQ[r.args[S.request]!] ?? String(r.args[S.request]), pid: r.args[S.pid]! }, rawarg: { res: r.res, request: r.args[S.request]!, pid: r.args[S.pid]! } };
+  },
+  MOUNT: (r) => both({ res: r.res, dev: r.strs[STR.MOUNT.dev] ?? '', dir: r.strs[STR.MOUNT.dir] ?? '', type: r.strs[STR.MOUNT.type] ?? '', flags: r.args[A.MOUNT.flags]! }),
+  UMOUNT2: (r) => both({ res: r.res, name: r.strs[STR.UMOUNT2.name] ?? '', flags: r.args[A.UMOUNT2.flags]! }),
+  INIT_MODULE: (r) => both({ res: r.res, length: r.args[A.INIT_MODULE.length]!, uargs: r.strs[STR.INIT_MODULE.uargs] ?? '' }),
+  FINIT_MODULE: (r) => {
+    const S = A.FINIT_MODULE;
+    const fd = fdFromDescription(r, STR.FINIT_MODULE.fd_desc, 'none');
+    fd.num = r.args[S.fd]!;
+    return { ...both({ res: r.res, fd: r.args[S.fd]!, uargs: r.strs[STR.FINIT_MODULE.uargs] ?? '', flags: r.args[S.flags]! }), fd };
+  },
+  BPF: (r) => ({ arg: { res_or_fd: r.res, cmd: BPF_CMD[r.args[A.BPF.cmd]!] ?? String(r.args[A.BPF.cmd]) }, rawarg: { res_or_fd: r.res, cmd: r.args[A.BPF.cmd]! } }),
+  MEMFD_CREATE: (r) => {
+    const name = r.strs[STR.MEMFD_CREATE.name] ?? '';
+    const d = both({ fd: r.res, name, flags: r.args[A.MEMFD_CREATE.flags]! });
+    if (r.res >= 0) d.fd = { num: r.res, type: 'memfd', typechar: 'm', name: `memfd:${name}` };
+    return d;
+  },
+  UNSHARE: (r) => ({ arg: { res: r.res, flags: renderCloneFlags(r.args[A.UNSHARE.flags]!) }, rawarg: { res: r.res, flags: r.args[A.UNSHARE.flags]! } }),
+  SETNS: (r) => ({ ...both({ res: r.res, fd: r.args[A.SETNS.fd]!, nstype: r.args[A.SETNS.nstype]! }), fd: { ...fdFromDescription(r, STR.SETNS.fd_desc, 'none'), num: r.args[A.SETNS.fd]! } }),
+  KILL: (r) => both({ res: r.res, pid: r.args[A.KILL.pid]!, sig: r.args[A.KILL.sig]! }),
+};
+
+/**
+ * The decoder of a kind without a hand-written one, built once from its table row: Falco's
+ * parameters in the row's order (`params`, else res, the slots, the strings), each slot read as
+ * its type says and rendered through its enum when it has one (rawarg keeps the number).
+ */
+export function genericDecoder(row: KindRow): Decoder {
+  type Step = { name: string; src: 'res' | 'slot' | 'str'; i: number; type?: SlotType; names?: Record<number, string> };
+  const order = row.params ?? ['res', ...Object.keys(row.slots).filter((n) => row.slots[n]!.union === undefined), ...row.strs];
+  const steps: Step[] = order.map((name) => {
+    if (name === 'res') return { name, src: 'res', i: 0 };
+    const s = row.slots[name];
+    if (s) return { name, src: 'slot', i: s.at, type: s.type, ...(s.enum ? { names: ENUMS[s.enum]! } : {}) };
+    return { name, src: 'str', i: row.strs.indexOf(name) };
+  });
+  return (r) => {
+    const arg: FieldTree = {};
+    const rawarg: FieldTree = {};
+    for (const st of steps) {
+      if (st.src === 'res') {
+        arg[st.name] = rawarg[st.name] = r.res;
+      } else if (st.src === 'str') {
+        arg[st.name] = rawarg[st.name] = r.strs[st.i] ?? '';
+      } else {
+        const raw = r.args[st.i]!;
+        const v = st.type === 's32' ? raw | 0 : st.type === 'u32' ? raw >>> 0 : raw;
+        rawarg[st.name] = v;
+        arg[st.name] = st.names ? (st.names[v] ?? String(v)) : v;
+      }
+    }
+    return { arg, rawarg };
+  };
+}
+
+/** The architecture whose syscall numbers the running sensor uses (the host's). */
+export const SYSCALL_ARCH: 'x86_64' | 'arm64' | undefined = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'arm64' : undefined;
+const NR_HERE: Partial<Record<keyof typeof K, number>> = SYSCALL_ARCH ? NR[SYSCALL_ARCH] : {};
+
+/** execveat's syscall number here: sched_process_exec serves both exec syscalls, and the
+ * record's syscall number tells which */
+const EXECVEAT_NR = NR_HERE.EXECVEAT;
+
+function kindInfo(row: KindRow): KindInfo {
+  const sym = row.sym as keyof typeof K;
+  const info: KindInfo = { kind: row.id, name: row.name, category: row.category, family: row.family as Family, decode: DECODERS[sym] ?? genericDecoder(row) };
+  if (row.source === 'syscall') {
+    // a syscall that does not exist on this architecture keeps no number: the hook plan skips it
+    const nr = NR_HERE[sym];
+    if (nr !== undefined) info.nr = nr;
+    info.tp = row.tp ?? row.name;
+    if (row.prog) info.prog = row.prog;
+    if (row.onlyFailed) info.forceFlags = KC.ONLY_FAILED;
+  }
+  if (row.source === 'sched') {
+    info.sched = row.sched!;
+    info.prog = row.prog!;
+  }
+  if (row.id === K.EXECVE) info.typeOf = (r) => (r.syscall === EXECVEAT_NR ? 'execveat' : 'execve');
+  return info;
+}
+
+/** The kinds the capture programs emit (sched and syscall rows of the table). */
+export const KINDS: KindInfo[] = KIND_TABLE.filter((r) => (r.source === 'sched' || r.source === 'syscall') && !r.reserved).map(kindInfo);
 export const KIND_BY_ID: (KindInfo | undefined)[] = [];
 export const KIND_BY_NAME = new Map<string, KindInfo>();
 
