@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../helpers/kernel.ts';
+import { repoRoot } from '../../helpers/kernel.ts';
 
 function globProbe(pairs: Array<[string, string]>): boolean[] {
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-glob-'));

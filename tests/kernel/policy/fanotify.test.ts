@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { needKernel } from '../helpers/kernel.ts';
-import { cleanupContainers, runContainer, type Container } from '../helpers/runc.ts';
-import { parsePolicyText } from '../../src/policy/validate.ts';
-import { compile } from '../../src/policy/compile.ts';
-import type { CompileOptions } from '../../src/policy/model.ts';
-import { buildFanxRun, FanxRun, sleep } from './harness.ts';
+import { needKernel } from '../../helpers/kernel.ts';
+import { cleanupContainers, runContainer, type Container } from '../../helpers/runc.ts';
+import { parsePolicyText } from '../../../src/policy/validate.ts';
+import { compile } from '../../../src/policy/compile.ts';
+import type { CompileOptions } from '../../../src/policy/model.ts';
+import { buildFanxRun, FanxRun, sleep } from '../../helpers/policy-harness.ts';
 
 function tableFor(yaml: string, cs: Container[], opts: CompileOptions = {}, namespace?: string): string {
   const r = parsePolicyText(yaml, 'test.yaml');

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
-import { silentLogger } from '../../src/server/log.ts';
-import { SensorUplink } from '../../src/transport/uplink.ts';
-import { natsAvailable, postgresAvailable, startNats, startPostgres, type NatsHandle, type PgHandle } from '../helpers/services.ts';
-import { makeEvent } from './_fixtures.ts';
-import { allEvents, api, spawnServer, waitFor, type ChildServer } from './_server.ts';
+import { silentLogger } from '../../../src/server/log.ts';
+import { SensorUplink } from '../../../src/transport/uplink.ts';
+import { natsAvailable, postgresAvailable, startNats, startPostgres, type NatsHandle, type PgHandle } from '../../helpers/services.ts';
+import { makeEvent } from '../../helpers/backend-fixtures.ts';
+import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../../helpers/backend-server.ts';
 
 const missing = natsAvailable() ?? postgresAvailable();
 let nats: NatsHandle | undefined;

@@ -7,11 +7,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatIssue, parsePolicyText, parseCidr, issuesError } from '../../src/policy/validate.ts';
-import { compile } from '../../src/policy/compile.ts';
-import { schemaText, SCHEMA_FILE } from '../../src/policy/write-schema.ts';
-import type { Workload } from '../../src/policy/model.ts';
-import { repoRoot, vigilBin } from '../helpers/kernel.ts';
+import { formatIssue, parsePolicyText, parseCidr, issuesError } from '../../../src/policy/validate.ts';
+import { compile } from '../../../src/policy/compile.ts';
+import { schemaText, SCHEMA_FILE } from '../../../src/policy/write-schema.ts';
+import type { Workload } from '../../../src/policy/model.ts';
+import { repoRoot, vigilBin } from '../../helpers/kernel.ts';
 
 const errs = (yaml: string) => parsePolicyText(yaml, 'p.yaml').errors.map(formatIssue);
 

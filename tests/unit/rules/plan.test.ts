@@ -3,13 +3,13 @@
 // large fuzzed event set built from the literals of the community rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuleLoader } from '../../src/rules/index.ts';
-import type { CompiledRule, Ev, Ruleset } from '../../src/rules/index.ts';
-import { buildPlan, exprKey, foldForType } from '../../src/rules/plan.ts';
-import { parseCondition, stringSource } from '../../src/rules/parser.ts';
-import { exprToString } from '../../src/rules/ast.ts';
-import type { Expr } from '../../src/rules/ast.ts';
-import { INCUBATING, STABLE, event } from './helpers.ts';
+import { RuleLoader } from '../../../src/rules/index.ts';
+import type { CompiledRule, Ev, Ruleset } from '../../../src/rules/index.ts';
+import { buildPlan, exprKey, foldForType } from '../../../src/rules/plan.ts';
+import { parseCondition, stringSource } from '../../../src/rules/parser.ts';
+import { exprToString } from '../../../src/rules/ast.ts';
+import type { Expr } from '../../../src/rules/ast.ts';
+import { INCUBATING, STABLE, event } from '../../helpers/rules.ts';
 
 const cond = (t: string): Expr => parseCondition(stringSource(t, 'x', 1, 1));
 

@@ -9,15 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import forge from 'node-forge';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { silentLogger } from '../../src/server/log.ts';
-import { ensurePki, newRsaKeyPem, serverNames } from '../../src/server/pki.ts';
-import { enroll, createKeyAndCsr, type SensorCredentials } from '../../src/transport/enroll.ts';
-import { CloseCode, SUBPROTOCOL } from '../../src/transport/protocol.ts';
-import { SensorUplink } from '../../src/transport/uplink.ts';
-import { freePort } from '../helpers/services.ts';
-import { api, allEvents, waitFor } from './_server.ts';
-import { makeEvent } from './_fixtures.ts';
+import { startServer, type RunningServer } from '../../../src/server/index.ts';
+import { silentLogger } from '../../../src/server/log.ts';
+import { ensurePki, newRsaKeyPem, serverNames } from '../../../src/server/pki.ts';
+import { enroll, createKeyAndCsr, type SensorCredentials } from '../../../src/transport/enroll.ts';
+import { CloseCode, SUBPROTOCOL } from '../../../src/transport/protocol.ts';
+import { SensorUplink } from '../../../src/transport/uplink.ts';
+import { freePort } from '../../helpers/services.ts';
+import { api, allEvents, waitFor } from '../../helpers/backend-server.ts';
+import { makeEvent } from '../../helpers/backend-fixtures.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-transport-'));
 const dataDir = path.join(tmp, 'server');
@@ -100,7 +100,7 @@ describe('mutual TLS', () => {
     const other = ensurePki(path.join(tmp, 'other-ca'), serverNames('127.0.0.1'));
     // A sensor-looking certificate signed by the foreign CA.
     const { keyPem, csrPem } = createKeyAndCsr('evil');
-    const { signSensorCsr } = await import('../../src/server/pki.ts');
+    const { signSensorCsr } = await import('../../../src/server/pki.ts');
     const cert = signSensorCsr(other, csrPem, 'sensor-0123456789abcdef');
     const r = await rawConnect({ cert: cert.certPem, key: keyPem });
     assert.equal(r.status, 401);

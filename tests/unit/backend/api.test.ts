@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { silentLogger } from '../../src/server/log.ts';
-import { SensorUplink } from '../../src/transport/uplink.ts';
-import { postgresAvailable, startPostgres, type PgHandle } from '../helpers/services.ts';
-import { T0, makeAlert, makeEvent } from './_fixtures.ts';
-import { allEvents, api } from './_server.ts';
+import { startServer, type RunningServer } from '../../../src/server/index.ts';
+import { silentLogger } from '../../../src/server/log.ts';
+import { SensorUplink } from '../../../src/transport/uplink.ts';
+import { postgresAvailable, startPostgres, type PgHandle } from '../../helpers/services.ts';
+import { T0, makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
+import { allEvents, api } from '../../helpers/backend-server.ts';
 
 function suite(name: string, storeUrl: () => Promise<string | undefined>) {
   describe(`API (${name})`, () => {

@@ -4,9 +4,9 @@
 process.env.TZ = 'UTC';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuleLoader, alertToJson } from '../../src/rules/index.ts';
-import type { Alert, Ev } from '../../src/rules/index.ts';
-import { STABLE, containerEvent, event } from './helpers.ts';
+import { RuleLoader, alertToJson } from '../../../src/rules/index.ts';
+import type { Alert, Ev } from '../../../src/rules/index.ts';
+import { STABLE, containerEvent, event } from '../../helpers/rules.ts';
 
 const loaded = new RuleLoader({ hostname: 'test-host', uuid: () => '00000000-0000-4000-8000-000000000000' }).loadFiles([STABLE]);
 assert.equal(loaded.ok, true);

@@ -3,7 +3,7 @@
 // escaped quotes, lists by name), evaluated through the real loader and compiler.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { check, event, loadError } from './helpers.ts';
+import { check, event, loadError } from '../../helpers/rules.ts';
 
 const ev = event({
   evt: { type: 'openat', arg: { name: '/etc/shadow', flags: 'O_RDONLY|O_CLOEXEC' }, rawarg: { flags: 524288, mode: 420 }, res: 3, rawres: 3 },

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { RuleLoader, replay, ParallelEvaluator } from '../../src/rules/index.ts';
-import { repoRoot } from '../helpers/kernel.ts';
-import { INCUBATING, STABLE, containerEvent, event } from './helpers.ts';
+import { RuleLoader, replay, ParallelEvaluator } from '../../../src/rules/index.ts';
+import { repoRoot } from '../../helpers/kernel.ts';
+import { INCUBATING, STABLE, containerEvent, event } from '../../helpers/rules.ts';
 
 function recording(): string {
   const evs = [];

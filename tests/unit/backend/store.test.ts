@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDbStore } from '../../src/store/duckdb.ts';
-import { PostgresStore } from '../../src/store/postgres.ts';
-import type { IngestRecord, Store } from '../../src/store/types.ts';
-import { startPostgres, postgresAvailable, type PgHandle } from '../helpers/services.ts';
-import { T0, makeAlert, makeEvent } from './_fixtures.ts';
+import { DuckDbStore } from '../../../src/store/duckdb.ts';
+import { PostgresStore } from '../../../src/store/postgres.ts';
+import type { IngestRecord, Store } from '../../../src/store/types.ts';
+import { startPostgres, postgresAvailable, type PgHandle } from '../../helpers/services.ts';
+import { T0, makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
 
 function recs(from: number, to: number, f: (i: number) => Record<string, unknown>): IngestRecord[] {
   const out: IngestRecord[] = [];

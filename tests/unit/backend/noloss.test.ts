@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SensorUplink } from '../../src/transport/uplink.ts';
-import { silentLogger } from '../../src/server/log.ts';
-import { allEvents, api, spawnServer, waitFor, type ChildServer } from './_server.ts';
-import { makeEvent } from './_fixtures.ts';
+import { SensorUplink } from '../../../src/transport/uplink.ts';
+import { silentLogger } from '../../../src/server/log.ts';
+import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../../helpers/backend-server.ts';
+import { makeEvent } from '../../helpers/backend-fixtures.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:c
 import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../helpers/kernel.ts';
+import { repoRoot } from './kernel.ts';
 
 const buildDir = path.join(repoRoot, 'build');
 

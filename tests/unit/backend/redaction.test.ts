@@ -7,12 +7,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { REDACTED, redactString, stringifyRedacted } from '../../src/common/redact.ts';
-import { startServer } from '../../src/server/index.ts';
-import { createLogger } from '../../src/server/log.ts';
-import { SensorUplink } from '../../src/transport/uplink.ts';
-import { makeAlert, makeEvent } from './_fixtures.ts';
-import { api } from './_server.ts';
+import { REDACTED, redactString, stringifyRedacted } from '../../../src/common/redact.ts';
+import { startServer } from '../../../src/server/index.ts';
+import { createLogger } from '../../../src/server/log.ts';
+import { SensorUplink } from '../../../src/transport/uplink.ts';
+import { makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
+import { api } from '../../helpers/backend-server.ts';
 
 const SECRETS = ['S3cretPassw0rd', 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', 'PgSecret123', 'UrlSecret99', 'AKIAIOSFODNN7EXAMPLE', 'tok9abcdef123456xyz', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'FlagTok3n42'];
 

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { httpsRequest } from '../../src/transport/enroll.ts';
-import { freePort, waitForPort } from '../helpers/services.ts';
+import { freePort, waitForPort } from './services.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 

@@ -8,9 +8,9 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { RuleLoader, formatMessage, toVigilError } from '../../src/rules/index.ts';
-import { repoRoot } from '../helpers/kernel.ts';
-import { INCUBATING, STABLE, check, event, loadRules } from './helpers.ts';
+import { RuleLoader, formatMessage, toVigilError } from '../../../src/rules/index.ts';
+import { repoRoot } from '../../helpers/kernel.ts';
+import { INCUBATING, STABLE, check, event, loadRules } from '../../helpers/rules.ts';
 
 test('stable then incubating Falco rules load with no errors: exactly 25 + 31 rules', () => {
   const l = new RuleLoader();

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { needKernel, repoRoot } from '../helpers/kernel.ts';
+import { needKernel, repoRoot } from '../../helpers/kernel.ts';
 
 export function bpfLsmActive(): boolean {
   const f = '/sys/kernel/security/lsm';

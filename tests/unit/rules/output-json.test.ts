@@ -2,10 +2,10 @@
 // sorted JSON of output_fields give the same text as the generic JSON rendering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alertToJson, buildAlert, compileFormat } from '../../src/rules/index.ts';
-import { compileRuleOutput } from '../../src/rules/output.ts';
-import type { Alert } from '../../src/rules/index.ts';
-import { event } from './helpers.ts';
+import { alertToJson, buildAlert, compileFormat } from '../../../src/rules/index.ts';
+import { compileRuleOutput } from '../../../src/rules/output.ts';
+import type { Alert } from '../../../src/rules/index.ts';
+import { event } from '../../helpers/rules.ts';
 
 test('output_fields JSON: sorted keys, scalars as JSON.stringify renders them, raw ns times', () => {
   const a: Alert = {

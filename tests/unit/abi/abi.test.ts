@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EV, FRAME, STR_HDR, STATS, CAPREC, KIND_CFG, K, EXEC_A, FD_A, FDT, NARGS, ABI_VERSION, KC, F_TRUNCATED, F_THREAD, S_TRUNCATED, S_FAULT, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, EXE_LOWER, ARGV_MAX, ENV_MAX, PF, PF_CFG, PFX_KEY, SFX_KEY } from '../src/sensor/abi.ts';
-import { repoRoot } from './helpers/kernel.ts';
+import { EV, FRAME, STR_HDR, STATS, CAPREC, KIND_CFG, K, EXEC_A, FD_A, FDT, NARGS, ABI_VERSION, KC, F_TRUNCATED, F_THREAD, S_TRUNCATED, S_FAULT, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, EXE_LOWER, ARGV_MAX, ENV_MAX, PF, PF_CFG, PFX_KEY, SFX_KEY } from '../../../src/sensor/abi.ts';
+import { repoRoot } from '../../helpers/kernel.ts';
 
 function probe(): Record<string, number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-abi-'));

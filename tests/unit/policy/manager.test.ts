@@ -8,11 +8,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { PolicyManager } from '../../src/policy/manager.ts';
-import { sendRequest } from '../../src/policy/control-client.ts';
-import type { NetRuleSet } from '../../src/policy/compile.ts';
-import type { Workload } from '../../src/policy/model.ts';
-import { repoRoot, vigilBin } from '../helpers/kernel.ts';
+import { PolicyManager } from '../../../src/policy/manager.ts';
+import { sendRequest } from '../../../src/policy/control-client.ts';
+import type { NetRuleSet } from '../../../src/policy/compile.ts';
+import type { Workload } from '../../../src/policy/model.ts';
+import { repoRoot, vigilBin } from '../../helpers/kernel.ts';
 
 const pol = (name: string, extra = '') => `apiVersion: vigil.dev/v1alpha1
 kind: VigilPolicy

@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { silentLogger } from '../../src/server/log.ts';
-import { SensorUplink } from '../../src/transport/uplink.ts';
-import { freePort } from '../helpers/services.ts';
-import { makeAlert, makeEvent } from './_fixtures.ts';
-import { repoRoot, spawnServer, type ChildServer } from './_server.ts';
+import { silentLogger } from '../../../src/server/log.ts';
+import { SensorUplink } from '../../../src/transport/uplink.ts';
+import { freePort } from '../../helpers/services.ts';
+import { makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
+import { repoRoot, spawnServer, type ChildServer } from '../../helpers/backend-server.ts';
 
 const run = promisify(execFile);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));

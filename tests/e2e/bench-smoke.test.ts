@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { needKernel, repoRoot } from './helpers/kernel.ts';
+import { needKernel, repoRoot } from '../helpers/kernel.ts';
 
 const WORKLOADS = ['open', 'fork_exec', 'tcp', 'redis_set', 'redis_get'];
 const CONFIGS = ['baseline', 'floor', 'sensor', 'sensor-all', 'auditd'];

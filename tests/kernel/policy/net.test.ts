@@ -5,12 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { needKernel } from '../helpers/kernel.ts';
-import { cleanupContainers, DEFAULT_APPLETS, runContainer, type Container } from '../helpers/runc.ts';
-import { parsePolicyText } from '../../src/policy/validate.ts';
-import { compile, NET_LAYOUT } from '../../src/policy/compile.ts';
-import type { CompileOptions } from '../../src/policy/model.ts';
-import { buildNetxRun, NetxRun, sleep } from './harness.ts';
+import { needKernel } from '../../helpers/kernel.ts';
+import { cleanupContainers, DEFAULT_APPLETS, runContainer, type Container } from '../../helpers/runc.ts';
+import { parsePolicyText } from '../../../src/policy/validate.ts';
+import { compile, NET_LAYOUT } from '../../../src/policy/compile.ts';
+import type { CompileOptions } from '../../../src/policy/model.ts';
+import { buildNetxRun, NetxRun, sleep } from '../../helpers/policy-harness.ts';
 
 function netFor(yaml: string, cs: Container[], opts: CompileOptions = {}) {
   const r = parsePolicyText(yaml, 'test.yaml');

@@ -1,7 +1,7 @@
 // Test helpers for the rules engine tests: paths of the shared Falco rule files, a base event in
 // the docs/event-format.md shape, and one-condition evaluation through the real loader.
 import path from 'node:path';
-import { sharedDir } from '../helpers/kernel.ts';
+import { sharedDir } from './kernel.ts';
 import { RuleLoader } from '../../src/rules/index.ts';
 import type { Ev, LoadResult } from '../../src/rules/index.ts';
 
