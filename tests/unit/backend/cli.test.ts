@@ -1,6 +1,7 @@
 // CLI tests: `vigil server` subcommands (token create, api-token create, sensor revoke), the API
-// clients (sensors, events, alerts, insights; table and --json) and `vigil up` (prints URL and
-// token location, stops cleanly on SIGINT). Runs the real CLI entry (bin/vigil, src/cli/main.ts).
+// clients (sensors, events, alerts, insights; table and --json) and `vigil up --no-sensor` (prints
+// URL and token location, stops cleanly on SIGINT). Runs the real CLI entry (bin/vigil,
+// src/cli/main.ts). `vigil up` with its local sensor (root, kernel): tests/e2e/up.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -73,10 +74,12 @@ test('vigil server sensor revoke', async () => {
   await assert.rejects(vigil('server', 'sensor', 'revoke', 'bogus', '--data', dataDir), /invalid sensor id/);
 });
 
+// --no-sensor: a unit test loads no eBPF whoever runs it (as root `vigil up` starts the local
+// sensor: that case is tests/e2e/up.test.ts)
 test('vigil up: prints where things are and stops cleanly on SIGINT', { timeout: 60_000 }, async () => {
   const port = await freePort();
   const dir = path.join(tmp, 'up');
-  const p = spawn(process.execPath, ['--import', path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'), path.join(repoRoot, 'src/cli/main.ts'), 'up', '--data', dir, '--listen', `127.0.0.1:${port}`], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, ['--import', path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'), path.join(repoRoot, 'src/cli/main.ts'), 'up', '--no-sensor', '--data', dir, '--listen', `127.0.0.1:${port}`], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
