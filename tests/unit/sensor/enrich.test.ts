@@ -6,11 +6,16 @@
 // ancestry fields, and frames built with the ABI mirror for what a recording cannot show on demand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { EXEC_A, EXE_WRITABLE, FDT, FD_A, K, NARGS } from '../../../src/sensor/abi.ts';
-import { resolvePath } from '../../../src/sensor/enrich.ts';
-import type { Proc } from '../../../src/sensor/proctable.ts';
+import { Enricher, resolvePath } from '../../../src/sensor/enrich.ts';
+import { ProcTable, type Proc } from '../../../src/sensor/proctable.ts';
+import { CgroupIndex } from '../../../src/sensor/container.ts';
+import { UserDb } from '../../../src/sensor/users.ts';
 import type { VigilEvent } from '../../../src/sensor/event.ts';
-import { eventFrame, hostFreeCore, recorded, splitFrames, type EventSpec } from '../../helpers/frames.ts';
+import { NoProcContainers, decodeAll, eventFrame, hostFreeCore, recorded, splitFrames, type EventSpec } from '../../helpers/frames.ts';
 
 const { bytes, meta } = recorded();
 const D = meta.dir;
@@ -255,4 +260,49 @@ test('built frames: an unknown kind is counted and skipped, the stream goes on',
   assert.equal(core.raws.length, 2);
   assert.deepEqual(core.events.map((e) => e.evt.type), ['execve']);
   assert.deepEqual(core.enricher.stats, { unknownKind: 1, errors: 0 });
+});
+
+test('built frames: container, pod and user identity from a cgroup tree and runtime state in temp dirs, not the host\'s', (t) => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-enrich-ctr-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const id = 'ab'.repeat(32);
+  const podUid = '11111111-2222-3333-4444-555555555555';
+  const cgRoot = path.join(tmp, 'cgroup');
+  const cgDir = path.join(cgRoot, 'kubepods', 'besteffort', `pod${podUid}`, id);
+  mkdirSync(cgDir, { recursive: true });
+  const runc = path.join(tmp, 'runc');
+  const bundle = path.join(tmp, 'bundle');
+  const rootfs = path.join(bundle, 'rootfs');
+  mkdirSync(path.join(runc, id), { recursive: true });
+  mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
+  writeFileSync(path.join(runc, id, 'state.json'), JSON.stringify({ created: '2026-01-02T03:04:05.123456789Z', config: { labels: [`bundle=${bundle}`], rootfs, capabilities: { bounding: ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE'] } } }));
+  const annotations = { 'io.kubernetes.pod.name': 'web-1', 'io.kubernetes.pod.namespace': 'shop', 'io.kubernetes.pod.uid': podUid, 'io.kubernetes.container.name': 'nginx', 'io.kubernetes.cri.image-name': 'docker.io/library/nginx:1.27' };
+  writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ annotations, process: { env: ['PATH=/usr/bin'] } }));
+  writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n');
+  writeFileSync(path.join(rootfs, 'etc', 'group'), 'root:x:0:\nnginx:x:101:\n');
+  const empty = path.join(tmp, 'empty');
+  mkdirSync(empty);
+  const procs = new ProcTable({ procRoot: empty });
+  const enricher = new Enricher(procs, new NoProcContainers({ runc: [runc], docker: empty, containerdTasks: [empty], crio: empty }), new UserDb(), new CgroupIndex(cgRoot));
+  const build = (f: Buffer) => enricher.build(decodeAll(f)[0]!)!;
+  const cg = BigInt(statSync(cgDir).ino);
+  const ev = build(execFrame(800, 1, '/', ['nginx'], { cgroupId: cg, uid: 101, gid: 101 }));
+  assert.deepEqual(ev.container, {
+    id: id.slice(0, 12),
+    full_id: id,
+    name: 'nginx',
+    type: 'runc',
+    image: 'docker.io/library/nginx:1.27',
+    'image.repository': 'docker.io/library/nginx',
+    'image.tag': '1.27',
+    privileged: false,
+    start_ts: '1767323045123456789',
+  });
+  assert.deepEqual(ev.k8s, { ns: { name: 'shop' }, pod: { name: 'web-1', uid: podUid } });
+  assert.deepEqual(ev.user, { uid: 101, loginuid: -1, name: 'nginx', homedir: '/var/cache/nginx', shell: '/sbin/nologin' }, "the container's /etc/passwd, not the host's");
+  assert.deepEqual(ev.group, { gid: 101, name: 'nginx' });
+  assert.deepEqual(ev.cgroup, { id: cg.toString() });
+  // the cgroup root itself: no container id in the path, so the host
+  const host = build(execFrame(801, 1, '/', ['sshd'], { cgroupId: BigInt(statSync(cgRoot).ino) }));
+  assert.deepEqual(host.container, { id: 'host', name: 'host' });
 });
