@@ -14,7 +14,7 @@ ENF_OBJS   := $(BUILD)/bpf/maps.o $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(ENF_
 NATIVE_SRCS := $(wildcard native/*.c)
 NATIVE_HDRS := $(wildcard native/*.h) bpf/vigil_abi.h
 
-.PHONY: all build bootstrap up test test-unit test-kernel test-e2e bench clean typecheck
+.PHONY: all build bootstrap up test test-unit test-kernel test-e2e test-layout bench clean typecheck
 
 all: build
 
@@ -63,14 +63,19 @@ UNIT_TESTS   = $(shell find tests/unit -name '*.test.ts' | sort)
 KERNEL_TESTS = $(shell find tests/kernel -name '*.test.ts' | sort)
 E2E_TESTS    = $(shell find tests/e2e -name '*.test.ts' | sort)
 TEST_RUN     = node --import tsx --test --test-concurrency=1
-test: bootstrap build typecheck
+# a test file in none of the three directories would silently never run
+STRAY_TESTS  = $(shell find tests -name '*.test.ts' -not -path 'tests/unit/*' -not -path 'tests/kernel/*' -not -path 'tests/e2e/*')
+test-layout:
+	@test -z "$(STRAY_TESTS)" || { echo "test files outside tests/unit, tests/kernel, tests/e2e: $(STRAY_TESTS)" >&2; exit 1; }
+
+test: bootstrap build typecheck test-layout
 	@rc=0; \
 	$(TEST_RUN) $(UNIT_TESTS) || rc=1; \
 	$(TEST_RUN) $(KERNEL_TESTS) || rc=1; \
 	$(TEST_RUN) $(E2E_TESTS) || rc=1; \
 	exit $$rc
 
-test-unit:
+test-unit: test-layout
 	node --import tsx --test $(UNIT_TESTS)
 
 test-kernel: build
