@@ -14,7 +14,7 @@ ENF_OBJS   := $(BUILD)/bpf/maps.o $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(ENF_
 NATIVE_SRCS := $(wildcard native/*.c)
 NATIVE_HDRS := $(wildcard native/*.h) bpf/vigil_abi.h bpf/vigil_kinds.h
 
-.PHONY: all build bootstrap up test test-unit bench clean typecheck gen
+.PHONY: all build bootstrap up test test-unit test-kernel test-e2e test-layout bench clean typecheck gen
 
 all: build
 
@@ -64,13 +64,34 @@ UP_RULES := $(wildcard ../shared/falco/falco_rules.yaml)
 up: bootstrap build
 	./bin/vigil up $(if $(UP_RULES),--rules $(UP_RULES)) $(VIGIL_UP_ARGS)
 
-# Every test file under tests/ runs; kernel tests fail (not skip) when VIGIL_REQUIRE_BPF=1.
-TEST_FILES = $(shell find tests -name '*.test.ts' | sort)
-test: bootstrap build typecheck
-	node --import tsx --test --test-concurrency=1 $(TEST_FILES)
+# Tests by what they need: tests/unit (no root, no kernel), tests/kernel (root + BPF), tests/e2e
+# (real kernel, runc and the CLI). `make test` runs all three, in that order, one file at a time,
+# and fails if any failed; kernel tests fail (not skip) when VIGIL_REQUIRE_BPF=1.
+# `make test-unit` needs neither root nor a build: it runs as any user.
+UNIT_TESTS   = $(shell find tests/unit -name '*.test.ts' | sort)
+KERNEL_TESTS = $(shell find tests/kernel -name '*.test.ts' | sort)
+E2E_TESTS    = $(shell find tests/e2e -name '*.test.ts' | sort)
+TEST_RUN     = node --import tsx --test --test-concurrency=1
+# a test file in none of the three directories would silently never run
+STRAY_TESTS  = $(shell find tests -name '*.test.ts' -not -path 'tests/unit/*' -not -path 'tests/kernel/*' -not -path 'tests/e2e/*')
+test-layout:
+	@test -z "$(STRAY_TESTS)" || { echo "test files outside tests/unit, tests/kernel, tests/e2e: $(STRAY_TESTS)" >&2; exit 1; }
 
-test-unit:
-	node --import tsx --test $(shell find tests -name '*.test.ts' -not -path 'tests/e2e/*' | sort)
+test: bootstrap build typecheck test-layout
+	@rc=0; \
+	$(TEST_RUN) $(UNIT_TESTS) || rc=1; \
+	$(TEST_RUN) $(KERNEL_TESTS) || rc=1; \
+	$(TEST_RUN) $(E2E_TESTS) || rc=1; \
+	exit $$rc
+
+test-unit: test-layout
+	node --import tsx --test $(UNIT_TESTS)
+
+test-kernel: build
+	$(TEST_RUN) $(KERNEL_TESTS)
+
+test-e2e: build
+	$(TEST_RUN) $(E2E_TESTS)
 
 bench: bootstrap build
 	bash bench/run-all.sh

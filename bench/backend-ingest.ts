@@ -8,7 +8,7 @@ import path from 'node:path';
 import { silentLogger } from '../src/common/log.ts';
 import { SensorUplink } from '../src/uplink/uplink.ts';
 import { startPostgres } from '../tests/helpers/services.ts';
-import { api, spawnServer } from '../tests/backend/_server.ts';
+import { api, spawnServer } from '../tests/helpers/backend-server.ts';
 import { genEvent } from './backend-gen.ts';
 
 const PER_SENSOR = Number(process.argv[2] ?? 50_000);

@@ -11,7 +11,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupContainers, runContainer, type Container } from '../tests/helpers/runc.ts';
-import { buildFanxRun, FanxRun } from '../tests/policy/harness.ts';
+import { buildFanxRun, FanxRun } from '../tests/helpers/policy-harness.ts';
 import { parsePolicyText } from '../src/policy/validate.ts';
 import { compile } from '../src/policy/compile.ts';
 import { repoRoot } from '../tests/helpers/kernel.ts';

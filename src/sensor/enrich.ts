@@ -81,13 +81,16 @@ export class Enricher {
     readonly procs: ProcTable,
     readonly containers: ContainerResolver,
     readonly users: UserDb,
-  ) {}
+    /** the cgroup v2 hierarchy to resolve cgroup ids in (default: the host's mount) */
+    readonly cgroups: CgroupIndex = new CgroupIndex(),
+  ) {
+    this.unifiedCgroups = cgroups.root === '/sys/fs/cgroup';
+  }
 
   private epoch(tsBoot: bigint): bigint {
     return this.bootOffsetNs + tsBoot;
   }
 
-  readonly cgroups = new CgroupIndex();
   private byCgroup = new Map<bigint, CgroupMatch | null>();
 
   /** Container from the event's cgroup v2 id (exact at syscall time); null when the id says nothing. */
@@ -105,7 +108,7 @@ export class Enricher {
   /** On a pure cgroup v2 host (cgroup2 mounted at /sys/fs/cgroup) cgroup id 1 is the root cgroup,
    * which no container uses; on hybrid hosts a v1-managed container also reads as id 1, but it
    * never shares the host's mount namespace. */
-  private readonly unifiedCgroups = this.cgroups.root === '/sys/fs/cgroup';
+  private readonly unifiedCgroups: boolean;
   /** The host's mount namespace inode, as the loader decided it (its hello, native/loader.c
    * host_mntns_inode); set by the sensor at start. */
   hostMntns: number | undefined;

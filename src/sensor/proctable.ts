@@ -127,43 +127,47 @@ export class ProcTable {
   private readEnv(p: Proc): void {
     if (this.envMax <= 0) return;
     try {
-      const raw = readFileSync(`/proc/${p.pid}/environ`, 'latin1');
+      const raw = readFileSync(`${this.procRoot}/${p.pid}/environ`, 'latin1');
       const env = splitEnv(Buffer.from(raw.slice(0, this.envMax), 'latin1').toString('utf8'));
       if (raw.length > this.envMax) p.envTruncated = true; // the last variable is cut, as from the kernel
       p.env = env;
     } catch {}
   }
 
-  constructor(opts: { maxSize?: number; graceMs?: number } = {}) {
+  /** where processes are read from: /proc, or another directory (tests independent of the host) */
+  private readonly procRoot: string;
+
+  constructor(opts: { maxSize?: number; graceMs?: number; procRoot?: string } = {}) {
     this.maxSize = opts.maxSize ?? 131072;
     this.graceMs = opts.graceMs ?? 5000;
+    this.procRoot = opts.procRoot ?? '/proc';
   }
 
   /** Reads one process from /proc; undefined when it is gone. */
   readProc(pid: number): Proc | undefined {
     try {
-      const st = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      const st = parseStat(readFileSync(`${this.procRoot}/${pid}/stat`, 'utf8'));
       if (!st) return undefined;
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const status = readFileSync(`${this.procRoot}/${pid}/status`, 'utf8');
       let argv: string[] = [];
       try {
-        argv = nulList(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+        argv = nulList(readFileSync(`${this.procRoot}/${pid}/cmdline`, 'utf8'));
       } catch {}
       let exepath = '';
       let cwd = '';
       try {
-        exepath = readlinkSync(`/proc/${pid}/exe`);
+        exepath = readlinkSync(`${this.procRoot}/${pid}/exe`);
       } catch {}
       try {
-        cwd = readlinkSync(`/proc/${pid}/cwd`);
+        cwd = readlinkSync(`${this.procRoot}/${pid}/cwd`);
       } catch {}
       let loginuid = 0xffffffff;
       try {
-        loginuid = Number(readFileSync(`/proc/${pid}/loginuid`, 'utf8'));
+        loginuid = Number(readFileSync(`${this.procRoot}/${pid}/loginuid`, 'utf8'));
       } catch {}
       let mntns = 0;
       try {
-        const l = readlinkSync(`/proc/${pid}/ns/mnt`);
+        const l = readlinkSync(`${this.procRoot}/${pid}/ns/mnt`);
         mntns = Number(/\[(\d+)\]/.exec(l)?.[1] ?? 0);
       } catch {}
       const nspid = /^NSpid:\s*(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
@@ -204,7 +208,7 @@ export class ProcTable {
   /** Seeds the table from every process in /proc. */
   seed(): number {
     let n = 0;
-    for (const ent of readdirSync('/proc')) {
+    for (const ent of readdirSync(this.procRoot)) {
       const pid = Number(ent);
       if (!Number.isInteger(pid) || pid <= 0) continue;
       const p = this.readProc(pid);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { kernelPrereqMissing, spawnVigilRun, waitForStatusSocket, type VigilRun } from '../helpers/kernel.ts';
-import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../backend/_server.ts';
+import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../helpers/backend-server.ts';
 
 const missing = kernelPrereqMissing();
 const required = process.env.VIGIL_REQUIRE_BPF === '1';

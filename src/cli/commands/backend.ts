@@ -31,7 +31,6 @@ export function parseSize(s: string): number {
 async function runServerForeground(opts: ServerOptions, banner: (s: RunningServer) => void): Promise<void> {
   const srv = await startServer(opts);
   writeFileSync(path.join(srv.dataDir, 'server.url'), srv.url + '\n');
-  banner(srv);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (sig: string) => {
@@ -47,6 +46,9 @@ async function runServerForeground(opts: ServerOptions, banner: (s: RunningServe
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    // the banner says Ctrl-C stops it: only once that is true (a SIGINT before the handler killed
+    // the process without stopping the server)
+    banner(srv);
   });
 }
 

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { silentLogger } from '../../../src/common/log.ts';
 import { startServer, type RunningServer } from '../../../src/server/index.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
-import { makeEvent } from '../../backend/_fixtures.ts';
-import { api } from '../../backend/_server.ts';
+import { makeEvent } from '../../helpers/backend-fixtures.ts';
+import { api } from '../../helpers/backend-server.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-api-validation-'));
 const dataDir = path.join(tmp, 'server');

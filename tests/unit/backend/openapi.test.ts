@@ -10,7 +10,7 @@ import path from 'node:path';
 import { silentLogger } from '../../../src/common/log.ts';
 import { startServer, type RunningServer } from '../../../src/server/index.ts';
 import type { RouteInfo } from '../../../src/server/api/index.ts';
-import { api } from '../../backend/_server.ts';
+import { api } from '../../helpers/backend-server.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-openapi-'));
 const dataDir = path.join(tmp, 'server');

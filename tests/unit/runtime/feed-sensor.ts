@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ControlHandler, ControlRegistry, SensorHandle, SensorStatusView } from '../../../src/runtime/index.ts';
 import type { VigilEvent } from '../../../src/sensor/event.ts';
-import { event } from '../../rules/helpers.ts';
+import { event } from '../../helpers/rules.ts';
 
 export class FeedSensor implements SensorHandle {
   #consumers: ((ev: VigilEvent) => void)[] = [];

@@ -1,0 +1,103 @@
+// Test helpers for the backend: run `vigil server` as a child process (so it can be SIGKILLed),
+// enroll uplinks, query the API over HTTPS with the data dir's CA and admin token.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { httpsRequest } from '../../src/uplink/enroll.ts';
+import { freePort, waitForPort } from './services.ts';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+
+export interface ChildServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  proc: ChildProcess;
+  logs: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `node src/cli/main.ts server ...` and waits until it listens. */
+export async function spawnServer(o: { dataDir: string; port?: number; store?: string; stream?: string; extra?: string[]; logLevel?: string }): Promise<ChildServer> {
+  const port = o.port ?? (await freePort());
+  const args = ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'server', '--data', o.dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', o.logLevel ?? 'info'];
+  if (o.store) args.push('--store', o.store);
+  if (o.stream) args.push('--stream', o.stream);
+  args.push(...(o.extra ?? []));
+  const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let logs = '';
+  proc.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  await Promise.race([
+    (async () => {
+      await waitForPort(port, 60_000);
+      // The port opens before the PKI-dependent routes are ready only in theory; probe /healthz.
+      for (let i = 0; i < 100; i++) {
+        try {
+          const r = await httpsRequest(`https://127.0.0.1:${port}/healthz`, { insecure: true });
+          if (r.status === 200) return;
+        } catch {
+          /* not yet */
+        }
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })(),
+    exited.then(() => {
+      throw new Error(`server exited early:\n${logs}`);
+    }),
+  ]);
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    dataDir: o.dataDir,
+    proc,
+    logs: () => logs,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export function adminToken(dataDir: string): string {
+  return readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+}
+
+export async function api<T = any>(url: string, dataDir: string, p: string, o: { method?: string; body?: unknown; token?: string | null } = {}): Promise<{ status: number; json: T }> {
+  const headers: Record<string, string> = {};
+  const tok = o.token === undefined ? adminToken(dataDir) : o.token;
+  if (tok !== null) headers.authorization = `Bearer ${tok}`;
+  const r = await httpsRequest(`${url}${p}`, { method: o.method ?? 'GET', body: o.body, ca: readFileSync(path.join(dataDir, 'ca.pem'), 'utf8'), headers });
+  let json: any;
+  try {
+    json = JSON.parse(r.body);
+  } catch {
+    json = r.body;
+  }
+  return { status: r.status, json };
+}
+
+/** All events matching a query string, following cursors. */
+export async function allEvents(url: string, dataDir: string, qs: string, limit = 1000): Promise<any[]> {
+  const out: any[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 100_000; i++) {
+    const sep = qs ? '&' : '';
+    const r: { status: number; json: { items: any[]; next: string | null } } = await api(url, dataDir, `/api/v1/events?${qs}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (r.status !== 200) throw new Error(`events: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+    out.push(...r.json.items);
+    cursor = r.json.next;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
