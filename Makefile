@@ -21,7 +21,13 @@ all: build
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-build: $(BUILD)/vigil-loader
+# build: the loader (C, BPF objects) and the CLI compiled to JavaScript in dist/ (bin/vigil runs it).
+build: $(BUILD)/vigil-loader dist/.stamp
+
+# scripts/build-ts.sh: tsc -p tsconfig.build.json, swapped into dist/ whole; the directories are
+# prerequisites too, so a deleted source also rebuilds.
+dist/.stamp: $(shell find src -name '*.ts' -o -type d) tsconfig.build.json tsconfig.json
+	bash scripts/build-ts.sh
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(BUILD)
