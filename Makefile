@@ -73,4 +73,4 @@ bench: bootstrap build
 	bash bench/run-all.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) dist
