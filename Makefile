@@ -21,7 +21,9 @@ all: build
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-build: gen $(BUILD)/vigil-loader
+# build: the generated ABI files, the loader (C, BPF objects) and the CLI compiled to JavaScript in
+# dist/ (bin/vigil runs it).
+build: gen $(BUILD)/vigil-loader dist/.stamp
 
 # Files generated from the one table of event kinds (src/abi/kinds-table.ts): the C enum, slot names
 # and syscall numbers (bpf/vigil_kinds.h) and their TypeScript mirror (src/abi/kinds.gen.ts). Both
@@ -31,6 +33,11 @@ gen: bpf/vigil_kinds.h
 bpf/vigil_kinds.h src/abi/kinds.gen.ts &: $(GEN_SRCS)
 	node --import tsx scripts/gen-abi.ts
 	@touch bpf/vigil_kinds.h src/abi/kinds.gen.ts
+
+# scripts/build-ts.sh: tsc -p tsconfig.build.json, swapped into dist/ whole; the directories are
+# prerequisites too, so a deleted source also rebuilds.
+dist/.stamp: $(shell find src -name '*.ts' -o -type d) tsconfig.build.json tsconfig.json
+	bash scripts/build-ts.sh
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(BUILD)
@@ -97,4 +104,4 @@ bench: bootstrap build
 	bash bench/run-all.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) dist

@@ -45,11 +45,18 @@ function pidOfEvent(ev: Ev): number {
   return typeof p === 'number' ? p : 0;
 }
 
-// Workers run worker.ts directly; TypeScript loader hooks passed through execArgv are not applied
-// to worker threads on Node 20, so the worker registers tsx itself before importing its entry.
+// The worker entry sits next to this file: worker.js in the compiled output (dist/, what bin/vigil
+// runs), worker.ts when running from the sources under tsx (tests, benchmarks). TypeScript loader
+// hooks passed through execArgv are not applied to worker threads on Node 20, so a .ts worker
+// registers tsx itself before importing its entry.
+const compiled = !import.meta.url.endsWith('.ts');
+const workerEntry = new URL(compiled ? './worker.js' : './worker.ts', import.meta.url);
 const tsxApi = pathToFileURL(path.resolve(import.meta.dirname, '..', '..', 'node_modules', 'tsx', 'dist', 'esm', 'api', 'index.mjs')).href;
-const workerEntry = new URL('./worker.ts', import.meta.url).href;
-const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerEntry)}); }).catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); })`;
+const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerEntry.href)}); }).catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); })`;
+
+function startWorker(init: WorkerInit): Worker {
+  return compiled ? new Worker(workerEntry, { workerData: init }) : new Worker(bootstrap, { eval: true, workerData: init });
+}
 
 interface Round {
   pending: number;
@@ -107,7 +114,7 @@ export class ParallelEvaluator {
     const init: WorkerInit = { sources: [...sources], opts: compile };
     await Promise.all(
       Array.from({ length: n }, (_, i) => new Promise<void>((resolve, reject) => {
-        const w = new Worker(bootstrap, { eval: true, workerData: init });
+        const w = startWorker(init);
         pe.pool[i] = w;
         let ready = false;
         w.on('message', (m: FromWorker) => {

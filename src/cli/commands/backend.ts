@@ -7,14 +7,17 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { VigilError } from '../../common/errors.ts';
-import { DataDirAuth, parseDuration } from '../../server/auth.ts';
-import { ensurePki, serverNames } from '../../server/pki.ts';
-import { startServer, type RunningServer, type ServerOptions } from '../../server/index.ts';
-import { httpsRequest } from '../../uplink/enroll.ts';
+import type { RunningServer, ServerOptions } from '../../server/index.ts';
 import { DEFAULT_SOCKET } from '../../sensor/control.ts';
 
-export { startServer } from '../../server/index.ts';
 export type { RunningServer, ServerOptions } from '../../server/index.ts';
+
+// Imported when a subcommand needs them: the server (fastify, DuckDB, pg, NATS), its credentials
+// (node-forge) and the HTTPS client, so the API clients and --help load none of the server.
+const server = () => import('../../server/index.ts');
+const auth = () => import('../../server/auth.ts');
+const pki = () => import('../../server/pki.ts');
+const enroll = () => import('../../uplink/enroll.ts');
 
 const DEFAULT_DATA = '.vigil';
 const DEFAULT_LISTEN = '127.0.0.1:7443';
@@ -29,7 +32,7 @@ export function parseSize(s: string): number {
 
 /** Runs a server until SIGINT/SIGTERM; writes DATA_DIR/server.url for the CLI clients. */
 async function runServerForeground(opts: ServerOptions, banner: (s: RunningServer) => void): Promise<void> {
-  const srv = await startServer(opts);
+  const srv = await (await server()).startServer(opts);
   writeFileSync(path.join(srv.dataDir, 'server.url'), srv.url + '\n');
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -63,7 +66,8 @@ interface ServerCliOpts {
   name?: string[];
 }
 
-function serverOptions(o: ServerCliOpts): ServerOptions {
+async function serverOptions(o: ServerCliOpts): Promise<ServerOptions> {
+  const { parseDuration } = await auth();
   return {
     dataDir: o.data,
     listen: o.listen,
@@ -108,7 +112,7 @@ export function resolveApi(o: ClientOpts): ApiTarget {
 export async function apiCall<T>(t: ApiTarget, method: string, p: string, body?: unknown): Promise<T> {
   let r;
   try {
-    r = await httpsRequest(`${t.url}${p}`, { method, body, ca: t.ca, headers: { authorization: `Bearer ${t.token}` } });
+    r = await (await enroll()).httpsRequest(`${t.url}${p}`, { method, body, ca: t.ca, headers: { authorization: `Bearer ${t.token}` } });
   } catch (e) {
     throw new VigilError('VIGIL_E_NETWORK', `cannot reach ${t.url}: ${(e as Error).message}`);
   }
@@ -168,7 +172,7 @@ async function fetchPages<T>(t: ApiTarget, base: string, params: URLSearchParams
 // ---------------------------------------------------------------- registration
 
 export function register(program: Command): void {
-  const server = program
+  const serverCmd = program
     .command('server')
     .description('run the Vigil backend (HTTPS API + sensor stream); subcommands manage its credentials')
     .option('--data <dir>', 'data dir (CA, tokens, embedded store)', DEFAULT_DATA)
@@ -180,53 +184,56 @@ export function register(program: Command): void {
     .option('--name <dns-or-ip...>', 'extra names for the server certificate')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (o: ServerCliOpts) => {
-      await runServerForeground(serverOptions(o), (s) => {
+      await runServerForeground(await serverOptions(o), (s) => {
         process.stderr.write(`vigil server listening on ${s.url}\n  CA:          ${s.caPath}\n  admin token: ${s.adminTokenPath}\n`);
       });
     });
 
-  const token = server.command('token').description('sensor enrollment tokens');
+  const token = serverCmd.command('token').description('sensor enrollment tokens');
   token
     .command('create')
     .description('print a one-time sensor enrollment token')
     .option('--ttl <duration>', 'validity', '1h')
     .option('--json', 'print JSON')
-    .action((_o: unknown, cmd: Command) => {
+    .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { data: string; ttl: string; json?: boolean };
+      const [{ DataDirAuth, parseDuration }, { ensurePki, serverNames }] = await Promise.all([auth(), pki()]);
       const dir = path.resolve(o.data);
-      const auth = new DataDirAuth(dir);
-      auth.init();
-      const pki = ensurePki(dir, existsSync(path.join(dir, 'server-names.json')) ? (JSON.parse(readFileSync(path.join(dir, 'server-names.json'), 'utf8')) as { dns: string[]; ips: string[] }) : serverNames('127.0.0.1'));
-      const t = auth.createEnrollmentToken(parseDuration(o.ttl), pki.caFingerprint);
+      const a = new DataDirAuth(dir);
+      a.init();
+      const ca = ensurePki(dir, existsSync(path.join(dir, 'server-names.json')) ? (JSON.parse(readFileSync(path.join(dir, 'server-names.json'), 'utf8')) as { dns: string[]; ips: string[] }) : serverNames('127.0.0.1'));
+      const t = a.createEnrollmentToken(parseDuration(o.ttl), ca.caFingerprint);
       out(o.json ? JSON.stringify(t) + '\n' : t.token + '\n');
       if (!o.json) process.stderr.write(`(valid once, until ${t.expires})\n`);
     });
 
-  server
+  serverCmd
     .command('api-token')
     .description('API tokens')
     .command('create')
     .description('print a new API token')
     .option('--scope <scope>', 'read or admin', 'read')
     .option('--label <name>', 'label', '')
-    .action((_o: unknown, cmd: Command) => {
+    .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { data: string; scope: string; label: string };
       if (o.scope !== 'read' && o.scope !== 'admin') throw new VigilError('VIGIL_E_USAGE', '--scope must be read or admin');
-      const auth = new DataDirAuth(path.resolve(o.data));
-      auth.init();
-      out(auth.createApiToken(o.scope, o.label) + '\n');
+      const { DataDirAuth } = await auth();
+      const a = new DataDirAuth(path.resolve(o.data));
+      a.init();
+      out(a.createApiToken(o.scope, o.label) + '\n');
     });
 
-  server
+  serverCmd
     .command('sensor')
     .description('sensor administration')
     .command('revoke <id>')
     .description('revoke a sensor: its certificate is refused and a running server disconnects it')
-    .action((id: string, _o: unknown, cmd: Command) => {
+    .action(async (id: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals() as { data: string };
-      const auth = new DataDirAuth(path.resolve(o.data));
-      auth.init();
-      auth.revoke(id);
+      const { DataDirAuth } = await auth();
+      const a = new DataDirAuth(path.resolve(o.data));
+      a.init();
+      a.revoke(id);
       out(`revoked ${id}\n`);
     });
 
@@ -255,7 +262,7 @@ export function register(program: Command): void {
       }
       // server and sensor in one process: the sensor enrolls once, then reconnects with its certificate
       const { runSensor } = await import('./run.ts');
-      const srv = await startServer({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel });
+      const srv = await (await server()).startServer({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel });
       writeFileSync(path.join(srv.dataDir, 'server.url'), srv.url + '\n');
       const sensorDir = path.join(srv.dataDir, 'sensor');
       const enrolled = existsSync(path.join(sensorDir, 'sensor.json'));

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { VigilError } from '../../common/errors.ts';
 import { PRIORITIES, alertToJson, parsePriority } from '../../rules/index.ts';
 import { SCENARIOS, selectScenarios } from '../../selftest/scenarios.ts';
-import { SelftestRunner, type ScenarioResult } from '../../selftest/runner.ts';
+// the runner (the sensor, the rules engine) is imported when scenarios run, not for --help or --list
+import type { ScenarioResult } from '../../selftest/runner.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..');
 
@@ -50,6 +51,7 @@ async function selftest(opts: SelftestOpts): Promise<number> {
   if (process.getuid?.() !== 0) throw new VigilError('VIGIL_E_NOT_ROOT', undefined, { exitCode: 2 });
   const scenarios = selectScenarios(opts.only);
   if (!opts.workload && !scenarios.length) throw new VigilError('VIGIL_E_USAGE', `no scenario matches ${opts.only?.join(', ')} (see vigil selftest --list)`, { exitCode: 2 });
+  const { SelftestRunner } = await import('../../selftest/runner.ts');
   const runner = await SelftestRunner.start({ rulesFile });
   const stop = () => void runner.stop().finally(() => process.exit(130));
   process.once('SIGINT', stop);
