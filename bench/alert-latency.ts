@@ -20,7 +20,7 @@ import { LiveDetector, loadRules, planForRules } from '../src/detect/live.ts';
 import { PlanBuilder } from '../src/sensor/hooks.ts';
 import { Sensor } from '../src/sensor/sensor.ts';
 import { DEFAULT_WAKEUP_MS } from '../src/kernel/loader.ts';
-import type { VigilEvent } from '../src/sensor/event.ts';
+import type { VigilEvent } from '../src/abi/event.ts';
 
 const argv = process.argv.slice(2);
 const opt = (k: string, d: string): string => {

@@ -12,7 +12,7 @@
 // bpf/net.bpf.c, bpf/vigil.bpf.h), used by the equivalence test.
 import type { Expr, Operand, Rhs } from '../rules/ast.ts';
 import type { Ruleset } from '../rules/engine.ts';
-import { KC, PF } from '../sensor/abi.ts';
+import { KC, PF } from '../abi/layout.ts';
 import { KIND_BY_NAME } from '../sensor/kinds.ts';
 
 /** Max bytes of a prefix/suffix the kernel compares (longer patterns are shortened: a superset). */

@@ -12,7 +12,7 @@ import { RuleLoader, formatMessage, ParallelEvaluator, type Ruleset, type RulesS
 import { VigilError } from '../common/errors.ts';
 import type { PlanBuilder } from '../sensor/hooks.ts';
 import { deriveKernelFilter, type KindFilter } from './kernel-filter.ts';
-import type { VigilEvent } from '../sensor/event.ts';
+import type { VigilEvent } from '../abi/event.ts';
 import type { Ev } from '../rules/types.ts';
 import type { Expr, LiteralArg, Operand } from '../rules/ast.ts';
 import { AlertMessage, type RunHook } from '../runtime/index.ts';

@@ -3,7 +3,7 @@
 // functions: the map-write functions (commands.ts) hex them into loader commands, and unit tests
 // check them byte for byte.
 import { VigilError } from '../common/errors.ts';
-import { KIND_CFG, PF, PF_CFG, PFX_KEY, SFX_KEY, VNET, VNET_RULE, VNET_SCOPE } from '../sensor/abi.ts';
+import { KIND_CFG, PF, PF_CFG, PFX_KEY, SFX_KEY, VNET, VNET_RULE, VNET_SCOPE } from '../abi/layout.ts';
 
 export function u32le(v: number): Buffer {
   const b = Buffer.alloc(4);

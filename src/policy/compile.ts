@@ -9,12 +9,12 @@
 // Compilation is pure and deterministic: the same inputs give byte-identical tables, which is how
 // tests prove that a KubeArmorPolicy and its VigilPolicy twin mean the same thing.
 import { VigilError } from '../common/errors.ts';
-import { VNET, VNET_RULE, VNET_SCOPE } from '../sensor/abi.ts';
+import { VNET, VNET_RULE, VNET_SCOPE } from '../abi/layout.ts';
 import { netScopeValue, type VnetScopeValue } from '../kernel/encode.ts';
 import { parseCidr } from './validate.ts';
 import type { Action, AddrEntry, CompileOptions, NormPolicy, PathEntry, Posture, PostureConfig, ProtoClass, Workload } from './model.ts';
 
-/** Layout of struct vnet_scope / struct vnet_rule (bpf/vigil_abi.h; the mirror is src/sensor/abi.ts, checked by a test against BTF). */
+/** Layout of struct vnet_scope / struct vnet_rule (bpf/vigil_abi.h; the mirror is src/abi/layout.ts, checked by a test against BTF). */
 export const NET_LAYOUT = {
   maxRules: VNET.MAX_RULES,
   ruleSize: VNET_RULE.size,

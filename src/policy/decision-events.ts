@@ -8,10 +8,10 @@
 // once, because a denied `cat` exits right after its EPERM.
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { K } from '../sensor/abi.ts';
+import { K } from '../abi/layout.ts';
 import { KIND_BY_ID, registerKind, type Decoded, type KindInfo, type RawEvent } from '../sensor/kinds.ts';
 import type { SensorHandle } from '../sensor/handle.ts';
-import type { FieldTree } from '../sensor/event.ts';
+import type { FieldTree } from '../abi/event.ts';
 
 export interface FanxDecision {
   policy: { name: string; action: string; rule?: string; severity?: number; message?: string; allowList?: string[] };

@@ -7,9 +7,9 @@
 // held. The names come from the compiled tables of that generation, kept in a small bounded
 // history (NetTableHistory): a table replaced after the decision does not change what it reports,
 // and nothing is evaluated again here.
-import { K, ND, VNET } from '../sensor/abi.ts';
+import { K, ND, VNET } from '../abi/layout.ts';
 import { ipv4, ipv6, registerKind, KIND_BY_ID, type Decoded, type KindInfo, type RawEvent } from '../sensor/kinds.ts';
-import type { FieldTree } from '../sensor/event.ts';
+import type { FieldTree } from '../abi/event.ts';
 import { rulesOfDir, type CompiledTables, type NetScope } from './compile.ts';
 
 export const NET_HOOK = { connect: VNET.HOOK_CONNECT, sendmsg: VNET.HOOK_SENDMSG, bind: VNET.HOOK_BIND, sockCreate: VNET.HOOK_SOCK_CREATE } as const;

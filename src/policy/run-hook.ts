@@ -15,7 +15,7 @@ import { Option, type Command } from 'commander';
 import { VigilError } from '../common/errors.ts';
 import type { ControlRegistry, PolicyDecision, RunHook } from '../runtime/index.ts';
 import type { Sensor } from '../sensor/sensor.ts';
-import type { VigilEvent } from '../sensor/event.ts';
+import type { VigilEvent } from '../abi/event.ts';
 import type { SensorHandle } from '../sensor/handle.ts';
 import { fanotifyStats, loadFanotifyTable } from '../kernel/commands.ts';
 import { PolicyManager } from './manager.ts';

@@ -1,7 +1,7 @@
 // Rules engine, shared types: field types and values, source positions, rule/alert shapes. Every
 // other module of src/rules imports its vocabulary from here (pipeline: YAML -> loader -> parser ->
 // compiler -> engine -> output).
-import type { FieldTree } from '../sensor/event.ts';
+import type { FieldTree } from '../abi/event.ts';
 import type { Priority } from '../common/priorities.ts';
 
 /** An event as the engine sees it (the VigilEvent object, or anything shaped like it). */

@@ -5,7 +5,7 @@
 // messages that must be built first ask `has(topic)` before building them. A throwing subscriber
 // is counted and reported through `onError`; the other subscribers still get the message.
 import { VigilError } from '../common/errors.ts';
-import type { VigilEvent, FieldTree } from '../sensor/event.ts';
+import type { VigilEvent, FieldTree } from '../abi/event.ts';
 import type { AlertMessage } from './alert.ts';
 
 /** A policy decision as the policy hook publishes it: the decision event and its verdict. */

@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import type { PlanBuilder } from '../sensor/hooks.ts';
 import type { OutputFormat } from '../sensor/output.ts';
-import type { VigilEvent } from '../sensor/event.ts';
+import type { VigilEvent } from '../abi/event.ts';
 import { Bus, type LogLevel, type Topic } from './bus.ts';
 
 /** Where events come from. */

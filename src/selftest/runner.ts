@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { Sensor } from '../sensor/sensor.ts';
 import { PlanBuilder } from '../sensor/hooks.ts';
-import type { VigilEvent } from '../sensor/event.ts';
+import type { VigilEvent } from '../abi/event.ts';
 import { loadRules, planForRules } from '../detect/live.ts';
 import { alertToJson, type Alert, type Ruleset } from '../rules/index.ts';
 import { cleanupContainers, containerSupport } from './container.ts';

@@ -2,7 +2,7 @@
 // and loader records. Pure and synchronous, so tests feed it bytes directly and the sensor feeds
 // it pipe chunks. A malformed frame never throws: it is counted and the stream resynchronises on
 // the next chunk boundary (the loader writes whole frames, so this only happens on corruption).
-import { EV, FRAME, K, NARGS, STR_HDR, STATS, CAPREC } from './abi.ts';
+import { EV, FRAME, K, NARGS, STR_HDR, STATS, CAPREC } from '../abi/layout.ts';
 import type { RawEvent } from './kinds.ts';
 
 export interface LoaderStats {

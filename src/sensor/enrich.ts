@@ -4,13 +4,13 @@
 // names, container and pod identity, fd fields. Never throws on odd input: a record it cannot
 // make sense of is counted and skipped.
 import path from 'node:path';
-import { EXEC_A, EXE_LOWER, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from './abi.ts';
+import { EXEC_A, EXE_LOWER, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from '../abi/layout.ts';
 import { KIND_BY_ID, renderCaps, type FdInfo, type RawEvent } from './kinds.ts';
 import { A } from '../abi/kinds.gen.ts';
 import { makeExecId, splitEnv, type Proc, type ProcTable } from './proctable.ts';
 import { HOST, CgroupIndex, matchCgroupPath, type CgroupMatch, type ContainerInfo, type ContainerResolver } from './container.ts';
 import type { UserDb } from './users.ts';
-import type { FieldTree, VigilEvent } from './event.ts';
+import type { FieldTree, VigilEvent } from '../abi/event.ts';
 
 /** Falco's execve flag bits (PPM_EXE_*), for evt.rawarg.flags. */
 const PPM_EXE_WRITABLE = 1;

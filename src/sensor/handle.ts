@@ -5,7 +5,7 @@
 // Consumers import this type only; Sensor.handle() implements it.
 import type { KernelHandle } from '../kernel/handle.ts';
 import type { ContainerInfo, RuntimeRoots } from './container.ts';
-import type { VigilEvent } from './event.ts';
+import type { VigilEvent } from '../abi/event.ts';
 import type { RawEvent } from './kinds.ts';
 
 /** What a consumer may know about a process. */

@@ -5,7 +5,7 @@
 // come from the sched tracepoints, never from execve/clone syscall hooks, and a syscall
 // tracepoint is attached only when some consumer needs that syscall.
 import { KINDS, KIND_BY_ID, KIND_BY_NAME, FAMILY_EXIT_PROG, type KindInfo, type Family } from './kinds.ts';
-import { ENV_MAX, K, KC } from './abi.ts';
+import { ENV_MAX, K, KC } from '../abi/layout.ts';
 import { VigilError } from '../common/errors.ts';
 
 export interface HookSpec {

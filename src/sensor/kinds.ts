@@ -4,10 +4,10 @@
 // names, src/abi/kinds.gen.ts) into Falco's `evt.arg.*`. A kind without a hand-written decoder here
 // gets the generic one built from its row. The loader knows none of this: the sensor sends it the
 // syscall numbers of the running architecture and the tracepoint names from here.
-import { K, FD_A, FDT, KC } from './abi.ts';
+import { K, FD_A, FDT, KC } from '../abi/layout.ts';
 import { A, NR, STR } from '../abi/kinds.gen.ts';
 import { KIND_TABLE, ENUMS, type KindRow, type SlotType } from '../abi/kinds-table.ts';
-import type { FieldTree } from './event.ts';
+import type { FieldTree } from '../abi/event.ts';
 
 export type Family = 'process' | 'file' | 'net' | 'fd' | 'priv';
 export type Category = 'process' | 'file' | 'net' | 'priv';

@@ -2,7 +2,7 @@
 // event in the spirit of sysdig/Falco. Writes go through a bounded buffer: when stdout cannot keep
 // up (a slow pipe), events are dropped and counted instead of growing memory or blocking capture.
 import type { Writable } from 'node:stream';
-import type { VigilEvent, FieldTree } from './event.ts';
+import type { VigilEvent, FieldTree } from '../abi/event.ts';
 
 export type OutputFormat = 'json' | 'text';
 

@@ -12,12 +12,12 @@ import { ProcTable } from './proctable.ts';
 import { ContainerResolver, matchCgroupPath, type RuntimeRoots, DEFAULT_ROOTS } from './container.ts';
 import { UserDb } from './users.ts';
 import { KIND_BY_ID, CAP_NAMES } from './kinds.ts';
-import { ABI_VERSION, K, KC } from './abi.ts';
+import { ABI_VERSION, K, KC } from '../abi/layout.ts';
 import { VigilError } from '../common/errors.ts';
 import type { SensorHandle } from './handle.ts';
 import type { CapRecord, LoaderStats } from './decoder.ts';
 import type { RawEvent } from './kinds.ts';
-import type { VigilEvent } from './event.ts';
+import type { VigilEvent } from '../abi/event.ts';
 import type { HookPlan, HookSpec, KindConfig } from './hooks.ts';
 
 export interface SensorOptions extends LoaderOptions {

@@ -1,19 +1,19 @@
 // Test helper for the kernel-free tests of the sensor core (tests/unit/sensor): the recorded frames
 // of tests/fixtures/frames (see record.ts there), frames built byte-exactly with the ABI mirror
-// (src/sensor/abi.ts) for the cases a recording cannot make on demand, and a sensor core (decoder,
+// (src/abi/layout.ts) for the cases a recording cannot make on demand, and a sensor core (decoder,
 // process table, enricher) that reads nothing from the host: no /proc, no /etc/passwd, no cgroup
 // hierarchy, no container runtime state.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EV, FRAME, NARGS, STR_HDR } from '../../src/sensor/abi.ts';
+import { EV, FRAME, NARGS, STR_HDR } from '../../src/abi/layout.ts';
 import { FrameDecoder, type CapRecord, type LoaderStats } from '../../src/sensor/decoder.ts';
 import { Enricher } from '../../src/sensor/enrich.ts';
 import { ProcTable } from '../../src/sensor/proctable.ts';
 import { CgroupIndex, ContainerResolver, type ContainerInfo } from '../../src/sensor/container.ts';
 import { UserDb } from '../../src/sensor/users.ts';
 import type { RawEvent } from '../../src/sensor/kinds.ts';
-import type { VigilEvent } from '../../src/sensor/event.ts';
+import type { VigilEvent } from '../../src/abi/event.ts';
 
 export const FIXTURE_DIR = path.resolve(import.meta.dirname, '..', 'fixtures', 'frames');
 

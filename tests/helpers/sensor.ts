@@ -2,7 +2,7 @@
 // collecting every event, with waitFor() to await an event matching a predicate.
 import { Sensor } from '../../src/sensor/sensor.ts';
 import { PlanBuilder, type EventFamily } from '../../src/sensor/hooks.ts';
-import type { VigilEvent } from '../../src/sensor/event.ts';
+import type { VigilEvent } from '../../src/abi/event.ts';
 
 export interface TestSensor {
   sensor: Sensor;

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { needKernel, loaderPath } from '../helpers/kernel.ts';
 import { LoaderClient } from '../../src/kernel/loader.ts';
 import { FrameDecoder } from '../../src/sensor/decoder.ts';
-import { K } from '../../src/sensor/abi.ts';
+import { K } from '../../src/abi/layout.ts';
 import type { RawEvent } from '../../src/sensor/kinds.ts';
 import { parsePolicyText } from '../../src/policy/validate.ts';
 import { compile } from '../../src/policy/compile.ts';

@@ -10,7 +10,7 @@ import { startSensor, run, type TestSensor } from '../helpers/sensor.ts';
 import { PlanBuilder } from '../../src/sensor/hooks.ts';
 import { planForRules } from '../../src/detect/live.ts';
 import { RuleLoader, type Ev } from '../../src/rules/index.ts';
-import type { VigilEvent } from '../../src/sensor/event.ts';
+import type { VigilEvent } from '../../src/abi/event.ts';
 
 const RULES = `
 - rule: Process renamed itself

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { needKernel } from '../helpers/kernel.ts';
 import { startSensor } from '../helpers/sensor.ts';
-import { ABI_VERSION, K } from '../../src/sensor/abi.ts';
+import { ABI_VERSION, K } from '../../src/abi/layout.ts';
 import type { RawEvent } from '../../src/sensor/kinds.ts';
 import { registerFanxDecisionKind } from '../../src/policy/decision-events.ts';
 import { requestStats } from '../../src/kernel/commands.ts';

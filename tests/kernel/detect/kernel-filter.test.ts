@@ -15,7 +15,7 @@ import { loadRules, planForRules } from '../../../src/detect/live.ts';
 import { deriveKernelFilter, admits, pathUndecidable } from '../../../src/detect/kernel-filter.ts';
 import { Sensor } from '../../../src/sensor/sensor.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';
-import type { VigilEvent } from '../../../src/sensor/event.ts';
+import type { VigilEvent } from '../../../src/abi/event.ts';
 import type { Ev } from '../../../src/rules/types.ts';
 
 const pexec = promisify(execFile);

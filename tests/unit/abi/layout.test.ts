@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as abi from '../../../src/sensor/abi.ts';
+import * as abi from '../../../src/abi/layout.ts';
 import { A, NR } from '../../../src/abi/kinds.gen.ts';
 import { GEN_NARGS, GEN_FD_DESC_SLOTS } from '../../../src/abi/generate.ts';
 import { NET_LAYOUT, NET_ACTION, NET_DIR, NET_PROTO_CLASS, NET_POLICY_POSTURE } from '../../../src/policy/compile.ts';

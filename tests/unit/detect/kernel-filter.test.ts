@@ -12,7 +12,7 @@ import { loadRules, planForRules } from '../../../src/detect/live.ts';
 import { deriveKernelFilter, admits, pathUndecidable, implied } from '../../../src/detect/kernel-filter.ts';
 import { pfCfgValue } from '../../../src/sensor/sensor.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';
-import { KC, PF, PF_CFG } from '../../../src/sensor/abi.ts';
+import { KC, PF, PF_CFG } from '../../../src/abi/layout.ts';
 import { parseCondition, stringSource } from '../../../src/rules/parser.ts';
 
 const stable = path.join(sharedDir, 'falco', 'falco_rules.yaml');

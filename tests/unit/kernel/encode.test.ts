@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kindCfgValue, netScopeValue, netScopeWithGeneration, pfCfgValue, pfxKey, portKey, sfxKey, u32le, u64le } from '../../../src/kernel/encode.ts';
 import * as kernel from '../../../src/kernel/commands.ts';
-import { KC } from '../../../src/sensor/abi.ts';
+import { KC } from '../../../src/abi/layout.ts';
 
 const hex = (b: Buffer) => b.toString('hex');
 const zeros = (n: number) => '00'.repeat(n);

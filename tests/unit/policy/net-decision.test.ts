@@ -3,7 +3,7 @@
 // history of compiled tables; the compiler numbers rules per direction in the kernel value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { K, ND, VNET_RULE, VNET_SCOPE } from '../../../src/sensor/abi.ts';
+import { K, ND, VNET_RULE, VNET_SCOPE } from '../../../src/abi/layout.ts';
 import type { RawEvent } from '../../../src/sensor/kinds.ts';
 import { parsePolicyText } from '../../../src/policy/validate.ts';
 import { compile, type CompiledTables } from '../../../src/policy/compile.ts';

@@ -10,7 +10,7 @@ import { createRunContext, HookSet, printAlerts, type CoreRunOptions, type RunCo
 import { createRulesHook } from '../../../src/detect/live.ts';
 import { createUplinkHook } from '../../../src/uplink/run-hook.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';
-import type { VigilEvent } from '../../../src/sensor/event.ts';
+import type { VigilEvent } from '../../../src/abi/event.ts';
 import { Capture, execOf, FeedSensor, RecordingControl, rulesFile } from './feed-sensor.ts';
 
 const CORE: CoreRunOptions = { output: 'json', argvMax: 4096, envMax: 4096, socket: false, ringbufMb: 16 };

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ControlHandler, ControlRegistry, SensorHandle, SensorStatusView } from '../../../src/runtime/index.ts';
-import type { VigilEvent } from '../../../src/sensor/event.ts';
+import type { VigilEvent } from '../../../src/abi/event.ts';
 import { event } from '../../helpers/rules.ts';
 
 export class FeedSensor implements SensorHandle {

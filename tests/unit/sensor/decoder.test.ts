@@ -4,7 +4,7 @@
 // malformed frames counted, never thrown, and the stream resynchronised on the next chunk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAPREC, EV, FRAME, K, NARGS, STATS, S_FAULT, S_TRUNCATED, F_TRUNCATED } from '../../../src/sensor/abi.ts';
+import { CAPREC, EV, FRAME, K, NARGS, STATS, S_FAULT, S_TRUNCATED, F_TRUNCATED } from '../../../src/abi/layout.ts';
 import { collectingDecoder, eventFrame, loaderFrame, recorded, splitFrames, type Rec } from '../../helpers/frames.ts';
 
 const { bytes, meta } = recorded();

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EXEC_A, EXE_WRITABLE, FDT, FD_A, K, NARGS } from '../../../src/sensor/abi.ts';
+import { EXEC_A, EXE_WRITABLE, FDT, FD_A, K, NARGS } from '../../../src/abi/layout.ts';
 import { Enricher, resolvePath } from '../../../src/sensor/enrich.ts';
 import { ProcTable, type Proc } from '../../../src/sensor/proctable.ts';
 import { CgroupIndex } from '../../../src/sensor/container.ts';
 import { UserDb } from '../../../src/sensor/users.ts';
-import type { VigilEvent } from '../../../src/sensor/event.ts';
+import type { VigilEvent } from '../../../src/abi/event.ts';
 import { NoProcContainers, decodeAll, eventFrame, hostFreeCore, recorded, splitFrames, type EventSpec } from '../../helpers/frames.ts';
 
 const { bytes, meta } = recorded();

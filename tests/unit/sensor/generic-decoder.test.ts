@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameDecoder } from '../../../src/sensor/decoder.ts';
-import { EV, FRAME, K, STR_HDR } from '../../../src/sensor/abi.ts';
+import { EV, FRAME, K, STR_HDR } from '../../../src/abi/layout.ts';
 import { A, STR } from '../../../src/abi/kinds.gen.ts';
 import { KIND_BY_ID, KIND_BY_NAME, genericDecoder, type RawEvent } from '../../../src/sensor/kinds.ts';
 import { KIND_TABLE } from '../../../src/abi/kinds-table.ts';

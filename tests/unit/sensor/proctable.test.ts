@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { F_THREAD, K } from '../../../src/sensor/abi.ts';
+import { F_THREAD, K } from '../../../src/abi/layout.ts';
 import { ProcTable, makeExecId, type Proc } from '../../../src/sensor/proctable.ts';
 import { hostFreeCore, recorded } from '../../helpers/frames.ts';
 

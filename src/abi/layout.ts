@@ -44,8 +44,8 @@ export const S_TRUNCATED = 1 << 0;
 export const S_FAULT = 1 << 1;
 
 /** Event kinds (enum vgl_kind), generated from the kind table (src/abi/kinds-table.ts). */
-export { K } from '../abi/kinds.gen.ts';
-import { A as GEN_SLOTS } from '../abi/kinds.gen.ts';
+export { K } from './kinds.gen.ts';
+import { A as GEN_SLOTS } from './kinds.gen.ts';
 
 /** exec args indices */
 export const EXEC_A = {
