@@ -50,11 +50,11 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (e->hdr.kind != VGL_K_NET_DECISION)
 		return 0;
 	char addr[INET6_ADDRSTRLEN] = "";
-	if (e->args[2] == AF_INET) {
-		unsigned int a = (unsigned int)e->args[5];
+	if (e->args[VGL_A_NET_DECISION_FAMILY] == AF_INET) {
+		unsigned int a = (unsigned int)e->args[VGL_A_NET_DECISION_IP4];
 		inet_ntop(AF_INET, &a, addr, sizeof(addr));
-	} else if (e->args[2] == AF_INET6) {
-		unsigned long long w[2] = {e->args[8], e->args[9]};
+	} else if (e->args[VGL_A_NET_DECISION_FAMILY] == AF_INET6) {
+		unsigned long long w[2] = {e->args[VGL_A_NET_DECISION_IP6A], e->args[VGL_A_NET_DECISION_IP6B]};
 		inet_ntop(AF_INET6, w, addr, sizeof(addr));
 	}
 	char comm[VGL_COMM_LEN + 1] = {0};
@@ -62,11 +62,11 @@ static int on_record(void *ctx, void *data, size_t len)
 	printf("N {\"action\":%llu,\"policy\":%llu,\"entry\":%llu,\"gen\":%llu,\"family\":%llu,\"proto\":%llu,\"port\":%llu,\"addr\":\"%s\","
 	       "\"hook\":%llu,\"scope\":%llu,\"socktype\":%llu,\"posture\":%llu,\"res\":%lld,\"pid\":%u,\"cgroup\":%llu,"
 	       "\"comm\":\"%s\"}\n",
-	       (unsigned long long)e->args[VGL_ND_ACTION], (unsigned long long)(e->args[VGL_ND_POLICY] & 0xffff),
-	       (unsigned long long)((e->args[VGL_ND_POLICY] >> VGL_ND_ENTRY_SHIFT) & 0xffff),
-	       (unsigned long long)(e->args[VGL_ND_SCOPE] >> VGL_ND_GEN_SHIFT), (unsigned long long)e->args[2],
-	       (unsigned long long)e->args[3], (unsigned long long)e->args[4], addr, (unsigned long long)e->args[6],
-	       (unsigned long long)(e->args[VGL_ND_SCOPE] & 0xffffffffu), (unsigned long long)e->args[10], (unsigned long long)e->args[11],
+	       (unsigned long long)e->args[VGL_A_NET_DECISION_ACTION], (unsigned long long)(e->args[VGL_A_NET_DECISION_POLICY] & 0xffff),
+	       (unsigned long long)((e->args[VGL_A_NET_DECISION_POLICY] >> VGL_ND_ENTRY_SHIFT) & 0xffff),
+	       (unsigned long long)(e->args[VGL_A_NET_DECISION_SCOPE] >> VGL_ND_GEN_SHIFT), (unsigned long long)e->args[VGL_A_NET_DECISION_FAMILY],
+	       (unsigned long long)e->args[VGL_A_NET_DECISION_PROTO], (unsigned long long)e->args[VGL_A_NET_DECISION_PORT], addr, (unsigned long long)e->args[VGL_A_NET_DECISION_HOOK],
+	       (unsigned long long)(e->args[VGL_A_NET_DECISION_SCOPE] & 0xffffffffu), (unsigned long long)e->args[VGL_A_NET_DECISION_SOCKTYPE], (unsigned long long)e->args[VGL_A_NET_DECISION_POSTURE],
 	       (long long)e->res, e->pid, (unsigned long long)e->cgroup_id, comm);
 	fflush(stdout);
 	return 0;

@@ -88,7 +88,7 @@ export class PlanBuilder {
    * consumer without a path filter removes it.
    */
   needKind(info: KindInfo, reason: string, filter?: KindFilterSpec | number): this {
-    if (!available(info)) throw new Error(`event kind ${info.name} has no syscall on this architecture (${process.arch})`);
+    if (!available(info)) throw new VigilError('VIGIL_E_KERNEL_FEATURE', `event kind ${info.name} has no syscall on this architecture (${process.arch})`);
     const f: KindFilterSpec = typeof filter === 'number' ? { flags: filter } : (filter ?? { flags: 0 });
     const prev = this.plan.kindCfg.get(info.kind);
     let cfg: KindConfig;

@@ -275,7 +275,7 @@ test('built frames: container, pod and user identity from a cgroup tree and runt
   const rootfs = path.join(bundle, 'rootfs');
   mkdirSync(path.join(runc, id), { recursive: true });
   mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
-  writeFileSync(path.join(runc, id, 'state.json'), JSON.stringify({ created: '2026-01-02T03:04:05.123456789Z', config: { labels: [`bundle=${bundle}`], rootfs, capabilities: { bounding: ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE'] } } }));
+  writeFileSync(path.join(runc, id, 'state.json'), JSON.stringify({ id, created: '2026-01-02T03:04:05.123456789Z', config: { labels: [`bundle=${bundle}`], rootfs, capabilities: { bounding: ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE'] } } }));
   const annotations = { 'io.kubernetes.pod.name': 'web-1', 'io.kubernetes.pod.namespace': 'shop', 'io.kubernetes.pod.uid': podUid, 'io.kubernetes.container.name': 'nginx', 'io.kubernetes.cri.image-name': 'docker.io/library/nginx:1.27' };
   writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ annotations, process: { env: ['PATH=/usr/bin'] } }));
   writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n');
