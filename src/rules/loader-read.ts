@@ -319,6 +319,10 @@ class MapReader {
   }
 }
 
+function okVal<T>(value: T): Val<T> {
+  return { ok: true, value };
+}
+
 function val<T>(read: () => T): Val<T> {
   try {
     return { ok: true, value: read() };
@@ -538,6 +542,7 @@ function readRule(f: FileCtx, out: ReadEntry[], r: MapReader, name: string, loc:
     out.push({ type: 'warning', message: warningAt(loc, "the bare 'enabled' form is deprecated; use 'override: {enabled: replace}'", 'rule', name) });
     return { ...base, form: 'enable', enabled };
   }
+  // absent optional keys take their default without a read
   return {
     ...base,
     form: 'define',
@@ -545,19 +550,20 @@ function readRule(f: FileCtx, out: ReadEntry[], r: MapReader, name: string, loc:
     output: val(() => r.condPart('output')),
     desc: val(() => r.str('desc')),
     priority: val(() => r.priority('priority')),
-    source: val(() => r.str('source', true) ?? 'syscall'),
-    exceptions: val(() => readExceptions(f, r, false)),
-    captureDuration: val(() => {
-      const cd = r.str('capture_duration', true);
-      if (cd === undefined) return undefined;
-      if (!/^\d+$/.test(cd)) throw new ItemError(`Value for key 'capture_duration' must be a number of milliseconds`, r.valLoc('capture_duration'));
-      return Number(cd);
-    }),
-    tags: val(() => r.seqOfStrings('tags')),
-    enabled: val(() => r.bool('enabled', true) ?? true),
-    warnEvttypes: val(() => r.bool('warn_evttypes', true) ?? true),
-    skipIfUnknownFilter: val(() => r.bool('skip-if-unknown-filter', true) ?? false),
-    capture: val(() => r.bool('capture', true) ?? false),
+    source: r.has('source') ? val(() => r.str('source')) : okVal('syscall'),
+    exceptions: r.has('exceptions') ? val(() => readExceptions(f, r, false)) : okVal([]),
+    captureDuration: r.has('capture_duration')
+      ? val(() => {
+          const cd = r.str('capture_duration');
+          if (!/^\d+$/.test(cd)) throw new ItemError(`Value for key 'capture_duration' must be a number of milliseconds`, r.valLoc('capture_duration'));
+          return Number(cd);
+        })
+      : okVal(undefined),
+    tags: r.has('tags') ? val(() => r.seqOfStrings('tags')) : okVal([]),
+    enabled: r.has('enabled') ? val(() => r.bool('enabled')) : okVal(true),
+    warnEvttypes: r.has('warn_evttypes') ? val(() => r.bool('warn_evttypes')) : okVal(true),
+    skipIfUnknownFilter: r.has('skip-if-unknown-filter') ? val(() => r.bool('skip-if-unknown-filter')) : okVal(false),
+    capture: r.has('capture') ? val(() => r.bool('capture')) : okVal(false),
   };
 }
 
