@@ -47,16 +47,18 @@ export const ALL_FAMILIES = ['exec', 'file', 'net', 'priv', 'fd', 'caps'] as con
 export type EventFamily = (typeof ALL_FAMILIES)[number];
 export const DEFAULT_FAMILIES: EventFamily[] = ['exec', 'file', 'net', 'priv', 'caps'];
 
-/** Which kinds each --events family turns on. close is only in `fd` (it is the costly one). */
+/** Which kinds each --events family turns on. close (fd effect 'close' in the kind table) is only
+ * in `fd` (it is the costly one). */
 function kindsOf(fam: EventFamily): KindInfo[] {
   const by = (f: Family) => KINDS.filter((k) => k.family === f && available(k));
+  const fdKeeping = () => by('fd').filter((k) => k.fd !== 'close');
   switch (fam) {
     case 'exec':
       return by('process');
     case 'file':
-      return [...by('file'), ...by('fd').filter((k) => k.kind !== K.CLOSE)];
+      return [...by('file'), ...fdKeeping()];
     case 'net':
-      return [...by('net'), ...by('fd').filter((k) => k.kind !== K.CLOSE)];
+      return [...by('net'), ...fdKeeping()];
     case 'priv':
       return by('priv');
     case 'fd':
@@ -88,7 +90,7 @@ export class PlanBuilder {
    * consumer without a path filter removes it.
    */
   needKind(info: KindInfo, reason: string, filter?: KindFilterSpec | number): this {
-    if (!available(info)) throw new Error(`event kind ${info.name} has no syscall on this architecture (${process.arch})`);
+    if (!available(info)) throw new VigilError('VIGIL_E_INTERNAL', `event kind ${info.name} has no syscall on this architecture (${process.arch})`);
     const f: KindFilterSpec = typeof filter === 'number' ? { flags: filter } : (filter ?? { flags: 0 });
     const prev = this.plan.kindCfg.get(info.kind);
     let cfg: KindConfig;
