@@ -23,6 +23,13 @@ const forbidden = [
   { name: 'no-circular', severity: 'error', comment: 'import cycles make layers meaningless', from: { path: '^src/' }, to: { circular: true } },
   { name: 'not-to-unresolvable', severity: 'error', from: { path: '^src/' }, to: { couldNotResolve: true, dependencyTypesNot: ['core'] } },
   { name: 'src-not-to-tests', severity: 'error', comment: 'product code never imports tests or benchmarks', from: { path: '^src/' }, to: { path: '^(tests|bench)/' } },
+  {
+    name: 'policy-only-sensor-extension-points',
+    severity: 'error',
+    comment: "policy uses the sensor's public extension points only (the kinds registry, the SensorHandle types), never its internals (container table, enricher, process table, loader)",
+    from: { path: '^src/policy/' },
+    to: { path: '^src/sensor/', pathNot: '^src/sensor/(handle|kinds)\\.ts$' },
+  },
 ];
 LAYERS.forEach((line, i) => {
   const above = LAYERS.slice(0, i + 1).flat();

@@ -69,6 +69,15 @@ export function validateTable(rows: KindRow[] = KIND_TABLE): void {
     for (const p of r.params ?? []) {
       if (p !== 'res' && !r.slots[p] && !strs.has(p)) throw new KindTableError(r, `param "${p}" is neither res, a slot nor a string`);
     }
+    // the enricher's columns: what they read must be there
+    const pathPairAt = (i: number) => r.strs[i + 1] === `${r.strs[i]}_base`;
+    if (r.fd === 'open' && !pathPairAt(0)) throw new KindTableError(r, 'fd "open" needs a path and its base directory as strs[0] and strs[1] (name, name_base)');
+    if ((r.fd === 'open' || r.fd === 'dup' || r.fd === 'socket') && !r.fdDesc) throw new KindTableError(r, `fd "${r.fd}" needs the in-kernel fd description (fdDesc: true)`);
+    if (r.fdOnFailure && r.fd !== 'socket') throw new KindTableError(r, 'fdOnFailure applies to fd "socket" kinds only');
+    if (r.tuple && r.fd !== 'socket') throw new KindTableError(r, 'tuple applies to fd "socket" kinds only');
+    if (r.fsPath === 'one' && !pathPairAt(0)) throw new KindTableError(r, 'fsPath "one" needs a path and its base directory as strs[0] and strs[1]');
+    if ((r.fsPath === 'two' || r.fsPath === 'symlink') && !(pathPairAt(0) && pathPairAt(2))) throw new KindTableError(r, `fsPath "${r.fsPath}" needs two paths with their base directories as strs[0..3]`);
+    if (r.fd && r.fsPath) throw new KindTableError(r, 'a kind has either an fd effect or fs paths, not both');
   }
 }
 

@@ -27,6 +27,8 @@ export type Source =
   | 'caps' // aggregated in the kernel, dumped by the loader as VGL_K_CAPS records
   | 'policy'; // written by an enforcement program (cgroup BPF); its decoder is registered by policy/
 
+export type FdEffect = 'open' | 'close' | 'dup' | 'socket';
+
 export type KindFamily = 'process' | 'file' | 'net' | 'fd' | 'priv' | 'caps' | 'policy';
 export type KindCategory = 'process' | 'file' | 'net' | 'priv';
 
@@ -55,6 +57,24 @@ export interface KindRow {
   fdDesc?: boolean;
   /** args follow a shared layout of bpf/vigil_abi.h instead (exec: VGL_EXEC_A_*) */
   layout?: 'exec';
+  /**
+   * What the call does to the caller's fd table (the enricher keeps it): 'open' the result is a
+   * new fd named by the path of strs[0..1]; 'close' the fd argument is removed; 'dup' the result
+   * copies the entry of the old fd; 'socket' the fd the kernel described (the result or the fd
+   * argument) is recorded with its socket tuple, when the call succeeded (or also when it failed:
+   * fdOnFailure, a connect still in progress).
+   */
+  fd?: FdEffect;
+  fdOnFailure?: true;
+  /** socket kinds: the caller's side of the tuple ('client': the address is the remote peer's) */
+  tuple?: 'client' | 'server';
+  /**
+   * The strings name files the enricher resolves against the caller's cwd (a relative name
+   * against its base directory): 'one' the path of strs[0..1] into fs.path.name; 'two' the paths
+   * of strs[0..1] and strs[2..3] into fs.path.source and fs.path.target; 'symlink' as 'two', the
+   * source (the link's contents) kept as given.
+   */
+  fsPath?: 'one' | 'two' | 'symlink';
   /** the strings, in order (a relative path takes two: the path and its base directory) */
   strs: string[];
   /**
@@ -121,47 +141,47 @@ export const KIND_TABLE: KindRow[] = [
   { id: 2, sym: 'EXECVEAT', name: 'execveat', category: 'process', family: 'process', source: 'sched', reserved: true, nr: { x86_64: 322, arm64: 281 }, layout: 'exec', slots: {}, strs: ['exepath', 'argv', 'cwd', 'filename', 'env'] },
   { id: 3, sym: 'CLONE', name: 'clone', category: 'process', family: 'process', source: 'sched', sched: 'sched_process_fork', prog: 'vgl_sched_fork', slots: { tid: { at: 0, type: 'u32' }, pid: { at: 1, type: 'u32' }, start: { at: 2, type: 'u64' }, flags: { at: 3, type: 'u32' } }, strs: [] },
   { id: 4, sym: 'PROCEXIT', name: 'procexit', category: 'process', family: 'process', source: 'sched', sched: 'sched_process_exit', prog: 'vgl_sched_exit', slots: { status: { at: 0, type: 'u32' }, sig: { at: 1, type: 'u32' }, core: { at: 2, type: 'u32' }, start: { at: 3, type: 'u64' } }, strs: [] },
-  { id: 5, sym: 'EXECVE_FAILED', name: 'execve', category: 'process', family: 'process', source: 'syscall', nr: { x86_64: 59, arm64: 221 }, tp: 'execve', prog: 'vgl_sys_exit_exec', onlyFailed: true, slots: { dirfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, strs: ['filename', 'filename_base'] },
-  { id: 6, sym: 'EXECVEAT_FAILED', name: 'execveat', category: 'process', family: 'process', source: 'syscall', nr: { x86_64: 322, arm64: 281 }, tp: 'execveat', prog: 'vgl_sys_exit_exec', onlyFailed: true, slots: { dirfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, strs: ['filename', 'filename_base'] },
+  { id: 5, sym: 'EXECVE_FAILED', name: 'execve', category: 'process', family: 'process', source: 'syscall', nr: { x86_64: 59, arm64: 221 }, tp: 'execve', prog: 'vgl_sys_exit_exec', onlyFailed: true, slots: { dirfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, fsPath: 'one', strs: ['filename', 'filename_base'] },
+  { id: 6, sym: 'EXECVEAT_FAILED', name: 'execveat', category: 'process', family: 'process', source: 'syscall', nr: { x86_64: 322, arm64: 281 }, tp: 'execveat', prog: 'vgl_sys_exit_exec', onlyFailed: true, slots: { dirfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, fsPath: 'one', strs: ['filename', 'filename_base'] },
 
   // ---- file (vgl_sys_exit_file) ----
-  { id: 10, sym: 'OPEN', name: 'open', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 2, arm64: null }, slots: OPEN_SLOTS, fdDesc: true, strs: ['name', 'name_base'] },
-  { id: 11, sym: 'OPENAT', name: 'openat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 257, arm64: 56 }, slots: OPEN_SLOTS, fdDesc: true, strs: ['name', 'name_base'] },
-  { id: 12, sym: 'OPENAT2', name: 'openat2', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 437, arm64: 437 }, slots: OPEN_SLOTS, fdDesc: true, strs: ['name', 'name_base'] },
-  { id: 13, sym: 'UNLINK', name: 'unlink', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 87, arm64: null }, slots: {}, strs: PATH },
-  { id: 14, sym: 'UNLINKAT', name: 'unlinkat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 263, arm64: 35 }, slots: { flags: { at: 0, type: 'u32' }, dirfd: { at: 3, type: 's32' } }, strs: PATH },
-  { id: 15, sym: 'RENAME', name: 'rename', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 82, arm64: null }, slots: {}, strs: TWO_PATHS },
-  { id: 16, sym: 'RENAMEAT', name: 'renameat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 264, arm64: 38 }, slots: { flags: { at: 0, type: 'u32' }, olddirfd: { at: 1, type: 's32' }, newdirfd: { at: 2, type: 's32' } }, strs: TWO_PATHS },
-  { id: 17, sym: 'RENAMEAT2', name: 'renameat2', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 316, arm64: 276 }, slots: { flags: { at: 0, type: 'u32' }, olddirfd: { at: 1, type: 's32' }, newdirfd: { at: 2, type: 's32' } }, strs: TWO_PATHS },
-  { id: 18, sym: 'LINK', name: 'link', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 86, arm64: null }, slots: {}, strs: TWO_PATHS },
-  { id: 19, sym: 'LINKAT', name: 'linkat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 265, arm64: 37 }, slots: { flags: { at: 0, type: 'u32' }, olddir: { at: 1, type: 's32' }, newdir: { at: 2, type: 's32' } }, strs: TWO_PATHS },
-  { id: 20, sym: 'SYMLINK', name: 'symlink', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 88, arm64: null }, slots: {}, strs: ['target', 'target_base', 'linkpath', 'linkpath_base'] },
-  { id: 21, sym: 'SYMLINKAT', name: 'symlinkat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 266, arm64: 36 }, slots: { linkdirfd: { at: 2, type: 's32' } }, strs: ['target', 'target_base', 'linkpath', 'linkpath_base'] },
-  { id: 22, sym: 'MKDIR', name: 'mkdir', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 83, arm64: null }, slots: { mode: { at: 0, type: 'u32' } }, strs: PATH },
-  { id: 23, sym: 'MKDIRAT', name: 'mkdirat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 258, arm64: 34 }, slots: { mode: { at: 0, type: 'u32' }, dirfd: { at: 3, type: 's32' } }, strs: PATH },
-  { id: 24, sym: 'CHMOD', name: 'chmod', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 90, arm64: null }, slots: { mode: { at: 0, type: 'u32' } }, strs: PATH },
+  { id: 10, sym: 'OPEN', name: 'open', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 2, arm64: null }, slots: OPEN_SLOTS, fdDesc: true, fd: 'open', strs: ['name', 'name_base'] },
+  { id: 11, sym: 'OPENAT', name: 'openat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 257, arm64: 56 }, slots: OPEN_SLOTS, fdDesc: true, fd: 'open', strs: ['name', 'name_base'] },
+  { id: 12, sym: 'OPENAT2', name: 'openat2', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 437, arm64: 437 }, slots: OPEN_SLOTS, fdDesc: true, fd: 'open', strs: ['name', 'name_base'] },
+  { id: 13, sym: 'UNLINK', name: 'unlink', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 87, arm64: null }, slots: {}, fsPath: 'one', strs: PATH },
+  { id: 14, sym: 'UNLINKAT', name: 'unlinkat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 263, arm64: 35 }, slots: { flags: { at: 0, type: 'u32' }, dirfd: { at: 3, type: 's32' } }, fsPath: 'one', strs: PATH },
+  { id: 15, sym: 'RENAME', name: 'rename', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 82, arm64: null }, slots: {}, fsPath: 'two', strs: TWO_PATHS },
+  { id: 16, sym: 'RENAMEAT', name: 'renameat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 264, arm64: 38 }, slots: { flags: { at: 0, type: 'u32' }, olddirfd: { at: 1, type: 's32' }, newdirfd: { at: 2, type: 's32' } }, fsPath: 'two', strs: TWO_PATHS },
+  { id: 17, sym: 'RENAMEAT2', name: 'renameat2', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 316, arm64: 276 }, slots: { flags: { at: 0, type: 'u32' }, olddirfd: { at: 1, type: 's32' }, newdirfd: { at: 2, type: 's32' } }, fsPath: 'two', strs: TWO_PATHS },
+  { id: 18, sym: 'LINK', name: 'link', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 86, arm64: null }, slots: {}, fsPath: 'two', strs: TWO_PATHS },
+  { id: 19, sym: 'LINKAT', name: 'linkat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 265, arm64: 37 }, slots: { flags: { at: 0, type: 'u32' }, olddir: { at: 1, type: 's32' }, newdir: { at: 2, type: 's32' } }, fsPath: 'two', strs: TWO_PATHS },
+  { id: 20, sym: 'SYMLINK', name: 'symlink', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 88, arm64: null }, slots: {}, fsPath: 'symlink', strs: ['target', 'target_base', 'linkpath', 'linkpath_base'] },
+  { id: 21, sym: 'SYMLINKAT', name: 'symlinkat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 266, arm64: 36 }, slots: { linkdirfd: { at: 2, type: 's32' } }, fsPath: 'symlink', strs: ['target', 'target_base', 'linkpath', 'linkpath_base'] },
+  { id: 22, sym: 'MKDIR', name: 'mkdir', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 83, arm64: null }, slots: { mode: { at: 0, type: 'u32' } }, fsPath: 'one', strs: PATH },
+  { id: 23, sym: 'MKDIRAT', name: 'mkdirat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 258, arm64: 34 }, slots: { mode: { at: 0, type: 'u32' }, dirfd: { at: 3, type: 's32' } }, fsPath: 'one', strs: PATH },
+  { id: 24, sym: 'CHMOD', name: 'chmod', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 90, arm64: null }, slots: { mode: { at: 0, type: 'u32' } }, fsPath: 'one', strs: PATH },
   { id: 25, sym: 'FCHMOD', name: 'fchmod', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 91, arm64: 52 }, slots: { mode: { at: 0, type: 'u32' }, fd: { at: 3, type: 's32' } }, fdDesc: true, strs: ['fd_path'] },
-  { id: 26, sym: 'FCHMODAT', name: 'fchmodat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 268, arm64: 53 }, slots: { mode: { at: 0, type: 'u32' }, dirfd: { at: 3, type: 's32' } }, strs: PATH },
-  { id: 27, sym: 'CHOWN', name: 'chown', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 92, arm64: null }, slots: { uid: { at: 0, type: 'u32' }, gid: { at: 1, type: 'u32' } }, strs: PATH },
-  { id: 28, sym: 'LCHOWN', name: 'lchown', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 94, arm64: null }, slots: { uid: { at: 0, type: 'u32' }, gid: { at: 1, type: 'u32' } }, strs: PATH },
+  { id: 26, sym: 'FCHMODAT', name: 'fchmodat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 268, arm64: 53 }, slots: { mode: { at: 0, type: 'u32' }, dirfd: { at: 3, type: 's32' } }, fsPath: 'one', strs: PATH },
+  { id: 27, sym: 'CHOWN', name: 'chown', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 92, arm64: null }, slots: { uid: { at: 0, type: 'u32' }, gid: { at: 1, type: 'u32' } }, fsPath: 'one', strs: PATH },
+  { id: 28, sym: 'LCHOWN', name: 'lchown', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 94, arm64: null }, slots: { uid: { at: 0, type: 'u32' }, gid: { at: 1, type: 'u32' } }, fsPath: 'one', strs: PATH },
   { id: 29, sym: 'FCHOWN', name: 'fchown', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 93, arm64: 55 }, slots: { uid: { at: 0, type: 'u32' }, gid: { at: 1, type: 'u32' }, fd: { at: 3, type: 's32' } }, fdDesc: true, strs: ['fd_path'] },
-  { id: 30, sym: 'FCHOWNAT', name: 'fchownat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 260, arm64: 54 }, slots: { uid: { at: 0, type: 'u32' }, gid: { at: 1, type: 'u32' }, flags: { at: 2, type: 'u32' }, dirfd: { at: 3, type: 's32' } }, strs: PATH },
+  { id: 30, sym: 'FCHOWNAT', name: 'fchownat', category: 'file', family: 'file', source: 'syscall', nr: { x86_64: 260, arm64: 54 }, slots: { uid: { at: 0, type: 'u32' }, gid: { at: 1, type: 'u32' }, flags: { at: 2, type: 'u32' }, dirfd: { at: 3, type: 's32' } }, fsPath: 'one', strs: PATH },
 
   // ---- network (vgl_sys_exit_net) ----
-  { id: 40, sym: 'SOCKET', name: 'socket', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 41, arm64: 198 }, slots: { domain: { at: 0, type: 'u32' }, type: { at: 1, type: 'u32' }, proto: { at: 2, type: 'u32' } }, fdDesc: true, strs: ['fd_desc'] },
-  { id: 41, sym: 'CONNECT', name: 'connect', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 42, arm64: 203 }, slots: { fd: FD }, fdDesc: true, strs: ['addr', 'fd_desc'] },
-  { id: 42, sym: 'ACCEPT', name: 'accept', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 43, arm64: 202 }, slots: { lfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, fdDesc: true, strs: ['fd_desc'] },
-  { id: 43, sym: 'ACCEPT4', name: 'accept4', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 288, arm64: 242 }, slots: { lfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, fdDesc: true, strs: ['fd_desc'] },
-  { id: 44, sym: 'BIND', name: 'bind', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 49, arm64: 200 }, slots: { fd: FD }, fdDesc: true, strs: ['addr', 'fd_desc'] },
-  { id: 45, sym: 'LISTEN', name: 'listen', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 50, arm64: 201 }, slots: { fd: FD, backlog: { at: 1, type: 's32' } }, fdDesc: true, strs: ['fd_desc'] },
-  { id: 46, sym: 'SENDTO', name: 'sendto', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 44, arm64: 206 }, slots: { fd: FD }, fdDesc: true, strs: ['addr', 'fd_desc'] },
-  { id: 47, sym: 'SENDMSG', name: 'sendmsg', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 46, arm64: 211 }, slots: { fd: FD }, fdDesc: true, strs: ['addr', 'fd_desc'] },
+  { id: 40, sym: 'SOCKET', name: 'socket', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 41, arm64: 198 }, slots: { domain: { at: 0, type: 'u32' }, type: { at: 1, type: 'u32' }, proto: { at: 2, type: 'u32' } }, fdDesc: true, fd: 'socket', strs: ['fd_desc'] },
+  { id: 41, sym: 'CONNECT', name: 'connect', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 42, arm64: 203 }, slots: { fd: FD }, fdDesc: true, fd: 'socket', fdOnFailure: true, tuple: 'client', strs: ['addr', 'fd_desc'] },
+  { id: 42, sym: 'ACCEPT', name: 'accept', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 43, arm64: 202 }, slots: { lfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, fdDesc: true, fd: 'socket', tuple: 'server', strs: ['fd_desc'] },
+  { id: 43, sym: 'ACCEPT4', name: 'accept4', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 288, arm64: 242 }, slots: { lfd: { at: 0, type: 's32' }, flags: { at: 1, type: 'u32' } }, fdDesc: true, fd: 'socket', tuple: 'server', strs: ['fd_desc'] },
+  { id: 44, sym: 'BIND', name: 'bind', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 49, arm64: 200 }, slots: { fd: FD }, fdDesc: true, fd: 'socket', tuple: 'server', strs: ['addr', 'fd_desc'] },
+  { id: 45, sym: 'LISTEN', name: 'listen', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 50, arm64: 201 }, slots: { fd: FD, backlog: { at: 1, type: 's32' } }, fdDesc: true, fd: 'socket', tuple: 'server', strs: ['fd_desc'] },
+  { id: 46, sym: 'SENDTO', name: 'sendto', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 44, arm64: 206 }, slots: { fd: FD }, fdDesc: true, fd: 'socket', tuple: 'client', strs: ['addr', 'fd_desc'] },
+  { id: 47, sym: 'SENDMSG', name: 'sendmsg', category: 'net', family: 'net', source: 'syscall', nr: { x86_64: 46, arm64: 211 }, slots: { fd: FD }, fdDesc: true, fd: 'socket', tuple: 'client', strs: ['addr', 'fd_desc'] },
 
   // ---- fd bookkeeping (vgl_sys_exit_fd) ----
-  { id: 50, sym: 'DUP', name: 'dup', category: 'file', family: 'fd', source: 'syscall', nr: { x86_64: 32, arm64: 23 }, slots: { oldfd: { at: 0, type: 's32' }, newfd: { at: 1, type: 's32' }, flags: { at: 2, type: 'u32' } }, fdDesc: true, strs: ['fd_desc'] },
-  { id: 51, sym: 'DUP2', name: 'dup2', category: 'file', family: 'fd', source: 'syscall', nr: { x86_64: 33, arm64: null }, slots: { oldfd: { at: 0, type: 's32' }, newfd: { at: 1, type: 's32' }, flags: { at: 2, type: 'u32' } }, fdDesc: true, strs: ['fd_desc'] },
-  { id: 52, sym: 'DUP3', name: 'dup3', category: 'file', family: 'fd', source: 'syscall', nr: { x86_64: 292, arm64: 24 }, slots: { oldfd: { at: 0, type: 's32' }, newfd: { at: 1, type: 's32' }, flags: { at: 2, type: 'u32' } }, fdDesc: true, strs: ['fd_desc'] },
-  { id: 53, sym: 'CLOSE', name: 'close', category: 'file', family: 'fd', source: 'syscall', nr: { x86_64: 3, arm64: 57 }, slots: { fd: FD }, strs: [] },
+  { id: 50, sym: 'DUP', name: 'dup', category: 'file', family: 'fd', source: 'syscall', nr: { x86_64: 32, arm64: 23 }, slots: { oldfd: { at: 0, type: 's32' }, newfd: { at: 1, type: 's32' }, flags: { at: 2, type: 'u32' } }, fdDesc: true, fd: 'dup', strs: ['fd_desc'] },
+  { id: 51, sym: 'DUP2', name: 'dup2', category: 'file', family: 'fd', source: 'syscall', nr: { x86_64: 33, arm64: null }, slots: { oldfd: { at: 0, type: 's32' }, newfd: { at: 1, type: 's32' }, flags: { at: 2, type: 'u32' } }, fdDesc: true, fd: 'dup', strs: ['fd_desc'] },
+  { id: 52, sym: 'DUP3', name: 'dup3', category: 'file', family: 'fd', source: 'syscall', nr: { x86_64: 292, arm64: 24 }, slots: { oldfd: { at: 0, type: 's32' }, newfd: { at: 1, type: 's32' }, flags: { at: 2, type: 'u32' } }, fdDesc: true, fd: 'dup', strs: ['fd_desc'] },
+  { id: 53, sym: 'CLOSE', name: 'close', category: 'file', family: 'fd', source: 'syscall', nr: { x86_64: 3, arm64: 57 }, slots: { fd: FD }, fd: 'close', strs: [] },
 
   // ---- privilege and escape (vgl_sys_exit_priv) ----
   { id: 60, sym: 'SETUID', name: 'setuid', category: 'priv', family: 'priv', source: 'syscall', nr: { x86_64: 105, arm64: 146 }, slots: { uid: { at: 0, type: 'u32' } }, strs: [] },

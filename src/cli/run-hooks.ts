@@ -5,7 +5,7 @@
 // src/runtime) and one line here.
 import type { AnyRunHook } from '../runtime/index.ts';
 import type { Sensor } from '../sensor/sensor.ts';
-import { createRulesHook } from '../detect/live.ts';
+import { createRulesHook } from '../detect/run-hook.ts';
 import { createUplinkHook } from '../uplink/run-hook.ts';
 import { createPolicyHook } from '../policy/run-hook.ts';
 

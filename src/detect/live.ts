@@ -1,13 +1,12 @@
-// Live detection: joins the Falco rules engine to `vigil run` (the run hook made by
-// createRulesHook()). The loaded rules decide which kernel hooks are attached (each rule's event
-// types, with the rule named as the reason in `vigil status`), every event of the bus is
-// evaluated, and each alert is published once on the bus as an AlertMessage (an object; the
-// stdout printer and the uplink serialise it, once). With --workers N > 1 the events are sharded
-// by process across worker threads (ParallelEvaluator), flushed every few milliseconds so alerts
-// stay live; with 1 worker they are evaluated inline.
-import type { Command } from 'commander';
+// Live detection, the implementation behind the rules run hook (src/detect/run-hook.ts, which
+// imports this module only when `vigil run` is given rules): loading rules files all or nothing,
+// the kernel hooks the loaded rules need (each rule's event types, with the rule named as the
+// reason in `vigil status`), and the LiveDetector that evaluates every event of the bus and hands
+// each alert on once as an AlertMessage (an object; the stdout printer and the uplink serialise
+// it, once). With N > 1 workers the events are sharded by process across worker threads
+// (ParallelEvaluator), flushed every few milliseconds so alerts stay live; with 1 worker they are
+// evaluated inline.
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { RuleLoader, formatMessage, ParallelEvaluator, type Ruleset, type RulesSource } from '../rules/index.ts';
 import { VigilError } from '../common/errors.ts';
 import type { PlanBuilder } from '../sensor/hooks.ts';
@@ -15,15 +14,7 @@ import { deriveKernelFilter, type KindFilter } from './kernel-filter.ts';
 import type { VigilEvent } from '../abi/event.ts';
 import type { Ev } from '../rules/types.ts';
 import type { Expr, LiteralArg, Operand } from '../rules/ast.ts';
-import { AlertMessage, type RunHook } from '../runtime/index.ts';
-
-export interface RulesRunOptions {
-  rules?: string[];
-  alertsOnly?: boolean;
-  workers?: number;
-  appendOutput?: boolean;
-  kernelFilter?: boolean;
-}
+import { AlertMessage } from '../runtime/index.ts';
 
 export interface DetectionStats {
   rulesLoaded: number;
@@ -142,66 +133,4 @@ export class LiveDetector {
       await this.evaluator.close();
     }
   }
-}
-
-function rulesOptions(raw: Readonly<Record<string, unknown>>): RulesRunOptions {
-  const o: RulesRunOptions = {};
-  if (Array.isArray(raw.rules)) o.rules = raw.rules.map(String);
-  if (raw.alertsOnly === true) o.alertsOnly = true;
-  if (typeof raw.workers === 'number') o.workers = raw.workers;
-  if (raw.appendOutput === true) o.appendOutput = true;
-  if (raw.kernelFilter === false) o.kernelFilter = false;
-  return o;
-}
-
-/** The rules run hook: one instance per running sensor (its ruleset and detector live here). */
-export function createRulesHook(): RunHook<RulesRunOptions> & { readonly detector: LiveDetector | undefined } {
-  let ruleset: Ruleset | undefined;
-  let sources: RulesSource[] = [];
-  let uncapturable: string[] = [];
-  let detector: LiveDetector | undefined;
-  return {
-    name: 'rules',
-    get detector() {
-      return detector;
-    },
-    declareOptions(cmd: Command) {
-      cmd
-        .option('--rules <file...>', 'Falco rules files to evaluate on every event (loaded in order)')
-        .option('--alerts-only', 'print alerts only, not events')
-        .option('--workers <n>', 'rules evaluation worker threads (default: cores - 1, inline on 2 cores or fewer)', (v: string) => Number(v))
-        .option('--append-output', "add container and pod fields to every alert's output (Falco's append_output)")
-        .option('--no-kernel-filter', 'pass every event of the hooked syscalls to user space (no in-kernel predicates derived from the rules)');
-    },
-    parseOptions: rulesOptions,
-    // with rules and no explicit --events, the rules alone decide which syscalls are hooked
-    selectsKinds: (opts) => Boolean(opts.rules?.length),
-    plan(opts, plan: PlanBuilder) {
-      if (!opts.rules?.length) return;
-      const loaded = loadRules(opts.rules, { appendOutput: Boolean(opts.appendOutput) });
-      ruleset = loaded.ruleset;
-      sources = loaded.sources;
-      uncapturable = planForRules(ruleset, plan, opts.kernelFilter !== false);
-    },
-    printsEvents: (opts) => !opts.alertsOnly,
-    async start(ctx) {
-      const opts = ctx.options;
-      if (!ruleset) return;
-      // live, handing an event to a worker costs more than evaluating it inline (~2 µs vs ~0.75 µs):
-      // workers pay off only with cores to spare, so the default keeps one core for capture
-      const workers = Math.max(1, opts.workers ?? (availableParallelism() > 2 ? availableParallelism() - 1 : 1));
-      const bus = ctx.bus;
-      detector = new LiveDetector(ruleset, sources, (alert) => bus.publish('alert', alert), workers, Boolean(opts.appendOutput));
-      detector.stats.uncapturable = uncapturable;
-      await detector.start();
-      const d = detector;
-      bus.subscribe('event', (ev) => d.evaluate(ev));
-      ctx.control?.register('rules.status', () => d.stats);
-    },
-    async stop() {
-      await detector?.stop();
-      detector = undefined;
-      ruleset = undefined;
-    },
-  };
 }

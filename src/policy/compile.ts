@@ -11,7 +11,7 @@
 import { VigilError } from '../common/errors.ts';
 import { VNET, VNET_RULE, VNET_SCOPE } from '../abi/layout.ts';
 import { netScopeValue, type VnetScopeValue } from '../kernel/encode.ts';
-import { parseCidr } from './validate.ts';
+import { parseCidr } from '../common/cidr.ts';
 import type { Action, AddrEntry, CompileOptions, NormPolicy, PathEntry, Posture, PostureConfig, ProtoClass, Workload } from './model.ts';
 
 /** Layout of struct vnet_scope / struct vnet_rule (bpf/vigil_abi.h; the mirror is src/abi/layout.ts, checked by a test against BTF). */

@@ -4,14 +4,15 @@
 //   * OCI runtime state dirs (runc's <root>/<id>/state.json: init_process_pid, config.labels
 //     ["key=value", ..., "bundle=<dir>"], cgroup_paths[""] = the unified directory), with the
 //     bundle's config.json annotations;
-//   * containers the sensor saw in events but no state dir lists (other runtimes): resolved with
-//     the sensor's ContainerResolver and the pids of their unified cgroup (cgroup.procs).
+//   * containers the sensor saw in events but no state dir lists (other runtimes): their
+//     ContainerInfo as the sensor's handle reports it (SensorHandle.containerOfCgroup) and the
+//     pids of their unified cgroup (cgroup.procs).
 // Pure reads of /run and /proc and /sys/fs/cgroup; never throws. The runtime state is parsed by
 // src/common/runtime-state.ts (shared with the sensor's container resolver).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isInitProcess, listRuncStates, readBundleConfig, readRuncState, specAnnotations, UNIFIED_ROOT, type RuncState } from '../common/runtime-state.ts';
-import type { ContainerInfo } from '../sensor/container.ts';
+import type { ContainerInfo } from '../sensor/handle.ts';
 import type { Workload } from './model.ts';
 
 export { UNIFIED_ROOT };

@@ -64,14 +64,6 @@ function baseOf(p: string): string {
   return i < 0 ? p : p.slice(i + 1);
 }
 
-const PATH_ONLY_KINDS = new Set<number>([
-  K.EXECVE_FAILED, K.EXECVEAT_FAILED,
-  K.UNLINK, K.UNLINKAT, K.MKDIR, K.MKDIRAT, K.CHMOD, K.FCHMODAT, K.CHOWN, K.LCHOWN, K.FCHOWNAT,
-]);
-const TWO_PATH_KINDS = new Set<number>([K.RENAME, K.RENAMEAT, K.RENAMEAT2, K.LINK, K.LINKAT, K.SYMLINK, K.SYMLINKAT]);
-const OPEN_KINDS = new Set<number>([K.OPEN, K.OPENAT, K.OPENAT2]);
-const TUPLE_KINDS = new Set<number>([K.CONNECT, K.BIND, K.LISTEN, K.SENDTO, K.SENDMSG]);
-
 export class Enricher {
   num = 0;
   stats: EnrichStats = { unknownKind: 0, errors: 0 };
@@ -348,9 +340,12 @@ export class Enricher {
     if (v.k8s) ev.k8s = v.k8s;
     if (dec.policy) ev.policy = dec.policy;
 
-    // fd and path fields
+    // fd and path fields: what the kind does to the fd table and which paths it names come from
+    // its row of the kind table (KindInfo.fd, fdOnFailure, tuple, fsPath)
     const fd = dec.fd;
-    if (OPEN_KINDS.has(r.kind) && fd) {
+    const fdEffect = info.fd;
+    const fsPath = info.fsPath;
+    if (fdEffect === 'open' && fd) {
       const pp = dec.paths![0]!;
       fd.name = resolvePath(pp.raw, pp.base, p.cwd);
       fd.directory = fd.type === 'directory' ? fd.name : dirOf(fd.name);
@@ -358,13 +353,13 @@ export class Enricher {
       if (r.res >= 0) p.fds.set(r.res, { ...fd });
       ev.fd = fd as FieldTree;
       ev.fd.name_changed = fd.name !== pp.raw;
-    } else if (PATH_ONLY_KINDS.has(r.kind) && dec.paths) {
+    } else if (fsPath === 'one' && dec.paths) {
       const pp = dec.paths[0]!;
       const abs = resolvePath(pp.raw, pp.base, p.cwd);
       ev.fs = { path: { name: abs, nameraw: pp.raw } };
-    } else if (TWO_PATH_KINDS.has(r.kind) && dec.paths) {
+    } else if (fsPath !== undefined && fsPath !== 'one' && dec.paths) {
       const [src, dst] = dec.paths;
-      const isSymlink = r.kind === K.SYMLINK || r.kind === K.SYMLINKAT;
+      const isSymlink = fsPath === 'symlink';
       ev.fs = {
         path: {
           source: isSymlink ? src!.raw : resolvePath(src!.raw, src!.base, p.cwd),
@@ -373,13 +368,13 @@ export class Enricher {
           targetraw: dst!.raw,
         },
       };
-    } else if (r.kind === K.CLOSE) {
+    } else if (fdEffect === 'close') {
       const num = r.args[A.CLOSE.fd]!;
       const known = p.fds.get(num);
       if (known) ev.fd = { ...known, num } as FieldTree;
       else ev.fd = { num };
       if (r.res === 0) p.fds.delete(num);
-    } else if ((r.kind === K.DUP || r.kind === K.DUP2 || r.kind === K.DUP3) && fd) {
+    } else if (fdEffect === 'dup' && fd) {
       const old = p.fds.get(r.args[A.DUP3.oldfd]!);
       const merged: FdInfo = old && old.type === fd.type ? { ...old, num: fd.num } : fd;
       if (merged.name) {
@@ -391,8 +386,8 @@ export class Enricher {
       if (r.res >= 0) p.fds.set(r.res, { ...merged });
       ev.fd = merged as FieldTree;
     } else if (fd) {
-      if (TUPLE_KINDS.has(r.kind) || r.kind === K.ACCEPT || r.kind === K.ACCEPT4 || r.kind === K.SOCKET) {
-        if (fd.num !== undefined && fd.num >= 0 && (r.res >= 0 || r.kind === K.CONNECT)) {
+      if (fdEffect === 'socket') {
+        if (fd.num !== undefined && fd.num >= 0 && (r.res >= 0 || info.fdOnFailure === true)) {
           const prev = p.fds.get(fd.num);
           p.fds.set(fd.num, { ...prev, ...fd });
         }
@@ -400,7 +395,7 @@ export class Enricher {
         fd.directory = fd.type === 'directory' ? fd.name : dirOf(fd.name);
         fd.filename = baseOf(fd.name);
       }
-      if (c.k8sApiHost && fd.sip === c.k8sApiHost && (r.kind === K.CONNECT || r.kind === K.SENDTO || r.kind === K.SENDMSG)) {
+      if (c.k8sApiHost && fd.sip === c.k8sApiHost && info.tuple === 'client') {
         // Falco resolves the server IP's name; inside a pod the API server's service IP is known
         // from the container's environment (KUBERNETES_SERVICE_HOST)
         (fd as FieldTree)['sip.name'] = `kubernetes.default.svc.${c.clusterDomain ?? 'cluster.local'}`;

@@ -2,11 +2,14 @@
 // loader, enricher, container resolver and process table. It extends the kernel handle (hello,
 // loader pid, command port) with the facts a consumer may ask about processes and containers and
 // the two things it may do with the stream: subscribe to it and add synthetic records to it.
-// Consumers import this type only; Sensor.handle() implements it.
+// Consumers import this module's types only (ContainerInfo and RuntimeRoots included, re-exported
+// so that no consumer imports the container resolver); Sensor.handle() implements it.
 import type { KernelHandle } from '../kernel/handle.ts';
 import type { ContainerInfo, RuntimeRoots } from './container.ts';
 import type { VigilEvent } from '../abi/event.ts';
 import type { RawEvent } from './kinds.ts';
+
+export type { ContainerInfo, RuntimeRoots };
 
 /** What a consumer may know about a process. */
 export interface ProcessFacts {
@@ -39,4 +42,9 @@ export interface SensorHandle extends KernelHandle {
   onEvent(fn: (ev: VigilEvent) => void): void;
   /** Every fanotify enforcer decision (JSON, native/fanotify_enforcer.h). */
   onDecision(fn: (json: string) => void): void;
+}
+
+/** What offers a SensorHandle (the running Sensor): a run hook that needs the handle asks for this. */
+export interface HandleProvider {
+  handle(): SensorHandle;
 }

@@ -6,7 +6,7 @@
 // syscall numbers of the running architecture and the tracepoint names from here.
 import { K, FD_A, FDT, KC } from '../abi/layout.ts';
 import { A, NR, STR } from '../abi/kinds.gen.ts';
-import { KIND_TABLE, ENUMS, type KindRow, type SlotType } from '../abi/kinds-table.ts';
+import { KIND_TABLE, ENUMS, type FdEffect, type KindRow, type SlotType } from '../abi/kinds-table.ts';
 import type { FieldTree } from '../abi/event.ts';
 
 export type Family = 'process' | 'file' | 'net' | 'fd' | 'priv';
@@ -90,6 +90,12 @@ export interface KindInfo {
   sched?: string;
   /** kernel filter flags this kind always has, whatever its consumers need */
   forceFlags?: number;
+  /** from the kind table (src/abi/kinds-table.ts): what the call does to the fd table, whether also
+   * when it failed, the caller's side of a socket tuple, the file paths it names */
+  fd?: FdEffect;
+  fdOnFailure?: true;
+  tuple?: 'client' | 'server';
+  fsPath?: 'one' | 'two' | 'symlink';
   decode: (r: RawEvent) => Decoded;
 }
 
@@ -729,6 +735,10 @@ function kindInfo(row: KindRow): KindInfo {
     info.sched = row.sched!;
     info.prog = row.prog!;
   }
+  if (row.fd) info.fd = row.fd;
+  if (row.fdOnFailure) info.fdOnFailure = true;
+  if (row.tuple) info.tuple = row.tuple;
+  if (row.fsPath) info.fsPath = row.fsPath;
   if (row.id === K.EXECVE) info.typeOf = (r) => (r.syscall === EXECVEAT_NR ? 'execveat' : 'execve');
   return info;
 }

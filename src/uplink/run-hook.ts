@@ -2,11 +2,13 @@
 // start, with --enroll TOKEN) or an already enrolled --data dir, every event and alert of the bus
 // is pushed to the backend through the bounded on-disk spool (redacted first; capture never waits
 // on the network), and the sensor's kernel and user-space drop counters travel with it. The
-// sensor opens no network port: the WebSocket is outbound only.
+// sensor opens no network port: the WebSocket is outbound only. This module stays light (options
+// only at module load, so `vigil run --help` does not load ws or node-forge): the uplink
+// (src/uplink/uplink.ts) is imported in start(), and only when the sensor reports somewhere.
 import type { Command } from 'commander';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { SensorUplink } from './uplink.ts';
+import type { SensorUplink } from './uplink.ts';
 import type { RunHook } from '../runtime/index.ts';
 import { VigilError } from '../common/errors.ts';
 
@@ -53,6 +55,7 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
       const enrolled = existsSync(path.join(dir, 'sensor.json'));
       if (!opts.server && !enrolled) return; // not reporting anywhere
       if (!enrolled && !opts.enroll) throw new VigilError('VIGIL_E_CONFIG', `sensor in ${dir} is not enrolled: pass --enroll TOKEN (vigil server token create) with --server`, { exitCode: 2 });
+      const { SensorUplink } = await import('./uplink.ts');
       const up = new SensorUplink({ dir, server: opts.server, token: opts.enroll, caFile: opts.ca, spoolMaxBytes: opts.spoolMaxBytes });
       await up.start();
       uplink = up;

@@ -2,20 +2,20 @@
 // The core's options live here; the other parts (rules engine, policies, uplink) join as run hooks
 // from the registry (src/cli/run-hooks.ts) through the contract of src/runtime: each declares and
 // reads its own options, and gets the RunContext (sensor, control socket, bus, logger) at start.
-// Alerts and logs reach stdout/stderr through writers subscribed to the bus.
+// Alerts and logs reach stdout/stderr through writers subscribed to the bus. At module load this
+// declares options only (as do the hooks' modules): the sensor and the run loop
+// (src/cli/run-sensor.ts) are imported when the command runs, so `vigil run --help` loads commander
+// and the option declarations, nothing else.
 import { Command, Option } from 'commander';
-import { Sensor } from '../../sensor/sensor.ts';
+import type { Sensor } from '../../sensor/sensor.ts';
 import { DEFAULT_WAKEUP_MS } from '../../kernel/loader.ts';
-import { PlanBuilder, parseFamilies, type EventFamily } from '../../sensor/hooks.ts';
-import { EventPrinter } from '../../sensor/output.ts';
-import { ControlServer, DEFAULT_SOCKET } from '../../sensor/control.ts';
-import { sensorMetrics } from '../../sensor/metrics.ts';
+import { DEFAULT_SOCKET } from '../../common/control-client.ts';
 import { VigilError } from '../../common/errors.ts';
-import { busLogger, createRunContext, HookSet, printAlerts, printLogs, withControl, type CoreRunOptions, type AnyRunHook } from '../../runtime/index.ts';
+import type { CoreRunOptions, AnyRunHook } from '../../runtime/index.ts';
+import type { HookOptionValues } from '../run-sensor.ts';
 import { createRunHooks } from '../run-hooks.ts';
 
-/** Each hook's raw option values, by hook name (a hook absent here runs with its defaults). */
-export type HookOptionValues = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+export type { HookOptionValues };
 
 function intOpt(name: string) {
   return (v: string) => {
@@ -25,76 +25,13 @@ function intOpt(name: string) {
   };
 }
 
+/**
+ * Runs the sensor until a signal, --duration, --max-events or the loader's exit; returns the exit
+ * code. The run loop (src/cli/run-sensor.ts) and the sensor are imported here, at run time only.
+ */
 export async function runSensor(core: CoreRunOptions, hookOptions: HookOptionValues = {}, hooks: AnyRunHook<Sensor>[] = createRunHooks()): Promise<number> {
-  let finish: (code: number) => void = () => {};
-  const done = new Promise<number>((r) => (finish = r));
-  // signals stop the run from the very start (a SIGINT during start-up still exits cleanly)
-  const onSignal = () => finish(0);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const set = new HookSet(hooks, (h) => hookOptions[h.name] ?? {});
-  let families: EventFamily[];
-  try {
-    // when a hook chooses its own kinds (rules) and --events is not given, the hooks alone decide
-    // which syscalls are hooked (the process lifecycle hooks always stay: the process table needs them)
-    families = core.events === undefined && set.selectsKinds() ? ['exec'] : parseFamilies(core.events);
-  } catch (e) {
-    throw new VigilError('VIGIL_E_USAGE', (e as Error).message, { exitCode: 2 });
-  }
-  const sensor = new Sensor({ ringbufMb: core.ringbufMb, wakeupMs: core.wakeupMs, failClosedExec: set.sensorOptions().failClosedExec === true });
-  const plan = new PlanBuilder(core.argvMax, core.envMax).needFamilies(families);
-  if (core.captureEnv) plan.needEnv('--capture-env');
-  await set.plan(plan);
-  const printEvents = !core.quiet && set.printsEvents();
-  const printer = new EventPrinter(process.stdout, core.output);
-  // a throwing subscriber is counted like a throwing event consumer of the sensor
-  const base = createRunContext({
-    sensor,
-    core,
-    onBusError: (_topic, e) => {
-      sensor.counters.consumerErrors++;
-      sensor.emit('consumer-error', e);
-    },
-  });
-  const bus = base.bus;
-  printLogs(bus, process.stderr);
-  printAlerts(bus, process.stdout);
-  const loaderLog = busLogger(bus, 'loader');
-  sensor.on('log', (t: string) => loaderLog.debug(t));
-  let seen = 0;
-  bus.subscribe('event', (ev) => {
-    if (printEvents && !printer.write(ev)) sensor.countDrop();
-    seen++;
-    if (core.maxEvents && seen >= core.maxEvents) finish(0);
-  });
-  await sensor.start();
-  await sensor.applyPlan(plan.build());
-  const failed = sensor.hooks().filter((h) => h.error);
-  if (failed.length) {
-    const names = failed.map((h) => h.spec.id.replace(/^\w+:/, '')).join(', ');
-    base.log.warn(`${failed.length} hook(s) not available on this kernel: ${names} (reasons in 'vigil status')`);
-  }
-
-  let control: ControlServer | undefined;
-  if (core.socket) {
-    control = new ControlServer(core.socket);
-    control.register('status', () => sensor.status());
-    control.metricsText = () => sensorMetrics(sensor.status());
-    await control.listen();
-  }
-  await set.start(withControl(base, control));
-
-  if (core.duration) setTimeout(() => finish(0), core.duration * 1000).unref();
-  void sensor.loader.exited.then((code) => finish(code === 0 ? 0 : 1));
-
-  const code = await done;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  await sensor.stop();
-  await set.stop();
-  await control?.close();
-  await printer.flush();
-  return code;
+  const { runSensor: run } = await import('../run-sensor.ts');
+  return run(core, hookOptions, hooks);
 }
 
 /** The core's typed options out of the parsed command line. */

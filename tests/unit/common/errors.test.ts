@@ -87,8 +87,8 @@ const BARE_ERROR_ALLOWED: [string, string][] = [
   ['src/policy/decision-events.ts', 'not a decision'], // caught on the next line: counted as malformed
   ['src/store/sqlbase.ts', 'shape'], // caught: VIGIL_E_USAGE invalid cursor
   ['src/policy/net-enforcer.ts', 'no cgroup v2 directory known'], // PolicyManager wraps it: VIGIL_E_POLICY
-  ['src/policy/run-hook.ts', 'the fanotify enforcer is not available'], // PolicyManager wraps it: VIGIL_E_POLICY
-  ['src/policy/run-hook.ts', 'the network enforcer did not load'], // PolicyManager wraps it: VIGIL_E_POLICY
+  ['src/policy/policy-runtime.ts', 'the fanotify enforcer is not available'], // PolicyManager wraps it: VIGIL_E_POLICY
+  ['src/policy/policy-runtime.ts', 'the network enforcer did not load'], // PolicyManager wraps it: VIGIL_E_POLICY
   ['src/uplink/uplink.ts', 'server refused the connection'], // caught by the connect loop: logged, retried
   ['src/uplink/enroll.ts', 'request to ${url} timed out'], // the request's error handler wraps it: VIGIL_E_NETWORK
 ];

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AlertMessage, alertCodec, createRunContext, HookSet, printAlerts, type CoreRunOptions } from '../../../src/runtime/index.ts';
-import { createRulesHook } from '../../../src/detect/live.ts';
+import { createRulesHook } from '../../../src/detect/run-hook.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { Spool } from '../../../src/uplink/spool.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { createRunContext, HookSet, printAlerts, type CoreRunOptions, type RunContext, type AlertMessage, type LogRecord, type PolicyDecision } from '../../../src/runtime/index.ts';
-import { createRulesHook } from '../../../src/detect/live.ts';
+import { createRulesHook } from '../../../src/detect/run-hook.ts';
 import { createUplinkHook } from '../../../src/uplink/run-hook.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';
 import type { VigilEvent } from '../../../src/abi/event.ts';
