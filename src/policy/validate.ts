@@ -186,14 +186,18 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undef
       const base = ['spec', sectionName, 'matchPaths', i];
       checkPath([...base, 'path'], e.path, false);
       if (e.ownerOnly === true) issueAt(ctx, [...base, 'ownerOnly'], 'ownerOnly is not enforced by Vigil (fanotify enforcer); remove it', true);
-      (e.fromSource ?? []).forEach((f: AnyRec, j: number) => checkPath([...base, 'fromSource', j, 'path'], f.path, false));
+      (e.fromSource ?? []).forEach((f: AnyRec, j: number) => {
+        checkPath([...base, 'fromSource', j, 'path'], f.path, false);
+      });
       out.push({ ...entryMeta(section, e, `${sectionName}.matchPaths[${i}]`), match: 'path', target: e.path, recursive: false, readOnly: e.readOnly === true });
     });
     (section.matchDirectories ?? []).forEach((e: AnyRec, i: number) => {
       const base = ['spec', sectionName, 'matchDirectories', i];
       checkPath([...base, 'dir'], e.dir, true);
       if (e.ownerOnly === true) issueAt(ctx, [...base, 'ownerOnly'], 'ownerOnly is not enforced by Vigil (fanotify enforcer); remove it', true);
-      (e.fromSource ?? []).forEach((f: AnyRec, j: number) => checkPath([...base, 'fromSource', j, 'path'], f.path, false));
+      (e.fromSource ?? []).forEach((f: AnyRec, j: number) => {
+        checkPath([...base, 'fromSource', j, 'path'], f.path, false);
+      });
       const dir = e.dir.endsWith('/') ? e.dir : `${e.dir}/`;
       out.push({ ...entryMeta(section, e, `${sectionName}.matchDirectories[${i}]`), match: 'dir', target: dir, recursive: e.recursive === true, readOnly: e.readOnly === true });
     });

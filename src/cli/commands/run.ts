@@ -3,7 +3,7 @@
 // from the registry (src/cli/run-hooks.ts) through the contract of src/runtime: each declares and
 // reads its own options, and gets the RunContext (sensor, control socket, bus, logger) at start.
 // Alerts and logs reach stdout/stderr through writers subscribed to the bus.
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { Sensor } from '../../sensor/sensor.ts';
 import { DEFAULT_WAKEUP_MS } from '../../kernel/loader.ts';
 import { PlanBuilder, parseFamilies, type EventFamily } from '../../sensor/hooks.ts';
