@@ -8,7 +8,7 @@ import path from 'node:path';
 import { silentLogger } from '../src/common/log.ts';
 import { SensorUplink } from '../src/uplink/uplink.ts';
 import { startPostgres } from '../tests/helpers/services.ts';
-import { api, spawnServer } from '../tests/helpers/backend-server.ts';
+import { api, spawnServer, type ApiToken } from '../tests/helpers/backend-server.ts';
 import { genEvent } from './backend-gen.ts';
 
 const PER_SENSOR = Number(process.argv[2] ?? 50_000);
@@ -21,7 +21,7 @@ async function run(label: string, store: string | undefined): Promise<void> {
   const ups: SensorUplink[] = [];
   try {
     for (let s = 0; s < SENSORS; s++) {
-      const tok = await api(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
+      const tok = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
       const up = new SensorUplink({ dir: path.join(tmp, `sensor${s}`), server: srv.url, token: tok.json.token, logger: silentLogger(), spoolMaxBytes: 1024 ** 3 });
       await up.start();
       ups.push(up);
@@ -38,7 +38,7 @@ async function run(label: string, store: string | undefined): Promise<void> {
     for (const up of ups) if (!(await up.drain(600_000))) throw new Error('drain timed out');
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const total = PER_SENSOR * SENSORS;
-    const st = await api(srv.url, dataDir, '/api/v1/status');
+    const st = await api<{ store_bytes: number }>(srv.url, dataDir, '/api/v1/status');
     console.log(`${label.padEnd(10)} ${total} events (~${bytes} B JSON each) from ${SENSORS} sensors: ${secs.toFixed(1)} s end-to-end, ${Math.round(total / secs)} events/s stored+acked (push phase ${tPush.toFixed(1)} s, ${Math.round(total / tPush)} events/s into the spools); store ${(st.json.store_bytes / 1e6).toFixed(0)} MB`);
   } finally {
     for (const up of ups) await up.close();

@@ -59,7 +59,7 @@ export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 export const ErrorCodes = Object.fromEntries(Object.entries(ERROR_CATALOGUE).map(([k, v]) => [k, v.message])) as { readonly [K in ErrorCode]: (typeof ERROR_CATALOGUE)[K]['message'] };
 
 export function isErrorCode(s: string): s is ErrorCode {
-  return Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, s);
+  return Object.hasOwn(ERROR_CATALOGUE, s);
 }
 
 /** HTTP status and API body code of an error code (500 / internal for an unknown one). */

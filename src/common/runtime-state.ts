@@ -26,10 +26,13 @@ export const DEFAULT_ROOTS: RuntimeRoots = {
 /** The cgroup v2 hierarchy: its own mount on hybrid hosts, /sys/fs/cgroup on unified ones. */
 export const UNIFIED_ROOT = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
 
-/** A parsed JSON file, or undefined when it is missing or not JSON. */
-export function readJsonFile(p: string): any {
+/**
+ * A parsed JSON file, or undefined when it is missing or not JSON. `T` is the shape the caller
+ * expects; it is not checked, so its fields should be optional (or unknown and checked on use).
+ */
+export function readJsonFile<T = unknown>(p: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(p, 'utf8'));
+    return JSON.parse(readFileSync(p, 'utf8')) as T;
   } catch {
     return undefined;
   }
@@ -80,9 +83,19 @@ export function rfc3339Ns(s: string): string | undefined {
   return (BigInt(Math.floor(ms / 1000)) * 1_000_000_000n + BigInt(ns)).toString();
 }
 
+/** A runc state.json as read from disk: nothing checked yet (readRuncState checks each field it uses). */
+interface RawRuncState {
+  id?: unknown;
+  init_process_pid?: unknown;
+  init_process_start?: unknown;
+  created?: unknown;
+  config?: { labels?: unknown; rootfs?: unknown; capabilities?: { bounding?: unknown }; cgroups?: { path?: unknown } };
+  cgroup_paths?: Record<string, unknown>;
+}
+
 /** Parses one runc-style state.json; undefined when missing or malformed. */
 export function readRuncState(file: string): RuncState | undefined {
-  const st = readJsonFile(file);
+  const st = readJsonFile<RawRuncState>(file);
   if (!st || typeof st !== 'object' || typeof st.id !== 'string') return undefined;
   const labels = labelList(st.config?.labels);
   const out: RuncState = { id: st.id, file, labels };
@@ -134,15 +147,23 @@ export function listRuncStates(roots: readonly string[] = DEFAULT_ROOTS.runc): R
   return out;
 }
 
+/** What Vigil reads of an OCI runtime spec (config.json); any field may be absent. */
+export interface OciSpec {
+  ociVersion?: string;
+  annotations?: Record<string, unknown>; // strings by the spec; specAnnotations keeps only those
+  root?: { path?: string };
+  process?: { env?: string[]; capabilities?: { bounding?: string[] } };
+}
+
 /** The OCI spec (config.json) of a bundle directory, or undefined. */
-export function readBundleConfig(bundle: string): any {
-  return readJsonFile(path.join(bundle, 'config.json'));
+export function readBundleConfig(bundle: string): OciSpec | undefined {
+  return readJsonFile<OciSpec>(path.join(bundle, 'config.json'));
 }
 
 /** The string annotations of an OCI spec. */
-export function specAnnotations(config: any): Record<string, string> {
+export function specAnnotations(config: OciSpec | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries((config?.annotations ?? {}) as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;
+  for (const [k, v] of Object.entries(config?.annotations ?? {})) if (typeof v === 'string') out[k] = v;
   return out;
 }
 

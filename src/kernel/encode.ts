@@ -89,21 +89,27 @@ export function pfCfgValue(prefixes: readonly string[], suffixes: readonly strin
     throw new VigilError('VIGIL_E_INTERNAL', `${lens.length} distinct suffix lengths (max ${PF.NLENS})`);
   }
   v[PF_CFG.nlens] = lens.length;
-  lens.forEach((l, i) => (v[PF_CFG.lens + i] = l));
+  lens.forEach((l, i) => {
+    v[PF_CFG.lens + i] = l;
+  });
   let flags = 0;
   const heads = preCheck(prefixes.map((x) => Buffer.from(x).subarray(0, PF.PFX)), (b, n) => b.subarray(0, n), PF.NHEADS);
   if (heads) {
     flags |= PF.HEADS;
     v[PF_CFG.nheads] = heads.words.length;
     v[PF_CFG.headlen] = heads.len;
-    heads.words.forEach((h, i) => h.copy(v, PF_CFG.heads + i * 8));
+    heads.words.forEach((h, i) => {
+      h.copy(v, PF_CFG.heads + i * 8);
+    });
   }
   const tails = preCheck(sfx, (b, n) => b.subarray(b.length - n), PF.NTAILS);
   if (tails) {
     flags |= PF.TAILS;
     v[PF_CFG.ntails] = tails.words.length;
     v[PF_CFG.taillen] = tails.len;
-    tails.words.forEach((t, i) => t.copy(v, PF_CFG.tails + i * 8));
+    tails.words.forEach((t, i) => {
+      t.copy(v, PF_CFG.tails + i * 8);
+    });
   }
   v[PF_CFG.flags] = flags;
   return v;

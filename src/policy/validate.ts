@@ -24,7 +24,7 @@ export interface ParseResult {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-const validators = Object.fromEntries(Object.entries(kindSchemas).map(([k, s]) => [k, ajv.compile(s)])) as Record<PolicyKind, ValidateFunction>;
+const validators = Object.fromEntries(Object.entries(kindSchemas).map(([k, s]) => [k, ajv.compile(s)])) as Record<PolicyKind, ValidateFunction<RawPolicyDoc>>;
 
 type Seg = string | number;
 
@@ -132,7 +132,52 @@ function issueAt(ctx: Ctx, path: Seg[], message: string, atKey = false): void {
   ctx.errors.push({ file: ctx.file, line: pos.line, col: pos.col, message });
 }
 
-type AnyRec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// A policy document as the kind's schema (./schema.ts) admits it, once ajv has validated it: what
+// normalizeDoc reads. Fields one kind lacks (selector.host, nodeSelector, network egress/bind) are
+// optional here; every value is checked by the schema before normalizeDoc sees it.
+interface RawCommon {
+  action?: string;
+  severity?: number;
+  message?: string;
+}
+interface RawEntry extends RawCommon {
+  fromSource?: Array<{ path: string }>;
+  ownerOnly?: boolean;
+  readOnly?: boolean;
+  recursive?: boolean;
+}
+interface RawSection extends RawCommon {
+  matchPaths?: Array<RawEntry & { path: string }>;
+  matchDirectories?: Array<RawEntry & { dir: string }>;
+  matchPatterns?: Array<RawEntry & { pattern: string }>;
+}
+interface RawAddrEntry extends RawEntry {
+  cidr?: string;
+  ports?: Array<number | string>;
+  protocol?: string;
+}
+interface RawNetwork extends RawCommon {
+  matchEgress?: RawAddrEntry[];
+  matchBind?: RawAddrEntry[];
+  matchProtocols?: Array<RawEntry & { protocol: string }>;
+}
+interface RawCapabilities extends RawCommon {
+  matchCapabilities?: Array<RawEntry & { capability: string }>;
+}
+interface RawPolicyDoc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec: RawCommon & {
+    tags?: string[];
+    selector?: { host?: boolean; matchLabels?: Record<string, string> };
+    nodeSelector?: { matchLabels?: Record<string, string> };
+    process?: RawSection;
+    file?: RawSection;
+    network?: RawNetwork;
+    capabilities?: RawCapabilities;
+  };
+}
 
 /** A `//`, `.` or `..` segment: the kernel reports paths without them, so no access would match. */
 function unnormalized(p: string): boolean {
@@ -156,9 +201,9 @@ function globProblem(g: string): string | undefined {
   return undefined;
 }
 
-function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undefined {
+function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: RawPolicyDoc): NormPolicy | undefined {
   const before = ctx.errors.length;
-  const spec = d.spec as AnyRec;
+  const spec = d.spec;
   const pAction = normAction(spec.action) ?? 'Block';
   const pSeverity: number = spec.severity ?? 1;
   const pMessage: string = spec.message ?? '';
@@ -167,7 +212,7 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undef
   if (kind === 'VigilPolicy' && spec.selector?.host === true && Object.keys(spec.selector?.matchLabels ?? {}).length > 0) {
     issueAt(ctx, ['spec', 'selector', 'host'], 'selector.host: true selects the host; it cannot be combined with matchLabels');
   }
-  const entryMeta = (section: AnyRec, e: AnyRec, label: string) => ({
+  const entryMeta = (section: RawCommon, e: RawEntry, label: string) => ({
     action: normAction(e.action) ?? normAction(section.action) ?? pAction,
     severity: e.severity ?? section.severity ?? pSeverity,
     message: e.message ?? section.message ?? pMessage,
@@ -179,25 +224,29 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undef
     else if (!isDir && p.length > 1 && p.endsWith('/')) issueAt(ctx, path, `a path must not end with '/' (use matchDirectories for ${JSON.stringify(p)})`);
   };
   const pathEntries = (sectionName: 'process' | 'file'): PathEntry[] => {
-    const section = spec[sectionName] as AnyRec | undefined;
+    const section = spec[sectionName];
     if (!section) return [];
     const out: PathEntry[] = [];
-    (section.matchPaths ?? []).forEach((e: AnyRec, i: number) => {
+    (section.matchPaths ?? []).forEach((e, i) => {
       const base = ['spec', sectionName, 'matchPaths', i];
       checkPath([...base, 'path'], e.path, false);
       if (e.ownerOnly === true) issueAt(ctx, [...base, 'ownerOnly'], 'ownerOnly is not enforced by Vigil (fanotify enforcer); remove it', true);
-      (e.fromSource ?? []).forEach((f: AnyRec, j: number) => checkPath([...base, 'fromSource', j, 'path'], f.path, false));
+      (e.fromSource ?? []).forEach((f, j) => {
+        checkPath([...base, 'fromSource', j, 'path'], f.path, false);
+      });
       out.push({ ...entryMeta(section, e, `${sectionName}.matchPaths[${i}]`), match: 'path', target: e.path, recursive: false, readOnly: e.readOnly === true });
     });
-    (section.matchDirectories ?? []).forEach((e: AnyRec, i: number) => {
+    (section.matchDirectories ?? []).forEach((e, i) => {
       const base = ['spec', sectionName, 'matchDirectories', i];
       checkPath([...base, 'dir'], e.dir, true);
       if (e.ownerOnly === true) issueAt(ctx, [...base, 'ownerOnly'], 'ownerOnly is not enforced by Vigil (fanotify enforcer); remove it', true);
-      (e.fromSource ?? []).forEach((f: AnyRec, j: number) => checkPath([...base, 'fromSource', j, 'path'], f.path, false));
+      (e.fromSource ?? []).forEach((f, j) => {
+        checkPath([...base, 'fromSource', j, 'path'], f.path, false);
+      });
       const dir = e.dir.endsWith('/') ? e.dir : `${e.dir}/`;
       out.push({ ...entryMeta(section, e, `${sectionName}.matchDirectories[${i}]`), match: 'dir', target: dir, recursive: e.recursive === true, readOnly: e.readOnly === true });
     });
-    (section.matchPatterns ?? []).forEach((e: AnyRec, i: number) => {
+    (section.matchPatterns ?? []).forEach((e, i) => {
       const base = ['spec', sectionName, 'matchPatterns', i];
       const bad = globProblem(e.pattern);
       if (bad) issueAt(ctx, [...base, 'pattern'], bad);
@@ -209,9 +258,9 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undef
   const process = pathEntries('process');
   const file = pathEntries('file');
 
-  const net = (spec.network ?? {}) as AnyRec;
+  const net: RawNetwork = spec.network ?? {};
   const addrEntries = (key: 'matchEgress' | 'matchBind'): AddrEntry[] =>
-    ((net[key] ?? []) as AnyRec[]).map((e, i) => {
+    (net[key] ?? []).map((e, i) => {
       const base = ['spec', 'network', key, i];
       let cidr: string | undefined;
       if (e.cidr !== undefined) {
@@ -233,12 +282,12 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: AnyRec): NormPolicy | undef
     });
   const egress = addrEntries('matchEgress');
   const bind = addrEntries('matchBind');
-  const protocols: ProtoEntry[] = ((net.matchProtocols ?? []) as AnyRec[]).map((e, i) => {
+  const protocols: ProtoEntry[] = (net.matchProtocols ?? []).map((e, i) => {
     if (e.fromSource) issueAt(ctx, ['spec', 'network', 'matchProtocols', i, 'fromSource'], 'network fromSource cannot be enforced by the cgroup BPF hooks (they do not see the executable); remove it', true);
     return { ...entryMeta(net, e, `network.matchProtocols[${i}]`), protocol: String(e.protocol).toLowerCase() as ProtoClass };
   });
-  const caps = (spec.capabilities ?? {}) as AnyRec;
-  ((caps.matchCapabilities ?? []) as AnyRec[]).forEach((e, i) => {
+  const caps: RawCapabilities = spec.capabilities ?? {};
+  (caps.matchCapabilities ?? []).forEach((e, i) => {
     const base = ['spec', 'capabilities', 'matchCapabilities', i];
     const name = String(e.capability).toLowerCase().replace(/^cap_/, '');
     const meta = entryMeta(caps, e, `capabilities.matchCapabilities[${i}]`);
@@ -324,8 +373,8 @@ export function parsePolicyText(text: string, file: string): ParseResult {
       issueAt(ctx, [], `expected a policy document (a map with apiVersion, kind, metadata, spec), got ${describe(data)}`);
       continue;
     }
-    const d = data as AnyRec;
-    const kind = d.kind as string;
+    const d = data as Record<string, unknown>;
+    const kind = d.kind;
     if (!(typeof kind === 'string' && kind in KINDS)) {
       const has = nodeAt(doc, ['kind']).complete;
       issueAt(ctx, has ? ['kind'] : [], `${has ? `unknown kind ${describe(kind)}` : "missing required key 'kind'"} (expected VigilPolicy, KubeArmorPolicy or KubeArmorHostPolicy)`);
@@ -341,7 +390,7 @@ export function parsePolicyText(text: string, file: string): ParseResult {
     if (!validate(d)) {
       for (const e of pruneAjvErrors(validate.errors ?? [])) {
         const path = pointerToPath(e.instancePath);
-        if (e.keyword === 'additionalProperties') issueAt(ctx, [...path, String((e.params as AnyRec).additionalProperty)], ajvMessage(e), true);
+        if (e.keyword === 'additionalProperties') issueAt(ctx, [...path, String((e.params as Record<string, unknown>).additionalProperty)], ajvMessage(e), true);
         else issueAt(ctx, path, ajvMessage(e));
       }
       continue;

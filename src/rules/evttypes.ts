@@ -80,7 +80,7 @@ export function mentionedTypes(e: Expr, out: Set<string> = new Set()): Set<strin
   switch (e.kind) {
     case 'and':
     case 'or':
-      e.children.forEach((c) => mentionedTypes(c, out));
+      for (const c of e.children) mentionedTypes(c, out);
       break;
     case 'not':
       mentionedTypes(e.child, out);
@@ -88,7 +88,7 @@ export function mentionedTypes(e: Expr, out: Set<string> = new Set()): Set<strin
     case 'binary':
       if (e.left.kind === 'field' && e.left.name === 'evt.type') {
         if (e.right.kind === 'value') out.add(e.right.value);
-        else if (e.right.kind === 'list') e.right.items.forEach((i) => out.add(i.value));
+        else if (e.right.kind === 'list') for (const i of e.right.items) out.add(i.value);
       }
       break;
     default:

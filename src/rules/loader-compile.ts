@@ -6,7 +6,7 @@
 // condition is handed to the condition compiler (compile.ts) for its predicate. Errors name the
 // file:line:col inside the condition or output text they come from.
 import type { CondSource, Expr, FieldRef, ListExpr, Pos, ValueExpr } from './ast.ts';
-import { CompileError, compileRule } from './compile.ts';
+import { CompileError, compileRule, type Predicate } from './compile.ts';
 import { Ruleset } from './engine.ts';
 import type { CompiledRule, RulesetOptions } from './engine.ts';
 import { eventTypesOf, mentionedTypes } from './evttypes.ts';
@@ -14,7 +14,7 @@ import type { Collection } from './loader-collect.ts';
 import { ItemError } from './loader-messages.ts';
 import type { ItemKind, LoadMessage } from './loader-messages.ts';
 import type { CondPart, ExceptionEntry, ExceptionInfo } from './loader-read.ts';
-import { compileRuleOutput, DEFAULT_APPEND_OUTPUT } from './output.ts';
+import { compileRuleOutput, DEFAULT_APPEND_OUTPUT, type OutputFormat } from './output.ts';
 import { ParseError, parseCondition, Parser } from './parser.ts';
 import { expandLists, itemToValue, resolveMacros, ResolveError } from './resolve.ts';
 import type { ListDef } from './resolve.ts';
@@ -224,7 +224,7 @@ export function compileCollection(col: Collection, opts: CompileOptions, errors:
       output = output.replace(/%container\.info/g, '').trim();
     }
     if (appendFmt) output = `${output} ${appendFmt}`;
-    let line;
+    let line: OutputFormat;
     try {
       line = compileRuleOutput(output, r.priority, r.outputSrc);
     } catch (e) {
@@ -237,7 +237,7 @@ export function compileCollection(col: Collection, opts: CompileOptions, errors:
       push(errors, m.loc ?? r.loc, m.message, 'rule', r.name);
       continue;
     }
-    let predicate;
+    let predicate: Predicate;
     try {
       predicate = compileRule(ast);
     } catch (e) {

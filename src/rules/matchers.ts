@@ -30,7 +30,7 @@ const POSIX_CLASSES: Record<string, string> = {
   graph: '\\x21-\\x7e', word: '\\w',
 };
 
-const reEscape = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|\/-]/g, '\\$&');
+const reEscape = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 
 /** fnmatch(3) without flags (so `*` also matches `/`), backslash escapes active. */
 export function globToRegExp(glob: string, caseInsensitive: boolean): RegExp {

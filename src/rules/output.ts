@@ -10,7 +10,7 @@ import { CompileError, compileOperand } from './compile.ts';
 import type { CompiledOperand } from './compile.ts';
 import { nsString, nsToRfc3339, nsToTimeOfDay } from './fields/util.ts';
 import { stringSource } from './parser.ts';
-import type { Alert, Ev, FieldType, Priority, Value } from './types.ts';
+import type { Alert, Ev, Priority, Value } from './types.ts';
 
 type Token = { lit: string } | { key: string; op: CompiledOperand; timeOfDay: boolean };
 
@@ -136,7 +136,7 @@ export function renderFormat(f: OutputFormat, ev: Ev): string | undefined {
 const RAW_KEYS = Symbol('rawKeys');
 type Fields = Record<string, Value | null> & { [RAW_KEYS]?: string[] };
 
-function jsonValue(type: FieldType, v: Value | undefined): Value | null {
+function jsonValue(v: Value | undefined): Value | null {
   if (v === undefined) return null;
   return v;
 }
@@ -146,7 +146,7 @@ export function fieldValues(f: OutputFormat, ev: Ev, into: Fields = {}): Fields 
   for (const t of f.tokens) {
     if ('lit' in t) continue;
     const v = t.op.get(ev);
-    into[t.key] = jsonValue(t.op.type, v);
+    into[t.key] = jsonValue(v);
     if (t.op.type === 'abstime' && v !== undefined && nsString(v) !== undefined) {
       if (!into[RAW_KEYS]) Object.defineProperty(into, RAW_KEYS, { value: [], enumerable: false });
       (into[RAW_KEYS] as string[]).push(t.key);

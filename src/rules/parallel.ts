@@ -262,17 +262,17 @@ export class ParallelEvaluator {
     }
     if (this.rounds.size < this.maxInflight) {
       const ws = this.waiters.splice(0);
-      ws.forEach((f) => f());
+      for (const f of ws) f();
     }
     if (this.rounds.size === 0) {
       const ds = this.drainWaiters.splice(0);
-      ds.forEach((f) => f());
+      for (const f of ds) f();
     }
   }
 
   private fail(e: Error): void {
     this.failure = e;
-    [...this.waiters.splice(0), ...this.drainWaiters.splice(0)].forEach((f) => f());
+    for (const f of [...this.waiters.splice(0), ...this.drainWaiters.splice(0)]) f();
   }
 
   /** Dispatches what is buffered and waits until every queued event has been evaluated. */

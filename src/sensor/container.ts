@@ -4,9 +4,9 @@
 // config.json annotations, docker's config.v2.json). Host processes get id `host`, as in Falco.
 // Results are cached per full container id; lookups never throw. The runtimes' on-disk state is
 // parsed by src/common/runtime-state.ts (shared with the policy layer's workload discovery).
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_ROOTS, findRuncState, readBundleConfig, readJsonFile as readJson, runcStateExists, type RuntimeRoots } from '../common/runtime-state.ts';
+import { DEFAULT_ROOTS, findRuncState, readBundleConfig, readJsonFile as readJson, runcStateExists, specAnnotations, type OciSpec, type RuntimeRoots } from '../common/runtime-state.ts';
 
 export { DEFAULT_ROOTS, type RuntimeRoots };
 
@@ -90,6 +90,12 @@ function splitImage(image: string): { repo: string; tag?: string } {
 
 const ALL_CAPS_MIN = 38;
 
+/** What the resolver reads of a Docker container's config.v2.json; any field may be absent. */
+interface DockerConfig {
+  Name?: string;
+  Config?: { Image?: string; Labels?: Record<string, string> };
+}
+
 export class ContainerResolver {
   private cache = new Map<string, ContainerInfo>();
   lookups = 0;
@@ -136,7 +142,7 @@ export class ContainerResolver {
     const info: ContainerInfo = { id: id.slice(0, 12), fullId: id, type: m.type, labels: {}, cgroupPath: m.cgroupPath };
     if (m.podUid) info.podUid = m.podUid;
     let annotations: Record<string, string> = {};
-    let config: any;
+    let config: OciSpec | undefined;
     // OCI runtimes: state.json gives the bundle; its config.json has the annotations
     const st = findRuncState(id, this.roots.runc);
     if (st) {
@@ -150,17 +156,17 @@ export class ContainerResolver {
     }
     if (!config) {
       for (const root of this.roots.containerdTasks) {
-        config = readJson(path.join(root, id, 'config.json'));
+        config = readJson<OciSpec>(path.join(root, id, 'config.json'));
         if (config) {
           info.bundle = path.join(root, id);
           break;
         }
       }
     }
-    if (!config) config = readJson(path.join(this.roots.crio, id, 'userdata', 'config.json'));
+    if (!config) config = readJson<OciSpec>(path.join(this.roots.crio, id, 'userdata', 'config.json'));
     if (config) {
       info.stateFound = true;
-      annotations = config.annotations ?? {};
+      annotations = specAnnotations(config);
       const bounding: string[] | undefined = config.process?.capabilities?.bounding;
       if (bounding && info.privileged === undefined) info.privileged = bounding.length >= ALL_CAPS_MIN;
       if (!info.rootfs && config.root?.path) info.rootfs = path.resolve(info.bundle ?? '/', config.root.path);
@@ -175,14 +181,14 @@ export class ContainerResolver {
         } catch {}
       }
     }
-    const docker = readJson(path.join(this.roots.docker, id, 'config.v2.json'));
+    const docker = readJson<DockerConfig>(path.join(this.roots.docker, id, 'config.v2.json'));
     if (docker) {
       info.stateFound = true;
       info.type = 'docker';
       if (docker.Name) info.name = String(docker.Name).replace(/^\//, '');
       if (docker.Config?.Image) info.image = docker.Config.Image;
       if (docker.Config?.Labels) Object.assign(info.labels, docker.Config.Labels);
-      const hc = readJson(path.join(this.roots.docker, id, 'hostconfig.json'));
+      const hc = readJson<{ Privileged?: unknown }>(path.join(this.roots.docker, id, 'hostconfig.json'));
       if (hc && typeof hc.Privileged === 'boolean') info.privileged = hc.Privileged;
     }
     // Kubernetes identity from CRI annotations
@@ -244,7 +250,7 @@ export class CgroupIndex {
     this.rescans++;
     const root = this.root!;
     const walk = (dir: string, rel: string, depth: number) => {
-      let ents;
+      let ents: Dirent[];
       try {
         ents = readdirSync(dir, { withFileTypes: true });
       } catch {

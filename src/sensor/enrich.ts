@@ -264,7 +264,7 @@ export class Enricher {
       return undefined;
     }
     let p: Proc;
-    let dec;
+    let dec: ReturnType<typeof info.decode>;
     try {
       p = this.procFor(r);
       dec = info.decode(r);

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { CloseCode, PROTO_VERSION, ProtocolError, STREAM_PATH, SUBPROTOCOL, encodeAck, encodeWelcome, parseClientFrame, type Drops } from '../wire/protocol.ts';
+import { CloseCode, PROTO_VERSION, ProtocolError, STREAM_PATH, SUBPROTOCOL, encodeAck, encodeWelcome, parseClientFrame, type ClientFrame, type Drops } from '../wire/protocol.ts';
 import type { Store } from '../store/types.ts';
 import { SENSOR_ID_RE, type DataDirAuth } from './auth.ts';
 import type { Ingestor } from './ingest.ts';
@@ -149,7 +149,7 @@ export class StreamHub {
       if (isBinary) return close(CloseCode.MALFORMED, 'binary frames are not supported');
       const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
       ctx.frameTap?.(sensor, text);
-      let frame;
+      let frame: ClientFrame;
       try {
         frame = parseClientFrame(text, ctx.maxBatchItems);
       } catch (e) {

@@ -12,7 +12,7 @@ import { ALERT_COLUMNS, EVENT_COLUMNS, alertRow, eventRow } from './extract.ts';
 import { DUCKDB_MIGRATIONS } from './migrations.ts';
 import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
-import { RangeSet, runsOf, type Range } from './ranges.ts';
+import { RangeSet, runsOf } from './ranges.ts';
 import { MEMBER_INSERT_ONE, ROLLUP_REBUILD, ROLLUP_UPDATE_ONE, ROLLUP_UPSERT_ONE, memberInsert, rollupDelta, rollupUpsert, type RollupDelta, type RollupRow } from './rollup.ts';
 
 /** The knownMembers key of a member row. */

@@ -137,7 +137,7 @@ export function eventRow(sensorId: string, hostname: string | null, seq: number,
     }
     if (peerAddr === null && peerPort === null) {
       const name = s(fd.name);
-      if (name && name.includes('->')) {
+      if (name?.includes('->')) {
         const [c, sv] = name.split('->');
         const pick = ingress && type.startsWith('accept') ? c! : sv!;
         const i = pick.lastIndexOf(':');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { kernelPrereqMissing, spawnVigilRun, waitForStatusSocket, type VigilRun } from '../helpers/kernel.ts';
-import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../helpers/backend-server.ts';
+import { allEvents, api, spawnServer, waitFor, type ApiPage, type ApiSensor, type ApiToken, type ChildServer } from '../helpers/backend-server.ts';
 
 const missing = kernelPrereqMissing();
 const required = process.env.VIGIL_REQUIRE_BPF === '1';
@@ -56,7 +56,7 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
     try {
       srv = await spawnServer({ dataDir, logLevel: 'debug' });
       const port = srv.port;
-      const tok = await api(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: { ttl: '10m' } });
+      const tok = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: { ttl: '10m' } });
       assert.equal(tok.status, 201);
       const sock1 = path.join(tmp, 's1.sock');
       sensor = startSensor(['--server', srv.url, '--ca', path.join(dataDir, 'ca.pem'), '--enroll', tok.json.token, '--data', sensorDir], sock1);
@@ -101,11 +101,11 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       for (let i = 0; i < N; i++) assert.ok(uniq.has(`nl-${tag}-${i}`), `exec ${i} missing`);
 
       // redaction: argv, environment and URL kept apart from their secrets
-      const one = stored.find((e) => e.proc.args.startsWith(`nl-${tag}-5 `))!;
+      const one = stored.find((e) => String(e.proc.args).startsWith(`nl-${tag}-5 `))!;
       assert.equal(one.proc.args, `nl-${tag}-5 --password=***REDACTED*** postgres://app:***REDACTED***@db/x`);
       // (sh adds PWD; the order is the shell's)
-      assert.deepEqual([...one.proc.env].sort(), ['AWS_SECRET_ACCESS_KEY=***REDACTED***', 'PATH=/usr/bin:/bin', 'PGPASSWORD=***REDACTED***', `PWD=${process.cwd()}`, `VIGIL_TAG=${tag}`]);
-      const sensors = await api(srv.url, dataDir, '/api/v1/sensors');
+      assert.deepEqual([...(one.proc.env as string[])].sort(), ['AWS_SECRET_ACCESS_KEY=***REDACTED***', 'PATH=/usr/bin:/bin', 'PGPASSWORD=***REDACTED***', `PWD=${process.cwd()}`, `VIGIL_TAG=${tag}`]);
+      const sensors = await api<ApiPage<ApiSensor>>(srv.url, dataDir, '/api/v1/sensors');
       assert.equal(sensors.json.items.length, 1);
       assert.deepEqual(sensors.json.items[0].drops, { kernel: 0, user: 0, spool: 0 });
       const apiText = JSON.stringify(stored) + JSON.stringify((await api(srv.url, dataDir, '/api/v1/alerts')).json) + JSON.stringify(sensors.json);

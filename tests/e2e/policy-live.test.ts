@@ -13,7 +13,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { kernelPrereqMissing, repoRoot } from '../helpers/kernel.ts';
 import { runContainer, podAnnotations, cleanupContainers, type Container } from '../helpers/runc.ts';
-import { sendRequest } from '../../src/policy/control-client.ts';
+import { sendRequest, type PolicyReply } from '../../src/policy/control-client.ts';
 import { controlRequest } from '../../src/sensor/control.ts';
 import type { VigilEvent } from '../../src/abi/event.ts';
 import type { RawEvent } from '../../src/sensor/kinds.ts';
@@ -27,6 +27,20 @@ const required = process.env.VIGIL_REQUIRE_BPF === '1';
 
 const MAIN = path.join(repoRoot, 'src', 'cli', 'main.ts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The policy status (control op policy.status, `vigil policy status --json`): the fields these tests read. */
+type PolicyStatus = PolicyReply & {
+  result?: unknown;
+  workloads: Array<{ id: string; name: string }>;
+  scopes: Array<{ workload: string; fanotifyScope?: number; netCgroupId?: string }>;
+  counters: { netDecisions: number };
+  enforcers: {
+    file: { enforcer: string; available: boolean; decisions: { injected: number } };
+    process: { enforcer: string };
+    network: { enforcer: string; available: boolean; attachments: Array<{ dir: string }> };
+    lsm: { available: boolean; reason: string };
+  };
+};
 
 interface CliResult {
   code: number;
@@ -87,7 +101,7 @@ class VigilRun {
   }
 
   /** Waits until the control socket answers and `ready` holds for the policy status. */
-  async ready(pred: (status: Record<string, any>) => boolean = () => true, timeoutMs = 60_000): Promise<Record<string, any>> {
+  async ready(pred: (status: PolicyStatus) => boolean = () => true, timeoutMs = 60_000): Promise<PolicyStatus> {
     const t0 = Date.now();
     let last: unknown;
     while (Date.now() - t0 < timeoutMs) {
@@ -96,7 +110,7 @@ class VigilRun {
         try {
           const r = await sendRequest({ op: 'policy.status' }, this.socket, 5000);
           last = r;
-          if (r.ok && pred(r as Record<string, any>)) return r as Record<string, any>;
+          if (r.ok && pred(r as PolicyStatus)) return r as PolicyStatus;
         } catch (e) {
           last = e;
         }
@@ -212,7 +226,7 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
     runs.push(r);
     return r;
   };
-  const hasScope = (name: string, kind: 'fanotify' | 'net') => (s: Record<string, any>) => {
+  const hasScope = (name: string, kind: 'fanotify' | 'net') => (s: PolicyStatus) => {
     const w = (s.workloads as Array<{ id: string; name: string }>).find((x) => x.name === name);
     return !!w && (s.scopes as Array<{ workload: string; fanotifyScope?: number; netCgroupId?: string }>).some((sc) => sc.workload === w.id && (kind === 'fanotify' ? sc.fanotifyScope !== undefined : sc.netCgroupId !== undefined));
   };
@@ -331,7 +345,7 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
       assert.equal(ev.fd!.name, '0.0.0.0:0->127.0.0.1:8080');
       assert.equal(ev.container.id, idA.slice(0, 12));
       assert.equal(ev.container.name, nameA);
-      assert.equal((ev.k8s as any)?.ns?.name, ns);
+      assert.equal((ev.k8s as { ns?: { name?: string } } | undefined)?.ns?.name, ns);
       // busybox's shell runs applets through /proc/self/exe: comm is "exe", argv[0] is "nc"
       assert.equal(ev.proc.exe, 'nc', JSON.stringify(ev.proc));
       assert.equal(ev.proc.args, '127.0.0.1 8080');
@@ -399,7 +413,7 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
     test('policy status shows which enforcer serves each kind of policy', async () => {
       const r = await vigil(['policy', 'status', '--json', '--socket', v.socket]);
       assert.equal(r.code, 0, r.stderr);
-      const s = JSON.parse(r.stdout) as Record<string, any>;
+      const s = JSON.parse(r.stdout) as PolicyStatus;
       assert.equal(s.enforcers.file.enforcer, 'fanotify');
       assert.equal(s.enforcers.file.available, true);
       assert.equal(s.enforcers.process.enforcer, 'fanotify');
@@ -437,7 +451,7 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
       let st = await v.ready((x) => (x.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === c.cgroupDir), 5000);
       await c.remove();
       // the workload leaves the list first, then the recompiled tables are applied: wait for both
-      const attachedToC = (x: Record<string, any>) => (x.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === c.cgroupDir);
+      const attachedToC = (x: PolicyStatus) => (x.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === c.cgroupDir);
       st = await v.ready((x) => !(x.workloads as Array<{ name: string }>).some((w) => w.name === nameC) && !attachedToC(x), 10_000);
       assert.ok(!attachedToC(st), 'programs detached from the gone container');
       assert.ok(!(st.scopes as Array<{ workload: string }>).some((sc) => pc.id.startsWith(sc.workload) || sc.workload.startsWith(pc.id.slice(0, 12))), 'its scopes are gone');

@@ -11,7 +11,7 @@ import { kernelPrereqMissing } from '../helpers/kernel.ts';
 import { startSensor, run, type TestSensor } from '../helpers/sensor.ts';
 import { PlanBuilder, type EventFamily } from '../../src/sensor/hooks.ts';
 import { runContainer, podAnnotations, cleanupContainers } from '../helpers/runc.ts';
-import { getField, type VigilEvent } from '../../src/abi/event.ts';
+import { getField } from '../../src/abi/event.ts';
 
 const missing = kernelPrereqMissing(['runc', 'python3']);
 const required = process.env.VIGIL_REQUIRE_BPF === '1';

@@ -3,7 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Static } from '@sinclair/typebox';
 import { httpsRequest } from '../../src/uplink/enroll.ts';
+import type { VigilEvent } from '../../src/abi/event.ts';
+import type { Alert, ErrorBody, Sensor } from '../../src/server/api/schemas.ts';
 import { freePort, waitForPort } from './services.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -65,27 +68,44 @@ export function adminToken(dataDir: string): string {
   return readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
 }
 
-export async function api<T = any>(url: string, dataDir: string, p: string, o: { method?: string; body?: unknown; token?: string | null } = {}): Promise<{ status: number; json: T }> {
+/** API response bodies, from the server's own schemas (src/server/api/schemas.ts, src/insights/types.ts). */
+export type ApiEvent = VigilEvent;
+export type ApiAlert = Static<typeof Alert> & { output_fields?: Record<string, unknown> };
+export type ApiSensor = Static<typeof Sensor>;
+export type { ErrorBody as ApiError };
+export type { WorkloadInsights, WorkloadSummary } from '../../src/insights/types.ts';
+export interface ApiPage<T> {
+  items: T[];
+  next: string | null;
+}
+/** POST /api/v1/enrollment-tokens and /api/v1/api-tokens. */
+export interface ApiToken {
+  token: string;
+  scope?: string;
+}
+
+/** One API call; `T` is the body the caller expects from that route (a non-JSON body is returned as its text). */
+export async function api<T = unknown>(url: string, dataDir: string, p: string, o: { method?: string; body?: unknown; token?: string | null } = {}): Promise<{ status: number; json: T }> {
   const headers: Record<string, string> = {};
   const tok = o.token === undefined ? adminToken(dataDir) : o.token;
   if (tok !== null) headers.authorization = `Bearer ${tok}`;
   const r = await httpsRequest(`${url}${p}`, { method: o.method ?? 'GET', body: o.body, ca: readFileSync(path.join(dataDir, 'ca.pem'), 'utf8'), headers });
-  let json: any;
+  let json: unknown;
   try {
     json = JSON.parse(r.body);
   } catch {
     json = r.body;
   }
-  return { status: r.status, json };
+  return { status: r.status, json: json as T };
 }
 
 /** All events matching a query string, following cursors. */
-export async function allEvents(url: string, dataDir: string, qs: string, limit = 1000): Promise<any[]> {
-  const out: any[] = [];
+export async function allEvents(url: string, dataDir: string, qs: string, limit = 1000): Promise<ApiEvent[]> {
+  const out: ApiEvent[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < 100_000; i++) {
     const sep = qs ? '&' : '';
-    const r: { status: number; json: { items: any[]; next: string | null } } = await api(url, dataDir, `/api/v1/events?${qs}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const r: { status: number; json: ApiPage<ApiEvent> } = await api<ApiPage<ApiEvent>>(url, dataDir, `/api/v1/events?${qs}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     if (r.status !== 200) throw new Error(`events: HTTP ${r.status} ${JSON.stringify(r.json)}`);
     out.push(...r.json.items);
     cursor = r.json.next;

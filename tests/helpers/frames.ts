@@ -120,7 +120,9 @@ export function eventFrame(o: EventSpec): Buffer {
   b.writeUInt16LE(o.syscall ?? 0, EV.syscall);
   const args = o.args ?? [];
   if (args.length > NARGS) throw new Error(`${args.length} args (max ${NARGS})`);
-  args.forEach((v, i) => b.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)), EV.args + 8 * i));
+  args.forEach((v, i) => {
+    b.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)), EV.args + 8 * i);
+  });
   let p = EV.size;
   bodies.forEach((body, i) => {
     b.writeUInt16LE(body.length, p);

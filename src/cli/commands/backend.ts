@@ -8,6 +8,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { VigilError } from '../../common/errors.ts';
 import type { RunningServer, ServerOptions } from '../../server/index.ts';
+import type { HttpsResult } from '../../uplink/enroll.ts';
+import type { Static } from '@sinclair/typebox';
+import type { Alert, Sensor } from '../../server/api/schemas.ts';
+import type { WorkloadInsights, WorkloadSummary } from '../../insights/types.ts';
 import { DEFAULT_SOCKET } from '../../sensor/control.ts';
 
 export type { RunningServer, ServerOptions } from '../../server/index.ts';
@@ -110,7 +114,7 @@ export function resolveApi(o: ClientOpts): ApiTarget {
 }
 
 export async function apiCall<T>(t: ApiTarget, method: string, p: string, body?: unknown): Promise<T> {
-  let r;
+  let r: HttpsResult;
   try {
     r = await (await enroll()).httpsRequest(`${t.url}${p}`, { method, body, ca: t.ca, headers: { authorization: `Bearer ${t.token}` } });
   } catch (e) {
@@ -154,6 +158,18 @@ function out(s: string): void {
 }
 
 type Page<T> = { items: T[]; next: string | null };
+type Cell = string | number | boolean | null | undefined;
+/** The fields of an API event (a nested Falco field tree, docs/event-format.md) the events table shows. */
+interface EventRow {
+  evt?: { time?: string; type?: string };
+  proc?: { name?: string; pid?: number; cmdline?: string };
+  container?: { id?: string };
+  k8s?: { pod?: { name?: string } };
+  fd?: { name?: string };
+}
+/** An API alert; output_fields holds the rule's output fields by Falco field name. */
+type AlertRow = Static<typeof Alert> & { output_fields?: Record<string, Cell> };
+type SensorRow = Static<typeof Sensor>;
 
 async function fetchPages<T>(t: ApiTarget, base: string, params: URLSearchParams, limit: number, all: boolean): Promise<T[]> {
   const items: T[] = [];
@@ -302,7 +318,7 @@ export function register(program: Command): void {
       }
       for (const k of ['since', 'until', 'sensor', 'workload'] as const) if (o[k]) q.set(k, o[k]!);
       if (o.asc) q.set('order', 'asc');
-      const items = await fetchPages<Record<string, any>>(t, '/api/v1/events', q, Number(o.limit), Boolean(o.all));
+      const items = await fetchPages<EventRow>(t, '/api/v1/events', q, Number(o.limit), Boolean(o.all));
       if (o.json) return out(items.map((e) => JSON.stringify(e)).join('\n') + (items.length ? '\n' : ''));
       out(
         table(
@@ -334,7 +350,7 @@ export function register(program: Command): void {
       if (o.since) q.set('since', o.since);
       if (o.until) q.set('until', o.until);
       if (o.unacked) q.set('acked', 'false');
-      const items = await fetchPages<Record<string, any>>(t, '/api/v1/alerts', q, Number(o.limit), Boolean(o.all));
+      const items = await fetchPages<AlertRow>(t, '/api/v1/alerts', q, Number(o.limit), Boolean(o.all));
       if (o.json) return out(items.map((e) => JSON.stringify(e)).join('\n') + (items.length ? '\n' : ''));
       out(table(items.map((a) => [a.time, a.priority, a.rule, a.output_fields?.['container.id'], a.acked ? 'yes' : 'no', a.uuid, a.output]), ['TIME', 'PRIORITY', 'RULE', 'CONTAINER', 'ACKED', 'UUID', 'OUTPUT']));
     });
@@ -356,23 +372,23 @@ export function register(program: Command): void {
       if (o.until) q.set('until', o.until);
       const qs = q.toString() ? `?${q.toString()}` : '';
       if (!workload) {
-        const r = await apiCall<{ items: Record<string, any>[] }>(t, 'GET', `/api/v1/insights/workloads${qs}`);
+        const r = await apiCall<{ items: WorkloadSummary[] }>(t, 'GET', `/api/v1/insights/workloads${qs}`);
         if (o.json) return out(JSON.stringify(r.items, null, 2) + '\n');
         return out(table(r.items.map((w) => [w.id, w.kind, w.namespace, w.containers, w.events, w.denied, w.last_seen]), ['WORKLOAD', 'KIND', 'NAMESPACE', 'CONTAINERS', 'EVENTS', 'DENIED', 'LAST SEEN']));
       }
-      const w = await apiCall<Record<string, any>>(t, 'GET', `/api/v1/insights/workloads/${encodeURIComponent(workload)}${qs}`);
+      const w = await apiCall<WorkloadInsights>(t, 'GET', `/api/v1/insights/workloads/${encodeURIComponent(workload)}${qs}`);
       if (o.json) return out(JSON.stringify(w, null, 2) + '\n');
       out(`${w.id}  (${w.kind}${w.namespace ? `, namespace ${w.namespace}` : ''})  events=${w.events} denied=${w.denied}  ${w.first_seen} .. ${w.last_seen}\n\n`);
-      out('NETWORK\n' + table(w.network.map((n: any) => [n.direction, n.peer, n.port, n.protocol, n.allowed, n.denied, n.last_seen, n.policies.join(',')]), ['DIR', 'PEER', 'PORT', 'PROTO', 'ALLOWED', 'DENIED', 'LAST SEEN', 'POLICIES']) + '\n');
-      out('FILES\n' + table(w.files.map((f: any) => [f.path + (f.collapsed ? ` (${f.collapsed})` : ''), f.operation, f.count, f.denied, f.last_seen, f.policies.join(',')]), ['PATH', 'OP', 'COUNT', 'DENIED', 'LAST SEEN', 'POLICIES']) + '\n');
-      out('PROCESSES\n' + table(w.processes.map((p: any) => [p.exe, p.parent, p.count, p.last_seen]), ['EXE', 'PARENT', 'COUNT', 'LAST SEEN']) + '\n');
-      out('CAPABILITIES\n' + table(w.capabilities.map((c: any) => [c.name, c.granted, c.denied, c.count, c.last_seen]), ['CAPABILITY', 'GRANTED', 'DENIED', 'RECORDS', 'LAST SEEN']) + '\n');
-      out('POLICIES\n' + table(w.policies.map((p: any) => [p.policy, p.action, p.rule, p.count, p.last_seen]), ['POLICY', 'ACTION', 'RULE', 'COUNT', 'LAST SEEN']) + '\n');
-      out('RULES\n' + table(w.rules.map((r: any) => [r.rule, r.priority, r.count, r.last_seen]), ['RULE', 'PRIORITY', 'ALERTS', 'LAST SEEN']));
+      out('NETWORK\n' + table(w.network.map((n) => [n.direction, n.peer, n.port, n.protocol, n.allowed, n.denied, n.last_seen, n.policies.join(',')]), ['DIR', 'PEER', 'PORT', 'PROTO', 'ALLOWED', 'DENIED', 'LAST SEEN', 'POLICIES']) + '\n');
+      out('FILES\n' + table(w.files.map((f) => [f.path + (f.collapsed ? ` (${f.collapsed})` : ''), f.operation, f.count, f.denied, f.last_seen, f.policies.join(',')]), ['PATH', 'OP', 'COUNT', 'DENIED', 'LAST SEEN', 'POLICIES']) + '\n');
+      out('PROCESSES\n' + table(w.processes.map((p) => [p.exe, p.parent, p.count, p.last_seen]), ['EXE', 'PARENT', 'COUNT', 'LAST SEEN']) + '\n');
+      out('CAPABILITIES\n' + table(w.capabilities.map((c) => [c.name, c.granted, c.denied, c.count, c.last_seen]), ['CAPABILITY', 'GRANTED', 'DENIED', 'RECORDS', 'LAST SEEN']) + '\n');
+      out('POLICIES\n' + table(w.policies.map((p) => [p.policy, p.action, p.rule, p.count, p.last_seen]), ['POLICY', 'ACTION', 'RULE', 'COUNT', 'LAST SEEN']) + '\n');
+      out('RULES\n' + table(w.rules.map((r) => [r.rule, r.priority, r.count, r.last_seen]), ['RULE', 'PRIORITY', 'ALERTS', 'LAST SEEN']));
     });
 
   addClientOptions(program.command('sensors').description('list enrolled sensors')).action(async (o: ClientOpts) => {
-    const r = await apiCall<{ items: Record<string, any>[] }>(resolveApi(o), 'GET', '/api/v1/sensors');
+    const r = await apiCall<{ items: SensorRow[] }>(resolveApi(o), 'GET', '/api/v1/sensors');
     if (o.json) return out(JSON.stringify(r.items, null, 2) + '\n');
     out(table(r.items.map((s) => [s.id, s.hostname, s.version, s.revoked ? 'revoked' : s.connected ? 'connected' : 'offline', s.last_seen, s.events_received, `${s.drops.kernel}/${s.drops.user}/${s.drops.spool}`]), ['ID', 'HOSTNAME', 'VERSION', 'STATE', 'LAST SEEN', 'EVENTS', 'DROPS K/U/SPOOL']));
   });

@@ -6,7 +6,7 @@
 // declares options only (as do the hooks' modules): the sensor and the run loop
 // (src/cli/run-sensor.ts) are imported when the command runs, so `vigil run --help` loads commander
 // and the option declarations, nothing else.
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Sensor } from '../../sensor/sensor.ts';
 import { DEFAULT_WAKEUP_MS } from '../../kernel/loader.ts';
 import { DEFAULT_SOCKET } from '../../common/control-client.ts';

@@ -61,7 +61,8 @@ async function selftest(opts: SelftestOpts): Promise<number> {
       process.stderr.write(`vigil selftest: hooks not available on this kernel: ${runner.failedHooks.map((h) => h.id).join(', ')}\n`);
     }
     if (opts.workload) {
-      const min = PRIORITIES.findIndex((p) => p === parsePriority(opts.minPriority));
+      const minPriority = parsePriority(opts.minPriority);
+      const min = minPriority === undefined ? -1 : PRIORITIES.indexOf(minPriority);
       if (min < 0) throw new VigilError('VIGIL_E_USAGE', `--min-priority: unknown priority "${opts.minPriority}"`, { exitCode: 2 });
       const w = await runner.workload(opts.workload, { onOutput: (s) => process.stderr.write(s) });
       const shown = w.alerts.filter((a) => PRIORITIES.indexOf(a.alert.priority) <= min);

@@ -1,7 +1,7 @@
 // `vigil status`: asks a running sensor over its local control socket for its counters and shows
 // them for people (or as JSON).
 import type { Command } from 'commander';
-import { controlRequest, DEFAULT_SOCKET } from '../../common/control-client.ts';
+import { controlRequest, DEFAULT_SOCKET, type ControlReply } from '../../common/control-client.ts';
 import { VigilError } from '../../common/errors.ts';
 import type { SensorStatus } from '../../sensor/sensor.ts';
 import { tryParseHello } from '../../kernel/hello.ts';
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('--socket <path>', 'control socket of the sensor', DEFAULT_SOCKET)
     .option('--json', 'print JSON')
     .action(async (opts: { socket: string; json?: boolean }) => {
-      let reply;
+      let reply: ControlReply;
       try {
         reply = await controlRequest(opts.socket, { op: 'status' });
       } catch (e) {

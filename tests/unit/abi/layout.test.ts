@@ -81,7 +81,9 @@ group('S_', { TRUNCATED: abi.S_TRUNCATED, FAULT: abi.S_FAULT });
 group('EXE_', { MEMFD: abi.EXE_MEMFD, UPPER: abi.EXE_UPPER, WRITABLE: abi.EXE_WRITABLE, FROM_EXECVEAT: abi.EXE_FROM_EXECVEAT, LOWER: abi.EXE_LOWER });
 group('EXEC_A_', abi.EXEC_A);
 group('FD_A_', abi.FD_A);
-GEN_FD_DESC_SLOTS.forEach((s, i) => entries.push({ label: `GEN_FD_DESC_SLOTS[${i}]`, c: `VGL_FD_A_${Object.keys(abi.FD_A)[i]}`, ts: s }));
+GEN_FD_DESC_SLOTS.forEach((s, i) => {
+  entries.push({ label: `GEN_FD_DESC_SLOTS[${i}]`, c: `VGL_FD_A_${Object.keys(abi.FD_A)[i]}`, ts: s });
+});
 group('FDT_', abi.FDT);
 group('KC_', abi.KC);
 group('PF_', abi.PF);

@@ -12,7 +12,7 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { startServer, type RunningServer } from '../../../src/server/index.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { makeEvent } from '../../helpers/backend-fixtures.ts';
-import { api } from '../../helpers/backend-server.ts';
+import { api, type ApiError, type ApiEvent, type ApiPage, type ApiToken } from '../../helpers/backend-server.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-api-validation-'));
 const dataDir = path.join(tmp, 'server');
@@ -26,7 +26,7 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const call = (p: string, o: { method?: string; body?: unknown; token?: string | null } = {}) => api(srv.url, dataDir, p, o);
+const call = <T = unknown>(p: string, o: { method?: string; body?: unknown; token?: string | null } = {}) => api<T>(srv.url, dataDir, p, o);
 
 describe('a bad request gets a 400 naming the field and what was expected', () => {
   const cases: { what: string; p: string; o?: { method?: string; body?: unknown }; field: string; expected: RegExp; message: RegExp }[] = [
@@ -47,19 +47,19 @@ describe('a bad request gets a 400 naming the field and what was expected', () =
   ];
   for (const c of cases) {
     test(c.what, async () => {
-      const r = await call(c.p, c.o);
+      const r = await call<ApiError>(c.p, c.o);
       assert.equal(r.status, 400, JSON.stringify(r.json));
       assert.deepEqual(Object.keys(r.json).sort(), ['code', 'expected', 'field', 'message']);
       assert.equal(r.json.code, 'bad_request');
       assert.equal(r.json.field, c.field);
-      assert.match(r.json.expected, c.expected);
+      assert.match(r.json.expected!, c.expected);
       assert.match(r.json.message, c.message);
     });
   }
 
   test('a body that is not JSON, or not declared as JSON', async () => {
     const raw = (type: string, data: string) =>
-      new Promise<{ status: number; json: any }>((resolve, reject) => {
+      new Promise<{ status: number; json: ApiError }>((resolve, reject) => {
         const req = https.request(`${srv.url}/api/v1/api-tokens`, { method: 'POST', ca: readFileSync(path.join(dataDir, 'ca.pem')), headers: { authorization: `Bearer ${srv.adminToken}`, 'content-type': type } }, (res) => {
           let b = '';
           res.on('data', (c: Buffer) => (b += c.toString()));
@@ -81,10 +81,10 @@ describe('a bad request gets a 400 naming the field and what was expected', () =
   });
 
   test('a valid request passes the same schemas (defaults applied, optional body)', async () => {
-    const t = await call('/api/v1/enrollment-tokens', { method: 'POST' });
+    const t = await call<ApiToken>('/api/v1/enrollment-tokens', { method: 'POST' });
     assert.equal(t.status, 201, JSON.stringify(t.json));
     assert.match(t.json.token, /^vgle1\./);
-    const a = await call('/api/v1/api-tokens', { method: 'POST', body: { scope: 'read', name: 'ci' } });
+    const a = await call<ApiToken>('/api/v1/api-tokens', { method: 'POST', body: { scope: 'read', name: 'ci' } });
     assert.equal(a.status, 201);
     assert.deepEqual(Object.keys(a.json).sort(), ['scope', 'token']);
     const e = await call('/api/v1/events?proc.name=cat&proc.name=ls&order=asc');
@@ -93,7 +93,7 @@ describe('a bad request gets a 400 naming the field and what was expected', () =
   });
 
   test('auth runs before validation: a bad body without a token is a 401', async () => {
-    const r = await call('/api/v1/api-tokens', { method: 'POST', body: { scope: 'root' }, token: null });
+    const r = await call<ApiError>('/api/v1/api-tokens', { method: 'POST', body: { scope: 'root' }, token: null });
     assert.equal(r.status, 401);
     assert.equal(r.json.code, 'unauthorized');
   });
@@ -103,15 +103,15 @@ describe('64-bit ns times', () => {
   test('since/until keep every nanosecond (no rounding through a double)', async () => {
     // 2^53 < T: neighbouring ns values are not representable as doubles
     const T = 1_700_000_000_123_456_789n;
-    const tok = await call('/api/v1/enrollment-tokens', { method: 'POST', body: {} });
+    const tok = await call<ApiToken>('/api/v1/enrollment-tokens', { method: 'POST', body: {} });
     const up = new SensorUplink({ dir: path.join(tmp, 'sensor'), server: srv.url, token: tok.json.token, logger: silentLogger(), flushIntervalMs: 5 });
     await up.start();
     try {
       for (let i = 0; i < 3; i++) up.push(makeEvent({ num: i + 1, time: T + BigInt(i) }));
       assert.equal(await up.drain(10_000), true);
-      const r = await call(`/api/v1/events?since=${T + 1n}&until=${T + 2n}`);
+      const r = await call<ApiPage<ApiEvent>>(`/api/v1/events?since=${T + 1n}&until=${T + 2n}`);
       assert.equal(r.status, 200, JSON.stringify(r.json));
-      assert.deepEqual(r.json.items.map((e: { evt: { num: number; time: string } }) => [e.evt.num, e.evt.time]), [[2, String(T + 1n)]]);
+      assert.deepEqual(r.json.items.map((e) => [e.evt.num, e.evt.time]), [[2, String(T + 1n)]]);
     } finally {
       await up.close();
     }
@@ -124,7 +124,7 @@ describe('enrollment guard', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await call('/api/v1/enroll', { method: 'POST', body: { token: 'vgle1.x.y' }, token: null })).status);
     assert.deepEqual(statuses, [...Array(10).fill(400), 429, 429]);
-    const r = await call('/api/v1/enroll', { method: 'POST', body: { token: 'vgle1.x.y', csr: 'x' }, token: null });
+    const r = await call<ApiError>('/api/v1/enroll', { method: 'POST', body: { token: 'vgle1.x.y', csr: 'x' }, token: null });
     assert.equal(r.status, 429);
     assert.equal(r.json.code, 'rate_limited');
     assert.match(r.json.message, /^too many failed enrollments from \S+; retry in \d+ s$/);

@@ -11,7 +11,7 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { postgresAvailable, startPostgres, type PgHandle } from '../../helpers/services.ts';
 import { T0, makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
-import { allEvents, api } from '../../helpers/backend-server.ts';
+import { allEvents, api, type ApiAlert, type ApiError, type ApiEvent, type ApiPage, type ApiSensor, type ApiToken, type WorkloadInsights, type WorkloadSummary } from '../../helpers/backend-server.ts';
 
 function suite(name: string, storeUrl: () => Promise<string | undefined>) {
   describe(`API (${name})`, () => {
@@ -21,11 +21,11 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
     let up: SensorUplink;
     let sensorId: string;
     let readToken: string;
-    const get = (p: string, token?: string | null) => api(srv.url, dataDir, p, { token });
+    const get = <T = unknown>(p: string, token?: string | null) => api<T>(srv.url, dataDir, p, { token });
 
     before(async () => {
       srv = await startServer({ dataDir, listen: '127.0.0.1:0', logger: silentLogger(), store: await storeUrl() });
-      const tok = await api(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
+      const tok = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
       up = new SensorUplink({ dir: path.join(tmp, 'sensor'), server: srv.url, token: tok.json.token, logger: silentLogger(), flushIntervalMs: 5, hostname: 'node-a' });
       await up.start();
       sensorId = up.sensorId!;
@@ -48,7 +48,7 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
         up.pushAlert(makeAlert({ rule: i % 2 ? 'Terminal shell in container' : 'Write below etc', priority: i % 3 ? 'Warning' : 'Critical', time: T0 + BigInt(i) * 1_000_000n, container: i % 4 ? 'abcdef123456' : 'host', pod: i % 4 ? 'web-6b8f7c9d5f-abcde' : undefined, ns: 'prod' }));
       }
       assert.equal(await up.drain(30_000), true);
-      readToken = (await api(srv.url, dataDir, '/api/v1/api-tokens', { method: 'POST', body: { scope: 'read', name: 'viewer' } })).json.token;
+      readToken = (await api<ApiToken>(srv.url, dataDir, '/api/v1/api-tokens', { method: 'POST', body: { scope: 'read', name: 'viewer' } })).json.token;
     });
     after(async () => {
       await up?.close();
@@ -58,23 +58,23 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
 
     test('auth: 401 without or with a bad token, 403 for read on admin routes, JSON errors', async () => {
       for (const p of ['/api/v1/events', '/api/v1/alerts', '/api/v1/sensors', '/api/v1/insights/workloads', '/metrics']) {
-        const r = await get(p, null);
+        const r = await get<ApiError>(p, null);
         assert.equal(r.status, 401, p);
         assert.equal(r.json.code, 'unauthorized');
         assert.equal(typeof r.json.message, 'string');
         assert.equal((await get(p, 'vgl_r_nope')).status, 401);
         assert.equal((await get(p, readToken)).status, 200, p);
       }
-      const ack = await api(srv.url, dataDir, '/api/v1/alerts/x/ack', { method: 'POST', token: readToken });
+      const ack = await api<ApiError>(srv.url, dataDir, '/api/v1/alerts/x/ack', { method: 'POST', token: readToken });
       assert.equal(ack.status, 403);
       assert.deepEqual(Object.keys(ack.json).sort(), ['code', 'message']);
-      const nf = await get('/api/v1/nope');
+      const nf = await get<ApiError>('/api/v1/nope');
       assert.equal(nf.status, 404);
       assert.equal(nf.json.code, 'not_found');
     });
 
     test('OpenAPI document describes every route', async () => {
-      const r = await get('/api/openapi.json', null);
+      const r = await get<{ openapi: string; paths: Record<string, unknown> }>('/api/openapi.json', null);
       assert.equal(r.status, 200);
       assert.equal(r.json.openapi, '3.0.3');
       for (const p of ['/api/v1/events', '/api/v1/alerts', '/api/v1/alerts/{id}/ack', '/api/v1/insights/workloads', '/api/v1/insights/workloads/{id}', '/api/v1/sensors', '/api/v1/enrollment-tokens', '/api/v1/enroll', '/metrics']) {
@@ -104,7 +104,7 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       assert.equal((await get('/api/v1/events?proc.pid=abc')).status, 400);
       assert.equal((await get('/api/v1/events?since=yesterday-ish')).status, 400);
       assert.equal((await get('/api/v1/events?cursor=broken')).status, 400);
-      const page = await get('/api/v1/events?limit=5');
+      const page = await get<ApiPage<ApiEvent>>('/api/v1/events?limit=5');
       assert.equal(page.json.items.length, 5);
       assert.equal(typeof page.json.next, 'string');
       assert.ok(page.json.items[0].evt && page.json.items[0].proc, 'items are in the event shape');
@@ -116,7 +116,7 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       let cursor: string | null = null;
       let i = 301;
       do {
-        const r: any = await get(`/api/v1/events?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const r: { status: number; json: ApiPage<ApiEvent> } = await get<ApiPage<ApiEvent>>(`/api/v1/events?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
         assert.equal(r.status, 200);
         for (const e of r.json.items) seen.push(`${e.evt.num}`);
         cursor = r.json.next;
@@ -131,8 +131,8 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       const asc: number[] = [];
       cursor = null;
       do {
-        const r: any = await get(`/api/v1/events?limit=13&order=asc&proc.name=cat${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-        asc.push(...r.json.items.map((e: any) => e.evt.num));
+        const r: { status: number; json: ApiPage<ApiEvent> } = await get<ApiPage<ApiEvent>>(`/api/v1/events?limit=13&order=asc&proc.name=cat${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        asc.push(...r.json.items.map((e) => e.evt.num));
         cursor = r.json.next;
       } while (cursor);
       assert.equal(asc.length, 150);
@@ -141,42 +141,42 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
     });
 
     test('alerts: filters, ack', async () => {
-      const all = (await get('/api/v1/alerts?limit=100')).json.items;
+      const all = (await get<ApiPage<ApiAlert>>('/api/v1/alerts?limit=100')).json.items;
       assert.equal(all.length, 12);
-      assert.ok(all.every((a: any) => a.uuid && a.rule && a.output_fields && a.acked === false));
-      assert.equal((await get('/api/v1/alerts?rule=Write%20below%20etc')).json.items.length, 6);
-      assert.equal((await get('/api/v1/alerts?priority=critical')).json.items.length, 4);
-      assert.equal((await get('/api/v1/alerts?min_priority=warning')).json.items.length, 12);
-      assert.equal((await get('/api/v1/alerts?min_priority=critical')).json.items.length, 4);
-      assert.equal((await get('/api/v1/alerts?container=host')).json.items.length, 3);
-      assert.equal((await get('/api/v1/alerts?pod=web-6b8f7c9d5f-abcde')).json.items.length, 9);
-      assert.equal((await get(`/api/v1/alerts?since=${T0}&until=${T0 + 3_000_000n}`)).json.items.length, 3);
-      const p1 = await get('/api/v1/alerts?limit=5');
-      const p2 = await get(`/api/v1/alerts?limit=5&cursor=${encodeURIComponent(p1.json.next)}`);
-      assert.equal(new Set([...p1.json.items, ...p2.json.items].map((a: any) => a.uuid)).size, 10);
+      assert.ok(all.every((a) => a.uuid && a.rule && a.output_fields && a.acked === false));
+      assert.equal((await get<ApiPage<ApiAlert>>('/api/v1/alerts?rule=Write%20below%20etc')).json.items.length, 6);
+      assert.equal((await get<ApiPage<ApiAlert>>('/api/v1/alerts?priority=critical')).json.items.length, 4);
+      assert.equal((await get<ApiPage<ApiAlert>>('/api/v1/alerts?min_priority=warning')).json.items.length, 12);
+      assert.equal((await get<ApiPage<ApiAlert>>('/api/v1/alerts?min_priority=critical')).json.items.length, 4);
+      assert.equal((await get<ApiPage<ApiAlert>>('/api/v1/alerts?container=host')).json.items.length, 3);
+      assert.equal((await get<ApiPage<ApiAlert>>('/api/v1/alerts?pod=web-6b8f7c9d5f-abcde')).json.items.length, 9);
+      assert.equal((await get<ApiPage<ApiAlert>>(`/api/v1/alerts?since=${T0}&until=${T0 + 3_000_000n}`)).json.items.length, 3);
+      const p1 = await get<ApiPage<ApiAlert>>('/api/v1/alerts?limit=5');
+      const p2 = await get<ApiPage<ApiAlert>>(`/api/v1/alerts?limit=5&cursor=${encodeURIComponent(p1.json.next!)}`);
+      assert.equal(new Set([...p1.json.items, ...p2.json.items].map((a) => a.uuid)).size, 10);
       const id = all[0].uuid;
       const ack = await api(srv.url, dataDir, `/api/v1/alerts/${id}/ack`, { method: 'POST' });
       assert.equal(ack.status, 200);
-      const acked = (await get('/api/v1/alerts?acked=true')).json.items;
-      assert.deepEqual(acked.map((a: any) => a.uuid), [id]);
+      const acked = (await get<ApiPage<ApiAlert>>('/api/v1/alerts?acked=true')).json.items;
+      assert.deepEqual(acked.map((a) => a.uuid), [id]);
       assert.equal((await api(srv.url, dataDir, '/api/v1/alerts/does-not-exist/ack', { method: 'POST' })).status, 404);
     });
 
     test('insights and sensors', async () => {
-      const ws = (await get('/api/v1/insights/workloads')).json.items;
-      const web = ws.find((w: any) => w.id === 'k8s:prod:deployment:web');
-      assert.ok(web, JSON.stringify(ws.map((w: any) => w.id)));
+      const ws = (await get<ApiPage<WorkloadSummary>>('/api/v1/insights/workloads')).json.items;
+      const web = ws.find((w) => w.id === 'k8s:prod:deployment:web');
+      assert.ok(web, JSON.stringify(ws.map((w) => w.id)));
       assert.equal(web.events, 60);
-      assert.ok(ws.some((w: any) => w.id === 'host:node-a'));
-      const d = await get(`/api/v1/insights/workloads/${encodeURIComponent('k8s:prod:deployment:web')}`);
+      assert.ok(ws.some((w) => w.id === 'host:node-a'));
+      const d = await get<WorkloadInsights>(`/api/v1/insights/workloads/${encodeURIComponent('k8s:prod:deployment:web')}`);
       assert.equal(d.status, 200);
       assert.equal(d.json.files.length, 1);
       assert.equal(d.json.files[0].path, '/var/data/*');
       assert.equal(d.json.files[0].count, 20);
       assert.ok(d.json.processes.length > 0);
-      assert.ok(d.json.rules.some((r: any) => r.rule === 'Terminal shell in container'));
+      assert.ok(d.json.rules.some((r) => r.rule === 'Terminal shell in container'));
       assert.equal((await get('/api/v1/insights/workloads/k8s:x:pod:nope')).status, 404);
-      const s = (await get('/api/v1/sensors')).json.items.find((x: any) => x.id === sensorId);
+      const s = (await get<ApiPage<ApiSensor>>('/api/v1/sensors')).json.items.find((x) => x.id === sensorId)!;
       assert.equal(s.hostname, 'node-a');
       assert.equal(s.connected, true);
       assert.equal(s.alerts_received, 12);
@@ -184,11 +184,11 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       assert.deepEqual(s.drops, { kernel: 0, user: 0, spool: 0 });
       up.setDrops({ kernel: 7, user: 2 });
       for (let k = 0; k < 100; k++) {
-        const x = (await get('/api/v1/sensors')).json.items.find((y: any) => y.id === sensorId);
+        const x = (await get<ApiPage<ApiSensor>>('/api/v1/sensors')).json.items.find((y) => y.id === sensorId)!;
         if (x.drops.kernel === 7) break;
         await new Promise((res) => setTimeout(res, 20));
       }
-      const s2 = (await get('/api/v1/sensors')).json.items.find((x: any) => x.id === sensorId);
+      const s2 = (await get<ApiPage<ApiSensor>>('/api/v1/sensors')).json.items.find((x) => x.id === sensorId)!;
       assert.deepEqual(s2.drops, { kernel: 7, user: 2, spool: 0 });
     });
 

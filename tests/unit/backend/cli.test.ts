@@ -13,7 +13,7 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { freePort } from '../../helpers/services.ts';
 import { makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
-import { repoRoot, spawnServer, type ChildServer } from '../../helpers/backend-server.ts';
+import { repoRoot, spawnServer, type ApiSensor, type ChildServer } from '../../helpers/backend-server.ts';
 
 const run = promisify(execFile);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));
@@ -69,8 +69,8 @@ test('vigil sensors / events / alerts / insights over the API', async () => {
 test('vigil server sensor revoke', async () => {
   const r = await vigil('server', 'sensor', 'revoke', sensorId, '--data', dataDir);
   assert.match(r.stdout, /revoked/);
-  const sj = JSON.parse((await vigil('sensors', '--data', dataDir, '--json')).stdout);
-  assert.equal(sj.find((x: any) => x.id === sensorId).revoked, true);
+  const sj = JSON.parse((await vigil('sensors', '--data', dataDir, '--json')).stdout) as ApiSensor[];
+  assert.equal(sj.find((x) => x.id === sensorId)!.revoked, true);
   await assert.rejects(vigil('server', 'sensor', 'revoke', 'bogus', '--data', dataDir), /invalid sensor id/);
 });
 

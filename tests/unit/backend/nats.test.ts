@@ -13,7 +13,7 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { natsAvailable, postgresAvailable, startNats, startPostgres, type NatsHandle, type PgHandle } from '../../helpers/services.ts';
 import { makeEvent } from '../../helpers/backend-fixtures.ts';
-import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../../helpers/backend-server.ts';
+import { allEvents, api, spawnServer, waitFor, type ApiEvent, type ApiPage, type ApiSensor, type ApiToken, type ChildServer } from '../../helpers/backend-server.ts';
 
 const missing = natsAvailable() ?? postgresAvailable();
 let nats: NatsHandle | undefined;
@@ -40,7 +40,7 @@ test('two servers behind JetStream: SIGKILL one, nothing lost or duplicated', { 
   try {
     a = await spawnServer({ dataDir, store, stream: nats!.url, logLevel: 'warn' });
     b = await spawnServer({ dataDir, store, stream: nats!.url, logLevel: 'warn' });
-    const tok = await api(a.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
+    const tok = await api<ApiToken>(a.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
     up = new SensorUplink({ dir: path.join(tmp, 'sensor'), server: a.url, servers: [a.url, b.url], token: tok.json.token, logger: silentLogger(), flushIntervalMs: 5, reconnectMinMs: 50, reconnectMaxMs: 300, batchMaxItems: 200 });
     await up.start();
     const N = 20_000;
@@ -57,7 +57,7 @@ test('two servers behind JetStream: SIGKILL one, nothing lost or duplicated', { 
     assert.equal(await up.drain(60_000), true, JSON.stringify(up.counters()));
     const sensorId = up.sensorId!;
     // The store catches up once JetStream is drained by B's consumer.
-    let evs: any[] = [];
+    let evs: ApiEvent[] = [];
     await waitFor(async () => {
       evs = await allEvents(b!.url, dataDir, `sensor=${sensorId}`, 5000);
       return evs.length >= N;
@@ -73,8 +73,8 @@ test('two servers behind JetStream: SIGKILL one, nothing lost or duplicated', { 
     await nc.close();
     assert.equal(info.state.messages, 0);
     assert.ok(ci.delivered.stream_seq > 0);
-    const sensors = await api(b.url, dataDir, '/api/v1/sensors');
-    assert.equal(sensors.json.items.find((s: any) => s.id === sensorId).events_received, N);
+    const sensors = await api<ApiPage<ApiSensor>>(b.url, dataDir, '/api/v1/sensors');
+    assert.equal(sensors.json.items.find((s) => s.id === sensorId)!.events_received, N);
   } finally {
     await up?.close();
     await a?.kill();

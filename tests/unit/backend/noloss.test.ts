@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { silentLogger } from '../../../src/common/log.ts';
-import { allEvents, api, spawnServer, waitFor, type ChildServer } from '../../helpers/backend-server.ts';
+import { allEvents, api, spawnServer, waitFor, type ApiPage, type ApiSensor, type ApiToken, type ChildServer } from '../../helpers/backend-server.ts';
 import { makeEvent } from '../../helpers/backend-fixtures.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,7 +22,7 @@ test('SIGKILLed server and restarted sensor: every event stored exactly once', {
   try {
     srv = await spawnServer({ dataDir, logLevel: 'warn' });
     const port = srv.port;
-    const tok = await api(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: { ttl: '10m' } });
+    const tok = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: { ttl: '10m' } });
     assert.equal(tok.status, 201);
     const opts = { dir: sensorDir, server: srv.url, logger: silentLogger(), flushIntervalMs: 10, reconnectMinMs: 100, reconnectMaxMs: 500, batchMaxItems: 500 };
     up = new SensorUplink({ ...opts, token: tok.json.token });
@@ -78,8 +78,8 @@ test('SIGKILLed server and restarted sensor: every event stored exactly once', {
     assert.equal(nums.length, N, `stored ${nums.length} of ${N}`);
     for (let i = 1; i <= N; i++) assert.ok(uniq.has(i), `missing event ${i}`);
     for (const e of events) assert.equal(e.proc.args, `marker-${e.evt.num}`);
-    const sensors = await api(srv.url, dataDir, '/api/v1/sensors');
-    const me = sensors.json.items.find((s: any) => s.id === sensorId);
+    const sensors = await api<ApiPage<ApiSensor>>(srv.url, dataDir, '/api/v1/sensors');
+    const me = sensors.json.items.find((s) => s.id === sensorId)!;
     assert.equal(me.events_received, N);
     assert.equal(me.connected, true);
   } finally {

@@ -16,11 +16,47 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-openapi-'));
 const dataDir = path.join(tmp, 'server');
 let srv: RunningServer;
 const routes: RouteInfo[] = [];
-let doc: any;
+/** The parts of a JSON schema, a route's schemas and the OpenAPI document these checks read. */
+interface SchemaNode {
+  type?: string;
+  $ref?: string;
+  properties?: Record<string, SchemaNode>;
+  required?: string[];
+  additionalProperties?: boolean;
+  patternProperties?: Record<string, unknown>;
+  nullable?: boolean;
+}
+interface RouteSchema {
+  summary?: string;
+  params?: SchemaNode;
+  querystring?: SchemaNode;
+  body?: SchemaNode;
+  response?: Record<string, unknown>;
+}
+interface OaParam {
+  name: string;
+  in: string;
+  required: boolean;
+  schema: SchemaNode;
+}
+type OaContent = Record<string, { schema?: SchemaNode }>;
+interface OaOperation {
+  summary?: string;
+  security?: unknown;
+  parameters?: OaParam[];
+  requestBody?: { content?: OaContent };
+  responses: Record<string, { description?: string; content?: OaContent }>;
+}
+interface OaDoc {
+  openapi: string;
+  paths: Record<string, Record<string, OaOperation>>;
+  components: { schemas: Record<string, SchemaNode> };
+}
+let doc: OaDoc;
 
 before(async () => {
   srv = await startServer({ dataDir, listen: '127.0.0.1:0', logger: silentLogger(), routeTap: (r) => routes.push(r) });
-  const r = await api(srv.url, dataDir, '/api/openapi.json', { token: null });
+  const r = await api<OaDoc>(srv.url, dataDir, '/api/openapi.json', { token: null });
   assert.equal(r.status, 200);
   doc = r.json;
 });
@@ -31,7 +67,7 @@ after(async () => {
 
 const methods = (r: RouteInfo) => (Array.isArray(r.method) ? r.method : [r.method]).filter((m) => m !== 'HEAD');
 const oaPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-const props = (s: any): string[] => Object.keys(s?.properties ?? {});
+const props = (s: SchemaNode | undefined): string[] => Object.keys(s?.properties ?? {});
 
 test('the server registered the routes of every resource group', () => {
   const have = new Set(routes.flatMap((r) => methods(r).map((m) => `${m} ${r.url}`)));
@@ -48,7 +84,7 @@ test('the server registered the routes of every resource group', () => {
 test('every route has schemas for what it reads and every status it answers', () => {
   for (const r of routes) {
     if (methods(r).length === 0) continue;
-    const s: any = r.schema;
+    const s = r.schema as RouteSchema | undefined;
     const id = `${methods(r).join(',')} ${r.url}`;
     assert.ok(s, `${id}: no schema`);
     assert.equal(typeof s.summary, 'string', `${id}: no summary`);
@@ -57,7 +93,7 @@ test('every route has schemas for what it reads and every status it answers', ()
     assert.deepEqual(props(s.params), pathParams, `${id}: params schema`);
     if (methods(r).includes('POST') && !r.url.includes('/:id/')) assert.ok(s.body, `${id}: no body schema`);
     if (s.querystring) assert.equal(s.querystring.additionalProperties, false, `${id}: unknown query parameters must be refused`);
-    if (r.config?.scope !== 'public') assert.ok(s.response[401], `${id}: 401 not described`);
+    if (r.config?.scope !== 'public') assert.ok(s.response![401], `${id}: 401 not described`);
   }
 });
 
@@ -67,14 +103,14 @@ test('every route appears in the OpenAPI document with its schemas', () => {
   for (const r of routes) {
     for (const m of methods(r)) {
       n++;
-      const s: any = r.schema ?? {};
+      const s = (r.schema ?? {}) as RouteSchema;
       const id = `${m} ${r.url}`;
       const op = doc.paths[oaPath(r.url)]?.[m.toLowerCase()];
       assert.ok(op, `${id} missing from the document`);
       assert.equal(op.summary, s.summary, id);
       const scope = r.config?.scope ?? 'read';
       assert.deepEqual(op.security, scope === 'public' ? [] : [{ bearer: [scope] }], id);
-      const params = (op.parameters ?? []) as { name: string; in: string; required: boolean; schema: any }[];
+      const params = op.parameters ?? [];
       assert.deepEqual(params.filter((p) => p.in === 'path').map((p) => p.name), props(s.params), `${id}: path parameters`);
       const query = params.filter((p) => p.in === 'query');
       assert.deepEqual(query.map((p) => p.name).filter((x) => x !== 'filters'), props(s.querystring), `${id}: query parameters`);
@@ -83,28 +119,28 @@ test('every route appears in the OpenAPI document with its schemas', () => {
       if (s.body) {
         const body = op.requestBody?.content?.['application/json']?.schema;
         assert.ok(body, `${id}: request body`);
-        assert.deepEqual(Object.keys(body.properties).sort(), props(s.body).sort(), `${id}: body fields`);
+        assert.deepEqual(Object.keys(body.properties!).sort(), props(s.body).sort(), `${id}: body fields`);
       } else assert.equal(op.requestBody, undefined, id);
       assert.deepEqual(Object.keys(op.responses).sort(), Object.keys(s.response ?? {}).sort(), `${id}: responses`);
-      for (const [status, resp] of Object.entries<any>(op.responses)) {
+      for (const [status, resp] of Object.entries(op.responses)) {
         assert.equal(typeof resp.description, 'string', `${id} ${status}`);
-        if (status !== '101') assert.ok(Object.values<any>(resp.content)[0].schema, `${id} ${status}: schema`);
+        if (status !== '101') assert.ok(Object.values(resp.content!)[0]!.schema, `${id} ${status}: schema`);
       }
     }
   }
-  assert.equal(Object.values<any>(doc.paths).reduce((a, p) => a + Object.keys(p).length, 0), n, 'no operation without a route');
+  assert.equal(Object.values(doc.paths).reduce((a, p) => a + Object.keys(p).length, 0), n, 'no operation without a route');
 });
 
 test('shared shapes are components, every $ref resolves, no JSON-schema-only constructs remain', () => {
   for (const c of ['Error', 'Event', 'Alert', 'Sensor', 'WorkloadSummary', 'WorkloadInsights']) assert.ok(doc.components.schemas[c], c);
-  assert.deepEqual(doc.components.schemas.Error.required, ['code', 'message']);
-  assert.deepEqual(Object.keys(doc.components.schemas.Error.properties), ['code', 'message', 'field', 'expected']);
+  assert.deepEqual(doc.components.schemas.Error!.required, ['code', 'message']);
+  assert.deepEqual(Object.keys(doc.components.schemas.Error!.properties!), ['code', 'message', 'field', 'expected']);
   const text = JSON.stringify(doc);
   for (const m of text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) assert.ok(doc.components.schemas[m[1]!], m[1]);
   for (const bad of ['"const"', '"patternProperties"', '"type":"null"', '"anyOf"', '"$id"', '"examples"']) assert.ok(!text.includes(bad), bad);
   // nullable fields of the insight types keep their type
-  assert.deepEqual(doc.components.schemas.WorkloadSummary.properties.namespace, { nullable: true, type: 'string' });
+  assert.deepEqual(doc.components.schemas.WorkloadSummary!.properties!.namespace, { nullable: true, type: 'string' });
   // 64-bit times are strings in the document too
-  const since = doc.paths['/api/v1/events'].get.parameters.find((p: any) => p.name === 'since');
+  const since = doc.paths['/api/v1/events']!.get!.parameters!.find((p) => p.name === 'since')!;
   assert.equal(since.schema.type, 'string');
 });

@@ -12,7 +12,7 @@ import { startServer } from '../../../src/server/index.ts';
 import { createLogger } from '../../../src/common/log.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
-import { api } from '../../helpers/backend-server.ts';
+import { api, type ApiAlert, type ApiEvent, type ApiPage, type ApiToken } from '../../helpers/backend-server.ts';
 
 const SECRETS = ['S3cretPassw0rd', 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', 'PgSecret123', 'UrlSecret99', 'AKIAIOSFODNN7EXAMPLE', 'tok9abcdef123456xyz', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'FlagTok3n42'];
 
@@ -47,17 +47,17 @@ test('planted secrets never leave the node, nor reach store, API or logs', { tim
   const frames: string[] = [];
   const srv = await startServer({ dataDir, listen: '127.0.0.1:0', logger: log, frameTap: (_s, t) => frames.push(t) });
   try {
-    const tok = await api(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
+    const tok = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
     const up = new SensorUplink({ dir: path.join(tmp, 'sensor'), server: srv.url, token: tok.json.token, logger: log, flushIntervalMs: 5 });
     await up.start();
     const ev = makeEvent({ num: 1, proc: 'mysql', args: '--password=S3cretPassw0rd --token FlagTok3n42 -h db', fd: { name: '/tmp/postgres://app:UrlSecret99@db/x', type: 'file' } });
-    (ev.proc as any).cmdline = 'mysql --password=S3cretPassw0rd -h db';
-    (ev.proc as any).env = ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', 'PGPASSWORD=PgSecret123', 'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE'];
-    (ev.evt as any).arg = { args: 'curl -H "Authorization: Bearer tok9abcdef123456xyz" https://api', data: '-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----' };
+    (ev.proc as Record<string, unknown>).cmdline = 'mysql --password=S3cretPassw0rd -h db';
+    (ev.proc as Record<string, unknown>).env = ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', 'PGPASSWORD=PgSecret123', 'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE'];
+    (ev.evt as Record<string, unknown>).arg = { args: 'curl -H "Authorization: Bearer tok9abcdef123456xyz" https://api', data: '-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----' };
     up.push(ev);
     const alert = makeAlert({ rule: 'Secret in argv', priority: 'Warning' });
     alert.output = 'cmd=mysql --password=S3cretPassw0rd user=root';
-    (alert.output_fields as any)['proc.cmdline'] = 'mysql --password=S3cretPassw0rd';
+    (alert.output_fields as Record<string, unknown>)['proc.cmdline'] = 'mysql --password=S3cretPassw0rd';
     up.pushAlert(alert);
     // Code paths that log user data: a logged command line and a logged error.
     log.info({ cmdline: 'mysql --password=S3cretPassw0rd', url: 'postgres://app:UrlSecret99@db/x' }, 'exec mysql --password=S3cretPassw0rd');
@@ -65,8 +65,8 @@ test('planted secrets never leave the node, nor reach store, API or logs', { tim
     assert.equal(await up.drain(20_000), true);
     const spoolText = readdirSync(path.join(tmp, 'sensor', 'spool')).map((f) => readFileSync(path.join(tmp, 'sensor', 'spool', f), 'latin1')).join('\n');
     await up.close();
-    const evs = await api(srv.url, dataDir, '/api/v1/events');
-    const als = await api(srv.url, dataDir, '/api/v1/alerts');
+    const evs = await api<ApiPage<ApiEvent>>(srv.url, dataDir, '/api/v1/events');
+    const als = await api<ApiPage<ApiAlert>>(srv.url, dataDir, '/api/v1/alerts');
     const apiText = JSON.stringify(evs.json) + JSON.stringify(als.json);
     assert.equal(evs.json.items.length, 1);
     assert.match(apiText, /\*\*\*REDACTED\*\*\*/);

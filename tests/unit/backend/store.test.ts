@@ -11,6 +11,7 @@ import { PostgresStore } from '../../../src/store/postgres.ts';
 import type { IngestRecord, Store } from '../../../src/store/types.ts';
 import { startPostgres, postgresAvailable, type PgHandle } from '../../helpers/services.ts';
 import { T0, makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
+import type { ApiAlert, ApiEvent } from '../../helpers/backend-server.ts';
 
 function recs(from: number, to: number, f: (i: number) => Record<string, unknown>): IngestRecord[] {
   const out: IngestRecord[] = [];
@@ -53,7 +54,7 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
 
     test('filters by Falco fields and time range', async () => {
       const all = async (q: Partial<Parameters<Store['queryEvents']>[0]>) => {
-        const out: Record<string, any>[] = [];
+        const out: ApiEvent[] = [];
         let cursor: string | undefined;
         do {
           const p = await store.queryEvents({ fields: {}, limit: 1000, ...q, cursor });
@@ -135,7 +136,7 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
       assert.equal((await store.ingest('s1', 'node1', alerts)).inserted, 30);
       assert.equal((await store.ingest('s1', 'node1', alerts.slice(0, 5))).inserted, 0);
       const get = async (q: Partial<Parameters<Store['queryAlerts']>[0]>) => {
-        const out: any[] = [];
+        const out: ApiAlert[] = [];
         let cursor: string | undefined;
         do {
           const p = await store.queryAlerts({ limit: 4, ...q, cursor });

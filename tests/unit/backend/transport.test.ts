@@ -13,10 +13,10 @@ import { startServer, type RunningServer } from '../../../src/server/index.ts';
 import { silentLogger } from '../../../src/common/log.ts';
 import { ensurePki, newRsaKeyPem, serverNames } from '../../../src/server/pki.ts';
 import { enroll, createKeyAndCsr, type SensorCredentials } from '../../../src/uplink/enroll.ts';
-import { CloseCode, SUBPROTOCOL } from '../../../src/wire/protocol.ts';
+import { CloseCode, SUBPROTOCOL, type AckFrame, type WelcomeFrame } from '../../../src/wire/protocol.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { freePort } from '../../helpers/services.ts';
-import { api, allEvents, waitFor } from '../../helpers/backend-server.ts';
+import { api, allEvents, waitFor, type ApiError, type ApiPage, type ApiSensor, type ApiToken } from '../../helpers/backend-server.ts';
 import { makeEvent } from '../../helpers/backend-fixtures.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-transport-'));
@@ -25,7 +25,7 @@ let srv: RunningServer;
 let port: number;
 
 async function newToken(ttl = '10m'): Promise<string> {
-  const r = await api(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: { ttl } });
+  const r = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: { ttl } });
   assert.equal(r.status, 201);
   return r.json.token;
 }
@@ -36,7 +36,7 @@ async function enrolled(): Promise<SensorCredentials> {
 }
 
 /** Opens a raw stream connection; resolves with the close code/reason or the HTTP refusal status. */
-function rawConnect(o: { cert?: string; key?: string; protocol?: string; frames?: (string | Buffer)[]; afterWelcome?: (string | Buffer)[] }): Promise<{ code?: number; reason?: string; status?: number; welcome?: any }> {
+function rawConnect(o: { cert?: string; key?: string; protocol?: string; frames?: (string | Buffer)[]; afterWelcome?: (string | Buffer)[] }): Promise<{ code?: number; reason?: string; status?: number; welcome?: WelcomeFrame }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/stream`, o.protocol === '' ? [] : [o.protocol ?? SUBPROTOCOL], {
       ca: readFileSync(srv.caPath, 'utf8'),
@@ -44,7 +44,7 @@ function rawConnect(o: { cert?: string; key?: string; protocol?: string; frames?
       key: o.key,
       maxPayload: 64 * 1024 * 1024,
     });
-    let welcome: any;
+    let welcome: WelcomeFrame | undefined;
     ws.on('unexpected-response', (_req, res) => {
       resolve({ status: res.statusCode });
       ws.terminate();
@@ -131,8 +131,8 @@ describe('mutual TLS', () => {
     await up.close();
     const r = await rawConnect({ cert: c.certPem, key: c.keyPem });
     assert.equal(r.status, 403);
-    const list = await api(srv.url, dataDir, '/api/v1/sensors');
-    assert.equal(list.json.items.find((s: any) => s.id === c.sensorId).revoked, true);
+    const list = await api<ApiPage<ApiSensor>>(srv.url, dataDir, '/api/v1/sensors');
+    assert.equal(list.json.items.find((s) => s.id === c.sensorId)!.revoked, true);
   });
 
   test('a server certificate cannot be used as a sensor certificate', async () => {
@@ -163,9 +163,9 @@ describe('enrollment', () => {
   });
 
   test('creating tokens needs the admin scope', async () => {
-    const read = await api(srv.url, dataDir, '/api/v1/api-tokens', { method: 'POST', body: { scope: 'read' } });
+    const read = await api<ApiToken>(srv.url, dataDir, '/api/v1/api-tokens', { method: 'POST', body: { scope: 'read' } });
     assert.equal(read.status, 201);
-    const r = await api(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {}, token: read.json.token });
+    const r = await api<ApiError>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {}, token: read.json.token });
     assert.equal(r.status, 403);
     assert.equal(r.json.code, 'forbidden');
   });
@@ -223,7 +223,7 @@ describe('protocol violations close only the offending connection', () => {
     assert.equal(r.code, CloseCode.UNAUTHENTICATED);
   });
   test('a valid raw batch is acked', async () => {
-    const got = await new Promise<any>((resolve) => {
+    const got = await new Promise<AckFrame>((resolve) => {
       const ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/stream`, [SUBPROTOCOL], { ca: readFileSync(srv.caPath, 'utf8'), cert: c.certPem, key: c.keyPem });
       ws.on('open', () => ws.send(hello(c)));
       ws.on('message', (d) => {
@@ -262,7 +262,7 @@ describe('spool bound', () => {
     const c2 = up.counters();
     assert.equal(c2.dropped, c1.dropped);
     await waitFor(async () => {
-      const s = (await api(srv.url, dataDir, '/api/v1/sensors')).json.items.find((x: any) => x.id === c.sensorId);
+      const s = (await api<ApiPage<ApiSensor>>(srv.url, dataDir, '/api/v1/sensors')).json.items.find((x) => x.id === c.sensorId);
       return s?.drops.spool === c1.dropped;
     }, 10_000, 'drop count on the server');
     const evs = await allEvents(srv.url, dataDir, `sensor=${c.sensorId}`);
@@ -279,9 +279,9 @@ describe('spool bound', () => {
 describe('enrollment brute-force guard', () => {
   test('failed enrollments from one address are refused with 429 after the limit; other routes are not', async () => {
     const statuses: number[] = [];
-    let limited: { status: number; json: any } | undefined;
+    let limited: { status: number; json: ApiError } | undefined;
     for (let i = 0; i < 15; i++) {
-      const r = await api(srv.url, dataDir, '/api/v1/enroll', { method: 'POST', body: { token: `vgle1.${'x'.repeat(20)}${i}.${'0'.repeat(64)}`, csr: 'not a csr' }, token: null });
+      const r = await api<ApiError>(srv.url, dataDir, '/api/v1/enroll', { method: 'POST', body: { token: `vgle1.${'x'.repeat(20)}${i}.${'0'.repeat(64)}`, csr: 'not a csr' }, token: null });
       if (r.status === 429) {
         limited = r;
         break;

@@ -77,7 +77,7 @@ test('readRuncState: every field the readers use', () => {
   assert.deepEqual(st.boundingCaps, ['CAP_CHOWN', 'CAP_KILL']);
   assert.equal(st.cgroupsPath, `/kubepods/besteffort/pod1/${ID}`);
   assert.equal(st.unifiedCgroupDir, cgroupDir);
-  assert.equal(readBundleConfig(st.bundle!).ociVersion, '1.0.2');
+  assert.equal(readBundleConfig(st.bundle!)?.ociVersion, '1.0.2');
   assert.equal(isInitProcess(st), true);
 });
 

@@ -57,7 +57,9 @@ test('glob_match: * within a segment, ** across segments, ? one character other 
     ['/a/***/z', '/a/b/c/z', true], // a run of more than two stars is '**'
   ];
   const got = globProbe(cases.map(([p, s]) => [p, s]));
-  cases.forEach(([p, s, want], i) => assert.equal(got[i], want, `${p} against ${s}`));
+  cases.forEach(([p, s, want], i) => {
+    assert.equal(got[i], want, `${p} against ${s}`);
+  });
 });
 
 test('glob_match: a pathological pattern is linear, not exponential', () => {
