@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { VigilError } from '../../common/errors.ts';
 import type { RunningServer, ServerOptions } from '../../server/index.ts';
 import { DEFAULT_SOCKET } from '../../sensor/control.ts';
+import { parseJson, stringifyJson } from '../../wire/exact-json.ts';
 
 export type { RunningServer, ServerOptions } from '../../server/index.ts';
 
@@ -118,7 +119,7 @@ export async function apiCall<T>(t: ApiTarget, method: string, p: string, body?:
   }
   let j: unknown;
   try {
-    j = JSON.parse(r.body);
+    j = parseJson(r.body); // integers beyond 2^53 (ns times, inodes, ids) stay exact, as bigint
   } catch {
     j = undefined;
   }
@@ -303,7 +304,7 @@ export function register(program: Command): void {
       for (const k of ['since', 'until', 'sensor', 'workload'] as const) if (o[k]) q.set(k, o[k]!);
       if (o.asc) q.set('order', 'asc');
       const items = await fetchPages<Record<string, any>>(t, '/api/v1/events', q, Number(o.limit), Boolean(o.all));
-      if (o.json) return out(items.map((e) => JSON.stringify(e)).join('\n') + (items.length ? '\n' : ''));
+      if (o.json) return out(items.map((e) => stringifyJson(e)).join('\n') + (items.length ? '\n' : ''));
       out(
         table(
           items.map((e) => [nsIso(e.evt?.time), e.evt?.type, e.proc?.name, e.proc?.pid, e.container?.id, e.k8s?.pod?.name, e.fd?.name ?? e.proc?.cmdline]),
@@ -335,7 +336,7 @@ export function register(program: Command): void {
       if (o.until) q.set('until', o.until);
       if (o.unacked) q.set('acked', 'false');
       const items = await fetchPages<Record<string, any>>(t, '/api/v1/alerts', q, Number(o.limit), Boolean(o.all));
-      if (o.json) return out(items.map((e) => JSON.stringify(e)).join('\n') + (items.length ? '\n' : ''));
+      if (o.json) return out(items.map((e) => stringifyJson(e)).join('\n') + (items.length ? '\n' : ''));
       out(table(items.map((a) => [a.time, a.priority, a.rule, a.output_fields?.['container.id'], a.acked ? 'yes' : 'no', a.uuid, a.output]), ['TIME', 'PRIORITY', 'RULE', 'CONTAINER', 'ACKED', 'UUID', 'OUTPUT']));
     });
   // --api/--token/--data/--ca/--json are the parent's options (commander hands them to `alerts`).
