@@ -12,11 +12,16 @@ export const SHIP_DEFAULT_UP = 'exec,policy';
 
 /** The predicate of a --ship value; VIGIL_E_USAGE naming the bad token and the accepted ones. */
 export function parseShip(spec: string): ShipFilter {
-  const toks = spec.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const toks = spec
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
   if (toks.length === 0) throw new VigilError('VIGIL_E_USAGE', `--ship: empty value; expected ${SHIP_TOKENS.join(', ')} (comma-separated)`, { exitCode: 2 });
   for (const t of toks) {
     if (!(SHIP_TOKENS as readonly string[]).includes(t)) {
-      throw new VigilError('VIGIL_E_USAGE', `--ship: unknown value ${JSON.stringify(t)}; expected ${SHIP_TOKENS.join(', ')} (comma-separated)`, { exitCode: 2 });
+      throw new VigilError('VIGIL_E_USAGE', `--ship: unknown value ${JSON.stringify(t)}; expected ${SHIP_TOKENS.join(', ')} (comma-separated)`, {
+        exitCode: 2,
+      });
     }
   }
   if (toks.includes('all')) return () => true;

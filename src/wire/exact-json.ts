@@ -51,9 +51,9 @@ class ExactParser {
     if (c === 91) return this.array(); // [
     if (c === 34) return this.string(); // "
     if (c === 45 || (c >= 48 && c <= 57)) return this.number();
-    if (s.startsWith('true', this.i)) return (this.i += 4), true;
-    if (s.startsWith('false', this.i)) return (this.i += 5), false;
-    if (s.startsWith('null', this.i)) return (this.i += 4), null;
+    if (s.startsWith('true', this.i)) return ((this.i += 4), true);
+    if (s.startsWith('false', this.i)) return ((this.i += 5), false);
+    if (s.startsWith('null', this.i)) return ((this.i += 4), null);
     return this.fail('a JSON value');
   }
 
@@ -98,14 +98,14 @@ class ExactParser {
     const out: unknown[] = [];
     this.i++;
     this.ws();
-    if (this.s.charCodeAt(this.i) === 93) return this.i++, out;
+    if (this.s.charCodeAt(this.i) === 93) return (this.i++, out);
     for (;;) {
       this.ws();
       out.push(this.value());
       this.ws();
       const c = this.s.charCodeAt(this.i);
       if (c === 44) this.i++;
-      else if (c === 93) return this.i++, out;
+      else if (c === 93) return (this.i++, out);
       else this.fail("',' or ']'");
     }
   }
@@ -114,7 +114,7 @@ class ExactParser {
     const out: Record<string, unknown> = {};
     this.i++;
     this.ws();
-    if (this.s.charCodeAt(this.i) === 125) return this.i++, out;
+    if (this.s.charCodeAt(this.i) === 125) return (this.i++, out);
     for (;;) {
       this.ws();
       if (this.s.charCodeAt(this.i) !== 34) this.fail('a property name');
@@ -130,7 +130,7 @@ class ExactParser {
       this.ws();
       const c = this.s.charCodeAt(this.i);
       if (c === 44) this.i++;
-      else if (c === 125) return this.i++, out;
+      else if (c === 125) return (this.i++, out);
       else this.fail("',' or '}'");
     }
   }

@@ -71,10 +71,15 @@ test('vigil up (root) defaults on an idle period: only execs and policy decision
     const until = `${BigInt(Date.now()) * 1_000_000n}`;
     const secs = (Date.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 2000)); // the last batches reach the store
-    const evs: any[] = [];
+    interface StoredEvent {
+      evt: { type: string; policy_decision?: boolean };
+      proc?: { name?: string };
+      policy?: unknown;
+    }
+    const evs: StoredEvent[] = [];
     let cursor: string | null = null;
     do {
-      const r: any = await api(url, dir, `/api/v1/events?since=${since}&until=${until}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const r: { status: number; json: { items: StoredEvent[]; next: string | null } } = await api(url, dir, `/api/v1/events?since=${since}&until=${until}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       assert.equal(r.status, 200);
       evs.push(...r.json.items);
       cursor = r.json.next;

@@ -30,7 +30,10 @@ function eventLine(tag: string): string {
   const ev = makeEvent({ num: 1, proc: tag, time: BigInt(TIME), type: 'openat', fd: { name: '/etc/big', ino: 0 } });
   ev.cgroup = { id: 0 };
   ev.evt = { ...(ev.evt as object), rawtime: 0 };
-  return JSON.stringify(ev).replace('"ino":0', `"ino":${INO}`).replace('"cgroup":{"id":0}', `"cgroup":{"id":${CGID}}`).replace('"rawtime":0', `"rawtime":${TIME}`);
+  return JSON.stringify(ev)
+    .replace('"ino":0', `"ino":${INO}`)
+    .replace('"cgroup":{"id":0}', `"cgroup":{"id":${CGID}}`)
+    .replace('"rawtime":0', `"rawtime":${TIME}`);
 }
 // The alert as the sensor writes it: output_fields' abstime values as bare digits (Falco's json_output).
 function alertLine(tag: string): string {
@@ -38,7 +41,10 @@ function alertLine(tag: string): string {
   (a.output_fields as Record<string, unknown>)['evt.time'] = 0;
   (a.output_fields as Record<string, unknown>)['fd.ino'] = 1;
   (a.output_fields as Record<string, unknown>)['cgroup.id'] = 2;
-  return JSON.stringify(a).replace('"evt.time":0', `"evt.time":${TIME}`).replace('"fd.ino":1', `"fd.ino":${INO}`).replace('"cgroup.id":2', `"cgroup.id":${CGID}`);
+  return JSON.stringify(a)
+    .replace('"evt.time":0', `"evt.time":${TIME}`)
+    .replace('"fd.ino":1', `"fd.ino":${INO}`)
+    .replace('"cgroup.id":2', `"cgroup.id":${CGID}`);
 }
 
 /** Asserts the exact digits of every 64-bit value in a JSON text of the event (jsonb may add a space after ':'). */
@@ -72,7 +78,7 @@ after(async () => {
 
 test('exact JSON: integers beyond 2^53 parse as bigint and are written back with the same digits', () => {
   const text = `{"a":${TIME},"b":[-${INO},1.5,2e3,9007199254740991],"c":"x:${TIME}","d":{"__proto__":1},"e":"\\u00e9\\n"}`;
-  const v = parseJson(text) as Record<string, any>;
+  const v = parseJson(text) as { a: unknown; b: unknown; c: unknown; d: object; e: unknown };
   assert.equal(v.a, BigInt(TIME));
   assert.deepEqual(v.b, [-BigInt(INO), 1.5, 2000, 9007199254740991]);
   assert.equal(v.c, `x:${TIME}`);
@@ -99,17 +105,24 @@ async function roundTrip(name: string, o: { store?: string; stream?: string }): 
     assert.equal(up.pushAlertLine(alertLine(name), {}), true);
     assert.equal(await up.drain(20_000), true);
     const get = async (p: string) => {
-      const r = await httpsRequest(`${srv!.url}${p}`, { ca: readFileSync(path.join(dataDir, 'ca.pem'), 'utf8'), headers: { authorization: `Bearer ${adminToken(dataDir)}` } });
+      const r = await httpsRequest(`${srv!.url}${p}`, {
+        ca: readFileSync(path.join(dataDir, 'ca.pem'), 'utf8'),
+        headers: { authorization: `Bearer ${adminToken(dataDir)}` },
+      });
       assert.equal(r.status, 200, r.body);
       return r.body;
     };
     let evText = '';
     let alText = '';
-    await waitFor(async () => {
-      evText = await get(`/api/v1/events?proc.name=${name}`);
-      alText = await get(`/api/v1/alerts?rule=${encodeURIComponent(`big ${name}`)}`);
-      return evText.includes(name) && alText.includes(`big ${name}`);
-    }, 30_000, `${name}: stored event and alert`);
+    await waitFor(
+      async () => {
+        evText = await get(`/api/v1/events?proc.name=${name}`);
+        alText = await get(`/api/v1/alerts?rule=${encodeURIComponent(`big ${name}`)}`);
+        return evText.includes(name) && alText.includes(`big ${name}`);
+      },
+      30_000,
+      `${name}: stored event and alert`,
+    );
     // API: the stored documents, digit for digit
     assertEventDigits(evText, `${name} API events`);
     assertAlertDigits(alText, `${name} API alerts`);
