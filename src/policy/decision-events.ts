@@ -88,7 +88,7 @@ export function cgroupIdOfPid(pid: number, unifiedRoot: string): bigint {
       .split('\n')
       .find((l) => l.startsWith('0::'));
     if (!line) return 0n;
-    return BigInt(statSync(path.join(unifiedRoot, line.slice(3))).ino);
+    return statSync(path.join(unifiedRoot, line.slice(3)), { bigint: true }).ino; // 64-bit cgroup id, exact
   } catch {
     return 0n;
   }

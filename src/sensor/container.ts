@@ -261,7 +261,7 @@ export class CgroupIndex {
         const full = path.join(dir, ent.name);
         const r = `${rel}/${ent.name}`;
         try {
-          this.byId.set(String(statSync(full).ino), r);
+          this.byId.set(String(statSync(full, { bigint: true }).ino), r); // 64-bit cgroup id, exact
         } catch {
           continue;
         }
@@ -269,7 +269,7 @@ export class CgroupIndex {
       }
     };
     try {
-      this.byId.set(String(statSync(root).ino), '/');
+      this.byId.set(String(statSync(root, { bigint: true }).ino), '/');
     } catch {}
     walk(root, '', 0);
   }

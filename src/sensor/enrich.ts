@@ -5,7 +5,7 @@
 // make sense of is counted and skipped.
 import path from 'node:path';
 import { EXEC_A, EXE_LOWER, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from '../abi/layout.ts';
-import { KIND_BY_ID, renderCaps, type FdInfo, type RawEvent } from './kinds.ts';
+import { KIND_BY_ID, renderCaps, u64Value, type FdInfo, type RawEvent } from './kinds.ts';
 import { A } from '../abi/kinds.gen.ts';
 import { makeExecId, splitEnv, type Proc, type ProcTable } from './proctable.ts';
 import { HOST, CgroupIndex, matchCgroupPath, type CgroupMatch, type ContainerInfo, type ContainerResolver } from './container.ts';
@@ -194,7 +194,7 @@ export class Enricher {
         startNs,
         execNs: r.ts,
         execId: makeExecId(r.pid, r.ts),
-        exeIno: a[EXEC_A.EXE_INO]!,
+        exeIno: u64Value(r, EXEC_A.EXE_INO),
         exeCtime: r.bigArgs[EXEC_A.EXE_CTIME]!,
         exeMtime: r.bigArgs[EXEC_A.EXE_MTIME]!,
         exeFromMemfd: (exeFlags & EXE_MEMFD) !== 0,

@@ -48,7 +48,7 @@ export interface FdInfo {
   nameraw?: string;
   directory?: string;
   filename?: string;
-  ino?: number;
+  ino?: number | string; // a string beyond 2^53 (exact digits)
   cip?: string;
   cport?: number;
   sip?: string;
@@ -321,13 +321,18 @@ export function parseSockaddr(b: Buffer | undefined): { family: number; addr?: s
   return { family };
 }
 
+/** A u64 argument as a JSON value: a number up to 2^53, beyond that its exact decimal digits as a string. */
+export function u64Value(r: RawEvent, i: number): number | string {
+  const n = r.args[i]!;
+  return n >= 0 && Number.isSafeInteger(n) ? n : r.bigArgs[i]!.toString();
+}
+
 /** Fills fd fields from the in-kernel fd description (args[6..11] plus one string). */
 export function fdFromDescription(r: RawEvent, strIdx: number, role: 'client' | 'server' | 'none'): FdInfo {
   const t = r.args[FD_A.TYPE]!;
   const [type, typechar] = FDT_NAME[t] ?? ['unknown', 'o'];
   const fd: FdInfo = { type, typechar };
-  const ino = r.args[FD_A.INO];
-  if (ino) fd.ino = ino;
+  if (r.args[FD_A.INO]) fd.ino = u64Value(r, FD_A.INO);
   if (t === FDT.IPV4 || t === FDT.IPV6) {
     const fp = r.args[FD_A.FAMPROTO]!;
     const proto = (fp >>> 16) & 0xff;
@@ -402,9 +407,9 @@ function decodeOpen(r: RawEvent): Decoded {
   }
   if (r.res >= 0) {
     arg.dev = r.args[S.dev]!;
-    arg.ino = r.args[FD_A.INO]!;
+    arg.ino = u64Value(r, FD_A.INO);
     rawarg.dev = r.args[S.dev]!;
-    rawarg.ino = r.args[FD_A.INO]!;
+    rawarg.ino = u64Value(r, FD_A.INO);
   }
   const fd: FdInfo = { type, typechar, nameraw: p.raw };
   if (r.res >= 0) fd.num = r.res;

@@ -31,7 +31,7 @@ export interface Proc {
   startNs: bigint; // ns since boot
   execNs: bigint; // ns since boot of the last exec (start for never-exec'd forks)
   execId: string;
-  exeIno?: number;
+  exeIno?: number | string; // a string beyond 2^53 (exact digits)
   exeCtime?: bigint; // ns epoch
   exeMtime?: bigint;
   exeFromMemfd?: boolean;

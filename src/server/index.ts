@@ -105,7 +105,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let serverId = `${os.hostname()}:${process.pid}`;
   const hub = new StreamHub({ auth, store, ingestor, metrics, log, get serverId() { return serverId; }, maxFrameBytes, maxBatchItems, frameTap: opts.frameTap });
   const fapp = app as unknown as FastifyInstance;
-  registerApi(fapp, { store, auth, pki, hub, metrics, log, version: VERSION, get serverId() { return serverId; } }, { extra: (a) => hub.register(a), routeTap: opts.routeTap });
+  registerApi(fapp, { store, auth, pki, hub, metrics, log, version: VERSION, retention: opts.retention, get serverId() { return serverId; } }, { extra: (a) => hub.register(a), routeTap: opts.routeTap });
 
   try {
     await app.listen({ host, port });
@@ -142,6 +142,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   retentionTimer = setInterval(() => void runRetention(), ret?.intervalMs ?? 60_000);
   retentionTimer.unref();
+  void runRetention(); // at start too: a restarted server applies its retention at once
 
   log.info({ url, store: store.kind, stream: opts.stream ? 'nats' : 'direct', dataDir }, 'vigil server listening');
   let closed = false;

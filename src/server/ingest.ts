@@ -2,6 +2,7 @@
 // a NATS JetStream stream (NatsIngestor, src/server/nats.ts). `submit` resolves only once the batch
 // is durable (committed to the store, or acknowledged by JetStream); the server acks the sensor then.
 import type { BatchFrame } from '../wire/protocol.ts';
+import { stringifyJson } from '../wire/exact-json.ts';
 import type { IngestRecord, Store } from '../store/types.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -10,11 +11,13 @@ export interface Ingestor {
   close(): Promise<void>;
 }
 
-export function batchRecords(batch: Pick<BatchFrame, 'items'>): IngestRecord[] {
+/** The batch's items as store records; documents holding bigints are serialised here, exactly (the store would JSON.stringify). */
+export function batchRecords(batch: Pick<BatchFrame, 'items' | 'exact'>): IngestRecord[] {
+  if (batch.exact) return batch.items.map(([seq, kind, data]) => ({ seq, kind, data, json: stringifyJson(data) }));
   return batch.items.map(([seq, kind, data]) => ({ seq, kind, data }));
 }
 
-export async function storeBatch(store: Store, metrics: ServerMetrics, sensorId: string, hostname: string | null, batch: Pick<BatchFrame, 'items'>): Promise<void> {
+export async function storeBatch(store: Store, metrics: ServerMetrics, sensorId: string, hostname: string | null, batch: Pick<BatchFrame, 'items' | 'exact'>): Promise<void> {
   const recs = batchRecords(batch);
   const r = await store.ingest(sensorId, hostname, recs);
   let alerts = 0;

@@ -8,7 +8,7 @@
 import { AckPolicy, RetentionPolicy, StorageType, connect, headers, nanos, type ConsumerMessages, type JetStreamClient, type NatsConnection } from 'nats';
 import { VigilError } from '../common/errors.ts';
 import type { Store } from '../store/types.ts';
-import type { BatchFrame } from '../wire/protocol.ts';
+import { parseClientFrame, type BatchFrame } from '../wire/protocol.ts';
 import { storeBatch, type Ingestor } from './ingest.ts';
 import type { Logger } from '../common/log.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -84,7 +84,8 @@ export class NatsIngestor implements Ingestor {
         try {
           const sensor = m.subject.slice(SUBJECT_PREFIX.length);
           const host = m.headers?.get('Vigil-Hostname') || null;
-          const frame = JSON.parse(new TextDecoder().decode(m.data)) as BatchFrame;
+          // parsed like the stream parses it (64-bit integers exact; it was validated before publishing)
+          const frame = parseClientFrame(new TextDecoder().decode(m.data), Number.MAX_SAFE_INTEGER) as BatchFrame;
           await storeBatch(this.store, this.metrics, sensor, host, frame);
           m.ack();
         } catch (e) {

@@ -10,18 +10,20 @@ function o(v: unknown): Obj | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 }
 function s(v: unknown): string | null {
-  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null;
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : null;
 }
 function n(v: unknown): number | null {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') return Number(v); // beyond 2^53 (only where a column is a count or a pid); the document keeps it exact
   return null;
 }
 
 /** ns-since-epoch decimal string -> bigint; null when not a valid integer. */
 export function nsOf(v: unknown): bigint | null {
   if (typeof v === 'string' && /^\d{1,19}$/.test(v)) return BigInt(v);
+  if (typeof v === 'bigint' && v >= 0n) return v; // an integer beyond 2^53 from the exact parser (src/wire/exact-json.ts)
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v));
   return null;
 }

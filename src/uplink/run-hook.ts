@@ -1,6 +1,6 @@
 // Joins the uplink to `vigil run` (the run hook made by createUplinkHook()): with --server (first
-// start, with --enroll TOKEN) or an already enrolled --data dir, every event and alert of the bus
-// is pushed to the backend through the bounded on-disk spool (redacted first; capture never waits
+// start, with --enroll TOKEN) or an already enrolled --data dir, every alert and the events that
+// --ship selects (default all; src/uplink/ship.ts) are pushed to the backend through the bounded on-disk spool (redacted first; capture never waits
 // on the network), and the sensor's kernel and user-space drop counters travel with it. The
 // sensor opens no network port: the WebSocket is outbound only. This module stays light (options
 // only at module load, so `vigil run --help` does not load ws or node-forge): the uplink
@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import type { SensorUplink } from './uplink.ts';
 import type { RunHook } from '../runtime/index.ts';
 import { VigilError } from '../common/errors.ts';
+import { parseShip } from './ship.ts';
 
 export const DEFAULT_SENSOR_DIR = '/var/lib/vigil/sensor';
 
@@ -20,6 +21,8 @@ export interface UplinkRunOptions {
   enroll?: string;
   data: string;
   spoolMaxBytes?: number;
+  /** which raw events to ship (alerts always): 'all' (default) or a list, see src/uplink/ship.ts */
+  ship?: string;
 }
 
 function uplinkOptions(raw: Readonly<Record<string, unknown>>): UplinkRunOptions {
@@ -28,6 +31,7 @@ function uplinkOptions(raw: Readonly<Record<string, unknown>>): UplinkRunOptions
   if (typeof raw.ca === 'string') o.ca = raw.ca;
   if (typeof raw.enroll === 'string') o.enroll = raw.enroll;
   if (typeof raw.spoolMaxBytes === 'number') o.spoolMaxBytes = raw.spoolMaxBytes;
+  if (typeof raw.ship === 'string') o.ship = raw.ship;
   return o;
 }
 
@@ -46,11 +50,13 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
         .option('--ca <file>', "the backend's CA certificate (DIR/ca.pem of the server), for the first enrollment")
         .option('--enroll <token>', 'one-time enrollment token (first start only)')
         .option('--data <dir>', 'sensor state: credentials and the spool', DEFAULT_SENSOR_DIR)
-        .option('--spool-max-bytes <n>', 'bound of the on-disk spool; when full the oldest unacknowledged data is dropped and counted', (v: string) => Number(v), 256 * 1024 * 1024);
+        .option('--spool-max-bytes <n>', 'bound of the on-disk spool; when full the oldest unacknowledged data is dropped and counted', (v: string) => Number(v), 256 * 1024 * 1024)
+        .option('--ship <events>', 'raw events sent to the backend besides alerts: all, or a list of exec, policy, process, file, net, priv (none: alerts only)', 'all');
     },
     parseOptions: uplinkOptions,
     async start(ctx) {
       const opts = ctx.options;
+      const ship = parseShip(opts.ship ?? 'all'); // a bad value is an error even when not reporting
       const dir = opts.data;
       const enrolled = existsSync(path.join(dir, 'sensor.json'));
       if (!opts.server && !enrolled) return; // not reporting anywhere
@@ -61,7 +67,7 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
       uplink = up;
       const sensor = ctx.sensor;
       ctx.bus.subscribe('event', (ev) => {
-        if (!up.push(ev)) sensor.countDrop();
+        if (ship(ev) && !up.push(ev)) sensor.countDrop();
       });
       ctx.bus.subscribe('alert', (m) => up.pushAlertLine(m.json(), m.alert));
       timer = setInterval(() => {

@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import WebSocket from 'ws';
-import { mayHoldSecret, stringifyRedacted } from '../common/redact.ts';
+import { mayHoldSecret, redactValue, stringifyRedacted } from '../common/redact.ts';
+import { mayHoldBigInt, parseExact, stringifyJson } from '../wire/exact-json.ts';
 import { VigilError } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/log.ts';
 import { enroll, loadCredentials, type SensorCredentials } from './enroll.ts';
@@ -139,7 +140,16 @@ export class SensorUplink extends EventEmitter {
    * when the line cannot hold a credential, else the object is serialised redacted.
    */
   pushAlertLine(json: string, alert: object): boolean {
-    return this.spoolJson('a', this.o.redact === false || !mayHoldSecret(json) ? json : stringifyRedacted(alert));
+    if (this.o.redact === false || !mayHoldSecret(json)) return this.spoolJson('a', json);
+    // the line writes 64-bit values (evt.time in output_fields) as bare digits, which the object of an
+    // alert parsed from a worker's line no longer holds exactly: redact from the line, exactly
+    return this.spoolJson('a', mayHoldBigInt(json) ? stringifyJson(redactValue(parseExact(json))) : stringifyRedacted(alert));
+  }
+
+  /** Queues an event already serialised as one JSON line (e.g. the sensor's eventToJson text), same redaction rule as alerts. */
+  pushEventLine(json: string, event: object): boolean {
+    if (this.o.redact === false || !mayHoldSecret(json)) return this.spoolJson('e', json);
+    return this.spoolJson('e', mayHoldBigInt(json) ? stringifyJson(redactValue(parseExact(json))) : stringifyRedacted(event));
   }
 
   private append(kind: 'e' | 'a', doc: object): boolean {

@@ -1,7 +1,9 @@
 // Sensor <-> server wire protocol `vigil.v1` (WebSocket subprotocol, JSON text frames, mutual TLS):
 // frame types, limits, close codes and the codecs of every frame in both directions. The one module
 // both the sensor uplink (src/uplink) and the server (src/server) import for the protocol; it
-// imports nothing from src. See docs/backend.md for the full description.
+// imports nothing from src but its sibling exact-json.ts (documents keep 64-bit integers exact).
+// See docs/backend.md for the full description.
+import { mayHoldBigInt, parseJson } from './exact-json.ts';
 
 export const SUBPROTOCOL = 'vigil.v1';
 export const PROTO_VERSION = 1;
@@ -50,6 +52,8 @@ export interface BatchFrame {
   first: number;
   last: number;
   items: WireItem[];
+  /** set by parseClientFrame when the documents hold integers beyond 2^53 (as bigint): write them with stringifyJson */
+  exact?: true;
 }
 export interface StatsFrame {
   type: 'stats';
@@ -92,7 +96,7 @@ function drops(v: unknown): Drops {
 export function parseClientFrame(text: string, maxBatchItems: number): ClientFrame {
   let f: Record<string, unknown>;
   try {
-    f = JSON.parse(text) as Record<string, unknown>;
+    f = parseJson(text) as Record<string, unknown>;
   } catch {
     throw new ProtocolError(CloseCode.MALFORMED, 'frame is not valid JSON');
   }
@@ -130,7 +134,9 @@ export function parseClientFrame(text: string, maxBatchItems: number): ClientFra
         prev = seq;
       }
       if ((items[0] as WireItem)[0] !== f.first || prev !== f.last) throw new ProtocolError(CloseCode.MALFORMED, 'batch first/last do not match its items');
-      return { type: 'batch', sensor: f.sensor, first: f.first, last: f.last, items: items as WireItem[] };
+      const batch: BatchFrame = { type: 'batch', sensor: f.sensor, first: f.first, last: f.last, items: items as WireItem[] };
+      if (mayHoldBigInt(text)) batch.exact = true;
+      return batch;
     }
     default:
       throw new ProtocolError(CloseCode.MALFORMED, `unknown frame type ${JSON.stringify(f.type)}`);

@@ -13,6 +13,8 @@ import type { Static } from '@sinclair/typebox';
 import type { Alert, Sensor } from '../../server/api/schemas.ts';
 import type { WorkloadInsights, WorkloadSummary } from '../../insights/types.ts';
 import { DEFAULT_SOCKET } from '../../sensor/control.ts';
+import { parseJson, stringifyJson } from '../../wire/exact-json.ts';
+import { parseShip, SHIP_DEFAULT_UP } from '../../uplink/ship.ts';
 
 export type { RunningServer, ServerOptions } from '../../server/index.ts';
 
@@ -25,6 +27,9 @@ const enroll = () => import('../../uplink/enroll.ts');
 
 const DEFAULT_DATA = '.vigil';
 const DEFAULT_LISTEN = '127.0.0.1:7443';
+// `vigil up` keeps a day of data and at most 1 GiB by default (a quiet host stores far less: README)
+const UP_RETENTION_AGE = '24h';
+const UP_RETENTION_SIZE = '1GiB';
 
 export function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?$/i.exec(s.trim());
@@ -70,8 +75,30 @@ interface ServerCliOpts {
   name?: string[];
 }
 
-async function serverOptions(o: ServerCliOpts): Promise<ServerOptions> {
+/** --retention-age / --retention-size: positive, else VIGIL_E_USAGE naming the option. */
+async function retentionOptions(o: { retentionAge?: string; retentionSize?: string }): Promise<{ maxAgeMs?: number; maxBytes?: number }> {
   const { parseDuration } = await auth();
+  const r: { maxAgeMs?: number; maxBytes?: number } = {};
+  if (o.retentionAge !== undefined) {
+    try {
+      r.maxAgeMs = parseDuration(o.retentionAge);
+    } catch (e) {
+      throw new VigilError('VIGIL_E_USAGE', `--retention-age: ${(e as Error).message}`, { exitCode: 2 });
+    }
+    if (!(r.maxAgeMs > 0)) throw new VigilError('VIGIL_E_USAGE', `--retention-age must be a positive duration (e.g. 24h, 7d), got ${JSON.stringify(o.retentionAge)}`, { exitCode: 2 });
+  }
+  if (o.retentionSize !== undefined) {
+    try {
+      r.maxBytes = parseSize(o.retentionSize);
+    } catch (e) {
+      throw new VigilError('VIGIL_E_USAGE', `--retention-size: ${(e as Error).message}`, { exitCode: 2 });
+    }
+    if (!(r.maxBytes > 0)) throw new VigilError('VIGIL_E_USAGE', `--retention-size must be a positive size (e.g. 1GiB, 500MB), got ${JSON.stringify(o.retentionSize)}`, { exitCode: 2 });
+  }
+  return r;
+}
+
+async function serverOptions(o: ServerCliOpts): Promise<ServerOptions> {
   return {
     dataDir: o.data,
     listen: o.listen,
@@ -79,10 +106,7 @@ async function serverOptions(o: ServerCliOpts): Promise<ServerOptions> {
     stream: o.stream,
     logLevel: o.logLevel,
     names: o.name,
-    retention: {
-      maxAgeMs: o.retentionAge ? parseDuration(o.retentionAge) : undefined,
-      maxBytes: o.retentionSize ? parseSize(o.retentionSize) : undefined,
-    },
+    retention: await retentionOptions(o),
   };
 }
 
@@ -122,7 +146,7 @@ export async function apiCall<T>(t: ApiTarget, method: string, p: string, body?:
   }
   let j: unknown;
   try {
-    j = JSON.parse(r.body);
+    j = parseJson(r.body); // integers beyond 2^53 (ns times, inodes, ids) stay exact, as bigint
   } catch {
     j = undefined;
   }
@@ -263,7 +287,12 @@ export function register(program: Command): void {
     .option('--events <families>', 'event families the local sensor captures (see vigil run --help)')
     .option('--rules <file...>', 'Falco rules files the local sensor evaluates')
     .option('--print-events', 'also print every event to the terminal (text)')
-    .action(async (o: { data: string; listen: string; logLevel: string; sensor: boolean; events?: string; rules?: string[]; printEvents?: boolean }) => {
+    .option('--ship <events>', 'raw events the local sensor stores besides alerts: all, or a list of exec, policy, process, file, net, priv', SHIP_DEFAULT_UP)
+    .option('--retention-age <duration>', 'delete events and alerts older than this', UP_RETENTION_AGE)
+    .option('--retention-size <size>', 'keep the store under this size (oldest rows go first)', UP_RETENTION_SIZE)
+    .action(async (o: { data: string; listen: string; logLevel: string; sensor: boolean; events?: string; rules?: string[]; printEvents?: boolean; ship: string; retentionAge: string; retentionSize: string }) => {
+      const retention = await retentionOptions(o);
+      parseShip(o.ship); // rejected before anything starts
       const banner = (s: RunningServer, sensor: string) =>
         process.stdout.write(
           `Vigil is up.\n  API:         ${s.url}/api/v1  (OpenAPI: ${s.url}/api/openapi.json)\n  CA:          ${s.caPath}\n  admin token: ${s.adminTokenPath}\n  sensor:      ${sensor}\n` +
@@ -271,14 +300,14 @@ export function register(program: Command): void {
         );
       const root = process.getuid?.() === 0;
       if (!o.sensor || !root) {
-        await runServerForeground({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel }, (s) =>
+        await runServerForeground({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel, retention }, (s) =>
           banner(s, o.sensor ? 'not started: the sensor needs root (sudo make up)' : 'not started (--no-sensor)'),
         );
         return;
       }
       // server and sensor in one process: the sensor enrolls once, then reconnects with its certificate
       const { runSensor } = await import('./run.ts');
-      const srv = await (await server()).startServer({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel });
+      const srv = await (await server()).startServer({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel, retention });
       writeFileSync(path.join(srv.dataDir, 'server.url'), srv.url + '\n');
       const sensorDir = path.join(srv.dataDir, 'sensor');
       const enrolled = existsSync(path.join(sensorDir, 'sensor.json'));
@@ -289,7 +318,7 @@ export function register(program: Command): void {
         code = await runSensor(
           { output: 'text', events: o.events, argvMax: 4096, envMax: 4096, socket: DEFAULT_SOCKET, ringbufMb: 16, quiet: !o.printEvents },
           {
-            uplink: { server: srv.url, enroll: token, ca: srv.caPath, data: sensorDir, spoolMaxBytes: 256 * 1024 * 1024 },
+            uplink: { server: srv.url, enroll: token, ca: srv.caPath, data: sensorDir, spoolMaxBytes: 256 * 1024 * 1024, ship: o.ship },
             rules: { rules: o.rules, alertsOnly: false },
           },
         );
@@ -319,7 +348,7 @@ export function register(program: Command): void {
       for (const k of ['since', 'until', 'sensor', 'workload'] as const) if (o[k]) q.set(k, o[k]!);
       if (o.asc) q.set('order', 'asc');
       const items = await fetchPages<EventRow>(t, '/api/v1/events', q, Number(o.limit), Boolean(o.all));
-      if (o.json) return out(items.map((e) => JSON.stringify(e)).join('\n') + (items.length ? '\n' : ''));
+      if (o.json) return out(items.map((e) => stringifyJson(e)).join('\n') + (items.length ? '\n' : ''));
       out(
         table(
           items.map((e) => [nsIso(e.evt?.time), e.evt?.type, e.proc?.name, e.proc?.pid, e.container?.id, e.k8s?.pod?.name, e.fd?.name ?? e.proc?.cmdline]),
@@ -351,7 +380,7 @@ export function register(program: Command): void {
       if (o.until) q.set('until', o.until);
       if (o.unacked) q.set('acked', 'false');
       const items = await fetchPages<AlertRow>(t, '/api/v1/alerts', q, Number(o.limit), Boolean(o.all));
-      if (o.json) return out(items.map((e) => JSON.stringify(e)).join('\n') + (items.length ? '\n' : ''));
+      if (o.json) return out(items.map((e) => stringifyJson(e)).join('\n') + (items.length ? '\n' : ''));
       out(table(items.map((a) => [a.time, a.priority, a.rule, a.output_fields?.['container.id'], a.acked ? 'yes' : 'no', a.uuid, a.output]), ['TIME', 'PRIORITY', 'RULE', 'CONTAINER', 'ACKED', 'UUID', 'OUTPUT']));
     });
   // --api/--token/--data/--ca/--json are the parent's options (commander hands them to `alerts`).

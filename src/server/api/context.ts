@@ -18,6 +18,8 @@ export interface ApiContext {
   log: Logger;
   version: string;
   serverId: string;
+  /** the retention the server applies (GET /api/v1/status shows it) */
+  retention?: { maxAgeMs?: number; maxBytes?: number };
   /** failed-enrollment limit per client address (default: 10 per minute) */
   enrollLimit?: EnrollLimitOptions;
 }

@@ -45,6 +45,10 @@ export async function metaRoutes(app: FastifyInstance, { ctx, openApiJson }: Met
             store: Type.Union([Type.Literal('duckdb'), Type.Literal('postgres')]),
             store_bytes: Type.Integer({ minimum: 0 }),
             sensors_connected: Type.Integer({ minimum: 0 }),
+            retention: Type.Object({
+              max_age_ms: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'rows older than this are deleted; null: kept' }),
+              max_bytes: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'the store is kept under this size; null: no bound' }),
+            }),
           }),
           ...errors(401, 503),
         },
@@ -57,6 +61,7 @@ export async function metaRoutes(app: FastifyInstance, { ctx, openApiJson }: Met
       store: ctx.store.kind,
       store_bytes: await ctx.store.sizeBytes(),
       sensors_connected: ctx.hub.connectedCount,
+      retention: { max_age_ms: ctx.retention?.maxAgeMs ?? null, max_bytes: ctx.retention?.maxBytes ?? null },
     }),
   );
 
