@@ -84,8 +84,9 @@ export class NatsIngestor implements Ingestor {
         try {
           const sensor = m.subject.slice(SUBJECT_PREFIX.length);
           const host = m.headers?.get('Vigil-Hostname') || null;
-          const frame = JSON.parse(new TextDecoder().decode(m.data)) as BatchFrame;
-          await storeBatch(this.store, this.metrics, sensor, host, frame);
+          const text = new TextDecoder().decode(m.data);
+          const frame = JSON.parse(text) as BatchFrame;
+          await storeBatch(this.store, this.metrics, sensor, host, frame, text);
           m.ack();
         } catch (e) {
           this.log.warn({ err: (e as Error).message, subject: m.subject }, 'storing a JetStream batch failed; will be redelivered');
