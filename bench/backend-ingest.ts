@@ -11,10 +11,10 @@
 //    backends that served the run (read from /proc before they exit).
 //  --mode e2e: 10 SensorUplinks (mutual TLS WebSocket) into a `vigil server` child process; the
 //    clock runs from the first push until every sensor has every event acknowledged (durably stored).
-// Events: `--events FILE` (ndjson, e.g. a `vigil run --output json` recording) or, without it,
+// Events: `--events FILE` (or $VIGIL_BENCH_EVENTS; ndjson, e.g. a `vigil run --output json` recording) or, without it,
 // synthetic events (bench/backend-gen.ts); the output says which.
 // Usage: node --import tsx bench/backend-ingest.ts [--events FILE] [--mode store|e2e] [--engine duckdb|postgres|both]
-//          [--reps 7] [--per-sensor N] [--limit N]
+//          [--reps 7] [--per-sensor N] [--limit N] [--batch-items 1000] [--batch-bytes 1048576]
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,18 +30,20 @@ import { genEvent } from './backend-gen.ts';
 
 const { values: opt } = parseArgs({
   options: {
-    events: { type: 'string' },
+    events: { type: 'string', default: process.env.VIGIL_BENCH_EVENTS },
     mode: { type: 'string', default: 'store' },
     engine: { type: 'string', default: 'both' },
     reps: { type: 'string', default: '7' },
     'per-sensor': { type: 'string' },
     limit: { type: 'string' },
+    'batch-items': { type: 'string', default: '1000' },
+    'batch-bytes': { type: 'string', default: String(1024 * 1024) },
   },
   allowPositionals: true,
 });
 const SENSORS = 10;
-const BATCH_ITEMS = 1000; // the uplink's defaults (src/uplink/uplink.ts)
-const BATCH_BYTES = 1024 * 1024;
+const BATCH_ITEMS = Number(opt['batch-items']); // default: the uplink's defaults (src/uplink/uplink.ts)
+const BATCH_BYTES = Number(opt['batch-bytes']);
 const IN_FLIGHT = 8;
 const REPS = Math.max(1, Number(opt.reps));
 if (!['store', 'e2e'].includes(opt.mode!)) throw new Error(`--mode takes store or e2e, got ${opt.mode}`);
@@ -82,7 +84,7 @@ function loadEvents(): { source: string; perSensor: Ev[][] } {
     if (n === 0) throw new Error(`${opt.events}: no events`);
     return { source: `real events from ${opt.events} (${n} events, mean ${Math.round(bytes / n)} B JSON)`, perSensor };
   }
-  const per = Number(opt['per-sensor'] ?? 20_000);
+  const per = Number(opt['per-sensor'] ?? 5_000);
   for (let s = 0; s < SENSORS; s++) for (let k = 0; k < per; k++) {
     const data = genEvent(k + 1, s);
     const json = JSON.stringify(data);
@@ -191,7 +193,7 @@ async function storeMode(): Promise<void> {
   const newBatches = perSensor.map((x) => batchesOf(x, true));
   const total = perSensor.reduce((a, b) => a + b.length, 0);
   const nb = newBatches.reduce((a, b) => a + b.length, 0);
-  console.log(`store ingest: ${source}; ${SENSORS} sensors, ${nb} batches (mean ${Math.round(total / nb)} events; ≤ ${BATCH_ITEMS} items, ≤ 1 MiB), ${IN_FLIGHT} in flight per sensor; ${REPS} interleaved repetitions per path; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`);
+  console.log(`store ingest: ${source}; ${SENSORS} sensors, ${nb} batches (mean ${Math.round(total / nb)} events; ≤ ${BATCH_ITEMS} items, ≤ ${BATCH_BYTES} B), ${IN_FLIGHT} in flight per sensor; ${REPS} interleaved repetitions per path; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`);
   const engines = opt.engine === 'both' ? (['duckdb', 'postgres'] as const) : ([opt.engine] as ('duckdb' | 'postgres')[]);
   for (const engine of engines) {
     const pgh = engine === 'postgres' ? await startPostgres() : null;
