@@ -1,7 +1,8 @@
 // DuckDB store (the default, embedded): one database file owned by one server process. Writes go
 // through a single connection and a serial queue. Ingest uses group commit: all batches queued
 // while the previous transaction ran are stored in one transaction holding their events (DuckDB
-// appender with data chunks; it joins the open transaction), alerts and ingested seq ranges, so a
+// appender with data chunks built from column arrays; it joins the open transaction), alerts
+// (appended to a temporary table, then one INSERT OR IGNORE) and ingested seq ranges, so a
 // batch is stored exactly once: seqs inside ranges already stored (kept in memory, persisted in
 // ingest_ranges) are filtered out before appending. Reads use their own short-lived connections.
 import { mkdirSync } from 'node:fs';
