@@ -14,7 +14,7 @@
 // Events: `--events FILE` (or $VIGIL_BENCH_EVENTS; ndjson, e.g. a `vigil run --output json` recording) or, without it,
 // synthetic events (bench/backend-gen.ts); the output says which.
 // Usage: node --import tsx bench/backend-ingest.ts [--events FILE] [--mode store|e2e] [--engine duckdb|postgres|both]
-//          [--reps 7] [--per-sensor N] [--limit N] [--batch-items 1000] [--batch-bytes 1048576]
+//          [--reps 7] [--per-sensor N] [--limit N] [--batch-items 1000] [--batch-bytes 1048576] [--paths both|new|old]
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,7 @@ const { values: opt } = parseArgs({
     'per-sensor': { type: 'string' },
     limit: { type: 'string' },
     'batch-items': { type: 'string', default: '1000' },
+    paths: { type: 'string', default: 'both' },
     'batch-bytes': { type: 'string', default: String(1024 * 1024) },
   },
   allowPositionals: true,
@@ -47,6 +48,7 @@ const BATCH_BYTES = Number(opt['batch-bytes']);
 const IN_FLIGHT = 8;
 const REPS = Math.max(1, Number(opt.reps));
 if (!['store', 'e2e'].includes(opt.mode!)) throw new Error(`--mode takes store or e2e, got ${opt.mode}`);
+if (!['both', 'new', 'old'].includes(opt.paths!)) throw new Error(`--paths takes both, new or old, got ${opt.paths}`);
 if (!['duckdb', 'postgres', 'both'].includes(opt.engine!)) throw new Error(`--engine takes duckdb, postgres or both, got ${opt.engine}`);
 
 /** The events of the run, one list per sensor: a recording split round-robin, or synthetic. */
@@ -201,12 +203,17 @@ async function storeMode(): Promise<void> {
       const res = { old: [] as Sample[], bulk: [] as Sample[] };
       for (let r = 0; r < REPS; r++) {
         // alternate which path goes first, so a drift in machine load does not favour one
-        const order = r % 2 ? [true, false] : [false, true];
+        const order = opt.paths === 'new' ? [true] : opt.paths === 'old' ? [false] : r % 2 ? [true, false] : [false, true];
         for (const bulk of order) {
           const smp = await storeRun(engine, bulk, bulk ? newBatches : oldBatches, total, pgh, r);
           (bulk ? res.bulk : res.old).push(smp);
           console.log(`  ${engine} rep ${r + 1} ${bulk ? 'bulk' : 'old '}: ${Math.round(smp.eps)} events/s, ${smp.cpuUsPerEvent.toFixed(1)} µs CPU/event${pgh ? ` (${smp.dbUsPerEvent.toFixed(1)} of it in PostgreSQL)` : ''}`);
         }
+      }
+      if (res.old.length === 0 || res.bulk.length === 0) {
+        const xs = res.old.length ? res.old : res.bulk;
+        console.log(`${engine.padEnd(8)} ${res.old.length ? 'old' : 'new'}: ${fmt(xs.map((x) => x.eps))} events/s, ${fmt(xs.map((x) => x.cpuUsPerEvent), 1)} µs CPU/event`);
+        continue;
       }
       const ratios = res.old.map((o, i) => res.bulk[i]!.eps / o.eps);
       const label = engine === 'duckdb' ? ['appender from row objects', 'appender from column arrays'] : ['INSERT … unnest', 'COPY FROM STDIN'];
