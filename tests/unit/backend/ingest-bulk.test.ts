@@ -1,7 +1,8 @@
 // Bulk ingest (DuckDB appender from column arrays, PostgreSQL COPY FROM STDIN) against a real DuckDB
 // file and a real PostgreSQL 15: a batch is all or nothing (one bad row fails the whole batch, which
 // is rejected with VIGIL_E_STORE and stores nothing: no events, no seq range, no rollup, no sensor
-// counts; the sensor resends), 64-bit values stay exact through the bulk path, a row stored without
+// counts; the sensor resends), 64-bit values stay exact through the bulk path, alerts are stored once
+// per uuid, a row stored without
 // its seq range is skipped (PostgreSQL key guard behind COPY), and the server hands the store each
 // item's JSON text exactly as the sensor sent it (src/server/ingest.ts).
 import { after, before, describe, test } from 'node:test';
@@ -17,7 +18,7 @@ import { batchRecords, itemDataTexts } from '../../../src/server/ingest.ts';
 import { encodeBatch, encodeItem, parseClientFrame, type BatchFrame } from '../../../src/wire/protocol.ts';
 import { copyText, copyValue } from '../../../src/store/pgcopy.ts';
 import { startPostgres, postgresAvailable, type PgHandle } from '../../helpers/services.ts';
-import { T0, makeEvent } from '../../helpers/backend-fixtures.ts';
+import { T0, makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
 
 const BIG_TIME = '1796352333264153154'; // a live alert's evt.time that a JS double turns into ...153000
 const BIG_INO = '18446744073709551615'; // 2^64 - 1, beyond a double and beyond BIGINT
@@ -88,6 +89,20 @@ function suite(name: string, open: () => Promise<Store>, pgUrl?: () => string) {
       const back = await store.queryEvents({ fields: { 'proc.name': ['a\\b\tc\nd\re'] }, limit: 10 });
       assert.equal(back.items.length, 1);
       assert.equal(JSON.parse(back.items[0]!).proc.name, 'a\\b\tc\nd\re');
+    });
+
+    test('alerts in a batch with events: stored once per uuid, exact times', async () => {
+      const t = BigInt(BIG_TIME);
+      const a = (seq: number, uuid: string): IngestRecord => {
+        const data = makeAlert({ rule: 'Bulk rule', priority: 'Warning', time: t, uuid });
+        return { seq, kind: 'a', data, json: JSON.stringify(data) };
+      };
+      assert.deepEqual(await store.ingest('sa', 'nodea', [rec(1), a(2, 'u-1'), a(3, 'u-2'), rec(4)]), { inserted: 4, duplicates: 0 });
+      // the same alert uuid again under a new seq (a resend after the sensor lost its spool state)
+      await store.ingest('sa', 'nodea', [a(5, 'u-1'), rec(6)]);
+      const page = await store.queryAlerts({ rule: ['Bulk rule'], limit: 10, since: t, until: t + 1n });
+      assert.deepEqual(page.items.map((x) => JSON.parse(x).uuid).sort(), ['u-1', 'u-2']);
+      assert.equal(JSON.parse(page.items[0]!).output_fields['evt.time'], BIG_TIME);
     });
 
     if (pgUrl) {
