@@ -85,8 +85,9 @@ export class NatsIngestor implements Ingestor {
           const sensor = m.subject.slice(SUBJECT_PREFIX.length);
           const host = m.headers?.get('Vigil-Hostname') || null;
           // parsed like the stream parses it (64-bit integers exact; it was validated before publishing)
-          const frame = parseClientFrame(new TextDecoder().decode(m.data), Number.MAX_SAFE_INTEGER) as BatchFrame;
-          await storeBatch(this.store, this.metrics, sensor, host, frame);
+          const text = new TextDecoder().decode(m.data);
+          const frame = parseClientFrame(text, Number.MAX_SAFE_INTEGER) as BatchFrame;
+          await storeBatch(this.store, this.metrics, sensor, host, frame, text);
           m.ack();
         } catch (e) {
           this.log.warn({ err: (e as Error).message, subject: m.subject }, 'storing a JetStream batch failed; will be redelivered');

@@ -1,7 +1,8 @@
 // DuckDB store (the default, embedded): one database file owned by one server process. Writes go
 // through a single connection and a serial queue. Ingest uses group commit: all batches queued
 // while the previous transaction ran are stored in one transaction holding their events (DuckDB
-// appender with data chunks; it joins the open transaction), alerts and ingested seq ranges, so a
+// appender with data chunks built from column arrays; it joins the open transaction), alerts
+// (appended to a temporary table, then one INSERT OR IGNORE) and ingested seq ranges, so a
 // batch is stored exactly once: seqs inside ranges already stored (kept in memory, persisted in
 // ingest_ranges) are filtered out before appending. Reads use their own short-lived connections.
 import { mkdirSync } from 'node:fs';
@@ -52,8 +53,13 @@ export class DuckDbStore extends SqlStore {
     return (await st.run()).rowsChanged;
   }
 
-  constructor(private readonly file: string) {
+  /** `bulk: false` keeps the previous ingest path (events appended from row objects, alerts by
+   * single-row INSERT) for the benchmark's same-run baseline (bench/backend-ingest.ts). */
+  private readonly bulk: boolean;
+
+  constructor(private readonly file: string, opts: { bulk?: boolean } = {}) {
     super();
+    this.bulk = opts.bulk ?? true;
   }
 
   /** Serialises a write job with every other write. */
@@ -192,7 +198,8 @@ export class DuckDbStore extends SqlStore {
     }
     try {
       await c.run('BEGIN TRANSACTION');
-      if (eventRows.length) {
+      if (eventRows.length && this.bulk) await appendColumns(c, 'events', EVENT_COLUMNS, EVENT_TYPES, eventRows);
+      else if (eventRows.length) {
         const ap = await c.createAppender('events');
         try {
           for (let i = 0; i < eventRows.length; i += 2048) {
@@ -207,7 +214,14 @@ export class DuckDbStore extends SqlStore {
         }
       }
       const cols = ALERT_COLUMNS as string[];
-      for (const a of alertRows) {
+      if (alertRows.length && this.bulk) {
+        // appended to a temporary table, then one INSERT OR IGNORE (an alert uuid already stored is
+        // skipped, as with the single-row INSERTs)
+        await c.run(`CREATE TEMP TABLE IF NOT EXISTS alerts_in AS SELECT ${cols.join(', ')} FROM alerts LIMIT 0`);
+        await c.run(`DELETE FROM alerts_in`);
+        await appendColumns(c, 'alerts_in', ALERT_COLUMNS, ALERT_TYPES, alertRows, 'main', 'temp');
+        await c.run(`INSERT OR IGNORE INTO alerts (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM alerts_in`);
+      } else for (const a of alertRows) {
         await c.run(`INSERT OR IGNORE INTO alerts (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((k) => a[k] ?? null) as never);
       }
       const ap = await c.createAppender('ingest_ranges');
@@ -346,6 +360,37 @@ const EVENT_TYPES: DuckDBType[] = EVENT_COLUMNS.map((k) => {
       return VARCHAR;
   }
 });
+
+const ALERT_TYPES: DuckDBType[] = ALERT_COLUMNS.map((k) => (k === 'seq' || k === 'time_ns' ? BIGINT : k === 'priority_num' ? INTEGER : VARCHAR));
+
+/** Rows per appended data chunk (DuckDB's vector size). */
+const CHUNK_ROWS = 2048;
+
+/** Appends rows through the appender, column by column: one array per column filled in one pass
+ * over the rows (no per-cell closure), BIGINT cells converted once. Joins the open transaction. */
+async function appendColumns(c: DuckDBConnection, table: string, names: readonly string[], types: readonly DuckDBType[], rows: readonly Record<string, unknown>[], schema?: string, catalog?: string): Promise<void> {
+  const ap = await c.createAppender(table, schema, catalog);
+  try {
+    const big = types.map((t) => t === BIGINT);
+    for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, rows.length - i);
+      const cols: DuckDBValue[][] = names.map(() => new Array<DuckDBValue>(n));
+      for (let r = 0; r < n; r++) {
+        const row = rows[i + r]!;
+        for (let k = 0; k < names.length; k++) {
+          const v = row[names[k]!];
+          cols[k]![r] = v === null || v === undefined ? null : big[k] && typeof v !== 'bigint' ? BigInt(v as number) : (v as DuckDBValue);
+        }
+      }
+      const chunk = DuckDBDataChunk.create(types, n);
+      chunk.setColumns(cols);
+      ap.appendDataChunk(chunk);
+    }
+    ap.flushSync();
+  } finally {
+    ap.closeSync();
+  }
+}
 
 function toDuck(v: unknown, t: DuckDBType): DuckDBValue {
   if (v === null || v === undefined) return null;

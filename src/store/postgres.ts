@@ -1,11 +1,14 @@
 // PostgreSQL store: shared by several `vigil server` processes (scale-out). Exactly-once: one
 // transaction per batch, serialised per sensor by an advisory lock, skips seqs inside the sensor's
 // stored ingest_ranges (kept after retention) and inserts with ON CONFLICT DO NOTHING on the
-// (sensor_id, seq) primary key as a second guard; rows are inserted with one INSERT ... SELECT FROM unnest(column arrays) per batch.
+// (sensor_id, seq) primary key as a second guard; a batch's events are loaded with one COPY FROM STDIN
+// (src/store/pgcopy.ts), falling back to INSERT ... SELECT FROM unnest(column arrays) ... ON CONFLICT
+// DO NOTHING when the key finds a row already stored; alerts go through the unnest insert.
 import pg from 'pg';
 import { VigilError } from '../common/errors.ts';
 import { ALERT_COLUMNS, EVENT_COLUMNS, alertRow, eventRow, type AlertRow, type EventRow } from './extract.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { copyRows } from './pgcopy.ts';
 import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf } from './ranges.ts';
@@ -30,8 +33,13 @@ export class PostgresStore extends SqlStore {
   private pool: pg.Pool;
   private closed = false;
 
-  constructor(url: string) {
+  /** `bulk: false` keeps the previous ingest path (INSERT ... SELECT FROM unnest) for the
+   * benchmark's same-run baseline (bench/backend-ingest.ts). */
+  private readonly bulk: boolean;
+
+  constructor(url: string, opts: { bulk?: boolean } = {}) {
     super();
+    this.bulk = opts.bulk ?? true;
     this.pool = new pg.Pool({ connectionString: url, max: 8 });
     this.pool.on('error', () => undefined); // idle client errors surface on the next query
   }
@@ -137,13 +145,30 @@ export class PostgresStore extends SqlStore {
     const evs: EventRow[] = [];
     const als: AlertRow[] = [];
     for (const r of records) {
-      const json = (r.json ?? JSON.stringify(r.data)).replace(/\\u0000/g, ''); // jsonb rejects NUL
+      let json = r.json ?? JSON.stringify(r.data);
+      if (json.includes('\\u0000')) json = json.replace(/\\u0000/g, ''); // jsonb rejects NUL
       if (r.kind === 'e') evs.push(eventRow(sensorId, hostname, r.seq, r.data, json));
       else als.push(alertRow(sensorId, hostname, r.seq, r.data, json));
     }
     let nEv = 0, nAl = 0;
     {
-      if (evs.length) {
+      if (evs.length && this.bulk) {
+        // COPY: all rows of the batch or none. The (sensor_id, seq) key is the second guard behind
+        // the ingest_ranges filter: a row stored without its range (written other than through
+        // ingest) fails the COPY with unique_violation; the batch then goes through the row-wise
+        // insert below, which skips such rows, as before.
+        await c.query('SAVEPOINT bulk');
+        try {
+          nEv = await copyRows(c, 'events', EVENT_COLUMNS, evs as unknown as Record<string, unknown>[]);
+          await c.query('RELEASE SAVEPOINT bulk');
+          for (const [sql, params] of rollupStatements(evs)) await c.query(sql, params.map(pgValue));
+        } catch (e) {
+          if ((e as { code?: string }).code !== '23505') throw e;
+          await c.query('ROLLBACK TO SAVEPOINT bulk');
+          nEv = -1;
+        }
+      }
+      if (evs.length && (!this.bulk || nEv < 0)) {
         const cols = EVENT_COLUMNS as string[];
         const arrays = cols.map((k) => evs.map((e) => pgValue((e as unknown as Record<string, unknown>)[k])));
         const sel = cols.map((k, i) => `$${i + 1}::${EVENT_TYPES[k] ?? 'text'}[]`).join(', ');
