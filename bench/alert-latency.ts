@@ -42,7 +42,9 @@ if (process.getuid?.() !== 0) {
 // the trigger: open(/etc/shadow) N times, CLOCK_REALTIME ns recorded just before each open
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-alertlat-'));
 const trigger = path.join(dir, 'vigil-alertlat');
-writeFileSync(`${trigger}.c`, `
+writeFileSync(
+  `${trigger}.c`,
+  `
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +65,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < n; i++) printf("%lld\\n", t[i]);
   return 0;
 }
-`);
+`,
+);
 execFileSync('cc', ['-O2', '-o', trigger, `${trigger}.c`]);
 
 function runTrigger(): Promise<{ pid: number; pre: bigint[] }> {
@@ -75,7 +78,14 @@ function runTrigger(): Promise<{ pid: number; pre: bigint[] }> {
     c.on('error', reject);
     c.on('exit', (code) => {
       if (code !== 0) reject(new Error(`trigger exited with ${code}`));
-      else resolve({ pid: c.pid as number, pre: out.trim().split('\n').map((s) => BigInt(s)) });
+      else
+        resolve({
+          pid: c.pid as number,
+          pre: out
+            .trim()
+            .split('\n')
+            .map((s) => BigInt(s)),
+        });
     });
   });
 }
@@ -105,12 +115,18 @@ async function run(workers: number, wakeupMs: number): Promise<void> {
   const sensor = new Sensor({ wakeupMs });
   const samples: Sample[] = [];
   let pidOfTrigger = -1;
-  const det = new LiveDetector(ruleset, sources, (m) => {
-    m.json(); // the alert's one serialisation, as the stdout printer does it
-    const emitted = nowNs();
-    const a = m.alert;
-    if (a.rule === RULE && a.output_fields['proc.name'] === 'vigil-alertlat') samples.push({ evtTime: rfc3339Ns(a.time), emitted });
-  }, workers, false);
+  const det = new LiveDetector(
+    ruleset,
+    sources,
+    (m) => {
+      m.json(); // the alert's one serialisation, as the stdout printer does it
+      const emitted = nowNs();
+      const a = m.alert;
+      if (a.rule === RULE && a.output_fields['proc.name'] === 'vigil-alertlat') samples.push({ evtTime: rfc3339Ns(a.time), emitted });
+    },
+    workers,
+    false,
+  );
   await det.start();
   sensor.onEvent((ev: VigilEvent) => det.evaluate(ev));
   await sensor.start();
@@ -135,7 +151,9 @@ async function run(workers: number, wakeupMs: number): Promise<void> {
     sysLat.push(Number(s.emitted - s.evtTime) / 1e6);
     userLat.push(Number(s.emitted - (pre[j] as bigint)) / 1e6);
   }
-  console.log(`workers=${workers}, wakeup-ms=${wakeupMs}: ${samples.length}/${N} alerts (trigger pid ${pidOfTrigger}, ${det.stats.evaluated} events evaluated)`);
+  console.log(
+    `workers=${workers}, wakeup-ms=${wakeupMs}: ${samples.length}/${N} alerts (trigger pid ${pidOfTrigger}, ${det.stats.evaluated} events evaluated)`,
+  );
   if (samples.length === 0) return;
   console.log(`  alert - evt.time (kernel):       ${fmt(sysLat)}`);
   console.log(`  alert - before open (user space): ${fmt(userLat)}`);

@@ -62,7 +62,9 @@ function loadEvents(): { source: string; perSensor: Ev[][] } {
   if (opt.events) {
     const text = readFileSync(opt.events, 'utf8');
     const limit = opt.limit ? Number(opt.limit) : Infinity;
-    let n = 0, line = 0, bytes = 0;
+    let n = 0,
+      line = 0,
+      bytes = 0;
     for (let i = 0; i < text.length && n < limit; ) {
       let j = text.indexOf('\n', i);
       if (j < 0) j = text.length;
@@ -87,11 +89,12 @@ function loadEvents(): { source: string; perSensor: Ev[][] } {
     return { source: `real events from ${opt.events} (${n} events, mean ${Math.round(bytes / n)} B JSON)`, perSensor };
   }
   const per = Number(opt['per-sensor'] ?? 5_000);
-  for (let s = 0; s < SENSORS; s++) for (let k = 0; k < per; k++) {
-    const data = genEvent(k + 1, s);
-    const json = JSON.stringify(data);
-    perSensor[s]!.push({ data, json, bytes: json.length });
-  }
+  for (let s = 0; s < SENSORS; s++)
+    for (let k = 0; k < per; k++) {
+      const data = genEvent(k + 1, s);
+      const json = JSON.stringify(data);
+      perSensor[s]!.push({ data, json, bytes: json.length });
+    }
   return { source: `synthetic events (bench/backend-gen.ts, ~${perSensor[0]![0]!.bytes} B JSON each)`, perSensor };
 }
 
@@ -144,7 +147,14 @@ interface Sample {
   stored: number;
 }
 
-async function storeRun(engine: 'duckdb' | 'postgres', bulk: boolean, batches: IngestRecord[][][], total: number, pgh: PgHandle | null, rep: number): Promise<Sample> {
+async function storeRun(
+  engine: 'duckdb' | 'postgres',
+  bulk: boolean,
+  batches: IngestRecord[][][],
+  total: number,
+  pgh: PgHandle | null,
+  rep: number,
+): Promise<Sample> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
   let store: Store;
   if (engine === 'duckdb') store = new DuckDbStore(path.join(tmp, 'vigil.duckdb'), { bulk });
@@ -195,7 +205,9 @@ async function storeMode(): Promise<void> {
   const newBatches = perSensor.map((x) => batchesOf(x, true));
   const total = perSensor.reduce((a, b) => a + b.length, 0);
   const nb = newBatches.reduce((a, b) => a + b.length, 0);
-  console.log(`store ingest: ${source}; ${SENSORS} sensors, ${nb} batches (mean ${Math.round(total / nb)} events; ≤ ${BATCH_ITEMS} items, ≤ ${BATCH_BYTES} B), ${IN_FLIGHT} in flight per sensor; ${REPS} interleaved repetitions per path; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`);
+  console.log(
+    `store ingest: ${source}; ${SENSORS} sensors, ${nb} batches (mean ${Math.round(total / nb)} events; ≤ ${BATCH_ITEMS} items, ≤ ${BATCH_BYTES} B), ${IN_FLIGHT} in flight per sensor; ${REPS} interleaved repetitions per path; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`,
+  );
   const engines = opt.engine === 'both' ? (['duckdb', 'postgres'] as const) : ([opt.engine] as ('duckdb' | 'postgres')[]);
   for (const engine of engines) {
     const pgh = engine === 'postgres' ? await startPostgres() : null;
@@ -207,19 +219,38 @@ async function storeMode(): Promise<void> {
         for (const bulk of order) {
           const smp = await storeRun(engine, bulk, bulk ? newBatches : oldBatches, total, pgh, r);
           (bulk ? res.bulk : res.old).push(smp);
-          console.log(`  ${engine} rep ${r + 1} ${bulk ? 'bulk' : 'old '}: ${Math.round(smp.eps)} events/s, ${smp.cpuUsPerEvent.toFixed(1)} µs CPU/event${pgh ? ` (${smp.dbUsPerEvent.toFixed(1)} of it in PostgreSQL)` : ''}`);
+          console.log(
+            `  ${engine} rep ${r + 1} ${bulk ? 'bulk' : 'old '}: ${Math.round(smp.eps)} events/s, ${smp.cpuUsPerEvent.toFixed(1)} µs CPU/event${pgh ? ` (${smp.dbUsPerEvent.toFixed(1)} of it in PostgreSQL)` : ''}`,
+          );
         }
       }
       if (res.old.length === 0 || res.bulk.length === 0) {
         const xs = res.old.length ? res.old : res.bulk;
-        console.log(`${engine.padEnd(8)} ${res.old.length ? 'old' : 'new'}: ${fmt(xs.map((x) => x.eps))} events/s, ${fmt(xs.map((x) => x.cpuUsPerEvent), 1)} µs CPU/event`);
+        console.log(
+          `${engine.padEnd(8)} ${res.old.length ? 'old' : 'new'}: ${fmt(xs.map((x) => x.eps))} events/s, ${fmt(
+            xs.map((x) => x.cpuUsPerEvent),
+            1,
+          )} µs CPU/event`,
+        );
         continue;
       }
       const ratios = res.old.map((o, i) => res.bulk[i]!.eps / o.eps);
       const label = engine === 'duckdb' ? ['appender from row objects', 'appender from column arrays'] : ['INSERT … unnest', 'COPY FROM STDIN'];
-      console.log(`${engine.padEnd(8)} old (${label[0]}): ${fmt(res.old.map((x) => x.eps))} events/s, ${fmt(res.old.map((x) => x.cpuUsPerEvent), 1)} µs CPU/event`);
-      console.log(`${engine.padEnd(8)} new (${label[1]}): ${fmt(res.bulk.map((x) => x.eps))} events/s, ${fmt(res.bulk.map((x) => x.cpuUsPerEvent), 1)} µs CPU/event`);
-      console.log(`${engine.padEnd(8)} new/old throughput, per repetition pair: median ${med(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})  [median(new)/median(old) ${(med(res.bulk.map((x) => x.eps)) / med(res.old.map((x) => x.eps))).toFixed(2)}×]`);
+      console.log(
+        `${engine.padEnd(8)} old (${label[0]}): ${fmt(res.old.map((x) => x.eps))} events/s, ${fmt(
+          res.old.map((x) => x.cpuUsPerEvent),
+          1,
+        )} µs CPU/event`,
+      );
+      console.log(
+        `${engine.padEnd(8)} new (${label[1]}): ${fmt(res.bulk.map((x) => x.eps))} events/s, ${fmt(
+          res.bulk.map((x) => x.cpuUsPerEvent),
+          1,
+        )} µs CPU/event`,
+      );
+      console.log(
+        `${engine.padEnd(8)} new/old throughput, per repetition pair: median ${med(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})  [median(new)/median(old) ${(med(res.bulk.map((x) => x.eps)) / med(res.old.map((x) => x.eps))).toFixed(2)}×]`,
+      );
     } finally {
       await pgh?.stop();
     }
@@ -234,7 +265,13 @@ async function e2eRun(label: string, store: string | undefined, perSensor: Ev[][
   try {
     for (let s = 0; s < SENSORS; s++) {
       const tok = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
-      const up = new SensorUplink({ dir: path.join(tmp, `sensor${s}`), server: srv.url, token: tok.json.token, logger: silentLogger(), spoolMaxBytes: 4 * 1024 ** 3 });
+      const up = new SensorUplink({
+        dir: path.join(tmp, `sensor${s}`),
+        server: srv.url,
+        token: tok.json.token,
+        logger: silentLogger(),
+        spoolMaxBytes: 4 * 1024 ** 3,
+      });
       await up.start();
       ups.push(up);
     }
@@ -251,7 +288,9 @@ async function e2eRun(label: string, store: string | undefined, perSensor: Ev[][
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const total = perSensor.reduce((a, b) => a + b.length, 0);
     const st = await api<{ store_bytes: number }>(srv.url, dataDir, '/api/v1/status');
-    console.log(`${label.padEnd(10)} ${total} ${source} from ${SENSORS} sensors: ${secs.toFixed(1)} s end-to-end, ${Math.round(total / secs)} events/s stored+acked (push phase ${tPush.toFixed(1)} s, ${Math.round(total / tPush)} events/s into the spools); store ${(st.json.store_bytes / 1e6).toFixed(0)} MB`);
+    console.log(
+      `${label.padEnd(10)} ${total} ${source} from ${SENSORS} sensors: ${secs.toFixed(1)} s end-to-end, ${Math.round(total / secs)} events/s stored+acked (push phase ${tPush.toFixed(1)} s, ${Math.round(total / tPush)} events/s into the spools); store ${(st.json.store_bytes / 1e6).toFixed(0)} MB`,
+    );
   } finally {
     for (const up of ups) await up.close();
     await srv.kill();

@@ -33,7 +33,9 @@ class BenchDuckDb extends DuckDbStore implements Amplifiable {
 
 class BenchPostgres extends PostgresStore implements Amplifiable {
   async amplify(copies: number, seqStride: number, timeStrideNs: bigint): Promise<void> {
-    const cols = (await this.all(`SELECT column_name FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position`)).map((r) => String(r.column_name));
+    const cols = (await this.all(`SELECT column_name FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position`)).map((r) =>
+      String(r.column_name),
+    );
     const sel = cols.map((c) => (c === 'seq' ? `seq + k * ${seqStride}` : c === 'time_ns' ? `time_ns - k * ${timeStrideNs}` : c)).join(', ');
     await this.exec(`CREATE TEMP TABLE seed AS SELECT * FROM events`);
     // one copy per statement: progress is visible and no single transaction grows huge
@@ -63,7 +65,8 @@ async function fill(store: Store, total: number): Promise<number> {
       inflight.push(store.ingest(`sensor-${String(s).padStart(16, '0')}`, `node${s}`, recs));
       if (inflight.length >= 4) await inflight.shift();
     }
-    if (base % (BATCH * 40) === 0 && base > 0) process.stderr.write(`  ${(base * SENSORS).toLocaleString()} events, ${Math.round((base * SENSORS) / ((performance.now() - t0) / 1000))}/s\r`);
+    if (base % (BATCH * 40) === 0 && base > 0)
+      process.stderr.write(`  ${(base * SENSORS).toLocaleString()} events, ${Math.round((base * SENSORS) / ((performance.now() - t0) / 1000))}/s\r`);
   }
   await Promise.all(inflight);
   return (per * SENSORS) / ((performance.now() - t0) / 1000);
@@ -106,7 +109,9 @@ async function bench(label: string, store: Amplifiable, n: number): Promise<void
   const d = (await store.workloadInsights(top.id, {}))!;
   const lastNs = BigInt(d.last_seen ? Date.parse(d.last_seen) : 0) * 1_000_000n;
   const tRange = await timeIt(() => store.workloadInsights(top.id, { since: lastNs - 60_000_000_000n }));
-  const tPage = await timeIt(() => store.queryEvents({ fields: { 'evt.type': ['connect'], 'container.id': [`c${top.id.split(':')[3]?.replace('svc', '').padStart(11, '0')}`] }, limit: 100 }));
+  const tPage = await timeIt(() =>
+    store.queryEvents({ fields: { 'evt.type': ['connect'], 'container.id': [`c${top.id.split(':')[3]?.replace('svc', '').padStart(11, '0')}`] }, limit: 100 }),
+  );
   console.log(
     `${label.padEnd(9)} ${count.toLocaleString()} events (${(size / 1e9).toFixed(2)} GB), seed ${seed.toLocaleString()} at ${Math.round(rate).toLocaleString()} events/s via Store.ingest, ${copies} copies in ${amplifySec.toFixed(0)} s | ` +
       `workload list (${list.length} workloads): ${tList.toFixed(0)} ms (last 60 s: ${tListRange.toFixed(0)} ms) | insights of ${top.id} (${top.events.toLocaleString()} events; ${d.network.length} net, ${d.files.length} file, ${d.processes.length} proc, ${d.capabilities.length} cap rows): ${tOne.toFixed(0)} ms | same, last 60 s: ${tRange.toFixed(0)} ms | events page with 2 field filters: ${tPage.toFixed(0)} ms`,

@@ -98,7 +98,10 @@ async function withFloor<T>(fn: () => T): Promise<T> {
 
 async function withSensor<T>(dir: string, fn: () => T): Promise<T> {
   const sock = path.join(dir, 'vigil.sock');
-  const c = spawn(path.join(repo, 'bin', 'vigil'), ['run', '--rules', STABLE_RULES, '--alerts-only', '--socket', sock], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
+  const c = spawn(path.join(repo, 'bin', 'vigil'), ['run', '--rules', STABLE_RULES, '--alerts-only', '--socket', sock], {
+    cwd: repo,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   try {
     await waitFor(() => existsSync(sock) || c.exitCode !== null, 'the sensor');
     if (c.exitCode !== null) throw new Error(`vigil run exited ${c.exitCode}`);
@@ -144,7 +147,11 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const rows = Object.entries(res).map(([k, v]) => ({
-    path: { tmp: `${path.dirname(tmpFile).replace(/vigil-bpfcost-.*/, 'vigil-bpfcost-*')}/small.txt (head and tail miss)`, etc: '/etc/hostname (head and tail miss)', trie: '/etc/security/limits.conf (head hit: trie lookup)' }[k],
+    path: {
+      tmp: `${path.dirname(tmpFile).replace(/vigil-bpfcost-.*/, 'vigil-bpfcost-*')}/small.txt (head and tail miss)`,
+      etc: '/etc/hostname (head and tail miss)',
+      trie: '/etc/security/limits.conf (head hit: trie lookup)',
+    }[k],
     floorNs: median(v.floor),
     sensorNs: median(v.sensor),
     ratio: median(v.sensor) / median(v.floor),

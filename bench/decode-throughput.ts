@@ -18,7 +18,10 @@ async function record(): Promise<Buffer[]> {
   const child = (sensor.loader as unknown as { child: ChildProcess }).child;
   child.stdout!.on('data', (c: Buffer) => chunks.push(c));
   await sensor.applyPlan(new PlanBuilder().needFamilies(['exec', 'file', 'net', 'priv']).build());
-  execFileSync('python3', ['-c', `import os, socket\nfor i in range(40000): os.close(os.open('/etc/hostname', os.O_RDONLY))\nfor i in range(200):\n  pid=os.fork()\n  if pid==0: os.execv('/bin/true',['true'])\n  os.waitpid(pid,0)\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(64); p=s.getsockname()[1]\nfor i in range(2000):\n  c=socket.socket(); c.connect(('127.0.0.1',p)); a,_=s.accept(); a.close(); c.close()`]);
+  execFileSync('python3', [
+    '-c',
+    `import os, socket\nfor i in range(40000): os.close(os.open('/etc/hostname', os.O_RDONLY))\nfor i in range(200):\n  pid=os.fork()\n  if pid==0: os.execv('/bin/true',['true'])\n  os.waitpid(pid,0)\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(64); p=s.getsockname()[1]\nfor i in range(2000):\n  c=socket.socket(); c.connect(('127.0.0.1',p)); a,_=s.accept(); a.close(); c.close()`,
+  ]);
   await new Promise((r) => setTimeout(r, 1000));
   await sensor.stop();
   return chunks;
@@ -45,17 +48,34 @@ const procs = new ProcTable();
 procs.seed();
 const enr = new Enricher(procs, new ContainerResolver(), new UserDb());
 let built = 0;
-const full = new FrameDecoder({ event: (r) => { if (enr.build(r)) built++; } });
+const full = new FrameDecoder({
+  event: (r) => {
+    if (enr.build(r)) built++;
+  },
+});
 const rate = time('decode + enrich', () => {
   built = 0;
   for (const c of chunks) full.push(c);
   return built;
 });
-const full2 = new FrameDecoder({ event: (r) => { const e = enr.build(r); if (e) JSON.stringify(e); } });
+const full2 = new FrameDecoder({
+  event: (r) => {
+    const e = enr.build(r);
+    if (e) JSON.stringify(e);
+  },
+});
 const rate2 = time('decode + enrich + JSON', () => {
   built = 0;
   let n = 0;
-  const d = new FrameDecoder({ event: (r) => { const e = enr.build(r); if (e) { eventToJson(e); n++; } } });
+  const d = new FrameDecoder({
+    event: (r) => {
+      const e = enr.build(r);
+      if (e) {
+        eventToJson(e);
+        n++;
+      }
+    },
+  });
   for (const c of chunks) d.push(c);
   return n;
 });

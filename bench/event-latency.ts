@@ -67,7 +67,9 @@ for (let i = 0; i < N; i++) {
 }
 lat.sort((a, b) => a - b);
 const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
-console.log(`syscall -> queryable in the API (DuckDB, ${N} execs, wakeup-ms ${wakeupMs}): p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`);
+console.log(
+  `syscall -> queryable in the API (DuckDB, ${N} execs, wakeup-ms ${wakeupMs}): p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms`,
+);
 await sensor.stop();
 await up.close();
 await srv.close();

@@ -45,7 +45,18 @@ const PROCS = [
   { name: 'postgres', exepath: '/usr/lib/postgresql/15/bin/postgres', args: '-D /var/lib/postgresql/data', pname: 'containerd-shim' },
   { name: 'kubelet', exepath: '/usr/bin/kubelet', args: '--config=/var/lib/kubelet/config.yaml', pname: 'systemd' },
 ];
-const FILES_READ = ['/etc/ld.so.cache', '/usr/lib/x86_64-linux-gnu/libc.so.6', '/proc/self/status', '/etc/passwd', '/etc/hosts', '/var/lib/app/data.db', '/etc/nginx/nginx.conf', '/usr/share/zoneinfo/UTC', '/etc/shadow', '/root/.ssh/id_rsa'];
+const FILES_READ = [
+  '/etc/ld.so.cache',
+  '/usr/lib/x86_64-linux-gnu/libc.so.6',
+  '/proc/self/status',
+  '/etc/passwd',
+  '/etc/hosts',
+  '/var/lib/app/data.db',
+  '/etc/nginx/nginx.conf',
+  '/usr/share/zoneinfo/UTC',
+  '/etc/shadow',
+  '/root/.ssh/id_rsa',
+];
 const FILES_WRITE = ['/tmp/upload.tmp', '/var/log/app.log', '/var/lib/app/data.db-wal', '/dev/null', '/var/log/syslog', '/home/user/.bashrc'];
 const IPS = ['10.0.0.12', '10.0.3.4', '172.17.0.2', '192.168.1.10', '93.184.216.34', '169.254.169.254', '127.0.0.1'];
 
@@ -67,7 +78,15 @@ function makeEvent(r: () => number, num: number, t0: bigint): Ev {
     const flags = write ? pick(r, ['O_WRONLY|O_CREAT|O_APPEND', 'O_WRONLY|O_CREAT|O_TRUNC', 'O_RDWR']) : pick(r, ['O_RDONLY|O_CLOEXEC', 'O_RDONLY']);
     res = r() < 0.05 ? -2 : 3 + Math.floor(r() * 20);
     arg = { fd: res, dirfd: -100, name, flags, mode: 0 };
-    fd = { num: res < 0 ? -1 : res, type: 'file', typechar: 'f', name, nameraw: name, directory: name.slice(0, name.lastIndexOf('/')) || '/', filename: name.slice(name.lastIndexOf('/') + 1) };
+    fd = {
+      num: res < 0 ? -1 : res,
+      type: 'file',
+      typechar: 'f',
+      name,
+      nameraw: name,
+      directory: name.slice(0, name.lastIndexOf('/')) || '/',
+      filename: name.slice(name.lastIndexOf('/') + 1),
+    };
   } else if (roll < 0.6) {
     type = 'execve';
     category = 'process';
@@ -78,7 +97,19 @@ function makeEvent(r: () => number, num: number, t0: bigint): Ev {
     const sip = pick(r, IPS);
     const sport = pick(r, [80, 443, 5432, 53, 22, 6443, 8080]);
     const cport = 30000 + Math.floor(r() * 30000);
-    fd = { num: 5, type: 'ipv4', typechar: '4', name: `10.0.0.5:${cport}->${sip}:${sport}`, cip: '10.0.0.5', sip, cport, sport, l4proto: 'tcp', sockfamily: 'ip', is_server: false };
+    fd = {
+      num: 5,
+      type: 'ipv4',
+      typechar: '4',
+      name: `10.0.0.5:${cport}->${sip}:${sport}`,
+      cip: '10.0.0.5',
+      sip,
+      cport,
+      sport,
+      l4proto: 'tcp',
+      sockfamily: 'ip',
+      is_server: false,
+    };
     res = r() < 0.1 ? -115 : 0;
     arg = { fd: 5, tuple: String(fd.name) };
   } else if (roll < 0.75) {
@@ -103,7 +134,17 @@ function makeEvent(r: () => number, num: number, t0: bigint): Ev {
   } else if (roll < 0.97) {
     type = 'dup2';
     arg = { oldfd: 5, newfd: pick(r, [0, 1, 2, 7]) };
-    fd = { num: 5, type: 'ipv4', typechar: '4', name: '10.0.0.5:40000->93.184.216.34:443', cip: '10.0.0.5', sip: '93.184.216.34', cport: 40000, sport: 443, l4proto: 'tcp' };
+    fd = {
+      num: 5,
+      type: 'ipv4',
+      typechar: '4',
+      name: '10.0.0.5:40000->93.184.216.34:443',
+      cip: '10.0.0.5',
+      sip: '93.184.216.34',
+      cport: 40000,
+      sport: 443,
+      l4proto: 'tcp',
+    };
   } else if (roll < 0.985) {
     type = pick(r, ['setuid', 'setresuid']);
     category = 'priv';
@@ -111,22 +152,56 @@ function makeEvent(r: () => number, num: number, t0: bigint): Ev {
   } else {
     type = pick(r, ['ptrace', 'chmod', 'symlinkat', 'bpf', 'kill']);
     category = 'priv';
-    arg = type === 'ptrace' ? { request: 'PTRACE_PEEKDATA', pid: 1 } : type === 'symlinkat' ? { target: '/tmp/t', linkpath: '/tmp/l' } : type === 'chmod' ? { filename: '/tmp/x', mode: 'S_IRUSR|S_IWUSR' } : { cmd: 'BPF_MAP_CREATE', pid: 1, sig: 0 };
+    arg =
+      type === 'ptrace'
+        ? { request: 'PTRACE_PEEKDATA', pid: 1 }
+        : type === 'symlinkat'
+          ? { target: '/tmp/t', linkpath: '/tmp/l' }
+          : type === 'chmod'
+            ? { filename: '/tmp/x', mode: 'S_IRUSR|S_IWUSR' }
+            : { cmd: 'BPF_MAP_CREATE', pid: 1, sig: 0 };
   }
   const ev: Ev = {
     evt: { num, time, type, category, dir: '<', cpu: num % 8, res, rawres: res, failed: res < 0, arg, rawarg: {} },
     proc: {
-      pid, ppid: pid - 1, vpid: inContainer ? 1 : pid, name: p.name, exe: p.name, exepath: p.exepath, args: p.args,
-      cmdline: p.args ? `${p.name} ${p.args}` : p.name, cwd: '/', tty: p.name === 'bash' && !inContainer ? 34816 : 0,
-      sid: pid, sname: p.pname, vpgid: pid, pgid: pid, pname: p.pname, pexepath: `/usr/bin/${p.pname}`, pcmdline: p.pname,
-      aname: [p.pname, 'containerd-shim', 'systemd'], aexepath: [`/usr/bin/${p.pname}`, '/usr/bin/containerd-shim', '/sbin/init'],
-      apid: [pid - 1, 900, 1], start_ts: String(t0 - 10_000_000_000n), is_exe_from_memfd: false, is_exe_upper_layer: false, is_exe_writable: false,
+      pid,
+      ppid: pid - 1,
+      vpid: inContainer ? 1 : pid,
+      name: p.name,
+      exe: p.name,
+      exepath: p.exepath,
+      args: p.args,
+      cmdline: p.args ? `${p.name} ${p.args}` : p.name,
+      cwd: '/',
+      tty: p.name === 'bash' && !inContainer ? 34816 : 0,
+      sid: pid,
+      sname: p.pname,
+      vpgid: pid,
+      pgid: pid,
+      pname: p.pname,
+      pexepath: `/usr/bin/${p.pname}`,
+      pcmdline: p.pname,
+      aname: [p.pname, 'containerd-shim', 'systemd'],
+      aexepath: [`/usr/bin/${p.pname}`, '/usr/bin/containerd-shim', '/sbin/init'],
+      apid: [pid - 1, 900, 1],
+      start_ts: String(t0 - 10_000_000_000n),
+      is_exe_from_memfd: false,
+      is_exe_upper_layer: false,
+      is_exe_writable: false,
     },
     thread: { tid: pid, cap_effective: '', cap_permitted: 'CAP_CHOWN CAP_NET_BIND_SERVICE', cap_inheritable: '' },
     user: { uid: p.name === 'postgres' ? 999 : 0, name: p.name === 'postgres' ? 'postgres' : 'root', loginuid: -1 },
     group: { gid: 0, name: 'root' },
     container: inContainer
-      ? { id: 'abcdef123456', name: 'app', image: 'registry.example.com/app:1.2', 'image.repository': 'registry.example.com/app', 'image.tag': '1.2', type: 'containerd', privileged: false }
+      ? {
+          id: 'abcdef123456',
+          name: 'app',
+          image: 'registry.example.com/app:1.2',
+          'image.repository': 'registry.example.com/app',
+          'image.tag': '1.2',
+          type: 'containerd',
+          privileged: false,
+        }
       : { id: 'host' },
   };
   if (fd) ev.fd = fd;
@@ -166,7 +241,7 @@ const load = (): string => `load ${loadavg()[0]?.toFixed(2)}`;
 /** Evaluates `total` events of the stream (events whose pid % shards == shard); returns [n, alerts, seconds, thread CPU seconds]. */
 function runShard(sources: RulesSource[], distinct: number, total: number, shard: number, shards: number): [number, number, number, number] {
   const rs = new RuleLoader().load(sources).ruleset;
-  const evs = stream(distinct).filter((e) => ((e.proc as { pid: number }).pid % shards) === shard);
+  const evs = stream(distinct).filter((e) => (e.proc as { pid: number }).pid % shards === shard);
   // warm-up
   for (let i = 0; i < Math.min(evs.length * 5, 200_000); i++) rs.matchFirst(evs[i % evs.length] as Ev);
   const mine = Math.round((total * evs.length) / distinct);
@@ -185,7 +260,7 @@ function runShard(sources: RulesSource[], distinct: number, total: number, shard
 
 export const streamForProfile = stream;
 
-if (process.env.VIGIL_BENCH_IMPORT === "1") {
+if (process.env.VIGIL_BENCH_IMPORT === '1') {
   // imported for profiling
 } else if (!isMainThread) {
   const d = workerData as { sources: RulesSource[]; distinct: number; total: number; shard: number; shards: number };
@@ -202,11 +277,19 @@ if (process.env.VIGIL_BENCH_IMPORT === "1") {
   const distinct = 50_000;
   const sources = loadSources();
   const rs = new RuleLoader().load(sources).ruleset;
-  console.log(`rules engine throughput: ${rs.rules.length} rules (stable + incubating), ${total.toLocaleString('en-US')} events per run (${distinct.toLocaleString('en-US')} distinct generated events, repeated), ${availableParallelism()} CPUs, best of ${repeat} runs`);
+  console.log(
+    `rules engine throughput: ${rs.rules.length} rules (stable + incubating), ${total.toLocaleString('en-US')} events per run (${distinct.toLocaleString('en-US')} distinct generated events, repeated), ${availableParallelism()} CPUs, best of ${repeat} runs`,
+  );
   const evs = stream(distinct);
   const mix = new Map<string, number>();
   for (const e of evs) mix.set((e.evt as { type: string }).type, (mix.get((e.evt as { type: string }).type) ?? 0) + 1);
-  console.log('event mix: ' + [...mix].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${((100 * n) / distinct).toFixed(1)}%`).join(', '));
+  console.log(
+    'event mix: ' +
+      [...mix]
+        .sort((a, b) => b[1] - a[1])
+        .map(([t, n]) => `${t} ${((100 * n) / distinct).toFixed(1)}%`)
+        .join(', '),
+  );
 
   // 1. evaluation on one core (synchronous evaluator)
   let best1: { n: number; a: number; s: number; load: string } | undefined;
@@ -218,8 +301,12 @@ if (process.env.VIGIL_BENCH_IMPORT === "1") {
   }
   const { n: n1, a: a1, s: s1 } = best1 as NonNullable<typeof best1>;
   const one = n1 / s1;
-  console.log(`\n1 worker (synchronous evaluator): ${n1.toLocaleString('en-US')} events in ${s1.toFixed(3)} s wall = ${Math.round(one).toLocaleString('en-US')} events/s (${(1e9 / one).toFixed(0)} ns/event), ${a1.toLocaleString('en-US')} alerts [${best1?.load}]`);
-  console.log(`  by CPU time (${cpu1.toFixed(3)} s user; less sensitive to other load on the machine): ${Math.round(n1 / cpu1).toLocaleString('en-US')} events/s per core (${((1e9 * cpu1) / n1).toFixed(0)} ns/event)`);
+  console.log(
+    `\n1 worker (synchronous evaluator): ${n1.toLocaleString('en-US')} events in ${s1.toFixed(3)} s wall = ${Math.round(one).toLocaleString('en-US')} events/s (${(1e9 / one).toFixed(0)} ns/event), ${a1.toLocaleString('en-US')} alerts [${best1?.load}]`,
+  );
+  console.log(
+    `  by CPU time (${cpu1.toFixed(3)} s user; less sensitive to other load on the machine): ${Math.round(n1 / cpu1).toLocaleString('en-US')} events/s per core (${((1e9 * cpu1) / n1).toFixed(0)} ns/event)`,
+  );
 
   // 2. evaluation on all cores: each worker evaluates its pid shard of the same stream
   const tsxApi = pathToFileURL(path.resolve(repo, 'node_modules', 'tsx', 'dist', 'esm', 'api', 'index.mjs')).href;
@@ -229,14 +316,18 @@ if (process.env.VIGIL_BENCH_IMPORT === "1") {
   for (let k = 0; k < repeat; k++) {
     const t = process.hrtime.bigint();
     const results = await Promise.all(
-      Array.from({ length: workers }, (_, shard) => new Promise<[number, number, number, number]>((resolve, reject) => {
-        const w = new Worker(boot, { eval: true, workerData: { sources, distinct, total, shard, shards: workers } });
-        w.once('message', (m: [number, number, number, number]) => {
-          resolve(m);
-          void w.terminate();
-        });
-        w.once('error', reject);
-      })),
+      Array.from(
+        { length: workers },
+        (_, shard) =>
+          new Promise<[number, number, number, number]>((resolve, reject) => {
+            const w = new Worker(boot, { eval: true, workerData: { sources, distinct, total, shard, shards: workers } });
+            w.once('message', (m: [number, number, number, number]) => {
+              resolve(m);
+              void w.terminate();
+            });
+            w.once('error', reject);
+          }),
+      ),
     );
     const wall = Number(process.hrtime.bigint() - t) / 1e9;
     const nAll = results.reduce((s, r) => s + r[0], 0);
@@ -245,7 +336,9 @@ if (process.env.VIGIL_BENCH_IMPORT === "1") {
     const perCore = results.map((r) => Math.round(r[0] / r[3]).toLocaleString('en-US')).join(', ');
     if (all > bestAll) {
       bestAll = all;
-      console.log(`${workers} workers (pid-sharded): ${nAll.toLocaleString('en-US')} events, slowest shard ${slowest.toFixed(3)} s = ${Math.round(all).toLocaleString('en-US')} events/s (${Math.round(all / workers).toLocaleString('en-US')} per worker; by thread CPU time ${perCore} events/s per worker; wall time incl. worker start and rule loading ${wall.toFixed(2)} s) [${load()}]`);
+      console.log(
+        `${workers} workers (pid-sharded): ${nAll.toLocaleString('en-US')} events, slowest shard ${slowest.toFixed(3)} s = ${Math.round(all).toLocaleString('en-US')} events/s (${Math.round(all / workers).toLocaleString('en-US')} per worker; by thread CPU time ${perCore} events/s per worker; wall time incl. worker start and rule loading ${wall.toFixed(2)} s) [${load()}]`,
+      );
     }
   }
   console.log(`speed-up all workers / 1 worker: ${(bestAll / one).toFixed(2)}x`);
@@ -311,5 +404,7 @@ if (process.env.VIGIL_BENCH_IMPORT === "1") {
   const us = (x: number): string => `${x.toFixed(2)} µs CPU/event`;
   console.log(`  1 thread, parse + match only: ${Math.round(bm).toLocaleString('en-US')} events/s (${us(cpuM)})`);
   console.log(`  1 thread, parse + evaluate + alert JSON (vigil replay --workers 1): ${Math.round(br).toLocaleString('en-US')} events/s (${us(cpuR)})`);
-  console.log(`  ${workers} workers (ParallelEvaluator.pushLine, alerts as JSON in input order): ${Math.round(bp).toLocaleString('en-US')} events/s (${us(cpuP)}, all threads); ratio ${(bp / br).toFixed(2)}x`);
+  console.log(
+    `  ${workers} workers (ParallelEvaluator.pushLine, alerts as JSON in input order): ${Math.round(bp).toLocaleString('en-US')} events/s (${us(cpuP)}, all threads); ratio ${(bp / br).toFixed(2)}x`,
+  );
 }

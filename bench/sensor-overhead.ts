@@ -37,9 +37,7 @@ const quick = flag('--quick');
 const reps = Number(opt('--reps') ?? (quick ? 1 : 3));
 const outDir = path.resolve(opt('--out') ?? path.join(repo, 'bench', 'results'));
 const outBase = quick ? 'sensor-overhead-quick' : 'sensor-overhead';
-const ITER = quick
-  ? { open: 3000, fork_exec: 30, tcp: 300, redis: 3000 }
-  : { open: 300_000, fork_exec: 2000, tcp: 40_000, redis: 200_000 };
+const ITER = quick ? { open: 3000, fork_exec: 30, tcp: 300, redis: 3000 } : { open: 300_000, fork_exec: 2000, tcp: 40_000, redis: 200_000 };
 const DRAIN_MAX_MS = quick ? 2000 : 30_000;
 const DRAIN_MIN_MS = quick ? 300 : 1100; // the loader sends kernel counters every second
 const BG_SAMPLE_MS = quick ? 100 : 1000;
@@ -60,7 +58,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function sh(cmd: string, args: string[], opts: { allowFail?: boolean; cwd?: string } = {}): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd ?? repo });
   if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
-  return (r.stdout ?? '') + (opts.allowFail && r.status !== 0 ? r.stderr ?? '' : '');
+  return (r.stdout ?? '') + (opts.allowFail && r.status !== 0 ? (r.stderr ?? '') : '');
 }
 
 function loadavg(): string {
@@ -147,8 +145,19 @@ function track(c: ChildProcess): ChildProcess {
   return c;
 }
 function cleanupAll(): void {
-  for (const c of children) if (c.pid) try { process.kill(c.pid, 'SIGTERM'); } catch { /* gone */ }
-  for (const f of cleanups.splice(0).reverse()) try { f(); } catch (e) { log(`cleanup: ${(e as Error).message}`); }
+  for (const c of children)
+    if (c.pid)
+      try {
+        process.kill(c.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+  for (const f of cleanups.splice(0).reverse())
+    try {
+      f();
+    } catch (e) {
+      log(`cleanup: ${(e as Error).message}`);
+    }
 }
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
@@ -245,27 +254,43 @@ const STABLE_RULES = path.resolve(repo, '..', 'shared', 'falco', 'falco_rules.ya
 function blockConfig(): ConfigSpec {
   let policyFile: string | undefined;
   let victim: Awaited<ReturnType<typeof runContainer>> | undefined;
-  const base = (): ConfigSpec => sensorConfig('sensor-rules-kf-block', 'vigil run + stable rules, kernel filtering, file Block policy on another container', ['--rules', STABLE_RULES, '--alerts-only', '--policy', policyFile!]);
+  const base = (): ConfigSpec =>
+    sensorConfig('sensor-rules-kf-block', 'vigil run + stable rules, kernel filtering, file Block policy on another container', [
+      '--rules',
+      STABLE_RULES,
+      '--alerts-only',
+      '--policy',
+      policyFile!,
+    ]);
   return {
     id: 'sensor-rules-kf-block',
     label: 'vigil run + stable rules, kernel filtering, file Block policy on another container',
     async unavailable() {
       const why = containerSupport();
       if (why) return why;
-      const c = (victim = await runContainer({ name: 'bench-victim', pod: 'victim-0', namespace: 'bench', applets: ['cat'], files: { '/etc/shadow': 'root:*:1::::::\n' } }));
+      const c = (victim = await runContainer({
+        name: 'bench-victim',
+        pod: 'victim-0',
+        namespace: 'bench',
+        applets: ['cat'],
+        files: { '/etc/shadow': 'root:*:1::::::\n' },
+      }));
       cleanups.push(() => cleanupContainers());
       policyFile = path.join(tmp, 'block-policy.yaml');
-      writeFileSync(policyFile, [
-        'apiVersion: vigil.dev/v1alpha1',
-        'kind: VigilPolicy',
-        'metadata: {name: bench-block-shadow}',
-        'spec:',
-        `  selector: {matchLabels: {vigil.dev/container.name: ${c.name}}}`,
-        '  file:',
-        '    matchPaths: [{path: /etc/shadow}]',
-        '  action: Block',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        policyFile,
+        [
+          'apiVersion: vigil.dev/v1alpha1',
+          'kind: VigilPolicy',
+          'metadata: {name: bench-block-shadow}',
+          'spec:',
+          `  selector: {matchLabels: {vigil.dev/container.name: ${c.name}}}`,
+          '  file:',
+          '    matchPaths: [{path: /etc/shadow}]',
+          '  action: Block',
+          '',
+        ].join('\n'),
+      );
       return undefined;
     },
     async start() {
@@ -343,7 +368,9 @@ function sensorConfig(id: string, label: string, extra: string[]): ConfigSpec {
           if (cli.status === 0) {
             const s = JSON.parse(cli.stdout) as SensorStatus;
             emitted = s.userspace.emitted;
-            notes.push(`${id}: vigil status at end: kernel.ringbufDrops=${s.kernel.ringbufDrops} userspace.dropped=${s.userspace.dropped} decoded=${s.userspace.decoded} emitted=${s.userspace.emitted}`);
+            notes.push(
+              `${id}: vigil status at end: kernel.ringbufDrops=${s.kernel.ringbufDrops} userspace.dropped=${s.userspace.dropped} decoded=${s.userspace.decoded} emitted=${s.userspace.emitted}`,
+            );
           } else notes.push(`${id}: vigil status failed: ${cli.stderr.trim()}`);
           try {
             process.kill(nodePid, 'SIGTERM');
@@ -443,7 +470,8 @@ function auditConfig(hooks: DefaultHooks): ConfigSpec {
     id: 'auditd',
     label: 'auditd, equivalent syscall rules',
     async unavailable() {
-      if (spawnSync('sh', ['-c', 'command -v auditd >/dev/null && command -v auditctl >/dev/null']).status !== 0) return 'auditd not installed (apt-get install -y auditd)';
+      if (spawnSync('sh', ['-c', 'command -v auditd >/dev/null && command -v auditctl >/dev/null']).status !== 0)
+        return 'auditd not installed (apt-get install -y auditd)';
       let st: AuditState;
       try {
         st = auditStatus();
@@ -596,7 +624,11 @@ async function runWorkload(id: string, redisPort: number | undefined, smallFile:
 
 async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
-  const c = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', tmp], { stdio: 'ignore' }));
+  const c = track(
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', tmp], {
+      stdio: 'ignore',
+    }),
+  );
   const t0 = Date.now();
   for (;;) {
     const ok = await new Promise<boolean>((r) => {
@@ -655,7 +687,7 @@ async function measure(seg: Segment, workload: string, redisPort: number | undef
   const c1 = await seg.counters();
   const tc1 = Date.now();
   const s: Sample = { opsPerSec, wallSec };
-  if (pids.length) s.cpuPct = (t1.reduce((a, b) => a + b, 0) - t0.reduce((a, b) => a + b, 0)) / HZ / wallSec * 100;
+  if (pids.length) s.cpuPct = ((t1.reduce((a, b) => a + b, 0) - t0.reduce((a, b) => a + b, 0)) / HZ / wallSec) * 100;
   if (c0 && c1) {
     s.backgroundPerSec = bg;
     s.eventsPerSec = Math.max(0, c1.events - c0.events - (bg * (tc1 - tc0)) / 1000) / wallSec;
@@ -696,7 +728,9 @@ function renderTable(rows: Row[]): string {
       continue;
     }
     const drops = r.kernelDrops === undefined ? '–' : `${fmt(r.kernelDrops)} / ${fmt(r.userDrops)}`;
-    lines.push(`| ${r.workloadLabel} | ${r.configLabel} | ${fmt(r.opsPerSec)} | ${r.config === 'baseline' ? '–' : fmt(r.slowdownPct, 1)} | ${fmt(r.minusFloorPp, 1)} | ${fmt(r.spreadPct, 1)} | ${fmt(r.cpuPct, 1)} | ${fmt(r.eventsPerSec)} | ${drops} |`);
+    lines.push(
+      `| ${r.workloadLabel} | ${r.configLabel} | ${fmt(r.opsPerSec)} | ${r.config === 'baseline' ? '–' : fmt(r.slowdownPct, 1)} | ${fmt(r.minusFloorPp, 1)} | ${fmt(r.spreadPct, 1)} | ${fmt(r.cpuPct, 1)} | ${fmt(r.eventsPerSec)} | ${drops} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -727,7 +761,13 @@ async function main(): Promise<void> {
     sensorConfig('sensor-rules', 'vigil run + stable rules, no kernel filtering', ['--rules', STABLE_RULES, '--alerts-only', '--no-kernel-filter']),
     sensorConfig('sensor-rules-kf', 'vigil run + stable rules, kernel filtering', ['--rules', STABLE_RULES, '--alerts-only']),
     // not in the default set: the same with a ring-buffer wakeup per event (the A/B of batching)
-    sensorConfig('sensor-rules-kf-wake0', 'vigil run + stable rules, kernel filtering, --wakeup-ms 0', ['--rules', STABLE_RULES, '--alerts-only', '--wakeup-ms', '0']),
+    sensorConfig('sensor-rules-kf-wake0', 'vigil run + stable rules, kernel filtering, --wakeup-ms 0', [
+      '--rules',
+      STABLE_RULES,
+      '--alerts-only',
+      '--wakeup-ms',
+      '0',
+    ]),
     blockConfig(),
     auditConfig(hooks),
   ];
@@ -770,7 +810,9 @@ async function main(): Promise<void> {
           const s = await measure(seg, w.id, redis?.port, smallFile);
           const k = `${w.id}|${cfg.id}`;
           samples.set(k, [...(samples.get(k) ?? []), s]);
-          log(`  ${w.id.padEnd(10)} ${fmt(s.opsPerSec).padStart(10)} ops/s${s.cpuPct !== undefined ? `  cpu ${fmt(s.cpuPct, 1)}%` : ''}${s.eventsPerSec !== undefined ? `  events/s ${fmt(s.eventsPerSec)}  drops ${s.kernelDrops}/${s.userDrops}` : ''}`);
+          log(
+            `  ${w.id.padEnd(10)} ${fmt(s.opsPerSec).padStart(10)} ops/s${s.cpuPct !== undefined ? `  cpu ${fmt(s.cpuPct, 1)}%` : ''}${s.eventsPerSec !== undefined ? `  events/s ${fmt(s.eventsPerSec)}  drops ${s.kernelDrops}/${s.userDrops}` : ''}`,
+          );
         }
       } finally {
         await redis?.stop();
@@ -836,18 +878,22 @@ async function main(): Promise<void> {
     `# Sensor overhead${quick ? ' (quick smoke run: not representative)' : ''}`,
     '',
     `Generated by \`node --import tsx bench/sensor-overhead.ts${quick ? ' --quick' : ''}\` on ${meta.date.slice(0, 10)}: kernel ${meta.host.kernel}, ${meta.host.cpus} CPUs (${meta.host.cpuModel}), ${meta.host.memGiB} GiB.`,
-    ...(disturbed.length ? [`**DISTURBED RUN**: other processes had hooks attached during the run (${disturbed.join('; ')}): do not publish these figures.`, ''] : []),
+    ...(disturbed.length
+      ? [`**DISTURBED RUN**: other processes had hooks attached during the run (${disturbed.join('; ')}): do not publish these figures.`, '']
+      : []),
     `${reps} repetitions, configurations interleaved (forward, then reverse order); medians. Load average before ${loadBefore}, after ${loadAfter}; whole run ${meta.durationSec} s.`,
     '',
     table,
     '',
-    '- **slowdown %**: 1 − ops/s ÷ baseline ops/s (median). **− floor (pp)**: slowdown minus the floor\'s slowdown, in percentage points: what the sensor costs beyond the unavoidable price of its hooks. For `--events all` the floor lacks the `close` hooks, so that figure includes them.',
-    '- **floor**: `bench/floor/` — one counting-only tracepoint program on `sys_exit_X` of every syscall (the sensor attaches no enter hooks) of the default plan (`PlanBuilder().needFamilies(DEFAULT_FAMILIES)`), and tp_btf `sched_process_exec/fork/exit`, `cap_capable`' + (hooks.missing.length ? ` (${hooks.missing.join(', ')}: no tracepoint on this kernel, skipped by the floor and the sensor alike)` : '') + '.',
-    '- **CPU %**: utime + stime over the workload\'s wall time, in % of one core — sensor: the node process and its vigil-loader; floor: its loader; auditd: auditd + kauditd (audit\'s record formatting happens in the audited task itself and shows as slowdown).',
-    '- **events/s**: events over the workload\'s wall time, minus the machine\'s background rate measured just before it — sensor: decoded by user space (`userspace.decoded`, after it caught up); floor: probe hits; auditd: SYSCALL records written to its log.',
-    '- **drops**: summed over all repetitions — sensor: `kernel.ringbufDrops` / `userspace.dropped` (the printer\'s bounded buffer) from its control socket; auditd: the kernel\'s `lost` counter. The sensor\'s JSON goes through a pipe into `wc -l`, so printing really happens.',
+    "- **slowdown %**: 1 − ops/s ÷ baseline ops/s (median). **− floor (pp)**: slowdown minus the floor's slowdown, in percentage points: what the sensor costs beyond the unavoidable price of its hooks. For `--events all` the floor lacks the `close` hooks, so that figure includes them.",
+    '- **floor**: `bench/floor/` — one counting-only tracepoint program on `sys_exit_X` of every syscall (the sensor attaches no enter hooks) of the default plan (`PlanBuilder().needFamilies(DEFAULT_FAMILIES)`), and tp_btf `sched_process_exec/fork/exit`, `cap_capable`' +
+      (hooks.missing.length ? ` (${hooks.missing.join(', ')}: no tracepoint on this kernel, skipped by the floor and the sensor alike)` : '') +
+      '.',
+    "- **CPU %**: utime + stime over the workload's wall time, in % of one core — sensor: the node process and its vigil-loader; floor: its loader; auditd: auditd + kauditd (audit's record formatting happens in the audited task itself and shows as slowdown).",
+    "- **events/s**: events over the workload's wall time, minus the machine's background rate measured just before it — sensor: decoded by user space (`userspace.decoded`, after it caught up); floor: probe hits; auditd: SYSCALL records written to its log.",
+    "- **drops**: summed over all repetitions — sensor: `kernel.ringbufDrops` / `userspace.dropped` (the printer's bounded buffer) from its control socket; auditd: the kernel's `lost` counter. The sensor's JSON goes through a pipe into `wc -l`, so printing really happens.",
     '- **spread %**: (max − min) ÷ median of ops/s over the repetitions.',
-    '- auditd runs with Debian\'s auditd.conf (ENRICHED log format, INCREMENTAL_ASYNC flush), `-b 8192`, one `always,exit` rule with the default plan\'s syscalls plus execve, execveat, clone, clone3, fork, vfork (there is no audit counterpart of `cap_capable`). While the other configurations run, `-a never,task` keeps tasks free of audit work.',
+    "- auditd runs with Debian's auditd.conf (ENRICHED log format, INCREMENTAL_ASYNC flush), `-b 8192`, one `always,exit` rule with the default plan's syscalls plus execve, execveat, clone, clone3, fork, vfork (there is no audit counterpart of `cap_capable`). While the other configurations run, `-a never,task` keeps tasks free of audit work.",
     '- **file Block policy on another container**: a runc container (`bench-victim`) whose `/etc/shadow` is blocked by a VigilPolicy (fanotify permission events on its mount only); the workloads run on the host. The cost per enforced open inside the container is in bench/fanotify-latency.ts.',
     ...(skipped.size ? ['', ...[...skipped].map(([k, v]) => `- **${k} skipped**: ${v}`)] : []),
     '',
@@ -861,7 +907,9 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, `${outBase}.md`), md);
   writeFileSync(path.join(outDir, `${outBase}.json`), JSON.stringify({ meta, rows, notes }, null, 2) + '\n');
-  process.stdout.write(`\n${table}\n\nload average before ${loadBefore}, after ${loadAfter}${disturbed.length ? `\nDISTURBED: ${disturbed.join('; ')}` : ''}\nwritten: ${path.join(outDir, outBase)}.{md,json}\n`);
+  process.stdout.write(
+    `\n${table}\n\nload average before ${loadBefore}, after ${loadAfter}${disturbed.length ? `\nDISTURBED: ${disturbed.join('; ')}` : ''}\nwritten: ${path.join(outDir, outBase)}.{md,json}\n`,
+  );
 }
 
 try {

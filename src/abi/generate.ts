@@ -57,7 +57,8 @@ export function validateTable(rows: KindRow[] = KIND_TABLE): void {
       if (r.fdDesc && GEN_FD_DESC_SLOTS.includes(s.at)) throw new KindTableError(r, `slot ${name}: index ${s.at} is the fd description's (fdDesc)`);
       const other = byIndex.get(s.at);
       if (s.union !== undefined) {
-        if (r.slots[s.union]?.at !== s.at || r.slots[s.union]?.union !== undefined) throw new KindTableError(r, `slot ${name}: union "${s.union}" must name a plain slot at index ${s.at}`);
+        if (r.slots[s.union]?.at !== s.at || r.slots[s.union]?.union !== undefined)
+          throw new KindTableError(r, `slot ${name}: union "${s.union}" must name a plain slot at index ${s.at}`);
       } else if (other !== undefined) {
         throw new KindTableError(r, `slots ${other} and ${name} both at index ${s.at} (declare one as a union)`);
       } else byIndex.set(s.at, name);
@@ -71,12 +72,15 @@ export function validateTable(rows: KindRow[] = KIND_TABLE): void {
     }
     // the enricher's columns: what they read must be there
     const pathPairAt = (i: number) => r.strs[i + 1] === `${r.strs[i]}_base`;
-    if (r.fd === 'open' && !pathPairAt(0)) throw new KindTableError(r, 'fd "open" needs a path and its base directory as strs[0] and strs[1] (name, name_base)');
-    if ((r.fd === 'open' || r.fd === 'dup' || r.fd === 'socket') && !r.fdDesc) throw new KindTableError(r, `fd "${r.fd}" needs the in-kernel fd description (fdDesc: true)`);
+    if (r.fd === 'open' && !pathPairAt(0))
+      throw new KindTableError(r, 'fd "open" needs a path and its base directory as strs[0] and strs[1] (name, name_base)');
+    if ((r.fd === 'open' || r.fd === 'dup' || r.fd === 'socket') && !r.fdDesc)
+      throw new KindTableError(r, `fd "${r.fd}" needs the in-kernel fd description (fdDesc: true)`);
     if (r.fdOnFailure && r.fd !== 'socket') throw new KindTableError(r, 'fdOnFailure applies to fd "socket" kinds only');
     if (r.tuple && r.fd !== 'socket') throw new KindTableError(r, 'tuple applies to fd "socket" kinds only');
     if (r.fsPath === 'one' && !pathPairAt(0)) throw new KindTableError(r, 'fsPath "one" needs a path and its base directory as strs[0] and strs[1]');
-    if ((r.fsPath === 'two' || r.fsPath === 'symlink') && !(pathPairAt(0) && pathPairAt(2))) throw new KindTableError(r, `fsPath "${r.fsPath}" needs two paths with their base directories as strs[0..3]`);
+    if ((r.fsPath === 'two' || r.fsPath === 'symlink') && !(pathPairAt(0) && pathPairAt(2)))
+      throw new KindTableError(r, `fsPath "${r.fsPath}" needs two paths with their base directories as strs[0..3]`);
     if (r.fd && r.fsPath) throw new KindTableError(r, 'a kind has either an fd effect or fs paths, not both');
   }
 }
@@ -128,7 +132,7 @@ function tsMirror(rows: KindRow[]): string {
   L.push('// table and regenerate (tests/unit/abi/generated.test.ts fails when this file is stale).');
   L.push('// The TypeScript mirror of bpf/vigil_kinds.h: kind ids (K), arg slot indices by kind (A), string');
   L.push('// indices by kind (STR), syscall numbers per architecture (NR), and the evt.type values the sensor');
-  L.push('// can emit (EVENT_TYPES, the rules engine\'s universe).');
+  L.push("// can emit (EVENT_TYPES, the rules engine's universe).");
   L.push('');
   L.push('/** enum vgl_kind */');
   L.push('export const K = {');
@@ -166,7 +170,13 @@ function tsMirror(rows: KindRow[]): string {
   const types = [...new Set(rows.filter((r) => r.ruleType !== false).map((r) => r.name))];
   L.push('/** The event types the sensor can emit (evt.type values a rule can select) */');
   L.push('export const EVENT_TYPES: readonly string[] = [');
-  for (let i = 0; i < types.length; i += 8) L.push(`  ${types.slice(i, i + 8).map((t) => `'${t}'`).join(', ')},`);
+  for (let i = 0; i < types.length; i += 8)
+    L.push(
+      `  ${types
+        .slice(i, i + 8)
+        .map((t) => `'${t}'`)
+        .join(', ')},`,
+    );
   L.push('];');
   return L.join('\n') + '\n';
 }

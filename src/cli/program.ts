@@ -24,17 +24,58 @@ const run = () => import('./commands/run.ts');
 
 /** In the order of `vigil --help`. */
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'status', term: 'status [options]', description: 'show the counters of a running sensor (events by type, drops, hooks, process table)', load: async () => [await import('./commands/status.ts')] },
+  {
+    name: 'status',
+    term: 'status [options]',
+    description: 'show the counters of a running sensor (events by type, drops, hooks, process table)',
+    load: async () => [await import('./commands/status.ts')],
+  },
   { name: 'rules', term: 'rules', description: 'Falco-compatible detection rules', load: async () => [await rules()] },
-  { name: 'replay', term: 'replay [options] <file>', description: 'evaluate a recording made with `vigil run --output json` against rules files; prints alerts as JSON lines', load: async () => [await rules()] },
-  { name: 'policy', term: 'policy', description: 'KubeArmor-style security policies (VigilPolicy, KubeArmorPolicy, KubeArmorHostPolicy)', load: async () => [await policy()] },
-  { name: 'server', term: 'server [options]', description: 'run the Vigil backend (HTTPS API + sensor stream); subcommands manage its credentials', load: async () => [await backend()] },
-  { name: 'up', term: 'up [options]', description: 'all-in-one: a backend with the embedded store and a local sensor enrolled to it; Ctrl-C stops both', load: async () => [await backend()] },
-  { name: 'events', term: 'events [options] [filters...]', description: 'query stored events; filters are Falco fields: vigil events evt.type=execve proc.name=cat', load: async () => [await backend()] },
+  {
+    name: 'replay',
+    term: 'replay [options] <file>',
+    description: 'evaluate a recording made with `vigil run --output json` against rules files; prints alerts as JSON lines',
+    load: async () => [await rules()],
+  },
+  {
+    name: 'policy',
+    term: 'policy',
+    description: 'KubeArmor-style security policies (VigilPolicy, KubeArmorPolicy, KubeArmorHostPolicy)',
+    load: async () => [await policy()],
+  },
+  {
+    name: 'server',
+    term: 'server [options]',
+    description: 'run the Vigil backend (HTTPS API + sensor stream); subcommands manage its credentials',
+    load: async () => [await backend()],
+  },
+  {
+    name: 'up',
+    term: 'up [options]',
+    description: 'all-in-one: a backend with the embedded store and a local sensor enrolled to it; Ctrl-C stops both',
+    load: async () => [await backend()],
+  },
+  {
+    name: 'events',
+    term: 'events [options] [filters...]',
+    description: 'query stored events; filters are Falco fields: vigil events evt.type=execve proc.name=cat',
+    load: async () => [await backend()],
+  },
   { name: 'alerts', term: 'alerts [options]', description: 'query alerts', load: async () => [await backend()] },
-  { name: 'insights', term: 'insights [options] [workload]', description: 'runtime insights: workloads, or one workload in detail', load: async () => [await backend()] },
+  {
+    name: 'insights',
+    term: 'insights [options] [workload]',
+    description: 'runtime insights: workloads, or one workload in detail',
+    load: async () => [await backend()],
+  },
   { name: 'sensors', term: 'sensors [options]', description: 'list enrolled sensors', load: async () => [await backend()] },
-  { name: 'selftest', term: 'selftest [options]', description: 'trigger each stable Falco rule for real on this node (containers where needed) and check that exactly it fires, and not for a benign twin (root)', load: async () => [await import('./commands/selftest.ts')] },
+  {
+    name: 'selftest',
+    term: 'selftest [options]',
+    description:
+      'trigger each stable Falco rule for real on this node (containers where needed) and check that exactly it fires, and not for a benign twin (root)',
+    load: async () => [await import('./commands/selftest.ts')],
+  },
   { name: 'run', term: 'run [options]', description: 'run the sensor on this node and stream events to stdout', load: async () => [await run()] },
 ];
 

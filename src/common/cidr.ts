@@ -141,7 +141,7 @@ export function parseCidr(text: string): Cidr | undefined {
 /** Whether the address text `ip` lies in the network `c` (false for another family or a non-address). */
 export function cidrContains(c: Cidr, ip: string): boolean {
   const v4 = ipv4ToInt(ip);
-  if (v4 >= 0) return c.v4 !== undefined && ((v4 & c.v4.mask) >>> 0) === c.v4.net;
+  if (v4 >= 0) return c.v4 !== undefined && (v4 & c.v4.mask) >>> 0 === c.v4.net;
   if (!c.v6) return false;
   const w = ipv6Words(ip);
   if (!w) return false;

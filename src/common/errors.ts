@@ -56,7 +56,9 @@ export const ERROR_CATALOGUE = {
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /** code -> default message (the catalogue's messages alone). */
-export const ErrorCodes = Object.fromEntries(Object.entries(ERROR_CATALOGUE).map(([k, v]) => [k, v.message])) as { readonly [K in ErrorCode]: (typeof ERROR_CATALOGUE)[K]['message'] };
+export const ErrorCodes = Object.fromEntries(Object.entries(ERROR_CATALOGUE).map(([k, v]) => [k, v.message])) as {
+  readonly [K in ErrorCode]: (typeof ERROR_CATALOGUE)[K]['message'];
+};
 
 export function isErrorCode(s: string): s is ErrorCode {
   return Object.hasOwn(ERROR_CATALOGUE, s);
@@ -97,4 +99,3 @@ export class VigilError extends Error {
 export function isVigilError(e: unknown): e is VigilError {
   return e instanceof VigilError;
 }
-

@@ -6,7 +6,12 @@ import { redactLine, redactString } from './redact.ts';
 export type { Logger } from 'pino';
 
 export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream | number } = {}): Logger {
-  const dest = opts.destination === undefined ? pino.destination({ dest: 2, sync: true }) : typeof opts.destination === 'number' ? pino.destination({ dest: opts.destination, sync: true }) : opts.destination;
+  const dest =
+    opts.destination === undefined
+      ? pino.destination({ dest: 2, sync: true })
+      : typeof opts.destination === 'number'
+        ? pino.destination({ dest: opts.destination, sync: true })
+        : opts.destination;
   return pino(
     {
       name: opts.name ?? 'vigil',

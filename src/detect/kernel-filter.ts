@@ -117,10 +117,20 @@ function leaf(e: Extract<Expr, { kind: 'binary' }>, type: string): Facts {
   }
   if (f === 'fd.directory' && (op === '=' || op === '==' || op === 'in') && vs.every((v) => v.startsWith('/'))) {
     // a directory opened itself has fd.directory == fd.name: the prefix without a trailing slash covers both
-    return { path: pathFact(vs.map((v) => v.replace(/\/+$/, '') || '/'), []) };
+    return {
+      path: pathFact(
+        vs.map((v) => v.replace(/\/+$/, '') || '/'),
+        [],
+      ),
+    };
   }
   if (f === 'fd.filename' && (op === '=' || op === '==' || op === 'in') && vs.every((v) => v.length > 0 && !v.includes('/'))) {
-    return { path: pathFact([], vs.map((v) => `/${v}`)) };
+    return {
+      path: pathFact(
+        [],
+        vs.map((v) => `/${v}`),
+      ),
+    };
   }
   return {};
 }
@@ -274,7 +284,10 @@ export function pathUndecidable(raw: string): boolean {
 }
 
 /** User-space mirror of the kernel decision for one event (raw fields as the kernel sees them). */
-export function admits(kf: KindFilter | undefined, ev: { evt: { res: number; arg?: Record<string, unknown>; rawarg?: Record<string, unknown> }; container: { id: string }; fd?: Record<string, unknown> }): boolean {
+export function admits(
+  kf: KindFilter | undefined,
+  ev: { evt: { res: number; arg?: Record<string, unknown>; rawarg?: Record<string, unknown> }; container: { id: string }; fd?: Record<string, unknown> },
+): boolean {
   if (!kf) return true;
   if (kf.skip) return false;
   if (kf.flags & KC.PORT_FILTER) {
@@ -286,7 +299,7 @@ export function admits(kf: KindFilter | undefined, ev: { evt: { res: number; arg
   if (kf.flags & KC.ONLY_CONTAINERS && ev.container.id === 'host') return false;
   if (kf.flags & KC.ONLY_WRITE) {
     const fl = Number(ev.evt.rawarg?.flags ?? 0);
-    if (!((fl & 3) || (fl & 0o1100))) return false;
+    if (!(fl & 3 || fl & 0o1100)) return false;
   }
   if (kf.flags & KC.PREFIX_FILTER) {
     const raw = String(ev.fd?.nameraw ?? ev.evt.rawarg?.name ?? '');

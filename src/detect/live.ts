@@ -34,7 +34,9 @@ export function loadRules(files: string[], opts: { appendOutput?: boolean } = {}
     try {
       sources.push({ name: f, content: readFileSync(f, 'utf8') });
     } catch (e) {
-      throw new VigilError('VIGIL_E_RULE', `cannot read rules file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { where: { file: f, line: 1, col: 1 } });
+      throw new VigilError('VIGIL_E_RULE', `cannot read rules file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+        where: { file: f, line: 1, col: 1 },
+      });
     }
   }
   const r = loader.load(sources);
@@ -81,7 +83,9 @@ export function rulesReading(ruleset: Ruleset, fields: ReadonlySet<string>): str
         return false;
     }
   };
-  return ruleset.rules.filter((r) => r.enabled && (inExpr(r.ast) || r.line.keys.some((k) => [...fields].some((f) => k === f || k.startsWith(`${f}[`) || k.includes(`(${f}`))))).map((r) => r.name);
+  return ruleset.rules
+    .filter((r) => r.enabled && (inExpr(r.ast) || r.line.keys.some((k) => [...fields].some((f) => k === f || k.startsWith(`${f}[`) || k.includes(`(${f}`)))))
+    .map((r) => r.name);
 }
 
 export class LiveDetector {
@@ -101,7 +105,11 @@ export class LiveDetector {
 
   async start(): Promise<void> {
     if (this.workers > 1) {
-      this.evaluator = await ParallelEvaluator.create(this.sources, { workers: this.workers, batchSize: 256, ...(this.appendOutput ? { appendOutput: true } : {}) });
+      this.evaluator = await ParallelEvaluator.create(this.sources, {
+        workers: this.workers,
+        batchSize: 256,
+        ...(this.appendOutput ? { appendOutput: true } : {}),
+      });
       // an alert crosses the thread as its JSON line: parsed once here, the line kept
       this.evaluator.setAlertHandler((json) => this.emit(AlertMessage.fromJson(json)));
       this.flushTimer = setInterval(() => void this.evaluator?.flush().catch(() => {}), 10);

@@ -20,7 +20,9 @@ export function collapseFiles(entries: FileEntry[], maxChildren = 16): FileEntry
     }
     const [op, dir] = key.split('\u0000') as [string, string];
     const policies = new Set<string>();
-    let count = 0, denied = 0, last = '';
+    let count = 0,
+      denied = 0,
+      last = '';
     for (const e of list) {
       count += e.count;
       denied += e.denied;

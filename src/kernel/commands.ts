@@ -50,7 +50,13 @@ export interface PathFilterKeys {
  * the per-kind pf_cfg, then removals of the entries in `prev` no longer wanted. Returns the keys
  * now written. Throws (before writing anything) when the suffixes cannot be represented.
  */
-export async function setPathFilter(port: LoaderPort, kind: number, prefixes: readonly string[], suffixes: readonly string[], prev?: PathFilterKeys): Promise<PathFilterKeys> {
+export async function setPathFilter(
+  port: LoaderPort,
+  kind: number,
+  prefixes: readonly string[],
+  suffixes: readonly string[],
+  prev?: PathFilterKeys,
+): Promise<PathFilterKeys> {
   let cfg: Buffer;
   try {
     cfg = pfCfgValue(prefixes, suffixes);

@@ -93,7 +93,11 @@ export function pfCfgValue(prefixes: readonly string[], suffixes: readonly strin
     v[PF_CFG.lens + i] = l;
   });
   let flags = 0;
-  const heads = preCheck(prefixes.map((x) => Buffer.from(x).subarray(0, PF.PFX)), (b, n) => b.subarray(0, n), PF.NHEADS);
+  const heads = preCheck(
+    prefixes.map((x) => Buffer.from(x).subarray(0, PF.PFX)),
+    (b, n) => b.subarray(0, n),
+    PF.NHEADS,
+  );
   if (heads) {
     flags |= PF.HEADS;
     v[PF_CFG.nheads] = heads.words.length;

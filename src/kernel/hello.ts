@@ -35,7 +35,10 @@ export interface Hello {
 }
 
 function bad(text: string, offset: number, expected: string): VigilError {
-  return new VigilError('VIGIL_E_LOADER_ABI', `loader hello, offset ${offset}: expected ${expected} in ${JSON.stringify(text)}`, { exitCode: 2, where: 'loader' });
+  return new VigilError('VIGIL_E_LOADER_ABI', `loader hello, offset ${offset}: expected ${expected} in ${JSON.stringify(text)}`, {
+    exitCode: 2,
+    where: 'loader',
+  });
 }
 
 /** Parses the hello line; throws VIGIL_E_LOADER_ABI (exit code 2) on a malformed line. */

@@ -84,7 +84,8 @@ export class LoaderClient implements LoaderPort {
   /** Starts the loader and waits for its HELLO; throws VigilError (exit code 2) on failure or a malformed hello. */
   async start(): Promise<Hello> {
     const bin = this.opts.loaderPath ?? DEFAULT_LOADER;
-    if (process.getuid?.() !== 0) throw new VigilError('VIGIL_E_NOT_ROOT', 'vigil must run as root to load eBPF programs (try: sudo ./bin/vigil run)', { exitCode: 2 });
+    if (process.getuid?.() !== 0)
+      throw new VigilError('VIGIL_E_NOT_ROOT', 'vigil must run as root to load eBPF programs (try: sudo ./bin/vigil run)', { exitCode: 2 });
     if (!existsSync(bin)) throw new VigilError('VIGIL_E_LOADER_MISSING', `native loader not found at ${bin}; run 'make build'`, { exitCode: 2 });
     const args: string[] = [];
     if (this.opts.ringbufMb) args.push('--ringbuf-mb', String(this.opts.ringbufMb));

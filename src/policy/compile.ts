@@ -19,7 +19,18 @@ export const NET_LAYOUT = {
   maxRules: VNET.MAX_RULES,
   ruleSize: VNET_RULE.size,
   scopeSize: VNET_SCOPE.size,
-  rule: { net: VNET_RULE.net, mask: VNET_RULE.mask, family: VNET_RULE.family, proto: VNET_RULE.proto, action: VNET_RULE.action, dir: VNET_RULE.dir, portLo: VNET_RULE.port_lo, portHi: VNET_RULE.port_hi, policy: VNET_RULE.policy, entry: VNET_RULE.entry },
+  rule: {
+    net: VNET_RULE.net,
+    mask: VNET_RULE.mask,
+    family: VNET_RULE.family,
+    proto: VNET_RULE.proto,
+    action: VNET_RULE.action,
+    dir: VNET_RULE.dir,
+    portLo: VNET_RULE.port_lo,
+    portHi: VNET_RULE.port_hi,
+    policy: VNET_RULE.policy,
+    entry: VNET_RULE.entry,
+  },
   scope: {
     n: VNET_SCOPE.n,
     postureEgress: VNET_SCOPE.posture_egress,
@@ -256,12 +267,16 @@ export function compile(policiesIn: NormPolicy[], workloads: Workload[], opts: C
       } else {
         const rules = [...addr('egress', egress), ...addr('bind', bind)];
         if (rules.length > NET_LAYOUT.maxRules) {
-          throw new VigilError('VIGIL_E_POLICY', `workload ${w.name} (${w.id}) needs ${rules.length} network rules; the enforcer holds ${NET_LAYOUT.maxRules} per container`);
+          throw new VigilError(
+            'VIGIL_E_POLICY',
+            `workload ${w.name} (${w.id}) needs ${rules.length} network rules; the enforcer holds ${NET_LAYOUT.maxRules} per container`,
+          );
         }
         const pmap = new Map<ProtoClass, { protocol: ProtoClass; action: Action; policy: number; label: string }>();
         for (const { e, i } of protos) {
           const prev = pmap.get(e.protocol);
-          if (!prev || ACTION_RANK[e.action] > ACTION_RANK[prev.action]) pmap.set(e.protocol, { protocol: e.protocol, action: e.action, policy: i, label: e.label });
+          if (!prev || ACTION_RANK[e.action] > ACTION_RANK[prev.action])
+            pmap.set(e.protocol, { protocol: e.protocol, action: e.action, policy: i, label: e.label });
         }
         const hasAllow = (l: Array<{ e: { action: Action } }>) => l.some(({ e }) => e.action === 'Allow');
         const ns: Omit<NetScope, 'valueHex'> = {

@@ -8,7 +8,11 @@ import { controlRequest, DEFAULT_SOCKET } from '../common/control-client.ts';
 
 export { DEFAULT_SOCKET };
 
-export type PolicyRequest = { op: 'policy.apply'; yaml: string; file: string } | { op: 'policy.delete'; name: string } | { op: 'policy.list' } | { op: 'policy.status' };
+export type PolicyRequest =
+  | { op: 'policy.apply'; yaml: string; file: string }
+  | { op: 'policy.delete'; name: string }
+  | { op: 'policy.list' }
+  | { op: 'policy.status' };
 
 export interface PolicyReply {
   ok: boolean;
@@ -19,7 +23,8 @@ export interface PolicyReply {
 
 /** ControlServer envelopes ({ok,result} / {ok:false,error}) -> the policy reply inside. */
 export function unwrap(raw: unknown): PolicyReply {
-  if (typeof raw !== 'object' || raw === null || typeof (raw as PolicyReply).ok !== 'boolean') throw new VigilError('VIGIL_E_PROTOCOL', 'bad reply from the sensor: reply has no "ok"');
+  if (typeof raw !== 'object' || raw === null || typeof (raw as PolicyReply).ok !== 'boolean')
+    throw new VigilError('VIGIL_E_PROTOCOL', 'bad reply from the sensor: reply has no "ok"');
   const r = raw as PolicyReply & { result?: unknown; error?: unknown };
   if (r.ok && 'result' in r) {
     const inner = r.result;

@@ -145,7 +145,11 @@ export function decodeNetDecision(r: RawEvent, tables?: CompiledTables): Decoded
     policy.rule = 'posture';
     if (scope && t) {
       const dir = hook === NET_HOOK.bind ? 'bind' : 'egress';
-      const idx = new Set(hook === NET_HOOK.sockCreate ? scope.protocols.filter((p) => p.action === 'Allow').map((p) => p.policy) : scope.rules.filter((x) => x.dir === dir && x.action === 'Allow').map((x) => x.policy));
+      const idx = new Set(
+        hook === NET_HOOK.sockCreate
+          ? scope.protocols.filter((p) => p.action === 'Allow').map((p) => p.policy)
+          : scope.rules.filter((x) => x.dir === dir && x.action === 'Allow').map((x) => x.policy),
+      );
       const names = [...idx].map((i) => t.net.policies[i]).filter((x): x is string => typeof x === 'string');
       if (names.length) policy.allowList = names;
     }
@@ -173,7 +177,15 @@ export function decodeNetDecision(r: RawEvent, tables?: CompiledTables): Decoded
     rawarg.domain = family;
     rawarg.type = socktype;
     rawarg.proto = proto;
-    d.fd = family === 17 ? { type: 'unknown', typechar: 'o' } : { type: family === 10 ? 'ipv6' : 'ipv4', typechar: family === 10 ? '6' : '4', sockfamily: 'ip', l4proto: socktype === 3 ? 'raw' : (L4[proto] ?? 'unknown') };
+    d.fd =
+      family === 17
+        ? { type: 'unknown', typechar: 'o' }
+        : {
+            type: family === 10 ? 'ipv6' : 'ipv4',
+            typechar: family === 10 ? '6' : '4',
+            sockfamily: 'ip',
+            l4proto: socktype === 3 ? 'raw' : (L4[proto] ?? 'unknown'),
+          };
     return d;
   }
   if (!addr) return d;
@@ -184,12 +196,36 @@ export function decodeNetDecision(r: RawEvent, tables?: CompiledTables): Decoded
   arg.addr = hostport;
   rawarg.addr = hostport;
   if (hook === NET_HOOK.bind) {
-    d.fd = { type: v6 ? 'ipv6' : 'ipv4', typechar: v6 ? '6' : '4', sockfamily: 'ip', l4proto, name: hostport, sip: addr, sport: port, lip: addr, lport: port, is_server: true };
+    d.fd = {
+      type: v6 ? 'ipv6' : 'ipv4',
+      typechar: v6 ? '6' : '4',
+      sockfamily: 'ip',
+      l4proto,
+      name: hostport,
+      sip: addr,
+      sport: port,
+      lip: addr,
+      lport: port,
+      is_server: true,
+    };
   } else {
     const tuple = `${any}:0->${hostport}`;
     arg.tuple = tuple;
     rawarg.tuple = tuple;
-    d.fd = { type: v6 ? 'ipv6' : 'ipv4', typechar: v6 ? '6' : '4', sockfamily: 'ip', l4proto, name: tuple, cip: any, cport: 0, sip: addr, sport: port, rip: addr, rport: port, is_server: false };
+    d.fd = {
+      type: v6 ? 'ipv6' : 'ipv4',
+      typechar: v6 ? '6' : '4',
+      sockfamily: 'ip',
+      l4proto,
+      name: tuple,
+      cip: any,
+      cport: 0,
+      sip: addr,
+      sport: port,
+      rip: addr,
+      rport: port,
+      is_server: false,
+    };
   }
   return d;
 }

@@ -13,7 +13,6 @@ import type { NetRuleSet } from './compile.ts';
 
 export const NET_PROGS = ['vnet_connect4', 'vnet_connect6', 'vnet_sendmsg4', 'vnet_sendmsg6', 'vnet_bind4', 'vnet_bind6', 'vnet_sock_create'] as const;
 
-
 interface Attachment {
   dir: string;
   links: number[];

@@ -19,9 +19,12 @@ const strict = { additionalProperties: false } as const;
 
 const AbsPath = Type.String({ minLength: 1, pattern: '^/', description: 'an absolute path' });
 const AbsDir = Type.String({ minLength: 1, pattern: '^/', description: 'an absolute directory path' });
-const Action = Type.Union([Type.Literal('Allow'), Type.Literal('Audit'), Type.Literal('Block'), Type.Literal('allow'), Type.Literal('audit'), Type.Literal('block')], {
-  description: 'Allow|Audit|Block',
-});
+const Action = Type.Union(
+  [Type.Literal('Allow'), Type.Literal('Audit'), Type.Literal('Block'), Type.Literal('allow'), Type.Literal('audit'), Type.Literal('block')],
+  {
+    description: 'Allow|Audit|Block',
+  },
+);
 const Severity = Type.Integer({ minimum: 1, maximum: 10 });
 const Tags = Type.Array(Type.String());
 const FromSource = Type.Array(Type.Object({ path: AbsPath }, strict), { minItems: 1 });
@@ -39,7 +42,10 @@ const ProcDir = Type.Object(
   { dir: AbsDir, recursive: Type.Optional(Type.Boolean()), ownerOnly: Type.Optional(Type.Boolean()), fromSource: Type.Optional(FromSource), ...entryCommon },
   strict,
 );
-const Pattern = Type.Object({ pattern: Type.String({ minLength: 1 }), ownerOnly: Type.Optional(Type.Boolean()), readOnly: Type.Optional(Type.Boolean()), ...entryCommon }, strict);
+const Pattern = Type.Object(
+  { pattern: Type.String({ minLength: 1 }), ownerOnly: Type.Optional(Type.Boolean()), readOnly: Type.Optional(Type.Boolean()), ...entryCommon },
+  strict,
+);
 const ProcessPart = Type.Object(
   {
     matchPaths: Type.Optional(Type.Array(ProcPath)),
@@ -145,7 +151,10 @@ export const KubeArmorHostPolicySchema = Type.Object(
     apiVersion: Type.Literal(KUBEARMOR_API),
     kind: Type.Literal('KubeArmorHostPolicy'),
     metadata: Type.Object({ name: Name, labels: Type.Optional(Labels), annotations: Type.Optional(Labels) }, strict),
-    spec: Type.Object({ nodeSelector: Type.Object({ matchLabels: Type.Optional(Labels) }, strict), network: Type.Optional(KaNetworkPart), ...commonSpec }, strict),
+    spec: Type.Object(
+      { nodeSelector: Type.Object({ matchLabels: Type.Optional(Labels) }, strict), network: Type.Optional(KaNetworkPart), ...commonSpec },
+      strict,
+    ),
   },
   { ...strict, $id: 'https://vigil.dev/schemas/v1alpha1/KubeArmorHostPolicy', title: 'KubeArmorHostPolicy (accepted subset)' },
 );

@@ -196,7 +196,8 @@ function globProblem(g: string): string | undefined {
   if (!g.startsWith('/')) return `expected an absolute pattern (starting with '/'), got ${JSON.stringify(g)}`;
   if (unnormalized(g)) return `expected a normalized pattern (no //, . or .. segments), got ${JSON.stringify(g)}`;
   const other = /[[\]{}\\^$|+()]/.exec(g);
-  if (other) return `unsupported character ${JSON.stringify(other[0])} in pattern ${JSON.stringify(g)}: only the wildcards '*' (within a path segment), '**' (across segments) and '?' are supported`;
+  if (other)
+    return `unsupported character ${JSON.stringify(other[0])} in pattern ${JSON.stringify(g)}: only the wildcards '*' (within a path segment), '**' (across segments) and '?' are supported`;
   if (Buffer.byteLength(g) > GLOB_MAX_BYTES) return `a pattern may be at most ${GLOB_MAX_BYTES} bytes long, got ${Buffer.byteLength(g)}`;
   return undefined;
 }
@@ -244,14 +245,26 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: RawPolicyDoc): NormPolicy |
         checkPath([...base, 'fromSource', j, 'path'], f.path, false);
       });
       const dir = e.dir.endsWith('/') ? e.dir : `${e.dir}/`;
-      out.push({ ...entryMeta(section, e, `${sectionName}.matchDirectories[${i}]`), match: 'dir', target: dir, recursive: e.recursive === true, readOnly: e.readOnly === true });
+      out.push({
+        ...entryMeta(section, e, `${sectionName}.matchDirectories[${i}]`),
+        match: 'dir',
+        target: dir,
+        recursive: e.recursive === true,
+        readOnly: e.readOnly === true,
+      });
     });
     (section.matchPatterns ?? []).forEach((e, i) => {
       const base = ['spec', sectionName, 'matchPatterns', i];
       const bad = globProblem(e.pattern);
       if (bad) issueAt(ctx, [...base, 'pattern'], bad);
       if (e.ownerOnly === true) issueAt(ctx, [...base, 'ownerOnly'], 'ownerOnly is not enforced by Vigil (fanotify enforcer); remove it', true);
-      out.push({ ...entryMeta(section, e, `${sectionName}.matchPatterns[${i}]`), match: 'glob', target: e.pattern, recursive: false, readOnly: e.readOnly === true });
+      out.push({
+        ...entryMeta(section, e, `${sectionName}.matchPatterns[${i}]`),
+        match: 'glob',
+        target: e.pattern,
+        recursive: false,
+        readOnly: e.readOnly === true,
+      });
     });
     return out;
   };
@@ -273,7 +286,8 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: RawPolicyDoc): NormPolicy |
         if (typeof p === 'number') ports.push([p, p]);
         else {
           const [a, b] = p.split('-').map(Number) as [number, number];
-          if (!(a >= 1 && b <= 65535 && a <= b)) issueAt(ctx, [...base, 'ports', j], `expected a port range a-b with 1 <= a <= b <= 65535, got ${JSON.stringify(p)}`);
+          if (!(a >= 1 && b <= 65535 && a <= b))
+            issueAt(ctx, [...base, 'ports', j], `expected a port range a-b with 1 <= a <= b <= 65535, got ${JSON.stringify(p)}`);
           else ports.push([a, b]);
         }
       });
@@ -283,7 +297,13 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: RawPolicyDoc): NormPolicy |
   const egress = addrEntries('matchEgress');
   const bind = addrEntries('matchBind');
   const protocols: ProtoEntry[] = (net.matchProtocols ?? []).map((e, i) => {
-    if (e.fromSource) issueAt(ctx, ['spec', 'network', 'matchProtocols', i, 'fromSource'], 'network fromSource cannot be enforced by the cgroup BPF hooks (they do not see the executable); remove it', true);
+    if (e.fromSource)
+      issueAt(
+        ctx,
+        ['spec', 'network', 'matchProtocols', i, 'fromSource'],
+        'network fromSource cannot be enforced by the cgroup BPF hooks (they do not see the executable); remove it',
+        true,
+      );
     return { ...entryMeta(net, e, `network.matchProtocols[${i}]`), protocol: String(e.protocol).toLowerCase() as ProtoClass };
   });
   const caps: RawCapabilities = spec.capabilities ?? {};
@@ -292,7 +312,11 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: RawPolicyDoc): NormPolicy |
     const name = String(e.capability).toLowerCase().replace(/^cap_/, '');
     const meta = entryMeta(caps, e, `capabilities.matchCapabilities[${i}]`);
     if (!CAPS.has(name)) {
-      issueAt(ctx, [...base, 'capability'], `unknown capability ${JSON.stringify(e.capability)} (expected a Linux capability name such as net_raw or sys_admin)`);
+      issueAt(
+        ctx,
+        [...base, 'capability'],
+        `unknown capability ${JSON.stringify(e.capability)} (expected a Linux capability name such as net_raw or sys_admin)`,
+      );
     } else if (name !== 'net_raw') {
       issueAt(
         ctx,
@@ -300,7 +324,11 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: RawPolicyDoc): NormPolicy |
         `capability '${name}' cannot be enforced on this host: it needs the BPF LSM hook lsm/capable and 'bpf' is not in the active LSM list (only net_raw is enforced, via cgroup/sock_create)`,
       );
     } else if (meta.action === 'Allow') {
-      issueAt(ctx, [...base, 'capability'], 'an Allow-list of capabilities cannot be enforced on this host (it needs lsm/capable); use Block or Audit for net_raw');
+      issueAt(
+        ctx,
+        [...base, 'capability'],
+        'an Allow-list of capabilities cannot be enforced on this host (it needs lsm/capable); use Block or Audit for net_raw',
+      );
     } else if (e.fromSource) {
       issueAt(ctx, [...base, 'fromSource'], 'capability fromSource cannot be enforced by the cgroup BPF hooks; remove it', true);
     } else {
@@ -315,7 +343,11 @@ function normalizeDoc(ctx: Ctx, kind: PolicyKind, d: RawPolicyDoc): NormPolicy |
       list.forEach((e) => {
         if (e.action === 'Allow' && e.fromSource.length === 0) {
           const m = /^(\w+)\.(\w+)\[(\d+)\]$/.exec(e.label)!;
-          issueAt(ctx, ['spec', sec, m[2]!, Number(m[3])], 'KubeArmorHostPolicy: an Allow entry needs fromSource (KubeArmor ignores it otherwise; Vigil rejects it)');
+          issueAt(
+            ctx,
+            ['spec', sec, m[2]!, Number(m[3])],
+            'KubeArmorHostPolicy: an Allow entry needs fromSource (KubeArmor ignores it otherwise; Vigil rejects it)',
+          );
         }
       });
     }
@@ -377,7 +409,11 @@ export function parsePolicyText(text: string, file: string): ParseResult {
     const kind = d.kind;
     if (!(typeof kind === 'string' && kind in KINDS)) {
       const has = nodeAt(doc, ['kind']).complete;
-      issueAt(ctx, has ? ['kind'] : [], `${has ? `unknown kind ${describe(kind)}` : "missing required key 'kind'"} (expected VigilPolicy, KubeArmorPolicy or KubeArmorHostPolicy)`);
+      issueAt(
+        ctx,
+        has ? ['kind'] : [],
+        `${has ? `unknown kind ${describe(kind)}` : "missing required key 'kind'"} (expected VigilPolicy, KubeArmorPolicy or KubeArmorHostPolicy)`,
+      );
       continue;
     }
     const k = kind as PolicyKind;
@@ -390,7 +426,8 @@ export function parsePolicyText(text: string, file: string): ParseResult {
     if (!validate(d)) {
       for (const e of pruneAjvErrors(validate.errors ?? [])) {
         const path = pointerToPath(e.instancePath);
-        if (e.keyword === 'additionalProperties') issueAt(ctx, [...path, String((e.params as Record<string, unknown>).additionalProperty)], ajvMessage(e), true);
+        if (e.keyword === 'additionalProperties')
+          issueAt(ctx, [...path, String((e.params as Record<string, unknown>).additionalProperty)], ajvMessage(e), true);
         else issueAt(ctx, path, ajvMessage(e));
       }
       continue;

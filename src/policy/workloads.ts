@@ -105,7 +105,15 @@ export function fromContainerInfo(c: ContainerInfo, unifiedRoot = UNIFIED_ROOT):
   }
   const pid = pids[0];
   if (!pid) return undefined;
-  const w: Discovered = { id: c.fullId, name: c.name ?? c.fullId.slice(0, 12), labels: { ...c.labels }, annotations: { ...c.labels }, cgroupPath: c.cgroupPath, rootPid: pid, cgroupDir: dir };
+  const w: Discovered = {
+    id: c.fullId,
+    name: c.name ?? c.fullId.slice(0, 12),
+    labels: { ...c.labels },
+    annotations: { ...c.labels },
+    cgroupPath: c.cgroupPath,
+    rootPid: pid,
+    cgroupDir: dir,
+  };
   if (c.podNamespace) w.namespace = c.podNamespace;
   const cgi = inode(dir);
   if (cgi) w.cgroupId = String(cgi);

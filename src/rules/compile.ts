@@ -13,7 +13,11 @@ import type { Ev, Extractor, FieldType, ListExtractor, Value } from './types.ts'
 export type Predicate = (ev: Ev) => boolean;
 
 export class CompileError extends Error {
-  constructor(message: string, readonly pos: Pos, readonly unknownField = false) {
+  constructor(
+    message: string,
+    readonly pos: Pos,
+    readonly unknownField = false,
+  ) {
     super(message);
     this.name = 'CompileError';
   }
@@ -30,8 +34,16 @@ export interface CompiledOperand {
 }
 
 const TYPE_NAMES: Record<FieldType, string> = {
-  string: 'string', path: 'path', int: 'number', port: 'port', bool: 'bool', ipaddr: 'IP address',
-  ipnet: 'IP network', abstime: 'absolute time', reltime: 'relative time', dynamic: 'dynamic',
+  string: 'string',
+  path: 'path',
+  int: 'number',
+  port: 'port',
+  bool: 'bool',
+  ipaddr: 'IP address',
+  ipnet: 'IP network',
+  abstime: 'absolute time',
+  reltime: 'relative time',
+  dynamic: 'dynamic',
 };
 
 const STRING_TYPES = new Set<FieldType>(['string', 'path']);
@@ -39,11 +51,47 @@ const NUMERIC_TYPES = new Set<FieldType>(['int', 'port', 'reltime', 'abstime']);
 
 const OPS_BY_TYPE = (t: FieldType): ReadonlySet<string> => {
   if (STRING_TYPES.has(t)) {
-    return new Set(['=', '==', '!=', 'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'glob', 'iglob', 'regex', 'in', 'intersects', 'pmatch', 'exists']);
+    return new Set([
+      '=',
+      '==',
+      '!=',
+      'contains',
+      'icontains',
+      'bcontains',
+      'startswith',
+      'bstartswith',
+      'endswith',
+      'glob',
+      'iglob',
+      'regex',
+      'in',
+      'intersects',
+      'pmatch',
+      'exists',
+    ]);
   }
   if (NUMERIC_TYPES.has(t)) return new Set(['=', '==', '!=', '<', '<=', '>', '>=', 'in', 'intersects', 'exists']);
   if (t === 'dynamic') {
-    return new Set(['=', '==', '!=', '<', '<=', '>', '>=', 'contains', 'icontains', 'startswith', 'endswith', 'glob', 'iglob', 'regex', 'in', 'intersects', 'pmatch', 'exists']);
+    return new Set([
+      '=',
+      '==',
+      '!=',
+      '<',
+      '<=',
+      '>',
+      '>=',
+      'contains',
+      'icontains',
+      'startswith',
+      'endswith',
+      'glob',
+      'iglob',
+      'regex',
+      'in',
+      'intersects',
+      'pmatch',
+      'exists',
+    ]);
   }
   return new Set(['=', '==', '!=', 'in', 'intersects', 'exists']);
 };
@@ -228,15 +276,21 @@ function valuePredicate(op: string, type: FieldType, vals: ValueExpr[], field: s
   if (STRING_TYPES.has(type)) {
     const s = first?.value ?? '';
     switch (op) {
-      case '=': case '==': return (v) => v === s;
-      case '!=': return (v) => v !== s;
-      case 'contains': return (v) => (v as string).includes(s);
+      case '=':
+      case '==':
+        return (v) => v === s;
+      case '!=':
+        return (v) => v !== s;
+      case 'contains':
+        return (v) => (v as string).includes(s);
       case 'icontains': {
         const l = asciiLower(s);
         return (v) => ciIncludes(v as string, l);
       }
-      case 'startswith': return (v) => (v as string).startsWith(s);
-      case 'endswith': return (v) => (v as string).endsWith(s);
+      case 'startswith':
+        return (v) => (v as string).startsWith(s);
+      case 'endswith':
+        return (v) => (v as string).endsWith(s);
       case 'bcontains':
       case 'bstartswith': {
         let bytes: Buffer;
@@ -286,13 +340,21 @@ function valuePredicate(op: string, type: FieldType, vals: ValueExpr[], field: s
     });
     const d = decs[0] as string;
     switch (op) {
-      case '=': case '==': return (v) => cmpDec(v as string, d) === 0;
-      case '!=': return (v) => cmpDec(v as string, d) !== 0;
-      case '<': return (v) => cmpDec(v as string, d) < 0;
-      case '<=': return (v) => cmpDec(v as string, d) <= 0;
-      case '>': return (v) => cmpDec(v as string, d) > 0;
-      case '>=': return (v) => cmpDec(v as string, d) >= 0;
-      default: return (v) => decs.some((x) => cmpDec(v as string, x) === 0);
+      case '=':
+      case '==':
+        return (v) => cmpDec(v as string, d) === 0;
+      case '!=':
+        return (v) => cmpDec(v as string, d) !== 0;
+      case '<':
+        return (v) => cmpDec(v as string, d) < 0;
+      case '<=':
+        return (v) => cmpDec(v as string, d) <= 0;
+      case '>':
+        return (v) => cmpDec(v as string, d) > 0;
+      case '>=':
+        return (v) => cmpDec(v as string, d) >= 0;
+      default:
+        return (v) => decs.some((x) => cmpDec(v as string, x) === 0);
     }
   }
   if (NUMERIC_TYPES.has(type)) {
@@ -303,12 +365,19 @@ function valuePredicate(op: string, type: FieldType, vals: ValueExpr[], field: s
     });
     const n = nums[0] as number;
     switch (op) {
-      case '=': case '==': return (v) => v === n;
-      case '!=': return (v) => v !== n;
-      case '<': return (v) => (v as number) < n;
-      case '<=': return (v) => (v as number) <= n;
-      case '>': return (v) => (v as number) > n;
-      case '>=': return (v) => (v as number) >= n;
+      case '=':
+      case '==':
+        return (v) => v === n;
+      case '!=':
+        return (v) => v !== n;
+      case '<':
+        return (v) => (v as number) < n;
+      case '<=':
+        return (v) => (v as number) <= n;
+      case '>':
+        return (v) => (v as number) > n;
+      case '>=':
+        return (v) => (v as number) >= n;
       default: {
         const set = new Set(nums);
         return (v) => set.has(v as number);
@@ -358,7 +427,7 @@ function valuePredicate(op: string, type: FieldType, vals: ValueExpr[], field: s
       if (ip >= 0) {
         for (let i = 0; i < v4nets.length; i++) {
           const c = v4nets[i] as { net: number; mask: number };
-          if (((ip & c.mask) >>> 0) === c.net) return true;
+          if ((ip & c.mask) >>> 0 === c.net) return true;
         }
         return false;
       }
@@ -384,19 +453,31 @@ function dynamicCompare(op: string, type: FieldType, pos: Pos): (a: Value, b: Va
   const numeric = NUMERIC_TYPES.has(type) && type !== 'abstime';
   const N = (x: Value): number => (typeof x === 'number' ? x : Number(x));
   switch (op) {
-    case '=': case '==': case 'in': case 'intersects':
+    case '=':
+    case '==':
+    case 'in':
+    case 'intersects':
       return numeric ? (a, b) => N(a) === N(b) : (a, b) => String(a) === String(b);
     case '!=':
       return numeric ? (a, b) => N(a) !== N(b) : (a, b) => String(a) !== String(b);
-    case '<': return type === 'abstime' ? (a, b) => cmpDec(String(a), String(b)) < 0 : (a, b) => N(a) < N(b);
-    case '<=': return type === 'abstime' ? (a, b) => cmpDec(String(a), String(b)) <= 0 : (a, b) => N(a) <= N(b);
-    case '>': return type === 'abstime' ? (a, b) => cmpDec(String(a), String(b)) > 0 : (a, b) => N(a) > N(b);
-    case '>=': return type === 'abstime' ? (a, b) => cmpDec(String(a), String(b)) >= 0 : (a, b) => N(a) >= N(b);
-    case 'contains': return (a, b) => String(a).includes(String(b));
-    case 'icontains': return (a, b) => ciIncludes(String(a), asciiLower(String(b)));
-    case 'startswith': return (a, b) => String(a).startsWith(String(b));
-    case 'endswith': return (a, b) => String(a).endsWith(String(b));
-    case 'pmatch': return (a, b) => pathPrefixMatcher([String(b)])(String(a));
+    case '<':
+      return type === 'abstime' ? (a, b) => cmpDec(String(a), String(b)) < 0 : (a, b) => N(a) < N(b);
+    case '<=':
+      return type === 'abstime' ? (a, b) => cmpDec(String(a), String(b)) <= 0 : (a, b) => N(a) <= N(b);
+    case '>':
+      return type === 'abstime' ? (a, b) => cmpDec(String(a), String(b)) > 0 : (a, b) => N(a) > N(b);
+    case '>=':
+      return type === 'abstime' ? (a, b) => cmpDec(String(a), String(b)) >= 0 : (a, b) => N(a) >= N(b);
+    case 'contains':
+      return (a, b) => String(a).includes(String(b));
+    case 'icontains':
+      return (a, b) => ciIncludes(String(a), asciiLower(String(b)));
+    case 'startswith':
+      return (a, b) => String(a).startsWith(String(b));
+    case 'endswith':
+      return (a, b) => String(a).endsWith(String(b));
+    case 'pmatch':
+      return (a, b) => pathPrefixMatcher([String(b)])(String(a));
     default:
       throw new CompileError(`operator '${op}' cannot be used with a field on the right-hand side`, pos);
   }
@@ -415,7 +496,14 @@ function anyOf(list: ListExtractor, pred: Pred1): Predicate {
 }
 
 const JS_TYPE: Partial<Record<FieldType, string>> = {
-  string: 'string', path: 'string', ipaddr: 'string', ipnet: 'string', int: 'number', port: 'number', reltime: 'number', bool: 'boolean',
+  string: 'string',
+  path: 'string',
+  ipaddr: 'string',
+  ipnet: 'string',
+  int: 'number',
+  port: 'number',
+  reltime: 'number',
+  bool: 'boolean',
 };
 
 type Obj = Record<string, unknown>;
@@ -435,13 +523,22 @@ function inlineTest(op: string, isStr: boolean, isNum: boolean, vals: ValueExpr[
   let k: unknown = vals[0]?.value ?? '';
   if (isStr) {
     switch (op) {
-      case '=': case '==': return { test: 'v === k', k };
-      case '!=': return { test: 'v !== k', k };
-      case 'contains': return { test: 'v.includes(k)', k };
-      case 'startswith': return { test: 'v.startsWith(k)', k };
-      case 'endswith': return { test: 'v.endsWith(k)', k };
-      case 'in': case 'intersects': return { test: 'k.has(v)', k: new Set(vals.map((x) => x.value)) };
-      default: return { k };
+      case '=':
+      case '==':
+        return { test: 'v === k', k };
+      case '!=':
+        return { test: 'v !== k', k };
+      case 'contains':
+        return { test: 'v.includes(k)', k };
+      case 'startswith':
+        return { test: 'v.startsWith(k)', k };
+      case 'endswith':
+        return { test: 'v.endsWith(k)', k };
+      case 'in':
+      case 'intersects':
+        return { test: 'k.has(v)', k: new Set(vals.map((x) => x.value)) };
+      default:
+        return { k };
     }
   }
   if (isNum && ['=', '==', '!=', '<', '<=', '>', '>='].includes(op)) {

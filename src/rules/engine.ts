@@ -83,7 +83,11 @@ export class Ruleset {
     this.active = this.rules.filter((r) => r.enabled && PRIORITIES.indexOf(r.priority) <= this.minRank);
     this.byType.clear();
     this.plans.clear();
-    for (const t of this.universe) this.byType.set(t, this.active.filter((r) => typeSetHas(r.types, t)));
+    for (const t of this.universe)
+      this.byType.set(
+        t,
+        this.active.filter((r) => typeSetHas(r.types, t)),
+      );
   }
 
   /** Enables or disables rules by name (or by a predicate on the rule); rebuilds the index. */

@@ -12,7 +12,17 @@ import { ItemError, itemErrorMessage, warningAt } from './loader-messages.ts';
 import type { LoadMessage } from './loader-messages.ts';
 import { semver } from './loader-read.ts';
 import type {
-  CondPart, EngineVersionItem, ExceptionEntry, ExceptionInfo, ListItem, MacroItem, PluginVersionsItem, ReadEntry, RuleItem, Semver, Val,
+  CondPart,
+  EngineVersionItem,
+  ExceptionEntry,
+  ExceptionInfo,
+  ListItem,
+  MacroItem,
+  PluginVersionsItem,
+  ReadEntry,
+  RuleItem,
+  Semver,
+  Val,
 } from './loader-read.ts';
 import type { Loc, Priority } from './types.ts';
 
@@ -90,7 +100,10 @@ export function cloneCollection(c: Collection): Collection {
     lists: new Map([...c.lists].map(([k, v]) => [k, { ...v, items: [...v.items] }])),
     macros: new Map([...c.macros].map(([k, v]) => [k, { ...v, parts: [...v.parts] }])),
     rules: new Map(
-      [...c.rules].map(([k, v]) => [k, { ...v, parts: [...v.parts], tags: [...v.tags], exceptions: v.exceptions.map((e) => ({ ...e, values: [...e.values] })) }]),
+      [...c.rules].map(([k, v]) => [
+        k,
+        { ...v, parts: [...v.parts], tags: [...v.tags], exceptions: v.exceptions.map((e) => ({ ...e, values: [...e.values] })) },
+      ]),
     ),
     curIndex: c.curIndex,
     requiredEngineVersion: c.requiredEngineVersion,
@@ -181,7 +194,12 @@ function collectPluginVersions(it: PluginVersionsItem): void {
       return have !== undefined && semverLe(semver(q.version) as Semver, semver(have) as Semver);
     });
     if (!ok) {
-      throw new ItemError(`Plugin '${req.name}' version ${req.version} is required by these rules but is not available (built in: ${Object.entries(BUILTIN_PLUGINS).map(([k, v]) => `${k} ${v}`).join(', ')})`, req.loc);
+      throw new ItemError(
+        `Plugin '${req.name}' version ${req.version} is required by these rules but is not available (built in: ${Object.entries(BUILTIN_PLUGINS)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`,
+        req.loc,
+      );
     }
   }
 }

@@ -47,7 +47,10 @@ class JoinedSource implements CondSource {
 
 /** A text at one location (exception fields and values). */
 class FixedSource implements CondSource {
-  constructor(readonly text: string, private readonly at: Loc) {}
+  constructor(
+    readonly text: string,
+    private readonly at: Loc,
+  ) {}
   loc(): Loc {
     return this.at;
   }
@@ -127,7 +130,13 @@ function exceptionExprs(ex: ExceptionInfo): Expr | undefined {
  * undefined when this added an error. `failedMacros`: macros that already failed (the collector's
  * and this stage's), whose "undefined macro" errors are not repeated at their users.
  */
-export function compileCollection(col: Collection, opts: CompileOptions, errors: LoadMessage[], warnings: LoadMessage[], failedMacros: Set<string>): Ruleset | undefined {
+export function compileCollection(
+  col: Collection,
+  opts: CompileOptions,
+  errors: LoadMessage[],
+  warnings: LoadMessage[],
+  failedMacros: Set<string>,
+): Ruleset | undefined {
   const push = (arr: LoadMessage[], loc: Loc, message: string, kind: ItemKind, item: string): void => {
     arr.push({ ...loc, message, kind, item, code: 'VIGIL_E_RULE' });
   };

@@ -33,7 +33,11 @@ export function toVigilError(m: LoadMessage): VigilError {
 export class ItemError extends Error {
   kind: ItemKind | undefined;
   item: string | undefined;
-  constructor(message: string, readonly loc: Loc, readonly code: LoadMessage['code'] = 'VIGIL_E_RULE') {
+  constructor(
+    message: string,
+    readonly loc: Loc,
+    readonly code: LoadMessage['code'] = 'VIGIL_E_RULE',
+  ) {
     super(message);
   }
 }

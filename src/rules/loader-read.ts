@@ -191,7 +191,11 @@ function nodeLoc(f: FileCtx, n: YNode | null | undefined, fallback?: Loc): Loc {
  */
 class ScalarSource implements CondSource {
   private map: Int32Array | undefined;
-  constructor(private readonly f: FileCtx, private readonly node: Scalar, readonly text: string) {}
+  constructor(
+    private readonly f: FileCtx,
+    private readonly node: Scalar,
+    readonly text: string,
+  ) {}
   loc(off: number): Loc {
     if (!this.map) this.map = this.build();
     const o = this.map[Math.max(0, Math.min(off, this.text.length))] as number;
@@ -237,7 +241,23 @@ function scalarText(n: Scalar): string {
 }
 
 const ITEM_KEYS: Record<string, Set<string>> = {
-  rule: new Set(['rule', 'condition', 'output', 'desc', 'priority', 'tags', 'enabled', 'source', 'exceptions', 'override', 'append', 'warn_evttypes', 'skip-if-unknown-filter', 'capture', 'capture_duration']),
+  rule: new Set([
+    'rule',
+    'condition',
+    'output',
+    'desc',
+    'priority',
+    'tags',
+    'enabled',
+    'source',
+    'exceptions',
+    'override',
+    'append',
+    'warn_evttypes',
+    'skip-if-unknown-filter',
+    'capture',
+    'capture_duration',
+  ]),
   macro: new Set(['macro', 'condition', 'append', 'override', 'desc']),
   list: new Set(['list', 'items', 'append', 'override', 'desc']),
   required_engine_version: new Set(['required_engine_version']),
@@ -246,7 +266,11 @@ const ITEM_KEYS: Record<string, Set<string>> = {
 
 class MapReader {
   readonly pairs = new Map<string, Pair<Scalar, YNode | null>>();
-  constructor(readonly f: FileCtx, readonly map: YAMLMap, readonly loc: Loc) {
+  constructor(
+    readonly f: FileCtx,
+    readonly map: YAMLMap,
+    readonly loc: Loc,
+  ) {
     for (const p of map.items as Pair<unknown, unknown>[]) {
       const k = p.key;
       if (!isScalar(k)) throw new ItemError('mapping keys must be scalars', nodeLoc(f, k as YNode, loc));
@@ -385,7 +409,17 @@ function readExceptions(f: FileCtx, r: MapReader, append: boolean): ExceptionInf
 // Overrides
 
 const OVERRIDE_APPEND = new Set<string>(['condition', 'output', 'desc', 'tags', 'exceptions']);
-const OVERRIDE_REPLACE = new Set<string>(['condition', 'output', 'desc', 'priority', 'tags', 'exceptions', 'enabled', 'warn_evttypes', 'skip-if-unknown-filter']);
+const OVERRIDE_REPLACE = new Set<string>([
+  'condition',
+  'output',
+  'desc',
+  'priority',
+  'tags',
+  'exceptions',
+  'enabled',
+  'warn_evttypes',
+  'skip-if-unknown-filter',
+]);
 
 function readOverrides(r: MapReader, appendable: Set<string>, replaceable: Set<string>): { append: Set<string>; replace: Set<string> } {
   const out = { append: new Set<string>(), replace: new Set<string>() };
@@ -452,7 +486,8 @@ function readPluginRequirement(f: FileCtx, p: YNode, loc: Loc): PluginRequiremen
   const pl = nodeLoc(f, p, loc);
   if (!isMap(p)) throw new ItemError('Plugin version must be a mapping', pl);
   const pr = new MapReader(f, p, pl);
-  for (const [k] of pr.pairs) if (!['name', 'version', 'alternatives'].includes(k)) throw new ItemError(`unknown key '${k}' in plugin requirement`, pr.keyLoc(k));
+  for (const [k] of pr.pairs)
+    if (!['name', 'version', 'alternatives'].includes(k)) throw new ItemError(`unknown key '${k}' in plugin requirement`, pr.keyLoc(k));
   const req: PluginRequirement = { name: pr.str('name'), version: pr.str('version'), loc: pl, alternatives: [] };
   const alts = pr.node('alternatives');
   if (alts !== undefined && alts !== null) {
@@ -485,7 +520,8 @@ function readPluginVersions(f: FileCtx, r: MapReader, loc: Loc): PluginVersionsI
 
 function readList(out: ReadEntry[], r: MapReader, name: string, loc: Loc): ListItem {
   r.checkKeys('list');
-  if (!/^[^()"'\s=,]+$/.test(name)) throw new ItemError(`Invalid list name '${name}': names may not contain blanks, quotes, parentheses, '=' or ','`, r.valLoc('list'));
+  if (!/^[^()"'\s=,]+$/.test(name))
+    throw new ItemError(`Invalid list name '${name}': names may not contain blanks, quotes, parentheses, '=' or ','`, r.valLoc('list'));
   if (!r.has('items')) throw new ItemError("Item has no mapping for key 'items'", loc);
   const items = r.seqOfStrings('items');
   const append = appendsTo(out, r, loc, 'list', name, 'items');
@@ -613,7 +649,10 @@ export function readRules(src: RulesSource): ReadEntry[] {
     const c = doc.contents;
     if (c === null || (isScalar(c) && c.value === null)) continue;
     if (!isSeq(c)) {
-      out.push({ type: 'error', message: { ...nodeLoc(f, c as YNode), message: 'Rules content is not yaml array of objects', kind: 'file', code: 'VIGIL_E_RULE' } });
+      out.push({
+        type: 'error',
+        message: { ...nodeLoc(f, c as YNode), message: 'Rules content is not yaml array of objects', kind: 'file', code: 'VIGIL_E_RULE' },
+      });
       return out;
     }
     for (const it of c.items) {

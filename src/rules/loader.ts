@@ -82,7 +82,14 @@ export class RuleLoader {
       try {
         sources.push({ name: p, content: readFileSync(p, 'utf8') });
       } catch (e) {
-        errors.push({ file: p, line: 1, col: 1, message: `cannot read rules file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, kind: 'file', code: 'VIGIL_E_RULE' });
+        errors.push({
+          file: p,
+          line: 1,
+          col: 1,
+          message: `cannot read rules file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          kind: 'file',
+          code: 'VIGIL_E_RULE',
+        });
       }
     }
     if (errors.length) return { ok: false, errors, warnings: [], ruleset: this.current };

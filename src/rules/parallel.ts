@@ -113,25 +113,29 @@ export class ParallelEvaluator {
     if (opts.hostname !== undefined) compile.hostname = opts.hostname;
     const init: WorkerInit = { sources: [...sources], opts: compile };
     await Promise.all(
-      Array.from({ length: n }, (_, i) => new Promise<void>((resolve, reject) => {
-        const w = startWorker(init);
-        pe.pool[i] = w;
-        let ready = false;
-        w.on('message', (m: FromWorker) => {
-          if (m.type === 'ready') {
-            ready = true;
-            resolve();
-          } else if (m.type === 'error') reject(new VigilError('VIGIL_E_RULE', m.message));
-          else pe.onResult(m, i);
-        });
-        w.on('error', (e) => {
-          if (!ready) reject(e);
-          else pe.fail(e);
-        });
-        w.on('exit', (code) => {
-          if (!ready) reject(new VigilError('VIGIL_E_INTERNAL', `rules worker exited with code ${code}`));
-        });
-      })),
+      Array.from(
+        { length: n },
+        (_, i) =>
+          new Promise<void>((resolve, reject) => {
+            const w = startWorker(init);
+            pe.pool[i] = w;
+            let ready = false;
+            w.on('message', (m: FromWorker) => {
+              if (m.type === 'ready') {
+                ready = true;
+                resolve();
+              } else if (m.type === 'error') reject(new VigilError('VIGIL_E_RULE', m.message));
+              else pe.onResult(m, i);
+            });
+            w.on('error', (e) => {
+              if (!ready) reject(e);
+              else pe.fail(e);
+            });
+            w.on('exit', (code) => {
+              if (!ready) reject(new VigilError('VIGIL_E_INTERNAL', `rules worker exited with code ${code}`));
+            });
+          }),
+      ),
     ).catch(async (e: unknown) => {
       await pe.close();
       throw e;

@@ -43,7 +43,10 @@ import type { CondSource, Expr, FieldRef, ListExpr, LiteralArg, Operand, Pos, Rh
 import { TRANSFORMERS } from './ast.ts';
 
 export class ParseError extends Error {
-  constructor(message: string, readonly off: number) {
+  constructor(
+    message: string,
+    readonly off: number,
+  ) {
     super(message);
     this.name = 'ParseError';
   }
@@ -75,12 +78,27 @@ export function unescapeQuoted(body: string, off = 0): string {
     }
     const n = body[++i];
     switch (n) {
-      case '"': case "'": case '\\': case '/': out += n; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '"':
+      case "'":
+      case '\\':
+      case '/':
+        out += n;
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'x': {
         const h = body.slice(i + 1, i + 3);
         if (!/^[0-9a-fA-F]{2}$/.test(h)) throw new ParseError('invalid \\x escape in quoted string', off + i);
@@ -88,7 +106,8 @@ export function unescapeQuoted(body: string, off = 0): string {
         i += 2;
         break;
       }
-      case undefined: throw new ParseError('unterminated escape in quoted string', off + i);
+      case undefined:
+        throw new ParseError('unterminated escape in quoted string', off + i);
       default:
         // unknown escape: kept verbatim (backslash included), like a literal
         out += '\\' + n;
@@ -108,7 +127,10 @@ export class Parser {
   private readonly maxDepth: number;
   private lastToken = '';
 
-  constructor(private readonly src: CondSource, opts: ParseOptions = {}) {
+  constructor(
+    private readonly src: CondSource,
+    opts: ParseOptions = {},
+  ) {
     this.s = src.text;
     this.maxDepth = opts.maxDepth ?? 1000;
   }
@@ -193,7 +215,7 @@ export class Parser {
   private keyword(k: string): boolean {
     if (!this.s.startsWith(k, this.i)) return false;
     const c = this.s.charCodeAt(this.i + k.length);
-    if (!(isBlank(c) || c === 40 /* ( */)) {
+    if (!((isBlank(c) || c === 40) /* ( */)) {
       // e.g. "orx": not a keyword; report like Falco
       if (this.i + k.length < this.s.length) return false;
     }
@@ -391,7 +413,9 @@ export class Parser {
     const v = this.rgx(RE_HEXNUM) ?? this.rgx(RE_NUMBER);
     if (v !== undefined) return { kind: 'value', value: v, quoted: false, pos };
     const got = /^("[^"]*"|'[^']*'|[^\s()]+)/.exec(this.s.slice(this.i))?.[0];
-    throw this.err(`operator '${op}' compares numbers: expected a number value or a field with a valid transformer${got ? `, got ${got.startsWith('"') || got.startsWith("'") ? got : `'${got}'`}` : ''}`);
+    throw this.err(
+      `operator '${op}' compares numbers: expected a number value or a field with a valid transformer${got ? `, got ${got.startsWith('"') || got.startsWith("'") ? got : `'${got}'`}` : ''}`,
+    );
   }
 
   private quoted(): string | undefined {

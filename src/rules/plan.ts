@@ -264,7 +264,13 @@ export function buildPlan<R>(rules: readonly R[], astOf: (r: R) => Expr, type: s
   }
   let fn: PlanFn;
   try {
-    const names = ['NR', ...leafFns.map((_, i) => `l${i}`), ...readers.map((_, i) => `r${i}`), ...consts.map((_, i) => `k${i}`), ...preds.map((_, i) => `p${i}`)];
+    const names = [
+      'NR',
+      ...leafFns.map((_, i) => `l${i}`),
+      ...readers.map((_, i) => `r${i}`),
+      ...consts.map((_, i) => `k${i}`),
+      ...preds.map((_, i) => `p${i}`),
+    ];
     const NR = { notRead: true };
     fn = new Function(...names, body)(NR, ...leafFns, ...readers, ...consts, ...preds) as PlanFn;
   } catch (e) {

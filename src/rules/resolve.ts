@@ -12,7 +12,10 @@ export interface ListDef {
 }
 
 export class ResolveError extends Error {
-  constructor(message: string, readonly pos: Pos) {
+  constructor(
+    message: string,
+    readonly pos: Pos,
+  ) {
     super(message);
     this.name = 'ResolveError';
   }

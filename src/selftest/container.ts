@@ -6,7 +6,18 @@
 // which removes every container (cgroups, mounts, bundle) in cleanupContainers() and at exit.
 import { podAnnotations, startContainer, type ExecOptions, type ExecResult } from './runc.ts';
 
-export { BUSYBOX, CGROUP_ROOT, UNIFIED_ROOT, DEFAULT_CAPS, cleanupContainers, containerSupport, missingCgroupDirs, removeCgroupDirs, type ExecOptions, type ExecResult } from './runc.ts';
+export {
+  BUSYBOX,
+  CGROUP_ROOT,
+  UNIFIED_ROOT,
+  DEFAULT_CAPS,
+  cleanupContainers,
+  containerSupport,
+  missingCgroupDirs,
+  removeCgroupDirs,
+  type ExecOptions,
+  type ExecResult,
+} from './runc.ts';
 
 export interface ContainerSpec {
   /** Container name (io.kubernetes.container.name); also the hostname. */
@@ -61,5 +72,15 @@ export async function runContainer(spec: ContainerSpec): Promise<Container> {
     hostBinaries: spec.hostBinaries,
     bundlePrefix: 'vigil-selftest',
   });
-  return { fullId: c.id, id: c.id.slice(0, 12), name: spec.name, pod: spec.pod, namespace: spec.namespace, rootfs: c.rootfs, pid: c.pid, exec: c.exec, remove: c.remove };
+  return {
+    fullId: c.id,
+    id: c.id.slice(0, 12),
+    name: spec.name,
+    pod: spec.pod,
+    namespace: spec.namespace,
+    rootfs: c.rootfs,
+    pid: c.pid,
+    exec: c.exec,
+    remove: c.remove,
+  };
 }

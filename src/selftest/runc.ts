@@ -16,7 +16,21 @@
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Stream } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { VigilError } from '../common/errors.ts';
@@ -89,7 +103,22 @@ export interface RuncContainer {
 }
 
 /** The capabilities of a default (non-privileged) Docker / containerd container. */
-export const DEFAULT_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP'];
+export const DEFAULT_CAPS = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_RAW',
+  'CAP_SYS_CHROOT',
+  'CAP_MKNOD',
+  'CAP_AUDIT_WRITE',
+  'CAP_SETFCAP',
+];
 
 const live = new Map<string, () => void>();
 /** cgroup dirs (relative to the hierarchy roots) created for our containers, shared parents included. */
@@ -175,7 +204,16 @@ export function buildRootfs(dir: string, applets: readonly string[] = [], files:
   }
 }
 
-function ociConfig(o: { hostname: string; args: string[]; annotations: Record<string, string>; cgroupsPath: string; caps: string[]; ambient: boolean; env: string[]; hostNetwork: boolean }): object {
+function ociConfig(o: {
+  hostname: string;
+  args: string[];
+  annotations: Record<string, string>;
+  cgroupsPath: string;
+  caps: string[];
+  ambient: boolean;
+  env: string[];
+  hostNetwork: boolean;
+}): object {
   const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, ...(o.hostNetwork ? [] : [{ type: 'network' }])];
   return {
     ociVersion: '1.0.2-dev',
@@ -270,13 +308,26 @@ export async function startContainer(o: RuncOptions): Promise<RuncContainer> {
       for (const d of ['lower', 'upper', 'work']) mkdirSync(path.join(bundle, d));
       buildRootfs(lower, o.applets, o.files);
       if (o.hostBinaries) copyHostBinaries(lower, o.hostBinaries);
-      execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${path.join(bundle, 'upper')},workdir=${path.join(bundle, 'work')}`, rootfs], { stdio: 'ignore' });
+      execFileSync(
+        'mount',
+        ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${path.join(bundle, 'upper')},workdir=${path.join(bundle, 'work')}`, rootfs],
+        { stdio: 'ignore' },
+      );
       mounted = true;
     } else {
       buildRootfs(rootfs, o.applets, o.files);
       if (o.hostBinaries) copyHostBinaries(rootfs, o.hostBinaries);
     }
-    const config = ociConfig({ hostname: o.name, args: o.args ?? ['sleep', '1000000'], annotations, cgroupsPath, caps: o.caps ?? DEFAULT_CAPS, ambient: o.ambientCaps ?? false, env: o.env ?? [], hostNetwork: o.hostNetwork ?? false });
+    const config = ociConfig({
+      hostname: o.name,
+      args: o.args ?? ['sleep', '1000000'],
+      annotations,
+      cgroupsPath,
+      caps: o.caps ?? DEFAULT_CAPS,
+      ambient: o.ambientCaps ?? false,
+      env: o.env ?? [],
+      hostNetwork: o.hostNetwork ?? false,
+    });
     writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 1));
   } catch (e) {
     remove();

@@ -93,7 +93,10 @@ export class SelftestRunner {
   private markers = new Map<number, () => void>();
   private seq = 0;
 
-  private constructor(ruleset: Ruleset, private readonly opts: SelftestOptions) {
+  private constructor(
+    ruleset: Ruleset,
+    private readonly opts: SelftestOptions,
+  ) {
     this.ruleset = ruleset;
     this.sensor = new Sensor({ ringbufMb: opts.ringbufMb ?? 16 });
   }
@@ -108,7 +111,10 @@ export class SelftestRunner {
     r.sensor.onEvent((ev) => r.onEvent(ev));
     await r.sensor.start();
     await r.sensor.applyPlan(plan.build());
-    r.failedHooks = r.sensor.hooks().filter((h) => h.error).map((h) => ({ id: h.spec.id, error: h.error! }));
+    r.failedHooks = r.sensor
+      .hooks()
+      .filter((h) => h.error)
+      .map((h) => ({ id: h.spec.id, error: h.error! }));
     return r;
   }
 
@@ -180,7 +186,15 @@ export class SelftestRunner {
 
   async run(s: Scenario): Promise<ScenarioResult> {
     const t0 = Date.now();
-    const base = { rule: s.rule, fired: [] as AlertRecord[], benignFired: [] as AlertRecord[], others: [] as string[], expected: {}, mismatches: [] as string[], ...(s.gap ? { gap: s.gap } : {}) };
+    const base = {
+      rule: s.rule,
+      fired: [] as AlertRecord[],
+      benignFired: [] as AlertRecord[],
+      others: [] as string[],
+      expected: {},
+      mismatches: [] as string[],
+      ...(s.gap ? { gap: s.gap } : {}),
+    };
     const missing = this.prerequisite(s);
     if (missing) return { ...base, pass: false, detail: missing, ms: Date.now() - t0 };
     const tag = randomBytes(4).toString('hex');
@@ -210,7 +224,10 @@ export class SelftestRunner {
    * Runs a shell command under the sensor; returns every alert from its process tree (the
    * benign-workload check: a build or a test run should raise nothing of Warning or higher).
    */
-  async workload(command: string, opts: { cwd?: string; timeoutMs?: number; onOutput?: (s: string) => void } = {}): Promise<{ code: number; alerts: AlertRecord[]; events: number }> {
+  async workload(
+    command: string,
+    opts: { cwd?: string; timeoutMs?: number; onOutput?: (s: string) => void } = {},
+  ): Promise<{ code: number; alerts: AlertRecord[]; events: number }> {
     const own: Attribution = { pids: new Set(), containers: new Set() };
     const ph = { own, alerts: [] as AlertRecord[], events: 0 };
     this.phase = ph;

@@ -164,7 +164,8 @@ c.wait(timeout=10)
 print(peer[1], flush=True)
 `;
 
-const SSH_ARGS = (port: number) => `ssh -F /dev/null -p ${port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 selftest@203.0.113.7 true`;
+const SSH_ARGS = (port: number) =>
+  `ssh -F /dev/null -p ${port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 selftest@203.0.113.7 true`;
 
 function pyFile(ctx: ScenarioContext, name: string, body: string): string {
   const p = path.join(ctx.dir, name);
@@ -196,7 +197,12 @@ async function tcpPair(): Promise<{ sock: net.Socket; port: number; localPort: n
 }
 
 /** Kubernetes service environment kubelet gives every container (the API server's cluster IP). */
-const K8S_ENV = ['KUBERNETES_SERVICE_HOST=10.96.0.1', 'KUBERNETES_SERVICE_PORT=443', 'KUBERNETES_SERVICE_PORT_HTTPS=443', 'KUBERNETES_PORT=tcp://10.96.0.1:443'];
+const K8S_ENV = [
+  'KUBERNETES_SERVICE_HOST=10.96.0.1',
+  'KUBERNETES_SERVICE_PORT=443',
+  'KUBERNETES_SERVICE_PORT_HTTPS=443',
+  'KUBERNETES_PORT=tcp://10.96.0.1:443',
+];
 
 async function k8sConnect(ctx: ScenarioContext, target: string): Promise<void> {
   const c = await ctx.container({
@@ -231,7 +237,16 @@ export const SCENARIOS: Scenario[] = [
       // sshd reading /etc/shadow is trusted (read_sensitive_file_binaries)
       await ctx.must(script(ctx, 'sshd', 'read line < /etc/shadow\nexit 0'), []);
     },
-    expect: () => ({ ...HOST, ...ROOT, 'fd.name': '/etc/shadow', 'evt.type': 'openat', 'proc.name': 'cat', 'proc.cmdline': 'cat /etc/shadow', 'proc.exepath': exePath('cat'), 'proc.pname': selfComm() }),
+    expect: () => ({
+      ...HOST,
+      ...ROOT,
+      'fd.name': '/etc/shadow',
+      'evt.type': 'openat',
+      'proc.name': 'cat',
+      'proc.cmdline': 'cat /etc/shadow',
+      'proc.exepath': exePath('cat'),
+      'proc.pname': selfComm(),
+    }),
   },
   {
     rule: 'Read sensitive file trusted after startup',
@@ -248,8 +263,14 @@ export const SCENARIOS: Scenario[] = [
       await ctx.must(script(ctx, 'nginx', 'read line < /etc/shadow\nexit 0'), []);
     },
     expect: (ctx) => ({
-      ...HOST, ...ROOT, 'fd.name': '/etc/shadow', 'evt.type': 'openat', 'proc.name': 'nginx', 'proc.cmdline': `nginx ${ctx.vars.script}`,
-      'proc.exepath': exePath('/bin/sh'), 'proc.pname': selfComm(),
+      ...HOST,
+      ...ROOT,
+      'fd.name': '/etc/shadow',
+      'evt.type': 'openat',
+      'proc.name': 'nginx',
+      'proc.cmdline': `nginx ${ctx.vars.script}`,
+      'proc.exepath': exePath('/bin/sh'),
+      'proc.pname': selfComm(),
     }),
   },
   {
@@ -266,8 +287,14 @@ export const SCENARIOS: Scenario[] = [
       await ctx.must('cat', ['/etc/passwd'], { quiet: true });
     },
     expect: (ctx) => ({
-      ...HOST, ...ROOT, 'fd.name': '/etc/passwd', 'fd.nameraw': String(ctx.vars.raw), 'evt.type': 'openat', 'proc.name': 'cat',
-      'proc.cmdline': `cat ${ctx.vars.raw}`, 'proc.pname': selfComm(),
+      ...HOST,
+      ...ROOT,
+      'fd.name': '/etc/passwd',
+      'fd.nameraw': String(ctx.vars.raw),
+      'evt.type': 'openat',
+      'proc.name': 'cat',
+      'proc.cmdline': `cat ${ctx.vars.raw}`,
+      'proc.pname': selfComm(),
     }),
   },
   {
@@ -283,9 +310,18 @@ export const SCENARIOS: Scenario[] = [
       await ctx.must(script(ctx, 'backup-job', `/bin/sh -c 'echo ${ctx.tag}'\nexit 0`), []);
     },
     expect: (ctx) => ({
-      ...HOST, ...ROOT, 'evt.type': 'execve', 'proc.name': 'sh', 'proc.cmdline': `sh -c echo ${ctx.tag}`, 'proc.exepath': exePath('/bin/sh'),
-      'proc.pname': 'nginx', 'proc.pexe': '/bin/sh', 'proc.pexepath': exePath('/bin/sh'), 'proc.pcmdline': `nginx ${ctx.vars.script}`,
-      'proc.aname[2]': selfComm(), 'proc.tty': 0,
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'execve',
+      'proc.name': 'sh',
+      'proc.cmdline': `sh -c echo ${ctx.tag}`,
+      'proc.exepath': exePath('/bin/sh'),
+      'proc.pname': 'nginx',
+      'proc.pexe': '/bin/sh',
+      'proc.pexepath': exePath('/bin/sh'),
+      'proc.pcmdline': `nginx ${ctx.vars.script}`,
+      'proc.aname[2]': selfComm(),
+      'proc.tty': 0,
     }),
   },
   {
@@ -301,8 +337,14 @@ export const SCENARIOS: Scenario[] = [
       await ctx.must(script(ctx, 'sshd', `/bin/true ${ctx.tag}\nexit 0`), []);
     },
     expect: (ctx) => ({
-      ...HOST, 'user.name': userName(65534) ?? null, 'user.uid': 65534, 'evt.type': 'execve', 'proc.name': 'true', 'proc.cmdline': `true ${ctx.tag}`,
-      'proc.exepath': exePath('/bin/true'), 'proc.pname': 'sshd',
+      ...HOST,
+      'user.name': userName(65534) ?? null,
+      'user.uid': 65534,
+      'evt.type': 'execve',
+      'proc.name': 'true',
+      'proc.cmdline': `true ${ctx.tag}`,
+      'proc.exepath': exePath('/bin/true'),
+      'proc.pname': 'sshd',
     }),
   },
   {
@@ -319,7 +361,16 @@ export const SCENARIOS: Scenario[] = [
       await c.exec(['sh', '-c', `echo ${ctx.tag}`]);
     },
     // the first terminal of the container's devpts instance: /dev/pts/0 = (136 << 8) | 0
-    expect: (ctx) => ({ ...inContainer(ctx, 'shell-tty'), ...ROOT, 'evt.type': 'execve', 'proc.name': 'sh', 'proc.cmdline': `sh -c echo ${ctx.tag}`, 'proc.exepath': '/bin/sh', 'proc.pname': 'runc', 'proc.tty': 34816 }),
+    expect: (ctx) => ({
+      ...inContainer(ctx, 'shell-tty'),
+      ...ROOT,
+      'evt.type': 'execve',
+      'proc.name': 'sh',
+      'proc.cmdline': `sh -c echo ${ctx.tag}`,
+      'proc.exepath': '/bin/sh',
+      'proc.pname': 'runc',
+      'proc.tty': 34816,
+    }),
   },
   {
     rule: 'Contact K8S API Server From Container',
@@ -333,8 +384,15 @@ export const SCENARIOS: Scenario[] = [
       await k8sConnect(ctx, '10.96.0.20');
     },
     expect: (ctx) => ({
-      ...inContainer(ctx, 'api-client'), ...ROOT, 'evt.type': 'connect', 'fd.name': /^127\.0\.0\.1:\d+->10\.96\.0\.1:443$|^10\.96\.0\.1:\d+->10\.96\.0\.1:443$/, 'fd.rport': 443,
-      'fd.type': 'ipv4', 'fd.l4proto': 'tcp', 'proc.name': 'nc', 'proc.cmdline': 'nc -w 2 10.96.0.1 443',
+      ...inContainer(ctx, 'api-client'),
+      ...ROOT,
+      'evt.type': 'connect',
+      'fd.name': /^127\.0\.0\.1:\d+->10\.96\.0\.1:443$|^10\.96\.0\.1:\d+->10\.96\.0\.1:443$/,
+      'fd.rport': 443,
+      'fd.type': 'ipv4',
+      'fd.l4proto': 'tcp',
+      'proc.name': 'nc',
+      'proc.cmdline': 'nc -w 2 10.96.0.1 443',
     }),
   },
   {
@@ -348,7 +406,15 @@ export const SCENARIOS: Scenario[] = [
       const c = await ctx.container({ name: 'netcat', applets: ['nc'] });
       await c.exec(['nc', '127.0.0.1', '1']);
     },
-    expect: (ctx) => ({ ...inContainer(ctx, 'netcat'), ...ROOT, 'evt.type': 'execve', 'proc.name': 'nc', 'proc.cmdline': 'nc 127.0.0.1 1 -e /bin/sh', 'proc.exepath': '/bin/nc', 'proc.pname': 'runc' }),
+    expect: (ctx) => ({
+      ...inContainer(ctx, 'netcat'),
+      ...ROOT,
+      'evt.type': 'execve',
+      'proc.name': 'nc',
+      'proc.cmdline': 'nc 127.0.0.1 1 -e /bin/sh',
+      'proc.exepath': '/bin/nc',
+      'proc.pname': 'runc',
+    }),
   },
   {
     rule: 'Search Private Keys or Passwords',
@@ -364,7 +430,15 @@ export const SCENARIOS: Scenario[] = [
       writeFileSync(path.join(ctx.dir, 'keys', 'cert.pem'), '-----BEGIN CERTIFICATE-----\nnot a cert\n-----END CERTIFICATE-----\n');
       await ctx.spawn('grep', ['-rl', 'BEGIN CERTIFICATE', path.join(ctx.dir, 'keys')]);
     },
-    expect: (ctx) => ({ ...HOST, ...ROOT, 'evt.type': 'execve', 'proc.name': 'grep', 'proc.cmdline': `grep -rl BEGIN RSA PRIVATE ${ctx.dir}/keys`, 'proc.exepath': exePath('grep'), 'proc.pname': selfComm() }),
+    expect: (ctx) => ({
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'execve',
+      'proc.name': 'grep',
+      'proc.cmdline': `grep -rl BEGIN RSA PRIVATE ${ctx.dir}/keys`,
+      'proc.exepath': exePath('grep'),
+      'proc.pname': selfComm(),
+    }),
   },
   {
     rule: 'Find AWS Credentials',
@@ -381,8 +455,16 @@ export const SCENARIOS: Scenario[] = [
       await ctx.spawn('find', [path.join(ctx.dir, 'home'), '-path', '*/.aws/config']);
     },
     expect: (ctx) => ({
-      ...HOST, ...ROOT, 'evt.type': 'execve', 'proc.name': 'find', 'proc.cmdline': `find ${ctx.dir}/home -path */.aws/credentials`, 'proc.cwd': `${ctx.dir}/`,
-      'proc.exepath': exePath('find'), 'proc.pname': selfComm(), 'group.gid': 0, 'group.name': 'root',
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'execve',
+      'proc.name': 'find',
+      'proc.cmdline': `find ${ctx.dir}/home -path */.aws/credentials`,
+      'proc.cwd': `${ctx.dir}/`,
+      'proc.exepath': exePath('find'),
+      'proc.pname': selfComm(),
+      'group.gid': 0,
+      'group.name': 'root',
     }),
   },
   {
@@ -396,7 +478,15 @@ export const SCENARIOS: Scenario[] = [
       const c = await ctx.container({ name: 'logs', files: { '/var/log/auth.log': 'Accepted publickey for root\n' } });
       await c.exec(['sh', '-c', 'echo rotated >> /var/log/auth.log']);
     },
-    expect: (ctx) => ({ ...inContainer(ctx, 'logs'), ...ROOT, 'evt.type': 'openat', 'fd.name': '/var/log/auth.log', 'proc.name': 'sh', 'proc.cmdline': 'sh -c : > /var/log/auth.log', 'proc.pname': 'runc' }),
+    expect: (ctx) => ({
+      ...inContainer(ctx, 'logs'),
+      ...ROOT,
+      'evt.type': 'openat',
+      'fd.name': '/var/log/auth.log',
+      'proc.name': 'sh',
+      'proc.cmdline': 'sh -c : > /var/log/auth.log',
+      'proc.pname': 'runc',
+    }),
   },
   {
     rule: 'Remove Bulk Data from Disk',
@@ -410,7 +500,15 @@ export const SCENARIOS: Scenario[] = [
       writeFileSync(path.join(ctx.dir, 'data.bin'), Buffer.alloc(65536, 7));
       await ctx.must('rm', [path.join(ctx.dir, 'data.bin')]);
     },
-    expect: (ctx) => ({ ...HOST, ...ROOT, 'evt.type': 'execve', 'proc.name': 'shred', 'proc.cmdline': `shred -u ${ctx.dir}/data.bin`, 'proc.exepath': exePath('shred'), 'fd.name': null }),
+    expect: (ctx) => ({
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'execve',
+      'proc.name': 'shred',
+      'proc.cmdline': `shred -u ${ctx.dir}/data.bin`,
+      'proc.exepath': exePath('shred'),
+      'fd.name': null,
+    }),
   },
   {
     rule: 'Create Symlink Over Sensitive Files',
@@ -422,7 +520,15 @@ export const SCENARIOS: Scenario[] = [
     async benign(ctx) {
       await ctx.must('ln', ['-s', '/etc/hostname', path.join(ctx.dir, 'hostname-link')]);
     },
-    expect: (ctx) => ({ ...HOST, ...ROOT, 'evt.type': 'symlinkat', 'evt.arg.target': '/etc/shadow', 'evt.arg.linkpath': `${ctx.dir}/shadow-link`, 'proc.name': 'ln', 'proc.cmdline': `ln -s /etc/shadow ${ctx.dir}/shadow-link` }),
+    expect: (ctx) => ({
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'symlinkat',
+      'evt.arg.target': '/etc/shadow',
+      'evt.arg.linkpath': `${ctx.dir}/shadow-link`,
+      'proc.name': 'ln',
+      'proc.cmdline': `ln -s /etc/shadow ${ctx.dir}/shadow-link`,
+    }),
   },
   {
     rule: 'Create Hardlink Over Sensitive Files',
@@ -435,7 +541,16 @@ export const SCENARIOS: Scenario[] = [
       const c = await ctx.container({ name: 'hardlink', applets: ['ln'], files: { '/etc/shadow': 'root:*:19000:0:99999:7:::\n', '/etc/motd': 'hello\n' } });
       await c.exec(['ln', '/etc/motd', '/tmp/motd-hl']);
     },
-    expect: (ctx) => ({ ...inContainer(ctx, 'hardlink'), ...ROOT, 'evt.type': 'link', 'evt.arg.oldpath': '/etc/shadow', 'evt.arg.newpath': '/tmp/shadow-hl', 'proc.name': 'ln', 'proc.cmdline': 'ln /etc/shadow /tmp/shadow-hl', 'proc.exepath': '/bin/ln' }),
+    expect: (ctx) => ({
+      ...inContainer(ctx, 'hardlink'),
+      ...ROOT,
+      'evt.type': 'link',
+      'evt.arg.oldpath': '/etc/shadow',
+      'evt.arg.newpath': '/tmp/shadow-hl',
+      'proc.name': 'ln',
+      'proc.cmdline': 'ln /etc/shadow /tmp/shadow-hl',
+      'proc.exepath': '/bin/ln',
+    }),
   },
   {
     rule: 'Packet socket created in container',
@@ -448,7 +563,15 @@ export const SCENARIOS: Scenario[] = [
       const c = await ctx.container({ name: 'arp', applets: ['arping', 'nc'] });
       await c.exec(['nc', '127.0.0.1', '1']);
     },
-    expect: (ctx) => ({ ...inContainer(ctx, 'arp'), ...ROOT, 'evt.type': 'socket', 'evt.args': /domain=AF_PACKET/, 'proc.name': 'arping', 'proc.cmdline': 'arping -c 1 -w 1 -I lo 127.0.0.1', 'proc.exepath': '/bin/arping' }),
+    expect: (ctx) => ({
+      ...inContainer(ctx, 'arp'),
+      ...ROOT,
+      'evt.type': 'socket',
+      'evt.args': /domain=AF_PACKET/,
+      'proc.name': 'arping',
+      'proc.cmdline': 'arping -c 1 -w 1 -I lo 127.0.0.1',
+      'proc.exepath': '/bin/arping',
+    }),
   },
   {
     rule: 'Redirect STDOUT/STDIN to Network Connection in Container',
@@ -476,8 +599,18 @@ export const SCENARIOS: Scenario[] = [
       }
     },
     expect: (ctx) => ({
-      ...inContainer(ctx, 'revshell'), ...ROOT, 'evt.type': 'dup2', 'fd.name': `127.0.0.1:${ctx.vars.localPort}->127.0.0.1:${ctx.vars.port}`, 'fd.sip': '127.0.0.1',
-      'fd.lport': Number(ctx.vars.localPort), 'fd.rport': Number(ctx.vars.port), 'fd.type': 'ipv4', 'fd.l4proto': 'tcp', 'proc.name': 'sh', 'proc.cmdline': `sh -c exec 0<&3; echo ${ctx.tag}`, 'proc.pname': 'runc',
+      ...inContainer(ctx, 'revshell'),
+      ...ROOT,
+      'evt.type': 'dup2',
+      'fd.name': `127.0.0.1:${ctx.vars.localPort}->127.0.0.1:${ctx.vars.port}`,
+      'fd.sip': '127.0.0.1',
+      'fd.lport': Number(ctx.vars.localPort),
+      'fd.rport': Number(ctx.vars.port),
+      'fd.type': 'ipv4',
+      'fd.l4proto': 'tcp',
+      'proc.name': 'sh',
+      'proc.cmdline': `sh -c exec 0<&3; echo ${ctx.tag}`,
+      'proc.pname': 'runc',
     }),
   },
   {
@@ -487,7 +620,11 @@ export const SCENARIOS: Scenario[] = [
       // CAP_SYS_ADMIN container mounts a cgroup v1 hierarchy and writes its release_agent. The
       // hierarchy is a private named one (no controllers, no tasks), so nothing is ever released.
       const c = await ctx.container({ name: 'escape', caps: [...DEFAULT_CAPS, 'CAP_SYS_ADMIN'], applets: ['mkdir', 'mount', 'umount', 'cat'] });
-      const r = await c.exec(['sh', '-c', `mkdir -p /mnt/cg && mount -t cgroup -o none,name=vst${ctx.tag} cgroup /mnt/cg && echo /bin/true > /mnt/cg/release_agent; umount /mnt/cg`]);
+      const r = await c.exec([
+        'sh',
+        '-c',
+        `mkdir -p /mnt/cg && mount -t cgroup -o none,name=vst${ctx.tag} cgroup /mnt/cg && echo /bin/true > /mnt/cg/release_agent; umount /mnt/cg`,
+      ]);
       if (r.code !== 0) throw new VigilError('VIGIL_E_SELFTEST', `mount/write release_agent: ${r.stderr.trim()}`);
     },
     async benign(ctx) {
@@ -496,7 +633,12 @@ export const SCENARIOS: Scenario[] = [
       await c.exec(['sh', '-c', `mkdir -p /mnt/cg && mount -t cgroup -o none,name=vst${ctx.tag} cgroup /mnt/cg && cat /mnt/cg/release_agent; umount /mnt/cg`]);
     },
     expect: (ctx) => ({
-      ...inContainer(ctx, 'escape'), ...ROOT, 'evt.type': 'openat', 'fd.name': '/mnt/cg/release_agent', 'proc.name': 'sh', 'thread.cap_effective': capString([...DEFAULT_CAPS, 'CAP_SYS_ADMIN']),
+      ...inContainer(ctx, 'escape'),
+      ...ROOT,
+      'evt.type': 'openat',
+      'fd.name': '/mnt/cg/release_agent',
+      'proc.name': 'sh',
+      'thread.cap_effective': capString([...DEFAULT_CAPS, 'CAP_SYS_ADMIN']),
     }),
   },
   {
@@ -512,7 +654,15 @@ export const SCENARIOS: Scenario[] = [
     async benign(ctx) {
       await ctx.must(python(), [pyFile(ctx, 'ptrace.py', PTRACE_PY), 'peek']);
     },
-    expect: (ctx) => ({ ...HOST, ...ROOT, 'evt.type': 'ptrace', 'proc.name': 'python3', 'proc.cmdline': `python3 ${ctx.vars.script} attach`, 'proc.exepath': exePath(python()), 'proc.pname': selfComm() }),
+    expect: (ctx) => ({
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'ptrace',
+      'proc.name': 'python3',
+      'proc.cmdline': `python3 ${ctx.vars.script} attach`,
+      'proc.exepath': exePath(python()),
+      'proc.pname': selfComm(),
+    }),
   },
   {
     rule: 'PTRACE anti-debug attempt',
@@ -526,7 +676,15 @@ export const SCENARIOS: Scenario[] = [
     async benign(ctx) {
       await ctx.must(python(), [pyFile(ctx, 'ptrace.py', PTRACE_PY), 'tracerpid']);
     },
-    expect: (ctx) => ({ ...HOST, ...ROOT, 'evt.type': 'ptrace', 'proc.name': 'python3', 'proc.cmdline': `python3 ${ctx.vars.script} traceme`, 'proc.exepath': exePath(python()), 'proc.pname': selfComm() }),
+    expect: (ctx) => ({
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'ptrace',
+      'proc.name': 'python3',
+      'proc.cmdline': `python3 ${ctx.vars.script} traceme`,
+      'proc.exepath': exePath(python()),
+      'proc.pname': selfComm(),
+    }),
   },
   {
     rule: 'Execution from /dev/shm',
@@ -545,8 +703,15 @@ export const SCENARIOS: Scenario[] = [
       await ctx.must(p, [ctx.tag]);
     },
     expect: (ctx) => ({
-      ...HOST, ...ROOT, 'evt.type': 'execve', 'evt.res': 'SUCCESS', 'proc.name': `vst-${ctx.tag}`, 'proc.exepath': `/dev/shm/vst-${ctx.tag}`, 'proc.cmdline': `vst-${ctx.tag} ${ctx.tag}`,
-      'proc.cwd': `${ctx.dir}/`, 'proc.pname': selfComm(),
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'execve',
+      'evt.res': 'SUCCESS',
+      'proc.name': `vst-${ctx.tag}`,
+      'proc.exepath': `/dev/shm/vst-${ctx.tag}`,
+      'proc.cmdline': `vst-${ctx.tag} ${ctx.tag}`,
+      'proc.cwd': `${ctx.dir}/`,
+      'proc.pname': selfComm(),
     }),
   },
   {
@@ -563,7 +728,18 @@ export const SCENARIOS: Scenario[] = [
       const c = await ctx.container({ name: 'dropper', overlay: true, applets: ['cp', 'echo'] });
       await c.exec(['/bin/echo', ctx.tag]);
     },
-    expect: (ctx) => ({ ...inContainer(ctx, 'dropper'), ...ROOT, 'evt.type': 'execve', 'proc.name': 'echo', 'proc.exe': '/tmp/echo', 'proc.exepath': '/tmp/echo', 'proc.cmdline': `echo ${ctx.tag}`, 'proc.pname': 'runc', 'proc.cwd': '/', 'evt.arg.flags': 'EXE_WRITABLE|EXE_UPPER_LAYER' }),
+    expect: (ctx) => ({
+      ...inContainer(ctx, 'dropper'),
+      ...ROOT,
+      'evt.type': 'execve',
+      'proc.name': 'echo',
+      'proc.exe': '/tmp/echo',
+      'proc.exepath': '/tmp/echo',
+      'proc.cmdline': `echo ${ctx.tag}`,
+      'proc.pname': 'runc',
+      'proc.cwd': '/',
+      'evt.arg.flags': 'EXE_WRITABLE|EXE_UPPER_LAYER',
+    }),
   },
   {
     rule: 'Fileless execution via memfd_create',
@@ -577,7 +753,16 @@ export const SCENARIOS: Scenario[] = [
       await ctx.must(python(), [pyFile(ctx, 'memfd.py', MEMFD_PY), 'file', exePath('/bin/true'), ctx.tag, path.join(ctx.dir, 'vst-exec')]);
     },
     // exec of /proc/self/fd/N (as Falco's event-generator does): the kernel names the process N
-    expect: (ctx) => ({ ...HOST, ...ROOT, 'evt.type': 'execve', 'evt.res': 'SUCCESS', 'proc.name': String(ctx.vars.fd), 'proc.cmdline': `${ctx.vars.fd} ${ctx.tag}`, 'proc.pname': selfComm(), 'proc.cwd': `${ctx.dir}/` }),
+    expect: (ctx) => ({
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'execve',
+      'evt.res': 'SUCCESS',
+      'proc.name': String(ctx.vars.fd),
+      'proc.cmdline': `${ctx.vars.fd} ${ctx.tag}`,
+      'proc.pname': selfComm(),
+      'proc.cwd': `${ctx.dir}/`,
+    }),
   },
   {
     rule: 'Disallowed SSH Connection Non Standard Port',
@@ -592,8 +777,18 @@ export const SCENARIOS: Scenario[] = [
       await ctx.must('unshare', ['-n', python(), pyFile(ctx, 'ssh.py', SSH_PY), '22']);
     },
     expect: (ctx) => ({
-      ...HOST, ...ROOT, 'evt.type': 'connect', 'fd.name': `203.0.113.7:${ctx.vars.cport}->203.0.113.7:443`, 'fd.lport': Number(ctx.vars.cport), 'fd.rport': 443, 'fd.type': 'ipv4', 'fd.l4proto': 'tcp',
-      'proc.name': 'ssh', 'proc.exepath': exePath('ssh'), 'proc.pname': 'python3', 'proc.cmdline': SSH_ARGS(443),
+      ...HOST,
+      ...ROOT,
+      'evt.type': 'connect',
+      'fd.name': `203.0.113.7:${ctx.vars.cport}->203.0.113.7:443`,
+      'fd.lport': Number(ctx.vars.cport),
+      'fd.rport': 443,
+      'fd.type': 'ipv4',
+      'fd.l4proto': 'tcp',
+      'proc.name': 'ssh',
+      'proc.exepath': exePath('ssh'),
+      'proc.pname': 'python3',
+      'proc.cmdline': SSH_ARGS(443),
     }),
   },
   {
@@ -610,7 +805,15 @@ export const SCENARIOS: Scenario[] = [
       const c = await ctx.container({ name: 'debug', hostBinaries: [exePath('debugfs')] });
       await c.exec([exePath('debugfs'), '-V']);
     },
-    expect: (ctx) => ({ ...inContainer(ctx, 'debug'), ...ROOT, 'evt.type': 'execve', 'proc.name': 'debugfs', 'proc.exepath': String(ctx.vars.debugfs), 'proc.cmdline': 'debugfs -V', 'proc.pname': 'runc' }),
+    expect: (ctx) => ({
+      ...inContainer(ctx, 'debug'),
+      ...ROOT,
+      'evt.type': 'execve',
+      'proc.name': 'debugfs',
+      'proc.exepath': String(ctx.vars.debugfs),
+      'proc.cmdline': 'debugfs -V',
+      'proc.pname': 'runc',
+    }),
   },
 ];
 

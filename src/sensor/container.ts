@@ -6,7 +6,16 @@
 // parsed by src/common/runtime-state.ts (shared with the policy layer's workload discovery).
 import { readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_ROOTS, findRuncState, readBundleConfig, readJsonFile as readJson, runcStateExists, specAnnotations, type OciSpec, type RuntimeRoots } from '../common/runtime-state.ts';
+import {
+  DEFAULT_ROOTS,
+  findRuncState,
+  readBundleConfig,
+  readJsonFile as readJson,
+  runcStateExists,
+  specAnnotations,
+  type OciSpec,
+  type RuntimeRoots,
+} from '../common/runtime-state.ts';
 
 export { DEFAULT_ROOTS, type RuntimeRoots };
 

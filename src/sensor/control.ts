@@ -62,7 +62,10 @@ export class ControlServer {
         });
         c.once('error', () => resolve(false));
       });
-      if (alive) throw new VigilError('VIGIL_E_SOCKET', `another sensor is listening on ${this.socketPath} (use --socket to choose another path)`, { where: this.socketPath });
+      if (alive)
+        throw new VigilError('VIGIL_E_SOCKET', `another sensor is listening on ${this.socketPath} (use --socket to choose another path)`, {
+          where: this.socketPath,
+        });
       unlinkSync(this.socketPath);
     }
     this.server = net.createServer((sock) => this.onConnection(sock));

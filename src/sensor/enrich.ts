@@ -315,7 +315,17 @@ export class Enricher {
       if (fl & EXE_UPPER) (names += '|EXE_UPPER_LAYER'), (raw |= PPM_EXE_UPPER_LAYER);
       if (fl & EXE_MEMFD) (names += '|EXE_FROM_MEMFD'), (raw |= PPM_EXE_FROM_MEMFD);
       if (fl & EXE_LOWER) (names += '|EXE_LOWER_LAYER'), (raw |= PPM_EXE_LOWER_LAYER);
-      evt.arg = { res: 0, exe: p.exepath, args: p.args.join(' '), cwd: p.cwd, tid: r.tid, pid: r.pid, ptid: r.ppid, filename: r.strs[3] ?? '', flags: names ? names.slice(1) : '0' };
+      evt.arg = {
+        res: 0,
+        exe: p.exepath,
+        args: p.args.join(' '),
+        cwd: p.cwd,
+        tid: r.tid,
+        pid: r.pid,
+        ptid: r.ppid,
+        filename: r.strs[3] ?? '',
+        flags: names ? names.slice(1) : '0',
+      };
       evt.rawarg = { ...evt.arg, flags: raw };
     } else if (r.kind === K.CLONE) {
       const thread = (r.flags & F_THREAD) !== 0;
@@ -478,15 +488,38 @@ export class Enricher {
    * decisions) for process `pid`, with the same process, user, container and pod fields as the
    * process's other events. The caller numbers it (Sensor.injectEvent).
    */
-  buildSynthetic(o: { pid: number; tid?: number; tsBoot?: bigint; timeNs?: bigint; type: string; category: VigilEvent['evt']['category']; res?: number; arg?: FieldTree }): VigilEvent {
-    const p = this.procs.lookup(o.pid) ?? this.minimalProc({ pid: o.pid, ppid: 0, comm: '', vpid: o.pid, uid: 0, gid: 0, euid: 0, loginuid: 0xffffffff, ts: 0n, mntns: 0 } as RawEvent);
+  buildSynthetic(o: {
+    pid: number;
+    tid?: number;
+    tsBoot?: bigint;
+    timeNs?: bigint;
+    type: string;
+    category: VigilEvent['evt']['category'];
+    res?: number;
+    arg?: FieldTree;
+  }): VigilEvent {
+    const p =
+      this.procs.lookup(o.pid) ??
+      this.minimalProc({ pid: o.pid, ppid: 0, comm: '', vpid: o.pid, uid: 0, gid: 0, euid: 0, loginuid: 0xffffffff, ts: 0n, mntns: 0 } as RawEvent);
     const c = this.containerOf(p);
     const fake = { uid: p.uid, gid: p.gid, loginuid: p.loginuid, mntns: p.mntns, netns: 0, pidns: 0, cgroupId: 0n, tid: o.tid ?? o.pid, kind: 0 } as RawEvent;
     const v = this.view(p, fake, c);
     const timeNs = o.timeNs ?? (o.tsBoot !== undefined ? this.epoch(o.tsBoot) : BigInt(Date.now()) * 1_000_000n);
     const res = o.res ?? 0;
     const ev: VigilEvent = {
-      evt: { num: 0, time: timeNs.toString(), type: o.type, category: o.category, dir: '<', cpu: 0, res, rawres: res, failed: res < 0, arg: o.arg ?? {}, rawarg: { ...(o.arg ?? {}) } },
+      evt: {
+        num: 0,
+        time: timeNs.toString(),
+        type: o.type,
+        category: o.category,
+        dir: '<',
+        cpu: 0,
+        res,
+        rawres: res,
+        failed: res < 0,
+        arg: o.arg ?? {},
+        rawarg: { ...(o.arg ?? {}) },
+      },
       proc: v.proc,
       thread: { tid: o.tid ?? o.pid, cap_effective: v.capEff, cap_permitted: v.capPrm, cap_inheritable: v.capInh },
       user: v.user,

@@ -185,7 +185,8 @@ export function parseFamilies(spec: string | undefined): EventFamily[] {
     const f = raw.trim();
     if (!f) continue;
     if (f === 'all') return [...ALL_FAMILIES];
-    if (!(ALL_FAMILIES as readonly string[]).includes(f)) throw new VigilError('VIGIL_E_USAGE', `unknown event family "${f}" (expected ${ALL_FAMILIES.join(', ')}, or all)`);
+    if (!(ALL_FAMILIES as readonly string[]).includes(f))
+      throw new VigilError('VIGIL_E_USAGE', `unknown event family "${f}" (expected ${ALL_FAMILIES.join(', ')}, or all)`);
     out.push(f as EventFamily);
   }
   return out;

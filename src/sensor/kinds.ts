@@ -215,13 +215,47 @@ export function renderCloneFlags(flags: number): string {
 }
 
 export const CAP_NAMES = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
-  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE',
-  'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
-  'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
 ];
 
 const capsCache = new Map<number, string>();
@@ -469,7 +503,11 @@ function acceptDecode(r: RawEvent): Decoded {
   return d;
 }
 
-const unlinkat = (r: RawEvent) => withPath(both({ res: r.res, dirfd: r.args[A.UNLINKAT.dirfd]! | 0, name: r.strs[STR.UNLINKAT.path] ?? '', flags: r.args[A.UNLINKAT.flags]! }), pathPair(r, STR.UNLINKAT.path));
+const unlinkat = (r: RawEvent) =>
+  withPath(
+    both({ res: r.res, dirfd: r.args[A.UNLINKAT.dirfd]! | 0, name: r.strs[STR.UNLINKAT.path] ?? '', flags: r.args[A.UNLINKAT.flags]! }),
+    pathPair(r, STR.UNLINKAT.path),
+  );
 
 function dirDecoded(arg: FieldTree, rawarg: FieldTree, p: { raw: string; base: string }): Decoded {
   const d = withPath({ arg, rawarg }, p);
@@ -488,7 +526,13 @@ function twoPaths(r: RawEvent, T: { oldpath: number; newpath: number }) {
 function renameat(S: { flags: number; olddirfd: number; newdirfd: number }, withFlags: boolean) {
   return (r: RawEvent): Decoded => {
     const T = STR.RENAMEAT;
-    const o: FieldTree = { res: r.res, olddirfd: r.args[S.olddirfd]! | 0, oldpath: r.strs[T.oldpath] ?? '', newdirfd: r.args[S.newdirfd]! | 0, newpath: r.strs[T.newpath] ?? '' };
+    const o: FieldTree = {
+      res: r.res,
+      olddirfd: r.args[S.olddirfd]! | 0,
+      oldpath: r.strs[T.oldpath] ?? '',
+      newdirfd: r.args[S.newdirfd]! | 0,
+      newpath: r.strs[T.newpath] ?? '',
+    };
     if (withFlags) o.flags = r.args[S.flags]!;
     return { ...both(o), paths: twoPaths(r, T) };
   };
@@ -570,13 +614,19 @@ const DECODERS: Partial<Record<keyof typeof K, Decoder>> = {
   CHMOD: (r) => {
     const S = A.CHMOD,
       p = pathPair(r, STR.CHMOD.path);
-    return withPath({ arg: { res: r.res, filename: p.raw, mode: renderMode(r.args[S.mode]!) }, rawarg: { res: r.res, filename: p.raw, mode: r.args[S.mode]! } }, p);
+    return withPath(
+      { arg: { res: r.res, filename: p.raw, mode: renderMode(r.args[S.mode]!) }, rawarg: { res: r.res, filename: p.raw, mode: r.args[S.mode]! } },
+      p,
+    );
   },
   FCHMODAT: (r) => {
     const S = A.FCHMODAT,
       p = pathPair(r, STR.FCHMODAT.path);
     const dirfd = r.args[S.dirfd]! | 0;
-    return withPath({ arg: { res: r.res, dirfd, filename: p.raw, mode: renderMode(r.args[S.mode]!) }, rawarg: { res: r.res, dirfd, filename: p.raw, mode: r.args[S.mode]! } }, p);
+    return withPath(
+      { arg: { res: r.res, dirfd, filename: p.raw, mode: renderMode(r.args[S.mode]!) }, rawarg: { res: r.res, dirfd, filename: p.raw, mode: r.args[S.mode]! } },
+      p,
+    );
   },
   FCHMOD: (r) => {
     const S = A.FCHMOD;
@@ -597,7 +647,10 @@ const DECODERS: Partial<Record<keyof typeof K, Decoder>> = {
     fd.num = r.args[S.fd]!;
     return { ...both({ res: r.res, fd: r.args[S.fd]!, uid: r.args[S.uid]!, gid: r.args[S.gid]! }), fd };
   },
-  RENAME: (r) => ({ ...both({ res: r.res, oldpath: r.strs[STR.RENAME.oldpath] ?? '', newpath: r.strs[STR.RENAME.newpath] ?? '' }), paths: twoPaths(r, STR.RENAME) }),
+  RENAME: (r) => ({
+    ...both({ res: r.res, oldpath: r.strs[STR.RENAME.oldpath] ?? '', newpath: r.strs[STR.RENAME.newpath] ?? '' }),
+    paths: twoPaths(r, STR.RENAME),
+  }),
   RENAMEAT: renameat(A.RENAMEAT, false),
   RENAMEAT2: renameat(A.RENAMEAT2, true),
   LINK: (r) => ({ ...both({ res: r.res, oldpath: r.strs[STR.LINK.oldpath] ?? '', newpath: r.strs[STR.LINK.newpath] ?? '' }), paths: twoPaths(r, STR.LINK) }),
@@ -605,14 +658,24 @@ const DECODERS: Partial<Record<keyof typeof K, Decoder>> = {
     const S = A.LINKAT,
       T = STR.LINKAT;
     return {
-      ...both({ res: r.res, olddir: r.args[S.olddir]! | 0, oldpath: r.strs[T.oldpath] ?? '', newdir: r.args[S.newdir]! | 0, newpath: r.strs[T.newpath] ?? '', flags: r.args[S.flags]! }),
+      ...both({
+        res: r.res,
+        olddir: r.args[S.olddir]! | 0,
+        oldpath: r.strs[T.oldpath] ?? '',
+        newdir: r.args[S.newdir]! | 0,
+        newpath: r.strs[T.newpath] ?? '',
+        flags: r.args[S.flags]!,
+      }),
       paths: twoPaths(r, T),
     };
   },
   // a symlink's target is stored as given (never joined with a directory)
   SYMLINK: (r) => {
     const T = STR.SYMLINK;
-    return { ...both({ res: r.res, target: r.strs[T.target] ?? '', linkpath: r.strs[T.linkpath] ?? '' }), paths: [{ raw: r.strs[T.target] ?? '', base: '' }, pathPair(r, T.linkpath)] };
+    return {
+      ...both({ res: r.res, target: r.strs[T.target] ?? '', linkpath: r.strs[T.linkpath] ?? '' }),
+      paths: [{ raw: r.strs[T.target] ?? '', base: '' }, pathPair(r, T.linkpath)],
+    };
   },
   SYMLINKAT: (r) => {
     const T = STR.SYMLINKAT;
@@ -655,15 +718,24 @@ const DECODERS: Partial<Record<keyof typeof K, Decoder>> = {
   CAPSET: (r) => {
     const S = A.CAPSET;
     return {
-      arg: { res: r.res, cap_effective: renderCaps(r.args[S.cap_effective]!), cap_permitted: renderCaps(r.args[S.cap_permitted]!), cap_inheritable: renderCaps(r.args[S.cap_inheritable]!) },
+      arg: {
+        res: r.res,
+        cap_effective: renderCaps(r.args[S.cap_effective]!),
+        cap_permitted: renderCaps(r.args[S.cap_permitted]!),
+        cap_inheritable: renderCaps(r.args[S.cap_inheritable]!),
+      },
       rawarg: { res: r.res, cap_effective: r.args[S.cap_effective]!, cap_permitted: r.args[S.cap_permitted]!, cap_inheritable: r.args[S.cap_inheritable]! },
     };
   },
   PTRACE: (r) => {
     const S = A.PTRACE;
-    return { arg: { res: r.res, request: PTRACE_REQ[r.args[S.request]!] ?? String(r.args[S.request]), pid: r.args[S.pid]! }, rawarg: { res: r.res, request: r.args[S.request]!, pid: r.args[S.pid]! } };
+    return {
+      arg: { res: r.res, request: PTRACE_REQ[r.args[S.request]!] ?? String(r.args[S.request]), pid: r.args[S.pid]! },
+      rawarg: { res: r.res, request: r.args[S.request]!, pid: r.args[S.pid]! },
+    };
   },
-  MOUNT: (r) => both({ res: r.res, dev: r.strs[STR.MOUNT.dev] ?? '', dir: r.strs[STR.MOUNT.dir] ?? '', type: r.strs[STR.MOUNT.type] ?? '', flags: r.args[A.MOUNT.flags]! }),
+  MOUNT: (r) =>
+    both({ res: r.res, dev: r.strs[STR.MOUNT.dev] ?? '', dir: r.strs[STR.MOUNT.dir] ?? '', type: r.strs[STR.MOUNT.type] ?? '', flags: r.args[A.MOUNT.flags]! }),
   UMOUNT2: (r) => both({ res: r.res, name: r.strs[STR.UMOUNT2.name] ?? '', flags: r.args[A.UMOUNT2.flags]! }),
   INIT_MODULE: (r) => both({ res: r.res, length: r.args[A.INIT_MODULE.length]!, uargs: r.strs[STR.INIT_MODULE.uargs] ?? '' }),
   FINIT_MODULE: (r) => {
@@ -672,7 +744,10 @@ const DECODERS: Partial<Record<keyof typeof K, Decoder>> = {
     fd.num = r.args[S.fd]!;
     return { ...both({ res: r.res, fd: r.args[S.fd]!, uargs: r.strs[STR.FINIT_MODULE.uargs] ?? '', flags: r.args[S.flags]! }), fd };
   },
-  BPF: (r) => ({ arg: { res_or_fd: r.res, cmd: BPF_CMD[r.args[A.BPF.cmd]!] ?? String(r.args[A.BPF.cmd]) }, rawarg: { res_or_fd: r.res, cmd: r.args[A.BPF.cmd]! } }),
+  BPF: (r) => ({
+    arg: { res_or_fd: r.res, cmd: BPF_CMD[r.args[A.BPF.cmd]!] ?? String(r.args[A.BPF.cmd]) },
+    rawarg: { res_or_fd: r.res, cmd: r.args[A.BPF.cmd]! },
+  }),
   MEMFD_CREATE: (r) => {
     const name = r.strs[STR.MEMFD_CREATE.name] ?? '';
     const d = both({ fd: r.res, name, flags: r.args[A.MEMFD_CREATE.flags]! });
@@ -680,7 +755,10 @@ const DECODERS: Partial<Record<keyof typeof K, Decoder>> = {
     return d;
   },
   UNSHARE: (r) => ({ arg: { res: r.res, flags: renderCloneFlags(r.args[A.UNSHARE.flags]!) }, rawarg: { res: r.res, flags: r.args[A.UNSHARE.flags]! } }),
-  SETNS: (r) => ({ ...both({ res: r.res, fd: r.args[A.SETNS.fd]!, nstype: r.args[A.SETNS.nstype]! }), fd: { ...fdFromDescription(r, STR.SETNS.fd_desc, 'none'), num: r.args[A.SETNS.fd]! } }),
+  SETNS: (r) => ({
+    ...both({ res: r.res, fd: r.args[A.SETNS.fd]!, nstype: r.args[A.SETNS.nstype]! }),
+    fd: { ...fdFromDescription(r, STR.SETNS.fd_desc, 'none'), num: r.args[A.SETNS.fd]! },
+  }),
   KILL: (r) => both({ res: r.res, pid: r.args[A.KILL.pid]!, sig: r.args[A.KILL.sig]! }),
 };
 

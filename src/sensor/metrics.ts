@@ -11,18 +11,45 @@ export function sensorMetrics(s: SensorStatus, extra: Record<string, number> = {
   const metric = (name: string, help: string, type: 'counter' | 'gauge', samples: [Record<string, string>, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of samples) {
-      const l = Object.entries(labels).map(([k, x]) => `${k}="${esc(x)}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, x]) => `${k}="${esc(x)}"`)
+        .join(',');
       lines.push(`${name}${l ? `{${l}}` : ''} ${v}`);
     }
   };
   metric('vigil_sensor_uptime_seconds', 'Seconds since the sensor started.', 'gauge', [[{}, s.uptimeSec]]);
   metric('vigil_kernel_ringbuf_drops_total', 'Events lost because the ring buffer was full.', 'counter', [[{}, s.kernel.ringbufDrops]]);
   const per = Object.entries(s.kernel.perType);
-  metric('vigil_kernel_events_seen_total', 'Hook invocations in the kernel, per event type.', 'counter', per.map(([t, c]) => [{ type: t }, c.seen]));
-  metric('vigil_kernel_events_filtered_total', 'Events dropped by the in-kernel filter, per event type.', 'counter', per.map(([t, c]) => [{ type: t }, c.filtered]));
-  metric('vigil_kernel_events_emitted_total', 'Events written to the ring buffer, per event type.', 'counter', per.map(([t, c]) => [{ type: t }, c.emitted]));
-  metric('vigil_kernel_events_dropped_total', 'Ring-buffer write failures, per event type.', 'counter', per.map(([t, c]) => [{ type: t }, c.dropped]));
-  metric('vigil_events_total', 'Events decoded and enriched in user space, per type.', 'counter', Object.entries(s.eventsByType).map(([t, n]) => [{ type: t }, n]));
+  metric(
+    'vigil_kernel_events_seen_total',
+    'Hook invocations in the kernel, per event type.',
+    'counter',
+    per.map(([t, c]) => [{ type: t }, c.seen]),
+  );
+  metric(
+    'vigil_kernel_events_filtered_total',
+    'Events dropped by the in-kernel filter, per event type.',
+    'counter',
+    per.map(([t, c]) => [{ type: t }, c.filtered]),
+  );
+  metric(
+    'vigil_kernel_events_emitted_total',
+    'Events written to the ring buffer, per event type.',
+    'counter',
+    per.map(([t, c]) => [{ type: t }, c.emitted]),
+  );
+  metric(
+    'vigil_kernel_events_dropped_total',
+    'Ring-buffer write failures, per event type.',
+    'counter',
+    per.map(([t, c]) => [{ type: t }, c.dropped]),
+  );
+  metric(
+    'vigil_events_total',
+    'Events decoded and enriched in user space, per type.',
+    'counter',
+    Object.entries(s.eventsByType).map(([t, n]) => [{ type: t }, n]),
+  );
   metric('vigil_userspace_dropped_total', 'Events dropped in user space by full bounded queues.', 'counter', [[{}, s.userspace.dropped]]);
   metric('vigil_userspace_malformed_total', 'Malformed records from the loader.', 'counter', [[{}, s.userspace.malformed]]);
   metric('vigil_proc_table_size', 'Processes in the process table.', 'gauge', [[{}, s.procTable.size]]);

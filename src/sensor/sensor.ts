@@ -43,8 +43,10 @@ export function describeFilter(c: KindConfig): string {
   if (c.flags & KC.ONLY_FAILED) parts.push('failed calls');
   if (c.flags & KC.ONLY_WRITE) parts.push('opens for writing');
   if (c.flags & KC.ONLY_CONTAINERS) parts.push('container processes');
-  if (c.flags & KC.PREFIX_FILTER) parts.push(`paths under ${c.prefixes?.length ?? 0} prefixes or ending in ${c.suffixes?.length ?? 0} suffixes (or undecidable)`);
-  if (c.flags & KC.PORT_FILTER) parts.push(`destination port in {${(c.ports ?? []).join(', ')}}${c.flags & KC.PORT_OR_CONTAINER ? ' or a container process' : ''}`);
+  if (c.flags & KC.PREFIX_FILTER)
+    parts.push(`paths under ${c.prefixes?.length ?? 0} prefixes or ending in ${c.suffixes?.length ?? 0} suffixes (or undecidable)`);
+  if (c.flags & KC.PORT_FILTER)
+    parts.push(`destination port in {${(c.ports ?? []).join(', ')}}${c.flags & KC.PORT_OR_CONTAINER ? ' or a container process' : ''}`);
   return `only ${parts.join(', ')}`;
 }
 
@@ -98,14 +100,14 @@ export class Sensor extends EventEmitter {
         (decoder = new FrameDecoder({
           ...ctl,
           event: (r) => this.onRaw(r),
-        stats: (s) => {
-          this.lastStats = s;
-          this.decodedAtLastStats = this.counters.decoded;
-          const w = this.statsWaiters;
-          this.statsWaiters = [];
-          for (const f of w) f(s);
-        },
-        caps: (recs) => this.onCaps(recs),
+          stats: (s) => {
+            this.lastStats = s;
+            this.decodedAtLastStats = this.counters.decoded;
+            const w = this.statsWaiters;
+            this.statsWaiters = [];
+            for (const f of w) f(s);
+          },
+          caps: (recs) => this.onCaps(recs),
           decision: (json) => this.emit('decision', json),
           log: (t) => this.emit('log', t),
         })),
@@ -122,7 +124,10 @@ export class Sensor extends EventEmitter {
     const hello = await this.loader.start();
     if (hello.abi !== ABI_VERSION) {
       await this.loader.stop().catch(() => {});
-      throw new VigilError('VIGIL_E_LOADER_ABI', `the loader speaks event ABI ${hello.abi}, this sensor ${ABI_VERSION}: rebuild with \`make build\``, { exitCode: 2, where: 'loader' });
+      throw new VigilError('VIGIL_E_LOADER_ABI', `the loader speaks event ABI ${hello.abi}, this sensor ${ABI_VERSION}: rebuild with \`make build\``, {
+        exitCode: 2,
+        where: 'loader',
+      });
     }
     if ('boot_offset_ns' in hello.fields) this.enricher.bootOffsetNs = hello.bootOffsetNs;
     if (hello.hostMntns) this.enricher.hostMntns = hello.hostMntns;
@@ -241,7 +246,8 @@ export class Sensor extends EventEmitter {
         }
       } catch (e) {
         a.error = (e as Error).message;
-        if (/No such file/.test(a.error) && spec.tier === 'syscall') a.error = `tracepoint syscalls:sys_exit_${spec.info!.tp} does not exist on this kernel (${a.error})`;
+        if (/No such file/.test(a.error) && spec.tier === 'syscall')
+          a.error = `tracepoint syscalls:sys_exit_${spec.info!.tp} does not exist on this kernel (${a.error})`;
         for (const l of a.links) await kernel.detach(this.loader, l).catch(() => {});
         a.links = [];
       }

@@ -103,9 +103,37 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
   });
   let serverId = `${os.hostname()}:${process.pid}`;
-  const hub = new StreamHub({ auth, store, ingestor, metrics, log, get serverId() { return serverId; }, maxFrameBytes, maxBatchItems, frameTap: opts.frameTap });
+  const hub = new StreamHub({
+    auth,
+    store,
+    ingestor,
+    metrics,
+    log,
+    get serverId() {
+      return serverId;
+    },
+    maxFrameBytes,
+    maxBatchItems,
+    frameTap: opts.frameTap,
+  });
   const fapp = app as unknown as FastifyInstance;
-  registerApi(fapp, { store, auth, pki, hub, metrics, log, version: VERSION, retention: opts.retention, get serverId() { return serverId; } }, { extra: (a) => hub.register(a), routeTap: opts.routeTap });
+  registerApi(
+    fapp,
+    {
+      store,
+      auth,
+      pki,
+      hub,
+      metrics,
+      log,
+      version: VERSION,
+      retention: opts.retention,
+      get serverId() {
+        return serverId;
+      },
+    },
+    { extra: (a) => hub.register(a), routeTap: opts.routeTap },
+  );
 
   try {
     await app.listen({ host, port });

@@ -45,7 +45,15 @@ export function itemDataTexts(text: string, items: BatchFrame['items']): string[
     if (ch !== 0x5b /* [ */) return null;
     // `[seq,"k",` then the document
     const c1 = text.indexOf(',', i);
-    if (c1 < 0 || out.length >= items.length || text.slice(i + 1, c1) !== String(items[out.length]![0]) || text.charCodeAt(c1 + 1) !== 0x22 || text.charCodeAt(c1 + 3) !== 0x22 || text.charCodeAt(c1 + 4) !== 0x2c) return null;
+    if (
+      c1 < 0 ||
+      out.length >= items.length ||
+      text.slice(i + 1, c1) !== String(items[out.length]![0]) ||
+      text.charCodeAt(c1 + 1) !== 0x22 ||
+      text.charCodeAt(c1 + 3) !== 0x22 ||
+      text.charCodeAt(c1 + 4) !== 0x2c
+    )
+      return null;
     let j = c1 + 5;
     if (text.charCodeAt(j) !== 0x7b /* { */) return null;
     const from = j;
@@ -73,7 +81,14 @@ export function itemDataTexts(text: string, items: BatchFrame['items']): string[
   return out.length === items.length ? out : null;
 }
 
-export async function storeBatch(store: Store, metrics: ServerMetrics, sensorId: string, hostname: string | null, batch: Pick<BatchFrame, 'items' | 'exact'>, frameText?: string): Promise<void> {
+export async function storeBatch(
+  store: Store,
+  metrics: ServerMetrics,
+  sensorId: string,
+  hostname: string | null,
+  batch: Pick<BatchFrame, 'items' | 'exact'>,
+  frameText?: string,
+): Promise<void> {
   const recs = batchRecords(batch, frameText);
   const r = await store.ingest(sensorId, hostname, recs);
   let alerts = 0;
@@ -88,7 +103,10 @@ export async function storeBatch(store: Store, metrics: ServerMetrics, sensorId:
 }
 
 export class DirectIngestor implements Ingestor {
-  constructor(private readonly store: Store, private readonly metrics: ServerMetrics) {}
+  constructor(
+    private readonly store: Store,
+    private readonly metrics: ServerMetrics,
+  ) {}
   submit(sensorId: string, hostname: string | null, batch: BatchFrame, frameText: string): Promise<void> {
     return storeBatch(this.store, this.metrics, sensorId, hostname, batch, frameText);
   }

@@ -43,7 +43,10 @@ function createCa(): { certPem: string; keyPem: string } {
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(Date.now() - 3600_000);
   cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 86400_000);
-  const attrs = [{ name: 'commonName', value: `Vigil CA ${randomBytes(4).toString('hex')}` }, { name: 'organizationName', value: 'Vigil' }];
+  const attrs = [
+    { name: 'commonName', value: `Vigil CA ${randomBytes(4).toString('hex')}` },
+    { name: 'organizationName', value: 'Vigil' },
+  ];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
   cert.setExtensions([
@@ -71,7 +74,11 @@ function issue(opts: {
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(Date.now() - 3600_000);
   cert.validity.notAfter = new Date(Date.now() + opts.days * 86400_000);
-  cert.setSubject([{ name: 'commonName', value: opts.cn }, { name: 'organizationalUnitName', value: opts.ou }, { name: 'organizationName', value: 'Vigil' }]);
+  cert.setSubject([
+    { name: 'commonName', value: opts.cn },
+    { name: 'organizationalUnitName', value: opts.ou },
+    { name: 'organizationName', value: 'Vigil' },
+  ]);
   cert.setIssuer(ca.subject.attributes);
   const ext: unknown[] = [
     { name: 'basicConstraints', cA: false, critical: true },
@@ -133,7 +140,15 @@ export function ensurePki(dataDir: string, names: { dns: string[]; ips: string[]
   if (!fresh) {
     const keyPem = newRsaKeyPem(2048);
     const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-    const cert = issue({ caPem, caKeyPem, publicKey: forge.pki.setRsaPublicKey(key.n, key.e), cn: names.dns[0] ?? 'vigil-server', ou: 'vigil-server', days: 825, server: names });
+    const cert = issue({
+      caPem,
+      caKeyPem,
+      publicKey: forge.pki.setRsaPublicKey(key.n, key.e),
+      cn: names.dns[0] ?? 'vigil-server',
+      ou: 'vigil-server',
+      days: 825,
+      server: names,
+    });
     writeSecretFile(keyPath, keyPem);
     writeFileSync(certPath, cert.pem);
     writeFileSync(namesPath, want);

@@ -8,7 +8,18 @@ import type { TLSSocket } from 'node:tls';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { CloseCode, PROTO_VERSION, ProtocolError, STREAM_PATH, SUBPROTOCOL, encodeAck, encodeWelcome, parseClientFrame, type ClientFrame, type Drops } from '../wire/protocol.ts';
+import {
+  CloseCode,
+  PROTO_VERSION,
+  ProtocolError,
+  STREAM_PATH,
+  SUBPROTOCOL,
+  encodeAck,
+  encodeWelcome,
+  parseClientFrame,
+  type ClientFrame,
+  type Drops,
+} from '../wire/protocol.ts';
 import type { Store } from '../store/types.ts';
 import { SENSOR_ID_RE, type DataDirAuth } from './auth.ts';
 import type { Ingestor } from './ingest.ts';
@@ -167,17 +178,29 @@ export class StreamHub {
         this.conns.set(sensor, conn);
         ctx.metrics.connected.set(this.conns.size);
         this.recordDrops(sensor, frame.drops);
-        chain = chain.then(async () => {
-          await ctx.store.sensorUpdate({ id: sensor, hostname: frame.hostname, version: frame.version, connected: true, server: ctx.serverId, drops: frame.drops, certSerial: req.vigilSensor!.serial });
-          const maxSeq = await ctx.store.maxSeq(sensor);
-          if (!closing) {
-            socket.send(encodeWelcome({ proto: PROTO_VERSION, server: ctx.serverId, maxSeq, maxBatchItems: ctx.maxBatchItems, maxFrameBytes: ctx.maxFrameBytes }));
-          }
-        }).catch((err: unknown) => {
-          failed = true;
-          log.error({ err: (err as Error).message }, 'hello failed');
-          close(CloseCode.INTERNAL, 'server error');
-        });
+        chain = chain
+          .then(async () => {
+            await ctx.store.sensorUpdate({
+              id: sensor,
+              hostname: frame.hostname,
+              version: frame.version,
+              connected: true,
+              server: ctx.serverId,
+              drops: frame.drops,
+              certSerial: req.vigilSensor!.serial,
+            });
+            const maxSeq = await ctx.store.maxSeq(sensor);
+            if (!closing) {
+              socket.send(
+                encodeWelcome({ proto: PROTO_VERSION, server: ctx.serverId, maxSeq, maxBatchItems: ctx.maxBatchItems, maxFrameBytes: ctx.maxFrameBytes }),
+              );
+            }
+          })
+          .catch((err: unknown) => {
+            failed = true;
+            log.error({ err: (err as Error).message }, 'hello failed');
+            close(CloseCode.INTERNAL, 'server error');
+          });
         log.info({ hostname: frame.hostname, version: frame.version, drops: frame.drops }, 'sensor connected');
         return;
       }
@@ -216,4 +239,3 @@ export class StreamHub {
     this.ctx.metrics.sensorDrops.set({ sensor, where: 'spool' }, d.spool);
   }
 }
-

@@ -7,14 +7,35 @@
 // ingest_ranges) are filtered out before appending. Reads use their own short-lived connections.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { BIGINT, BOOLEAN, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import {
+  BIGINT,
+  BOOLEAN,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  INTEGER,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { VigilError } from '../common/errors.ts';
 import { ALERT_COLUMNS, EVENT_COLUMNS, alertRow, eventRow } from './extract.ts';
 import { DUCKDB_MIGRATIONS } from './migrations.ts';
 import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf } from './ranges.ts';
-import { MEMBER_INSERT_ONE, ROLLUP_REBUILD, ROLLUP_UPDATE_ONE, ROLLUP_UPSERT_ONE, memberInsert, rollupDelta, rollupUpsert, type RollupDelta, type RollupRow } from './rollup.ts';
+import {
+  MEMBER_INSERT_ONE,
+  ROLLUP_REBUILD,
+  ROLLUP_UPDATE_ONE,
+  ROLLUP_UPSERT_ONE,
+  memberInsert,
+  rollupDelta,
+  rollupUpsert,
+  type RollupDelta,
+  type RollupRow,
+} from './rollup.ts';
 
 /** The knownMembers key of a member row. */
 const memberKey = (m: RollupDelta['members'][number]): string => m.join('\0');
@@ -36,7 +57,13 @@ export class DuckDbStore extends SqlStore {
   private queue: Promise<unknown> = Promise.resolve();
   private ranges = new Map<string, RangeSet>();
   private closed = false;
-  private pendingJobs: { sensorId: string; hostname: string | null; records: IngestRecord[]; resolve: (r: IngestResult) => void; reject: (e: unknown) => void }[] = [];
+  private pendingJobs: {
+    sensorId: string;
+    hostname: string | null;
+    records: IngestRecord[];
+    resolve: (r: IngestResult) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   private groupScheduled = false;
   /** Statements of the ingest path, prepared once on the writer connection (planning a statement
    * costs DuckDB milliseconds; binding and running a prepared one, tens of microseconds). */
@@ -57,7 +84,10 @@ export class DuckDbStore extends SqlStore {
    * single-row INSERT) for the benchmark's same-run baseline (bench/backend-ingest.ts). */
   private readonly bulk: boolean;
 
-  constructor(private readonly file: string, opts: { bulk?: boolean } = {}) {
+  constructor(
+    private readonly file: string,
+    opts: { bulk?: boolean } = {},
+  ) {
     super();
     this.bulk = opts.bulk ?? true;
   }
@@ -221,9 +251,13 @@ export class DuckDbStore extends SqlStore {
         await c.run(`DELETE FROM alerts_in`);
         await appendColumns(c, 'alerts_in', ALERT_COLUMNS, ALERT_TYPES, alertRows, 'main', 'temp');
         await c.run(`INSERT OR IGNORE INTO alerts (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM alerts_in`);
-      } else for (const a of alertRows) {
-        await c.run(`INSERT OR IGNORE INTO alerts (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((k) => a[k] ?? null) as never);
-      }
+      } else
+        for (const a of alertRows) {
+          await c.run(
+            `INSERT OR IGNORE INTO alerts (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+            cols.map((k) => a[k] ?? null) as never,
+          );
+        }
       const ap = await c.createAppender('ingest_ranges');
       for (const [sensor, a, b] of rangeRows) {
         ap.appendVarchar(sensor);
@@ -252,7 +286,8 @@ export class DuckDbStore extends SqlStore {
       }
       const now = Date.now();
       for (const [sensor, agg] of perSensor) {
-        if ((await this.runPrepared(SENSOR_SEEN_UPDATE, [sensor, now, agg.ev, agg.al])) === 0) await this.runPrepared(SENSOR_SEEN_UPSERT, [sensor, agg.host, now, agg.ev, agg.al]);
+        if ((await this.runPrepared(SENSOR_SEEN_UPDATE, [sensor, now, agg.ev, agg.al])) === 0)
+          await this.runPrepared(SENSOR_SEEN_UPSERT, [sensor, agg.host, now, agg.ev, agg.al]);
       }
       await c.run('COMMIT');
       for (const m of fresh) this.knownMembers.add(memberKey(m));
@@ -278,7 +313,8 @@ export class DuckDbStore extends SqlStore {
 
   applyRetention(p: RetentionPolicy): Promise<{ events: number; alerts: number }> {
     return this.serial(async () => {
-      let events = 0, alerts = 0;
+      let events = 0,
+        alerts = 0;
       const c = this.writer;
       if (p.maxAgeMs !== undefined) {
         const cutoff = BigInt(Date.now() - p.maxAgeMs) * 1_000_000n;
@@ -368,7 +404,15 @@ const CHUNK_ROWS = 2048;
 
 /** Appends rows through the appender, column by column: one array per column filled in one pass
  * over the rows (no per-cell closure), BIGINT cells converted once. Joins the open transaction. */
-async function appendColumns(c: DuckDBConnection, table: string, names: readonly string[], types: readonly DuckDBType[], rows: readonly Record<string, unknown>[], schema?: string, catalog?: string): Promise<void> {
+async function appendColumns(
+  c: DuckDBConnection,
+  table: string,
+  names: readonly string[],
+  types: readonly DuckDBType[],
+  rows: readonly Record<string, unknown>[],
+  schema?: string,
+  catalog?: string,
+): Promise<void> {
   const ap = await c.createAppender(table, schema, catalog);
   try {
     const big = types.map((t) => t === BIGINT);

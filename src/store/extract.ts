@@ -80,11 +80,41 @@ export interface EventRow {
 
 /** Column order of the events table (the DuckDB appender relies on it). */
 export const EVENT_COLUMNS: (keyof EventRow)[] = [
-  'sensor_id', 'seq', 'time_ns', 'hostname', 'evt_type', 'evt_category', 'evt_res', 'proc_name',
-  'proc_exepath', 'proc_pexepath', 'proc_pid', 'user_name', 'container_id', 'container_name',
-  'container_image', 'k8s_ns', 'k8s_pod', 'workload_id', 'workload_kind', 'workload_name', 'fd_name',
-  'net_dir', 'peer_addr', 'peer_port', 'l4proto', 'file_path', 'file_op', 'cap_name', 'cap_granted',
-  'cap_denied', 'policy_name', 'policy_action', 'policy_rule', 'denied', 'data',
+  'sensor_id',
+  'seq',
+  'time_ns',
+  'hostname',
+  'evt_type',
+  'evt_category',
+  'evt_res',
+  'proc_name',
+  'proc_exepath',
+  'proc_pexepath',
+  'proc_pid',
+  'user_name',
+  'container_id',
+  'container_name',
+  'container_image',
+  'k8s_ns',
+  'k8s_pod',
+  'workload_id',
+  'workload_kind',
+  'workload_name',
+  'fd_name',
+  'net_dir',
+  'peer_addr',
+  'peer_port',
+  'l4proto',
+  'file_path',
+  'file_op',
+  'cap_name',
+  'cap_granted',
+  'cap_denied',
+  'policy_name',
+  'policy_action',
+  'policy_rule',
+  'denied',
+  'data',
 ];
 
 function fileOp(type: string, arg: Obj | undefined): string | null {
@@ -131,7 +161,7 @@ export function eventRow(sensorId: string, hostname: string | null, seq: number,
     netDir = ingress ? 'ingress' : 'egress';
     l4 = s(fd.l4proto);
     if (ingress) {
-      peerAddr = type.startsWith('accept') ? s(fd.cip) : s(fd.sip) ?? s(fd.lip);
+      peerAddr = type.startsWith('accept') ? s(fd.cip) : (s(fd.sip) ?? s(fd.lip));
       peerPort = n(fd.sport) ?? n(fd.lport);
     } else {
       peerAddr = s(fd.sip) ?? s(fd.rip);
@@ -181,7 +211,7 @@ export function eventRow(sensorId: string, hostname: string | null, seq: number,
     evt_res: res,
     proc_name: s(proc.name),
     proc_exepath: s(proc.exepath) ?? s(proc.exe),
-    proc_pexepath: isExec ? s(proc.pexepath) ?? s(proc.pname) : s(proc.pexepath),
+    proc_pexepath: isExec ? (s(proc.pexepath) ?? s(proc.pname)) : s(proc.pexepath),
     proc_pid: n(proc.pid),
     user_name: s(o(ev.user)?.name),
     container_id: cid,
@@ -231,8 +261,20 @@ export interface AlertRow {
 }
 
 export const ALERT_COLUMNS: (keyof AlertRow)[] = [
-  'uuid', 'sensor_id', 'seq', 'time_ns', 'hostname', 'rule', 'priority', 'priority_num', 'source',
-  'container_id', 'k8s_ns', 'k8s_pod', 'workload_id', 'data',
+  'uuid',
+  'sensor_id',
+  'seq',
+  'time_ns',
+  'hostname',
+  'rule',
+  'priority',
+  'priority_num',
+  'source',
+  'container_id',
+  'k8s_ns',
+  'k8s_pod',
+  'workload_id',
+  'data',
 ];
 
 export function alertRow(sensorId: string, hostname: string | null, seq: number, a: Obj, json: string): AlertRow {

@@ -62,7 +62,10 @@ class CopyIn {
   callback?: (err: Error | null, n?: number) => void;
   private rows = 0;
   private done = false;
-  constructor(private readonly text: string, private readonly chunks: Buffer[]) {}
+  constructor(
+    private readonly text: string,
+    private readonly chunks: Buffer[],
+  ) {}
   submit(connection: Conn): void {
     connection.query(this.text);
   }

@@ -15,11 +15,21 @@ import { RangeSet, runsOf } from './ranges.ts';
 import { ROLLUP_REBUILD, rollupStatements, type RollupRow } from './rollup.ts';
 
 const EVENT_TYPES: Record<string, string> = {
-  seq: 'bigint', time_ns: 'bigint', evt_res: 'bigint', proc_pid: 'bigint', peer_port: 'integer',
-  cap_granted: 'bigint', cap_denied: 'bigint', denied: 'boolean', data: 'jsonb',
+  seq: 'bigint',
+  time_ns: 'bigint',
+  evt_res: 'bigint',
+  proc_pid: 'bigint',
+  peer_port: 'integer',
+  cap_granted: 'bigint',
+  cap_denied: 'bigint',
+  denied: 'boolean',
+  data: 'jsonb',
 };
 const ALERT_TYPES: Record<string, string> = {
-  seq: 'bigint', time_ns: 'bigint', priority_num: 'integer', data: 'jsonb',
+  seq: 'bigint',
+  time_ns: 'bigint',
+  priority_num: 'integer',
+  data: 'jsonb',
 };
 
 function pgValue(v: unknown): unknown {
@@ -111,15 +121,17 @@ export class PostgresStore extends SqlStore {
       await c.query('SELECT pg_advisory_xact_lock(74210002, hashtext($1))', [sensorId]);
       let fresh = records;
       if (records.length) {
-        let lo = Infinity, hi = -Infinity;
+        let lo = Infinity,
+          hi = -Infinity;
         for (const r of records) {
           if (r.seq < lo) lo = r.seq;
           if (r.seq > hi) hi = r.seq;
         }
-        const stored = await c.query(
-          `SELECT first_seq, last_seq FROM ingest_ranges WHERE sensor_id = $1 AND last_seq >= $2 AND first_seq <= $3`,
-          [sensorId, lo, hi],
-        );
+        const stored = await c.query(`SELECT first_seq, last_seq FROM ingest_ranges WHERE sensor_id = $1 AND last_seq >= $2 AND first_seq <= $3`, [
+          sensorId,
+          lo,
+          hi,
+        ]);
         if (stored.rows.length) {
           const rs = new RangeSet();
           for (const r of stored.rows) rs.add(num(r.first_seq), num(r.last_seq));
@@ -150,7 +162,8 @@ export class PostgresStore extends SqlStore {
       if (r.kind === 'e') evs.push(eventRow(sensorId, hostname, r.seq, r.data, json));
       else als.push(alertRow(sensorId, hostname, r.seq, r.data, json));
     }
-    let nEv = 0, nAl = 0;
+    let nEv = 0,
+      nAl = 0;
     {
       if (evs.length && this.bulk) {
         // COPY: all rows of the batch or none. The (sensor_id, seq) key is the second guard behind
@@ -206,7 +219,8 @@ export class PostgresStore extends SqlStore {
   }
 
   async applyRetention(p: RetentionPolicy): Promise<{ events: number; alerts: number }> {
-    let events = 0, alerts = 0;
+    let events = 0,
+      alerts = 0;
     if (p.maxAgeMs !== undefined) {
       const cutoff = BigInt(Date.now() - p.maxAgeMs) * 1_000_000n;
       events += await this.exec(`DELETE FROM events WHERE time_ns < $1`, [cutoff]);

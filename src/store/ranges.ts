@@ -8,7 +8,8 @@ export type Range = [number, number];
 export class RangeSet {
   r: Range[] = [];
   has(x: number): boolean {
-    let lo = 0, hi = this.r.length - 1;
+    let lo = 0,
+      hi = this.r.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const [a, b] = this.r[mid]!;
@@ -34,13 +35,13 @@ export class RangeSet {
   }
 }
 
-
 /** Splits sorted seqs into contiguous [first, last] runs. */
 export function runsOf(seqs: number[]): Range[] {
   const runs: Range[] = [];
   if (seqs.length === 0) return runs;
   seqs = [...seqs].sort((a, b) => a - b);
-  let start = seqs[0]!, prev = start;
+  let start = seqs[0]!,
+    prev = start;
   for (let i = 1; i < seqs.length; i++) {
     const s = seqs[i]!;
     if (s === prev + 1) prev = s;

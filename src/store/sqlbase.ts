@@ -7,8 +7,24 @@ import { collapseFiles } from '../insights/collapse.ts';
 import { priorityNum } from './extract.ts';
 import { parsePriority } from '../common/priorities.ts';
 import type {
-  AlertQuery, CapEntry, EventQuery, FileEntry, IngestRecord, IngestResult, NetEntry, Page, PolicyEntry,
-  ProcEntry, RetentionPolicy, RuleEntry, SensorRow, SensorUpdate, Store, TimeRange, WorkloadInsights, WorkloadSummary,
+  AlertQuery,
+  CapEntry,
+  EventQuery,
+  FileEntry,
+  IngestRecord,
+  IngestResult,
+  NetEntry,
+  Page,
+  PolicyEntry,
+  ProcEntry,
+  RetentionPolicy,
+  RuleEntry,
+  SensorRow,
+  SensorUpdate,
+  Store,
+  TimeRange,
+  WorkloadInsights,
+  WorkloadSummary,
 } from './types.ts';
 import { ROLLUP_REBUILD, rollupListSql } from './rollup.ts';
 
@@ -56,7 +72,10 @@ function strOrNull(v: unknown): string | null {
 }
 function splitAgg(v: unknown): string[] {
   if (v === null || v === undefined || v === '') return [];
-  return String(v).split('\u001f').filter((x) => x !== '').sort();
+  return String(v)
+    .split('\u001f')
+    .filter((x) => x !== '')
+    .sort();
 }
 
 interface Cursor {

@@ -62,7 +62,10 @@ export interface HttpsResult {
 }
 
 /** Minimal HTTPS request with an explicit trust anchor (or none, for fetching the CA to pin). */
-export function httpsRequest(url: string, o: { method?: string; body?: unknown; ca?: string; insecure?: boolean; headers?: Record<string, string>; cert?: string; key?: string; timeoutMs?: number }): Promise<HttpsResult> {
+export function httpsRequest(
+  url: string,
+  o: { method?: string; body?: unknown; ca?: string; insecure?: boolean; headers?: Record<string, string>; cert?: string; key?: string; timeoutMs?: number },
+): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
     const data = o.body === undefined ? undefined : JSON.stringify(o.body);
     const req = https.request(
@@ -100,7 +103,8 @@ export async function enroll(o: { server: string; token: string; dir: string; ho
     // Trust on first use, pinned: the CA must match the fingerprint inside the token.
     const r = await httpsRequest(`${base}/api/v1/ca`, { insecure: true });
     if (r.status !== 200) throw new VigilError('VIGIL_E_AUTH', `cannot fetch the server CA (HTTP ${r.status})`);
-    if (fingerprint(r.body) !== parts[2]!.toLowerCase()) throw new VigilError('VIGIL_E_AUTH', 'server CA does not match the fingerprint in the enrollment token');
+    if (fingerprint(r.body) !== parts[2]!.toLowerCase())
+      throw new VigilError('VIGIL_E_AUTH', 'server CA does not match the fingerprint in the enrollment token');
     caPem = r.body;
   }
   const hostname = o.hostname ?? os.hostname();

@@ -50,8 +50,17 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
         .option('--ca <file>', "the backend's CA certificate (DIR/ca.pem of the server), for the first enrollment")
         .option('--enroll <token>', 'one-time enrollment token (first start only)')
         .option('--data <dir>', 'sensor state: credentials and the spool', DEFAULT_SENSOR_DIR)
-        .option('--spool-max-bytes <n>', 'bound of the on-disk spool; when full the oldest unacknowledged data is dropped and counted', (v: string) => Number(v), 256 * 1024 * 1024)
-        .option('--ship <events>', 'raw events sent to the backend besides alerts: all, or a list of exec, policy, process, file, net, priv (none: alerts only)', 'all');
+        .option(
+          '--spool-max-bytes <n>',
+          'bound of the on-disk spool; when full the oldest unacknowledged data is dropped and counted',
+          (v: string) => Number(v),
+          256 * 1024 * 1024,
+        )
+        .option(
+          '--ship <events>',
+          'raw events sent to the backend besides alerts: all, or a list of exec, policy, process, file, net, priv (none: alerts only)',
+          'all',
+        );
     },
     parseOptions: uplinkOptions,
     async start(ctx) {
@@ -60,7 +69,10 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
       const dir = opts.data;
       const enrolled = existsSync(path.join(dir, 'sensor.json'));
       if (!opts.server && !enrolled) return; // not reporting anywhere
-      if (!enrolled && !opts.enroll) throw new VigilError('VIGIL_E_CONFIG', `sensor in ${dir} is not enrolled: pass --enroll TOKEN (vigil server token create) with --server`, { exitCode: 2 });
+      if (!enrolled && !opts.enroll)
+        throw new VigilError('VIGIL_E_CONFIG', `sensor in ${dir} is not enrolled: pass --enroll TOKEN (vigil server token create) with --server`, {
+          exitCode: 2,
+        });
       const { SensorUplink } = await import('./uplink.ts');
       const up = new SensorUplink({ dir, server: opts.server, token: opts.enroll, caFile: opts.ca, spoolMaxBytes: opts.spoolMaxBytes });
       await up.start();

@@ -8,7 +8,22 @@
 // Records of one segment have contiguous seqs; only the newest segment may be torn by a crash
 // (it is truncated to its last valid record on open). When the spool is over `maxBytes`, whole
 // oldest segments are dropped; unacknowledged records dropped that way are counted exactly.
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Kind } from '../wire/protocol.ts';
@@ -106,8 +121,17 @@ export class Spool {
         /* corrupt state: rebuilt from the segments */
       }
     }
-    const files = readdirSync(this.dir).filter((f) => /^seg-\d{16}\.log$/.test(f)).sort();
-    const segs: Segment[] = files.map((f) => ({ first: Number(f.slice(4, 20)), last: 0, bytes: statSync(path.join(this.dir, f)).size, file: path.join(this.dir, f), fd: null, flushed: 0 }));
+    const files = readdirSync(this.dir)
+      .filter((f) => /^seg-\d{16}\.log$/.test(f))
+      .sort();
+    const segs: Segment[] = files.map((f) => ({
+      first: Number(f.slice(4, 20)),
+      last: 0,
+      bytes: statSync(path.join(this.dir, f)).size,
+      file: path.join(this.dir, f),
+      fd: null,
+      flushed: 0,
+    }));
     for (let i = 0; i < segs.length; i++) {
       const s = segs[i]!;
       s.flushed = s.bytes;

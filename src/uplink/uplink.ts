@@ -15,7 +15,19 @@ import { mayHoldBigInt, parseExact, stringifyJson } from '../wire/exact-json.ts'
 import { VigilError } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/log.ts';
 import { enroll, loadCredentials, type SensorCredentials } from './enroll.ts';
-import { CloseCode, PROTO_VERSION, STREAM_PATH, SUBPROTOCOL, encodeBatch, encodeHello, encodeItem, encodeStats, parseServerFrame, type Drops, type ServerFrame } from '../wire/protocol.ts';
+import {
+  CloseCode,
+  PROTO_VERSION,
+  STREAM_PATH,
+  SUBPROTOCOL,
+  encodeBatch,
+  encodeHello,
+  encodeItem,
+  encodeStats,
+  parseServerFrame,
+  type Drops,
+  type ServerFrame,
+} from '../wire/protocol.ts';
 import { Spool } from './spool.ts';
 
 export interface SensorUplinkOptions {
@@ -69,7 +81,10 @@ export interface UplinkCounters {
 }
 
 export class SensorUplink extends EventEmitter {
-  private readonly o: Required<Pick<SensorUplinkOptions, 'batchMaxItems' | 'batchMaxBytes' | 'maxInflight' | 'flushIntervalMs' | 'reconnectMinMs' | 'reconnectMaxMs'>> & SensorUplinkOptions;
+  private readonly o: Required<
+    Pick<SensorUplinkOptions, 'batchMaxItems' | 'batchMaxBytes' | 'maxInflight' | 'flushIntervalMs' | 'reconnectMinMs' | 'reconnectMaxMs'>
+  > &
+    SensorUplinkOptions;
   private readonly spool: Spool;
   private readonly log: Logger;
   private creds?: SensorCredentials;
@@ -332,7 +347,15 @@ export class SensorUplink extends EventEmitter {
         alive();
         this.inflight = [];
         this.spool.sentSeq = this.spool.acked;
-        ws.send(encodeHello({ proto: this.o.protoVersion ?? PROTO_VERSION, sensor: creds.sensorId, hostname: this.o.hostname ?? os.hostname(), version: this.o.version ?? '0.1.0', drops: this.drops() }));
+        ws.send(
+          encodeHello({
+            proto: this.o.protoVersion ?? PROTO_VERSION,
+            sensor: creds.sensorId,
+            hostname: this.o.hostname ?? os.hostname(),
+            version: this.o.version ?? '0.1.0',
+            drops: this.drops(),
+          }),
+        );
       });
       ws.on('ping', alive);
       ws.on('message', (data) => {

@@ -76,7 +76,10 @@ export interface AckFrame {
 export type ServerFrame = WelcomeFrame | AckFrame;
 
 export class ProtocolError extends Error {
-  constructor(readonly closeCode: number, message: string) {
+  constructor(
+    readonly closeCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -103,7 +106,8 @@ export function parseClientFrame(text: string, maxBatchItems: number): ClientFra
   if (!f || typeof f !== 'object' || Array.isArray(f)) throw new ProtocolError(CloseCode.MALFORMED, 'frame must be a JSON object');
   switch (f.type) {
     case 'hello': {
-      if (f.proto !== PROTO_VERSION) throw new ProtocolError(CloseCode.UNSUPPORTED_VERSION, `unsupported protocol version ${String(f.proto)}; server speaks ${PROTO_VERSION}`);
+      if (f.proto !== PROTO_VERSION)
+        throw new ProtocolError(CloseCode.UNSUPPORTED_VERSION, `unsupported protocol version ${String(f.proto)}; server speaks ${PROTO_VERSION}`);
       if (typeof f.sensor !== 'string') throw new ProtocolError(CloseCode.MALFORMED, 'hello.sensor must be a string');
       return {
         type: 'hello',
@@ -164,7 +168,14 @@ export function encodeBatch(sensor: string, first: number, last: number, itemsJs
 }
 
 export function encodeWelcome(f: Omit<WelcomeFrame, 'type'>): string {
-  return JSON.stringify({ type: 'welcome', proto: f.proto, server: f.server, maxSeq: f.maxSeq, maxBatchItems: f.maxBatchItems, maxFrameBytes: f.maxFrameBytes });
+  return JSON.stringify({
+    type: 'welcome',
+    proto: f.proto,
+    server: f.server,
+    maxSeq: f.maxSeq,
+    maxBatchItems: f.maxBatchItems,
+    maxFrameBytes: f.maxFrameBytes,
+  });
 }
 
 export function encodeAck(last: number): string {
@@ -188,8 +199,16 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
     return { type: 'ack', last: f.last };
   }
   if (f.type === 'welcome') {
-    if (!isCount(f.maxSeq) || typeof f.maxBatchItems !== 'number' || typeof f.maxFrameBytes !== 'number') throw new ProtocolError(CloseCode.MALFORMED, 'welcome needs maxSeq, maxBatchItems and maxFrameBytes');
-    return { type: 'welcome', proto: Number(f.proto), server: String(f.server ?? ''), maxSeq: f.maxSeq, maxBatchItems: f.maxBatchItems, maxFrameBytes: f.maxFrameBytes };
+    if (!isCount(f.maxSeq) || typeof f.maxBatchItems !== 'number' || typeof f.maxFrameBytes !== 'number')
+      throw new ProtocolError(CloseCode.MALFORMED, 'welcome needs maxSeq, maxBatchItems and maxFrameBytes');
+    return {
+      type: 'welcome',
+      proto: Number(f.proto),
+      server: String(f.server ?? ''),
+      maxSeq: f.maxSeq,
+      maxBatchItems: f.maxBatchItems,
+      maxFrameBytes: f.maxFrameBytes,
+    };
   }
   return undefined;
 }

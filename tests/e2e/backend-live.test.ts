@@ -45,7 +45,9 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  test('server SIGKILLed and restarted, sensor SIGKILLed and restarted: every exec stored exactly once, planted secrets nowhere', { timeout: 240_000 }, async () => {
+  test('server SIGKILLed and restarted, sensor SIGKILLed and restarted: every exec stored exactly once, planted secrets nowhere', {
+    timeout: 240_000,
+  }, async () => {
     const dataDir = path.join(tmp, 'server');
     const sensorDir = path.join(tmp, 'sensor');
     const tag = randomBytes(3).toString('hex');
@@ -61,12 +63,17 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       const sock1 = path.join(tmp, 's1.sock');
       sensor = startSensor(['--server', srv.url, '--ca', path.join(dataDir, 'ca.pem'), '--enroll', tok.json.token, '--data', sensorDir], sock1);
       await waitForStatusSocket(sock1, 60_000, () => (sensor!.child.exitCode !== null ? sensor!.logs() : undefined));
-      const execsStored = async () => (await allEvents(srv!.url, dataDir, `evt.type=execve&proc.name=echo`, 1000)).filter((e) => String(e.proc.args).startsWith(`nl-${tag}-`));
+      const execsStored = async () =>
+        (await allEvents(srv!.url, dataDir, `evt.type=execve&proc.name=echo`, 1000)).filter((e) => String(e.proc.args).startsWith(`nl-${tag}-`));
       // the sensor is up once a probe exec reaches the API
-      await waitFor(async () => {
-        await workload(`${tag}probe`, 0, 1);
-        return (await allEvents(srv!.url, dataDir, `evt.type=execve&proc.name=echo`, 1000)).some((e) => String(e.proc.args).startsWith(`nl-${tag}probe-`));
-      }, 60_000, `sensor enrolled and reporting: ${sensor.logs()}`);
+      await waitFor(
+        async () => {
+          await workload(`${tag}probe`, 0, 1);
+          return (await allEvents(srv!.url, dataDir, `evt.type=execve&proc.name=echo`, 1000)).some((e) => String(e.proc.args).startsWith(`nl-${tag}probe-`));
+        },
+        60_000,
+        `sensor enrolled and reporting: ${sensor.logs()}`,
+      );
 
       // phase 1: 400 execs; the server is SIGKILLed while they run (batches in flight)
       const p1 = workload(tag, 0, 400);
@@ -104,7 +111,13 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       const one = stored.find((e) => String(e.proc.args).startsWith(`nl-${tag}-5 `))!;
       assert.equal(one.proc.args, `nl-${tag}-5 --password=***REDACTED*** postgres://app:***REDACTED***@db/x`);
       // (sh adds PWD; the order is the shell's)
-      assert.deepEqual([...(one.proc.env as string[])].sort(), ['AWS_SECRET_ACCESS_KEY=***REDACTED***', 'PATH=/usr/bin:/bin', 'PGPASSWORD=***REDACTED***', `PWD=${process.cwd()}`, `VIGIL_TAG=${tag}`]);
+      assert.deepEqual([...(one.proc.env as string[])].sort(), [
+        'AWS_SECRET_ACCESS_KEY=***REDACTED***',
+        'PATH=/usr/bin:/bin',
+        'PGPASSWORD=***REDACTED***',
+        `PWD=${process.cwd()}`,
+        `VIGIL_TAG=${tag}`,
+      ]);
       const sensors = await api<ApiPage<ApiSensor>>(srv.url, dataDir, '/api/v1/sensors');
       assert.equal(sensors.json.items.length, 1);
       assert.deepEqual(sensors.json.items[0].drops, { kernel: 0, user: 0, spool: 0 });
@@ -114,12 +127,25 @@ describe('backend with the real sensor (real kernel)', { skip: missing && !requi
       sensorLogs.push(sensor.logs());
       serverLogs.push(srv.logs());
       await srv.kill('SIGTERM');
-      const dbText = readdirSync(dataDir).filter((f) => f.startsWith('vigil.duckdb')).map((f) => readFileSync(path.join(dataDir, f), 'latin1')).join('\n');
+      const dbText = readdirSync(dataDir)
+        .filter((f) => f.startsWith('vigil.duckdb'))
+        .map((f) => readFileSync(path.join(dataDir, f), 'latin1'))
+        .join('\n');
       assert.ok(dbText.length > 0);
       const spoolDir = path.join(sensorDir, 'spool');
-      const spoolText = existsSync(spoolDir) ? readdirSync(spoolDir).map((f) => readFileSync(path.join(spoolDir, f), 'latin1')).join('\n') : '';
+      const spoolText = existsSync(spoolDir)
+        ? readdirSync(spoolDir)
+            .map((f) => readFileSync(path.join(spoolDir, f), 'latin1'))
+            .join('\n')
+        : '';
       for (const s of SECRETS) {
-        for (const [where, text] of [['API', apiText], ['database file', dbText], ['spool', spoolText], ['sensor logs', sensorLogs.join('\n')], ['server logs', serverLogs.join('\n')]] as const) {
+        for (const [where, text] of [
+          ['API', apiText],
+          ['database file', dbText],
+          ['spool', spoolText],
+          ['sensor logs', sensorLogs.join('\n')],
+          ['server logs', serverLogs.join('\n')],
+        ] as const) {
           assert.ok(!text.includes(s), `${s} found in the ${where}`);
         }
       }

@@ -34,7 +34,11 @@ test('bench/sensor-overhead.ts --quick produces a complete table', { timeout: 12
   const out = mkdtempSync(path.join(tmpdir(), 'vigil-bench-smoke-'));
   try {
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/sensor-overhead.ts', '--quick', '--out', out], { cwd: repoRoot, encoding: 'utf8', timeout: 110_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/sensor-overhead.ts', '--quick', '--out', out], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 110_000,
+    });
     assert.equal(r.status, 0, `benchmark failed:\n${r.stderr}\n${r.stdout}`);
     t.diagnostic(`quick run took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const { rows } = JSON.parse(readFileSync(path.join(out, 'sensor-overhead-quick.json'), 'utf8')) as { rows: Row[] };

@@ -63,7 +63,11 @@ describe('vigil run and vigil status (real kernel)', { skip: missing && !require
 
     r.child.kill('SIGTERM');
     assert.equal(await r.exited, 0);
-    const lines = r.out().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const ls = lines.find((e) => e.evt.type === 'execve' && e.proc.name === 'ls' && e.proc.args === `/tmp/${tag}`);
     assert.ok(ls, 'exec of ls in the JSON stream');
     assert.equal(ls.proc.exepath, '/usr/bin/ls');
@@ -86,15 +90,29 @@ describe('vigil run and vigil status (real kernel)', { skip: missing && !require
     const exec = st.hooks.find((h: { id: string }) => h.id === 'tp_btf:sched_process_exec');
     assert.ok(exec.reasons.includes('proc.env: rule "Program run with disallowed http proxy env" and 1 more'), JSON.stringify(exec.reasons));
     const tag = randomBytes(4).toString('hex');
-    await pexec('env', ['-i', 'GLIBC_TUNABLES=glibc.malloc.mxfast=0', 'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', '/bin/echo', `tun-${tag}`]);
+    await pexec('env', [
+      '-i',
+      'GLIBC_TUNABLES=glibc.malloc.mxfast=0',
+      'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
+      '/bin/echo',
+      `tun-${tag}`,
+    ]);
     await pexec('env', ['-i', 'LANG=C', '/bin/echo', `benign-${tag}`]);
     await waitFor(() => r.out().includes(`tun-${tag}`), 10000, 'the GLIBC_TUNABLES alert');
     await new Promise((res) => setTimeout(res, 500));
     r.child.kill('SIGTERM');
     assert.equal(await r.exited, 0);
-    const alerts = r.out().trim().split('\n').map((l) => JSON.parse(l));
+    const alerts = r
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const mine = alerts.filter((a) => String(a.output_fields['proc.cmdline'] ?? '').includes(tag));
-    assert.deepEqual(mine.map((a) => a.rule), ['Potential Local Privilege Escalation via Environment Variables Misuse'], 'fires once, not for the benign twin');
+    assert.deepEqual(
+      mine.map((a) => a.rule),
+      ['Potential Local Privilege Escalation via Environment Variables Misuse'],
+      'fires once, not for the benign twin',
+    );
     assert.equal(mine[0].output_fields['proc.env'], 'GLIBC_TUNABLES=glibc.malloc.mxfast=0 AWS_SECRET_ACCESS_KEY=***REDACTED***');
     assert.equal(mine[0].priority, 'Notice');
     assert.ok(!r.out().includes('wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY'));
@@ -115,7 +133,21 @@ describe('vigil run and vigil status (real kernel)', { skip: missing && !require
   });
 
   test('not root: exit 2 with one line that says what is missing', async () => {
-    const res = await pexec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', '--import', path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'), path.join(repoRoot, 'src/cli/main.ts'), 'run', '--no-socket'], { cwd: '/' }).then(
+    const res = await pexec(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        'node',
+        '--import',
+        path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'),
+        path.join(repoRoot, 'src/cli/main.ts'),
+        'run',
+        '--no-socket',
+      ],
+      { cwd: '/' },
+    ).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );

@@ -19,7 +19,14 @@ function loaded(args: string[]): { status: number | null; stdout: string; urls: 
   const reg = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`;
   const env = { ...process.env, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(reg)}` };
   const r = spawnSync(vigil, args, { cwd: tmpdir(), env, encoding: 'utf8' });
-  const urls = [...new Set(r.stderr.split('\n').filter((l) => l.startsWith('LOADED file:')).map((l) => l.slice(7)))];
+  const urls = [
+    ...new Set(
+      r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('LOADED file:'))
+        .map((l) => l.slice(7)),
+    ),
+  ];
   return { status: r.status, stdout: r.stdout, urls };
 }
 
@@ -27,8 +34,14 @@ const dist = pathToFileURL(path.join(repoRoot, 'dist')).href + '/';
 
 function assertCompiled(urls: string[], entry: string): void {
   assert.ok(urls.includes(dist + entry), `${entry} not loaded; saw ${urls.filter((u) => u.startsWith(dist)).join(', ')}`);
-  assert.deepEqual(urls.filter((u) => u.endsWith('.ts') || u.includes('/node_modules/tsx/')), []);
-  assert.deepEqual(urls.filter((u) => u.includes('/src/')), []);
+  assert.deepEqual(
+    urls.filter((u) => u.endsWith('.ts') || u.includes('/node_modules/tsx/')),
+    [],
+  );
+  assert.deepEqual(
+    urls.filter((u) => u.includes('/src/')),
+    [],
+  );
 }
 
 test('vigil --help runs dist/cli/main.js and loads no TypeScript and no command module', () => {
@@ -36,7 +49,10 @@ test('vigil --help runs dist/cli/main.js and loads no TypeScript and no command 
   assert.equal(r.status, 0);
   assert.match(r.stdout, /^Usage: vigil \[options\] \[command\]/);
   assertCompiled(r.urls, 'cli/main.js');
-  assert.deepEqual(r.urls.filter((u) => u.startsWith(dist + 'cli/commands/')), []);
+  assert.deepEqual(
+    r.urls.filter((u) => u.startsWith(dist + 'cli/commands/')),
+    [],
+  );
 });
 
 test('vigil rules validate on the stable rules runs compiled', () => {

@@ -133,7 +133,9 @@ class VigilRun {
       };
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((x) => x !== w);
-        const pol = this.events.filter((e) => e.policy).map((e) => `${e.evt.type} ${String(e.policy!.name)} ${String(e.policy!.action)} ${String(e.fd?.name)} ${e.container.id}`);
+        const pol = this.events
+          .filter((e) => e.policy)
+          .map((e) => `${e.evt.type} ${String(e.policy!.name)} ${String(e.policy!.action)} ${String(e.fd?.name)} ${e.container.id}`);
         reject(new Error(`timed out waiting for ${what}; policy events: ${JSON.stringify(pol)}; stderr: ${this.stderr}`));
       }, timeoutMs);
       this.#waiters.push(w);
@@ -183,7 +185,32 @@ test('VGL_K_NET_DECISION decoder: connect v6, bind, socket, posture', () => {
   const raw = (args: number[], big: Record<number, bigint> = {}, res = -1): RawEvent => {
     const bigArgs = args.map((v) => BigInt.asUintN(64, BigInt(v)));
     for (const [i, v] of Object.entries(big)) bigArgs[Number(i)] = v;
-    return { kind: K.NET_DECISION, flags: 4, ts: 1n, cgroupId: 777n, res, pid: 1, tid: 1, ppid: 0, uid: 0, gid: 0, euid: 0, loginuid: 0, cpu: 0, pidns: 0, mntns: 0, netns: 0, vpid: 1, comm: 'x', syscall: 0, args, bigArgs, strs: [], strFlags: [], strBytes: [] };
+    return {
+      kind: K.NET_DECISION,
+      flags: 4,
+      ts: 1n,
+      cgroupId: 777n,
+      res,
+      pid: 1,
+      tid: 1,
+      ppid: 0,
+      uid: 0,
+      gid: 0,
+      euid: 0,
+      loginuid: 0,
+      cpu: 0,
+      pidns: 0,
+      mntns: 0,
+      netns: 0,
+      vpid: 1,
+      comm: 'x',
+      syscall: 0,
+      args,
+      bigArgs,
+      strs: [],
+      strFlags: [],
+      strBytes: [],
+    };
   };
   const fd00 = Buffer.from('fd000000000000000000000000000001', 'hex');
   const v6 = raw([3, 0, 10, 6, 443, 0, 1, 0, 0, 0, 1, 0], { 8: fd00.readBigUInt64LE(0), 9: fd00.readBigUInt64LE(8) });
@@ -228,7 +255,12 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
   };
   const hasScope = (name: string, kind: 'fanotify' | 'net') => (s: PolicyStatus) => {
     const w = (s.workloads as Array<{ id: string; name: string }>).find((x) => x.name === name);
-    return !!w && (s.scopes as Array<{ workload: string; fanotifyScope?: number; netCgroupId?: string }>).some((sc) => sc.workload === w.id && (kind === 'fanotify' ? sc.fanotifyScope !== undefined : sc.netCgroupId !== undefined));
+    return (
+      !!w &&
+      (s.scopes as Array<{ workload: string; fanotifyScope?: number; netCgroupId?: string }>).some(
+        (sc) => sc.workload === w.id && (kind === 'fanotify' ? sc.fanotifyScope !== undefined : sc.netCgroupId !== undefined),
+      )
+    );
   };
 
   before(async () => {
@@ -249,9 +281,15 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
       )}`,
     );
     fileAllow = path.join(dir, 'allow.yaml');
-    writeFileSync(fileAllow, pol(`allow-exec-${tag}`, nameA, '  process:\n    matchPaths: [{path: /bin/sh}, {path: /bin/cat}, {path: /bin/sleep}]\n  action: Allow\n'));
+    writeFileSync(
+      fileAllow,
+      pol(`allow-exec-${tag}`, nameA, '  process:\n    matchPaths: [{path: /bin/sh}, {path: /bin/cat}, {path: /bin/sleep}]\n  action: Allow\n'),
+    );
     fileAudit = path.join(dir, 'audit.yaml');
-    writeFileSync(fileAudit, pol(`audit-${tag}`, nameA, '  file:\n    matchPaths: [{path: /data/x}]\n  process:\n    matchPaths: [{path: /bin/ls}]\n  action: Audit\n'));
+    writeFileSync(
+      fileAudit,
+      pol(`audit-${tag}`, nameA, '  file:\n    matchPaths: [{path: /data/x}]\n  process:\n    matchPaths: [{path: /bin/ls}]\n  action: Audit\n'),
+    );
     fileBad = path.join(dir, 'bad.yaml');
     // line 8, column 25: a relative path
     writeFileSync(fileBad, pol(`bad-${tag}`, nameA, '  file:\n    matchPaths: [{path: etc/passwd}]\n  action: Block\n'));
@@ -393,7 +431,8 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
 
       const list = await vigil(['policy', 'list', '--socket', v.socket]);
       assert.equal(list.code, 0, list.stderr);
-      for (const n of [`audit-${tag}`, `block-egress-${tag}`, `block-secret-${tag}`]) assert.match(list.stdout, new RegExp(`^${n} +VigilPolicy +\\w+ +${idA}`, 'm'));
+      for (const n of [`audit-${tag}`, `block-egress-${tag}`, `block-secret-${tag}`])
+        assert.match(list.stdout, new RegExp(`^${n} +VigilPolicy +\\w+ +${idA}`, 'm'));
       assert.doesNotMatch(list.stdout, new RegExp(`bad-${tag}`));
 
       const del = await vigil(['policy', 'delete', `block-secret-${tag}`, '--socket', v.socket]);
@@ -419,8 +458,14 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
       assert.equal(s.enforcers.process.enforcer, 'fanotify');
       assert.equal(s.enforcers.network.enforcer, 'cgroup-bpf');
       assert.equal(s.enforcers.network.available, true);
-      assert.ok((s.enforcers.network.attachments as Array<{ dir: string }>).some((x) => x.dir === a.cgroupDir), JSON.stringify(s.enforcers.network));
-      assert.ok(!(s.enforcers.network.attachments as Array<{ dir: string }>).some((x) => x.dir === b.cgroupDir), 'B is not selected: no programs on its cgroup');
+      assert.ok(
+        (s.enforcers.network.attachments as Array<{ dir: string }>).some((x) => x.dir === a.cgroupDir),
+        JSON.stringify(s.enforcers.network),
+      );
+      assert.ok(
+        !(s.enforcers.network.attachments as Array<{ dir: string }>).some((x) => x.dir === b.cgroupDir),
+        'B is not selected: no programs on its cgroup',
+      );
       assert.equal(s.enforcers.lsm.available, false);
       assert.equal(typeof s.enforcers.lsm.reason, 'string');
       assert.ok(s.enforcers.file.decisions.injected >= 3, JSON.stringify(s.enforcers.file.decisions));
@@ -433,7 +478,10 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
     test('a container started later is discovered and enforced; when it goes, its scope and cgroup programs go', async (t) => {
       const nameC = `c-${tag}`;
       const fileC = path.join(dir, 'c.yaml');
-      writeFileSync(fileC, pol(`block-c-${tag}`, nameC, '  file:\n    matchPaths: [{path: /etc/secret}]\n  network:\n    matchEgress: [{ports: [8080]}]\n  action: Block\n'));
+      writeFileSync(
+        fileC,
+        pol(`block-c-${tag}`, nameC, '  file:\n    matchPaths: [{path: /etc/secret}]\n  network:\n    matchEgress: [{ports: [8080]}]\n  action: Block\n'),
+      );
       const ap = await vigil(['policy', 'apply', fileC, '--socket', v.socket]);
       assert.equal(ap.code, 0, ap.stderr);
       assert.match(ap.stderr, /no root pid known|^$/); // not selected yet: nothing (or a warning) to say
@@ -454,8 +502,14 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
       const attachedToC = (x: PolicyStatus) => (x.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === c.cgroupDir);
       st = await v.ready((x) => !(x.workloads as Array<{ name: string }>).some((w) => w.name === nameC) && !attachedToC(x), 10_000);
       assert.ok(!attachedToC(st), 'programs detached from the gone container');
-      assert.ok(!(st.scopes as Array<{ workload: string }>).some((sc) => pc.id.startsWith(sc.workload) || sc.workload.startsWith(pc.id.slice(0, 12))), 'its scopes are gone');
-      assert.ok((st.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === a.cgroupDir), 'A keeps its programs');
+      assert.ok(
+        !(st.scopes as Array<{ workload: string }>).some((sc) => pc.id.startsWith(sc.workload) || sc.workload.startsWith(pc.id.slice(0, 12))),
+        'its scopes are gone',
+      );
+      assert.ok(
+        (st.enforcers.network.attachments as Array<{ dir: string }>).some((y) => y.dir === a.cgroupDir),
+        'A keeps its programs',
+      );
       const del = await vigil(['policy', 'delete', `block-c-${tag}`, '--socket', v.socket]);
       assert.equal(del.code, 0, del.stderr);
     });
@@ -521,9 +575,15 @@ describe('policies enforced by the live sensor (real kernel, runc, vigil run)', 
     );
     const v = start(['--policy', fileHost]);
     const connect = () =>
-      vigilNode(`require('net').connect(18099, '127.0.0.1').on('error', (e) => { console.log(e.code); process.exit(0); }).on('connect', () => { console.log('CONNECTED'); process.exit(0); })`);
+      vigilNode(
+        `require('net').connect(18099, '127.0.0.1').on('error', (e) => { console.log(e.code); process.exit(0); }).on('connect', () => { console.log('CONNECTED'); process.exit(0); })`,
+      );
     try {
-      await v.ready((st) => (st.scopes as Array<{ workload: string; fanotifyScope?: number; netCgroupId?: string }>).some((x) => x.workload === 'host' && x.fanotifyScope !== undefined && x.netCgroupId === '0'));
+      await v.ready((st) =>
+        (st.scopes as Array<{ workload: string; fanotifyScope?: number; netCgroupId?: string }>).some(
+          (x) => x.workload === 'host' && x.fanotifyScope !== undefined && x.netCgroupId === '0',
+        ),
+      );
       const r = await new Promise<CliResult>((resolve) => execFile('cat', [secret], (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })));
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /Operation not permitted/);

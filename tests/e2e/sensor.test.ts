@@ -91,7 +91,7 @@ describe('sensor (real kernel)', { skip: missing && !required ? missing : false 
     const at = await s.waitFor((e) => e.evt.category === 'process' && e.proc.name === 'echo' && e.proc.args === `at-${tag}`, 5000, 'execveat');
     assert.equal(at.evt.type, 'execveat');
     assert.equal(at.proc.exepath, '/usr/bin/echo');
-    assert.equal(at.proc.ppid, process.pid, 'python, started by this test, exec\'d itself into echo');
+    assert.equal(at.proc.ppid, process.pid, "python, started by this test, exec'd itself into echo");
     await run('/bin/echo', [`ve-${tag}`]);
     const ve = await s.waitFor((e) => e.evt.category === 'process' && e.proc.name === 'echo' && e.proc.args === `ve-${tag}`, 5000, 'execve');
     assert.equal(ve.evt.type, 'execve');
@@ -101,15 +101,22 @@ describe('sensor (real kernel)', { skip: missing && !required ? missing : false 
     const tag = randomBytes(3).toString('hex');
     mkdirSync(path.join(dir, 'bin'), { recursive: true });
     writeFileSync(path.join(dir, 'bin', `noexec-${tag}`), '#!/bin/sh\n', { mode: 0o644 });
-    const r = await run('python3', ['-c', [
-      'import os',
-      `for p in ('/nonexistent-${tag}', 'bin/noexec-${tag}'):`,
-      '    try: os.execv(p, [p])',
-      '    except OSError as e: print(e.errno)',
-      `fd = os.open('${dir}', os.O_RDONLY)`,
-      `try: os.execve('missing-${tag}', ['x'], {}, dir_fd=fd) if os.execve in os.supports_dir_fd else None`,
-      'except OSError as e: print(e.errno)',
-    ].join('\n')], { cwd: dir });
+    const r = await run(
+      'python3',
+      [
+        '-c',
+        [
+          'import os',
+          `for p in ('/nonexistent-${tag}', 'bin/noexec-${tag}'):`,
+          '    try: os.execv(p, [p])',
+          '    except OSError as e: print(e.errno)',
+          `fd = os.open('${dir}', os.O_RDONLY)`,
+          `try: os.execve('missing-${tag}', ['x'], {}, dir_fd=fd) if os.execve in os.supports_dir_fd else None`,
+          'except OSError as e: print(e.errno)',
+        ].join('\n'),
+      ],
+      { cwd: dir },
+    );
     assert.match(r.stdout, /^2\n13\n/);
     const enoent = await s.waitFor((e) => e.evt.type === 'execve' && e.evt.arg.filename === `/nonexistent-${tag}`, 5000, 'failed execve ENOENT');
     assert.equal(enoent.evt.res, -2);
@@ -156,10 +163,14 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
     const m = /P (\d+) (\d+)/.exec(r.stdout);
     const [port, cport] = [Number(m?.[1]), Number(m?.[2])];
     assert.ok(port && cport, `python printed: ${JSON.stringify(r.stdout)}`);
-    const conn = await s.waitFor((e) => e.evt.type === 'connect' && e.fd?.sport === port, 5000, 'connect').catch((err) => {
-      const mine = s.events.filter((e) => e.proc.name === 'python3' && ['connect', 'socket', 'accept4', 'accept', 'clone'].includes(e.evt.type));
-      throw new Error(`${(err as Error).message}: port ${port} cport ${cport}; python events: ${JSON.stringify(mine.map((e) => [e.evt.type, e.proc.pid, e.evt.res, e.fd]))}; drops ${s.sensor.status().kernel.ringbufDrops}`);
-    });
+    const conn = await s
+      .waitFor((e) => e.evt.type === 'connect' && e.fd?.sport === port, 5000, 'connect')
+      .catch((err) => {
+        const mine = s.events.filter((e) => e.proc.name === 'python3' && ['connect', 'socket', 'accept4', 'accept', 'clone'].includes(e.evt.type));
+        throw new Error(
+          `${(err as Error).message}: port ${port} cport ${cport}; python events: ${JSON.stringify(mine.map((e) => [e.evt.type, e.proc.pid, e.evt.res, e.fd]))}; drops ${s.sensor.status().kernel.ringbufDrops}`,
+        );
+      });
     assert.equal(conn.evt.res, 0);
     assert.equal(conn.fd!.type, 'ipv4');
     assert.equal(conn.fd!.typechar, '4');
@@ -264,7 +275,11 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
 
     const long = '/' + 'x'.repeat(5000);
     await run('/bin/cat', [long]);
-    const lp = await s.waitFor((e) => e.evt.type === 'openat' && e.proc.name === 'cat' && String(e.fd?.nameraw ?? '').startsWith('/xxxxxxxx'), 5000, 'long path');
+    const lp = await s.waitFor(
+      (e) => e.evt.type === 'openat' && e.proc.name === 'cat' && String(e.fd?.nameraw ?? '').startsWith('/xxxxxxxx'),
+      5000,
+      'long path',
+    );
     assert.equal(lp.evt.truncated, true);
     assert.equal(lp.evt.res, -36); // ENAMETOOLONG
     assert.ok(String(lp.fd!.nameraw).length <= 4096);
@@ -338,10 +353,14 @@ conn, addr = srv.accept(); os.wait(); print('P', port, addr[1], flush=True); con
     writeFileSync(f, 'x');
     readFileSync(f); // this process started the loader: ignored in the kernel
     await run('/bin/cat', [f]);
-    const child = await s.waitFor((e) => e.evt.type === 'openat' && e.fd?.name === f, 5000, 'the child\'s open');
+    const child = await s.waitFor((e) => e.evt.type === 'openat' && e.fd?.name === f, 5000, "the child's open");
     assert.equal(child.proc.name, 'cat');
     const opens = await s.collect((e) => e.evt.type === 'openat' && e.fd?.name === f);
-    assert.deepEqual(opens.map((e) => e.proc.name), ['cat'], "only the child's open (this process wrote and read the file too)");
+    assert.deepEqual(
+      opens.map((e) => e.proc.name),
+      ['cat'],
+      "only the child's open (this process wrote and read the file too)",
+    );
   });
 
   test('privilege events: setuid, ptrace, memfd_create, unshare with Falco argument names', async () => {
@@ -373,7 +392,10 @@ os.setuid(65534)
     const secret = path.join(dir, `secret-${randomBytes(3).toString('hex')}`);
     writeFileSync(secret, 'x', { mode: 0o600 });
     // as nobody, reading a root-only file makes the kernel check CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH: denied, 3 times
-    const r = await run('python3', ['-c', `import os\nos.setuid(65534)\nfor i in range(3):\n  try: open('${secret}')\n  except PermissionError: pass\nprint(os.getpid())`]);
+    const r = await run('python3', [
+      '-c',
+      `import os\nos.setuid(65534)\nfor i in range(3):\n  try: open('${secret}')\n  except PermissionError: pass\nprint(os.getpid())`,
+    ]);
     const pid = Number(r.stdout.trim());
     await s.sensor.pullCaps();
     const ev = await s.waitFor((e) => e.evt.type === 'capability' && e.proc.pid === pid && e.evt.arg.cap === 'CAP_DAC_OVERRIDE', 5000, 'capability event');
@@ -392,10 +414,13 @@ os.setuid(65534)
     const r2 = await run('python3', ['-c', `import os\nopen('${other}').read()\nprint(os.getpid())`]);
     const pid2 = Number(r2.stdout.trim());
     await s.sensor.pullCaps();
-    const seen2 = () => JSON.stringify([...s.sensor.caps.values()].filter((c) => c.pid === pid2).map((c) => ({ cap: c.cap, granted: c.granted, denied: c.denied })));
-    const ev2 = await s.waitFor((e) => e.evt.type === 'capability' && e.proc.pid === pid2 && e.evt.arg.cap === 'CAP_DAC_READ_SEARCH', 5000, 'granted capability event').catch((e) => {
-      throw new Error(`${(e as Error).message}; records of ${pid2}: ${seen2()}`);
-    });
+    const seen2 = () =>
+      JSON.stringify([...s.sensor.caps.values()].filter((c) => c.pid === pid2).map((c) => ({ cap: c.cap, granted: c.granted, denied: c.denied })));
+    const ev2 = await s
+      .waitFor((e) => e.evt.type === 'capability' && e.proc.pid === pid2 && e.evt.arg.cap === 'CAP_DAC_READ_SEARCH', 5000, 'granted capability event')
+      .catch((e) => {
+        throw new Error(`${(e as Error).message}; records of ${pid2}: ${seen2()}`);
+      });
     assert.equal(ev2.evt.arg.granted, 1);
     assert.equal(ev2.evt.arg.denied, 0);
     assert.equal(ev2.evt.res, 0);
@@ -411,7 +436,10 @@ os.setuid(65534)
     const E = 300;
     const before = await s.sensor.pullStats();
     const t0 = Date.now();
-    await run('python3', ['-c', `import os\nfor i in range(${N}): os.close(os.open('${target}', os.O_RDONLY))\nfor i in range(${E}):\n  pid = os.fork()\n  if pid == 0: os.execv('/bin/true', ['true', '${tag}'])\n  os.waitpid(pid, 0)`]);
+    await run('python3', [
+      '-c',
+      `import os\nfor i in range(${N}): os.close(os.open('${target}', os.O_RDONLY))\nfor i in range(${E}):\n  pid = os.fork()\n  if pid == 0: os.execv('/bin/true', ['true', '${tag}'])\n  os.waitpid(pid, 0)`,
+    ]);
     const secs = (Date.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 1500));
     const after = await s.sensor.pullStats();
@@ -427,6 +455,8 @@ os.setuid(65534)
     assert.equal(st.userspace.malformed, 0);
     assert.equal(st.userspace.dropped, 0);
     assert.equal(after.eventsRead, s.sensor.decodedAtLastStats, 'loader records == decoded records');
-    process.stderr.write(`# burst: ${N} opens + ${E} execs in ${secs.toFixed(2)} s (${Math.round((N + E) / secs)}/s), delivered ${opens}+${execs}, dropped ${droppedOpen}+${droppedExec}\n`);
+    process.stderr.write(
+      `# burst: ${N} opens + ${E} execs in ${secs.toFixed(2)} s (${Math.round((N + E) / secs)}/s), delivered ${opens}+${execs}, dropped ${droppedOpen}+${droppedExec}\n`,
+    );
   });
 });

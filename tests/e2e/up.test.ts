@@ -21,7 +21,20 @@ test('vigil up (root): prints where things are, starts the local sensor, stops c
   t.after(() => rmSync(tmp, { recursive: true, force: true }));
   const port = await freePort();
   const dir = path.join(tmp, 'up');
-  const p = spawn(process.execPath, ['--import', path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'), path.join(repoRoot, 'src/cli/main.ts'), 'up', '--data', dir, '--listen', `127.0.0.1:${port}`], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(
+    process.execPath,
+    [
+      '--import',
+      path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'),
+      path.join(repoRoot, 'src/cli/main.ts'),
+      'up',
+      '--data',
+      dir,
+      '--listen',
+      `127.0.0.1:${port}`,
+    ],
+    { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -79,7 +92,11 @@ test('vigil up (root) defaults on an idle period: only execs and policy decision
     const evs: StoredEvent[] = [];
     let cursor: string | null = null;
     do {
-      const r: { status: number; json: { items: StoredEvent[]; next: string | null } } = await api(url, dir, `/api/v1/events?since=${since}&until=${until}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const r: { status: number; json: { items: StoredEvent[]; next: string | null } } = await api(
+        url,
+        dir,
+        `/api/v1/events?since=${since}&until=${until}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       assert.equal(r.status, 200);
       evs.push(...r.json.items);
       cursor = r.json.next;
@@ -87,7 +104,11 @@ test('vigil up (root) defaults on an idle period: only execs and policy decision
     const types = new Map<string, number>();
     for (const e of evs) types.set(e.evt.type, (types.get(e.evt.type) ?? 0) + 1);
     const other = evs.filter((e) => !['execve', 'execveat'].includes(e.evt.type) && !e.evt.policy_decision && !e.policy);
-    assert.deepEqual(other.slice(0, 3).map((e) => `${e.evt.type} ${e.proc?.name}`), [], `only execs and policy decisions are stored by default: ${JSON.stringify([...types])}`);
+    assert.deepEqual(
+      other.slice(0, 3).map((e) => `${e.evt.type} ${e.proc?.name}`),
+      [],
+      `only execs and policy decisions are stored by default: ${JSON.stringify([...types])}`,
+    );
     const rate = evs.length / secs;
     t.diagnostic(`${evs.length} events in ${secs.toFixed(1)} s (${rate.toFixed(1)}/s): ${JSON.stringify([...types])}`);
     assert.ok(rate < MAX_EVENTS_PER_S, `${rate.toFixed(1)} events/s stored on an idle period (limit ${MAX_EVENTS_PER_S})`);

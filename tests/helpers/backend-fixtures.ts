@@ -29,7 +29,8 @@ export function makeEvent(o: EvOpts): Record<string, unknown> {
       num: o.num,
       time: String(o.time ?? T0 + BigInt(o.num) * 1000n),
       type,
-      category: o.category ?? (type === 'execve' ? 'process' : type === 'connect' || type.startsWith('accept') ? 'net' : type === 'capability' ? 'priv' : 'file'),
+      category:
+        o.category ?? (type === 'execve' ? 'process' : type === 'connect' || type.startsWith('accept') ? 'net' : type === 'capability' ? 'priv' : 'file'),
       dir: '<',
       cpu: 0,
       res: o.res ?? 0,
@@ -60,7 +61,15 @@ export function makeEvent(o: EvOpts): Record<string, unknown> {
   return ev;
 }
 
-export function makeAlert(o: { rule: string; priority: string; time?: bigint; container?: string; pod?: string; ns?: string; uuid?: string }): Record<string, unknown> {
+export function makeAlert(o: {
+  rule: string;
+  priority: string;
+  time?: bigint;
+  container?: string;
+  pod?: string;
+  ns?: string;
+  uuid?: string;
+}): Record<string, unknown> {
   const t = o.time ?? T0;
   const ms = Number(t / 1_000_000n);
   const frac = (t % 1_000_000_000n).toString().padStart(9, '0');

@@ -21,9 +21,27 @@ export interface ChildServer {
 }
 
 /** Starts `node src/cli/main.ts server ...` and waits until it listens. */
-export async function spawnServer(o: { dataDir: string; port?: number; store?: string; stream?: string; extra?: string[]; logLevel?: string }): Promise<ChildServer> {
+export async function spawnServer(o: {
+  dataDir: string;
+  port?: number;
+  store?: string;
+  stream?: string;
+  extra?: string[];
+  logLevel?: string;
+}): Promise<ChildServer> {
   const port = o.port ?? (await freePort());
-  const args = ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'server', '--data', o.dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', o.logLevel ?? 'info'];
+  const args = [
+    '--import',
+    'tsx',
+    path.join(repoRoot, 'src/cli/main.ts'),
+    'server',
+    '--data',
+    o.dataDir,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--log-level',
+    o.logLevel ?? 'info',
+  ];
   if (o.store) args.push('--store', o.store);
   if (o.stream) args.push('--stream', o.stream);
   args.push(...(o.extra ?? []));
@@ -85,7 +103,12 @@ export interface ApiToken {
 }
 
 /** One API call; `T` is the body the caller expects from that route (a non-JSON body is returned as its text). */
-export async function api<T = unknown>(url: string, dataDir: string, p: string, o: { method?: string; body?: unknown; token?: string | null } = {}): Promise<{ status: number; json: T }> {
+export async function api<T = unknown>(
+  url: string,
+  dataDir: string,
+  p: string,
+  o: { method?: string; body?: unknown; token?: string | null } = {},
+): Promise<{ status: number; json: T }> {
   const headers: Record<string, string> = {};
   const tok = o.token === undefined ? adminToken(dataDir) : o.token;
   if (tok !== null) headers.authorization = `Bearer ${tok}`;
@@ -105,7 +128,11 @@ export async function allEvents(url: string, dataDir: string, qs: string, limit 
   let cursor: string | null = null;
   for (let i = 0; i < 100_000; i++) {
     const sep = qs ? '&' : '';
-    const r: { status: number; json: ApiPage<ApiEvent> } = await api<ApiPage<ApiEvent>>(url, dataDir, `/api/v1/events?${qs}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const r: { status: number; json: ApiPage<ApiEvent> } = await api<ApiPage<ApiEvent>>(
+      url,
+      dataDir,
+      `/api/v1/events?${qs}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     if (r.status !== 200) throw new Error(`events: HTTP ${r.status} ${JSON.stringify(r.json)}`);
     out.push(...r.json.items);
     cursor = r.json.next;

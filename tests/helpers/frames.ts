@@ -146,7 +146,10 @@ export function loaderFrame(kind: number, payload: Buffer | string): Buffer {
 /** User and group names from fixed tables instead of /etc/passwd and /etc/group. */
 export class FixedUsers extends UserDb {
   constructor(
-    private readonly users: Record<number, [name: string, home: string, shell: string]> = { 0: ['root', '/root', '/bin/bash'], 1000: ['dev', '/home/dev', '/bin/sh'] },
+    private readonly users: Record<number, [name: string, home: string, shell: string]> = {
+      0: ['root', '/root', '/bin/bash'],
+      1000: ['dev', '/home/dev', '/bin/sh'],
+    },
     private readonly groups: Record<number, string> = { 0: 'root', 1000: 'dev' },
   ) {
     super();
@@ -179,7 +182,13 @@ export function emptyDir(): string {
 }
 
 /** Decoder -> enricher with a process table and container/user lookups that never read the host. */
-export function hostFreeCore(opts: { procRoot?: string } = {}): { procs: ProcTable; enricher: Enricher; decoder: FrameDecoder; events: VigilEvent[]; raws: RawEvent[] } {
+export function hostFreeCore(opts: { procRoot?: string } = {}): {
+  procs: ProcTable;
+  enricher: Enricher;
+  decoder: FrameDecoder;
+  events: VigilEvent[];
+  raws: RawEvent[];
+} {
   const empty = emptyDir();
   const procs = new ProcTable({ procRoot: opts.procRoot ?? empty });
   const runtime = { runc: [empty], docker: empty, containerdTasks: [empty], crio: empty };

@@ -161,10 +161,12 @@ export interface NetDecision {
 export class NetxRun extends LineProc {
   static async start(tool: string, object: string): Promise<NetxRun> {
     const p = new NetxRun(tool, [object]);
-    const first = await p.waitLine((l) => l === 'READY', 15_000).catch((e: Error) => {
-      p.child.kill('SIGKILL');
-      throw e;
-    });
+    const first = await p
+      .waitLine((l) => l === 'READY', 15_000)
+      .catch((e: Error) => {
+        p.child.kill('SIGKILL');
+        throw e;
+      });
     void first;
     return p;
   }

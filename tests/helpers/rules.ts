@@ -26,10 +26,31 @@ export function event(over: Tree = {}): Ev {
   const base: Tree = {
     evt: { num: 1, time: '1700000000123456789', type: 'execve', category: 'process', dir: '<', cpu: 1, res: 0, rawres: 0, failed: false, arg: {}, rawarg: {} },
     proc: {
-      pid: 4242, tid: 4242, ppid: 4000, vpid: 4242, name: 'bash', exe: 'bash', exepath: '/usr/bin/bash', args: '', cmdline: 'bash',
-      cwd: '/root/', tty: 34816, sid: 4000, sname: 'sshd', vpgid: 4242, pgid: 4242, pname: 'sshd', pexepath: '/usr/sbin/sshd',
-      pcmdline: 'sshd -D', aname: ['sshd', 'systemd'], aexepath: ['/usr/sbin/sshd', '/usr/lib/systemd/systemd'], apid: [4000, 1],
-      start_ts: '1700000000000000000', is_exe_from_memfd: false, is_exe_upper_layer: false, is_exe_writable: false,
+      pid: 4242,
+      tid: 4242,
+      ppid: 4000,
+      vpid: 4242,
+      name: 'bash',
+      exe: 'bash',
+      exepath: '/usr/bin/bash',
+      args: '',
+      cmdline: 'bash',
+      cwd: '/root/',
+      tty: 34816,
+      sid: 4000,
+      sname: 'sshd',
+      vpgid: 4242,
+      pgid: 4242,
+      pname: 'sshd',
+      pexepath: '/usr/sbin/sshd',
+      pcmdline: 'sshd -D',
+      aname: ['sshd', 'systemd'],
+      aexepath: ['/usr/sbin/sshd', '/usr/lib/systemd/systemd'],
+      apid: [4000, 1],
+      start_ts: '1700000000000000000',
+      is_exe_from_memfd: false,
+      is_exe_upper_layer: false,
+      is_exe_writable: false,
     },
     thread: { tid: 4242, cap_effective: 'CAP_CHOWN CAP_KILL', cap_permitted: 'CAP_CHOWN CAP_KILL', cap_inheritable: '' },
     user: { uid: 0, name: 'root', loginuid: 1000, loginname: 'alice' },
@@ -41,11 +62,25 @@ export function event(over: Tree = {}): Ev {
 
 /** A container event: same as event() plus container/k8s metadata. */
 export function containerEvent(over: Tree = {}): Ev {
-  return event(merge({
-    container: { id: 'abcdef123456', full_id: 'abcdef1234567890', name: 'web', image: 'nginx:1.25', 'image.repository': 'nginx', 'image.tag': '1.25', type: 'containerd', privileged: false },
-    k8s: { ns: { name: 'default' }, pod: { name: 'web-1', uid: 'u-1' } },
-    proc: { tty: 0 },
-  }, over));
+  return event(
+    merge(
+      {
+        container: {
+          id: 'abcdef123456',
+          full_id: 'abcdef1234567890',
+          name: 'web',
+          image: 'nginx:1.25',
+          'image.repository': 'nginx',
+          'image.tag': '1.25',
+          type: 'containerd',
+          privileged: false,
+        },
+        k8s: { ns: { name: 'default' }, pod: { name: 'web-1', uid: 'u-1' } },
+        proc: { tty: 0 },
+      },
+      over,
+    ),
+  );
 }
 
 export function loadRules(yaml: string, opts: ConstructorParameters<typeof RuleLoader>[0] = {}): LoadResult {

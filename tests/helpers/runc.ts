@@ -17,7 +17,17 @@ export { CGROUP_ROOT, UNIFIED_ROOT, BUSYBOX } from '../../src/selftest/runc.ts';
 export { podAnnotations, type ExecResult };
 export const DEFAULT_APPLETS = ['sh', 'cat', 'ls', 'sleep', 'echo', 'id', 'nc', 'wget', 'true', 'false', 'touch', 'head', 'env', 'stat', 'grep', 'seq', 'dd'];
 /** Capabilities of the test containers (bounding, effective, permitted and ambient). */
-export const TEST_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_KILL', 'CAP_SETUID', 'CAP_SETGID', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_AUDIT_WRITE'];
+export const TEST_CAPS = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_KILL',
+  'CAP_SETUID',
+  'CAP_SETGID',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_RAW',
+  'CAP_AUDIT_WRITE',
+];
 
 export interface ContainerOptions {
   /** Container name (the hostname); default 'c'. */

@@ -19,7 +19,10 @@ export interface TestSensor {
   stop(): Promise<void>;
 }
 
-export async function startSensor(families: EventFamily[], opts: { ringbufMb?: number; argvMax?: number; keep?: (e: VigilEvent) => boolean } = {}): Promise<TestSensor> {
+export async function startSensor(
+  families: EventFamily[],
+  opts: { ringbufMb?: number; argvMax?: number; keep?: (e: VigilEvent) => boolean } = {},
+): Promise<TestSensor> {
   const sensor = new Sensor({ ringbufMb: opts.ringbufMb ?? 16 });
   const events: VigilEvent[] = [];
   const waiters: { pred: (e: VigilEvent) => boolean; resolve: (e: VigilEvent) => void }[] = [];

@@ -42,7 +42,9 @@ ${bind ? `    matchBind: ${bind}\n` : ''}  action: ${action}
 function connectFrom(dir: string, targets: Array<[string, number]>, listen: number[] = []): Promise<string[]> {
   const js = `const net=require('net');(async()=>{for(const [h,p] of ${JSON.stringify(targets)}){await new Promise((r)=>{if(${JSON.stringify(listen)}.includes(p)){const srv=net.createServer();srv.on('error',(e)=>{console.log(h,p,e.code);r()});srv.listen(p,h,()=>{console.log(h,p,'listening');srv.close(r)});return}const s=net.connect(p,h);s.on('error',(e)=>{console.log(h,p,e.code);r()});s.on('connect',()=>{console.log(h,p,'ok');s.destroy();r()})})}})()`;
   return new Promise((resolve, reject) =>
-    execFile('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, js], { timeout: 15_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}: ${stderr}`)) : resolve(stdout.trim().split('\n')))),
+    execFile('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, js], { timeout: 15_000 }, (e, stdout, stderr) =>
+      e ? reject(new Error(`${e.message}: ${stderr}`)) : resolve(stdout.trim().split('\n')),
+    ),
   );
 }
 
@@ -90,7 +92,9 @@ test('a network decision names the rule the kernel matched, from the table that 
   };
 
   // kernel rules[]: a egress 0, a egress 1, b egress 0, a bind 0 (entries 0, 1, 2 egress; 0 bind)
-  const gen1 = await push(`${policy('a', 'Audit', '[{cidr: 127.0.0.1/32, ports: [7101]}, {cidr: 127.0.0.0/8, ports: [7102]}]', '[{ports: [7104]}]')}---\n${policy('b', 'Block', '[{cidr: 127.0.0.3/32, ports: [7103]}]')}`);
+  const gen1 = await push(
+    `${policy('a', 'Audit', '[{cidr: 127.0.0.1/32, ports: [7101]}, {cidr: 127.0.0.0/8, ports: [7102]}]', '[{ports: [7104]}]')}---\n${policy('b', 'Block', '[{cidr: 127.0.0.3/32, ports: [7103]}]')}`,
+  );
   const out1 = await connectFrom(
     dir,
     [
@@ -102,7 +106,13 @@ test('a network decision names the rule the kernel matched, from the table that 
     ],
     [7104],
   );
-  assert.deepEqual(out1, ['127.0.0.1 7102 ECONNREFUSED', '127.0.0.1 7101 ECONNREFUSED', '127.0.0.2 7101 ECONNREFUSED', '127.0.0.3 7103 EPERM', '127.0.0.1 7104 listening']);
+  assert.deepEqual(out1, [
+    '127.0.0.1 7102 ECONNREFUSED',
+    '127.0.0.1 7101 ECONNREFUSED',
+    '127.0.0.2 7101 ECONNREFUSED',
+    '127.0.0.3 7103 EPERM',
+    '127.0.0.1 7104 listening',
+  ]);
   await waitFor(4); // 127.0.0.2:7101 matches no rule: no decision
   const first = raws.slice(0, 4);
   const expected = [

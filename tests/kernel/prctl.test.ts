@@ -70,12 +70,42 @@ test('prctl: a rule on evt.type = prctl hooks the syscall; real calls give exact
     assert.equal(evs.length, 5, `prctl events of pid ${pid}`);
     const fields = evs.map((e) => ({ type: e.evt.type, category: e.evt.category, res: e.evt.res, arg: e.evt.arg, rawarg: e.evt.rawarg }));
     assert.deepEqual(fields, [
-      { type: 'prctl', category: 'process', res: 0, arg: { res: 0, option: 'PR_SET_NAME', arg2_str: 'x', arg2_int: 0 }, rawarg: { res: 0, option: 15, arg2_str: 'x', arg2_int: 0 } },
-      { type: 'prctl', category: 'process', res: 0, arg: { res: 0, option: 'PR_SET_CHILD_SUBREAPER', arg2_str: '', arg2_int: 1 }, rawarg: { res: 0, option: 36, arg2_str: '', arg2_int: 1 } },
+      {
+        type: 'prctl',
+        category: 'process',
+        res: 0,
+        arg: { res: 0, option: 'PR_SET_NAME', arg2_str: 'x', arg2_int: 0 },
+        rawarg: { res: 0, option: 15, arg2_str: 'x', arg2_int: 0 },
+      },
+      {
+        type: 'prctl',
+        category: 'process',
+        res: 0,
+        arg: { res: 0, option: 'PR_SET_CHILD_SUBREAPER', arg2_str: '', arg2_int: 1 },
+        rawarg: { res: 0, option: 36, arg2_str: '', arg2_int: 1 },
+      },
       // the value read through the pointer at exit, as Falco reports it
-      { type: 'prctl', category: 'process', res: 0, arg: { res: 0, option: 'PR_GET_CHILD_SUBREAPER', arg2_str: '', arg2_int: 1 }, rawarg: { res: 0, option: 37, arg2_str: '', arg2_int: 1 } },
-      { type: 'prctl', category: 'process', res: 0, arg: { res: 0, option: 'PR_GET_NAME', arg2_str: 'x', arg2_int: 0 }, rawarg: { res: 0, option: 16, arg2_str: 'x', arg2_int: 0 } },
-      { type: 'prctl', category: 'process', res: Number(r5), arg: { res: Number(r5), option: '30', arg2_str: '', arg2_int: 0 }, rawarg: { res: Number(r5), option: 30, arg2_str: '', arg2_int: 0 } },
+      {
+        type: 'prctl',
+        category: 'process',
+        res: 0,
+        arg: { res: 0, option: 'PR_GET_CHILD_SUBREAPER', arg2_str: '', arg2_int: 1 },
+        rawarg: { res: 0, option: 37, arg2_str: '', arg2_int: 1 },
+      },
+      {
+        type: 'prctl',
+        category: 'process',
+        res: 0,
+        arg: { res: 0, option: 'PR_GET_NAME', arg2_str: 'x', arg2_int: 0 },
+        rawarg: { res: 0, option: 16, arg2_str: 'x', arg2_int: 0 },
+      },
+      {
+        type: 'prctl',
+        category: 'process',
+        res: Number(r5),
+        arg: { res: Number(r5), option: '30', arg2_str: '', arg2_int: 0 },
+        rawarg: { res: Number(r5), option: 30, arg2_str: '', arg2_int: 0 },
+      },
     ]);
 
     const alerts = evs.flatMap((e) => ruleset.evaluate(e as unknown as Ev));

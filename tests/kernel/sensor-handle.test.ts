@@ -38,11 +38,44 @@ test('SensorHandle of a live sensor', { timeout: 60_000 }, async (t) => {
   h.onEvent((ev) => {
     if (ev.policy?.enforcer === 'fanotify') seen.push(ev.evt.num as number);
   });
-  const d = { policy: { name: 'p', action: 'Block', rule: 'file.matchPaths[0]' }, evt: { type: 'openat', res: -1 }, proc: { pid: child.pid! }, fd: { name: '/etc/shadow' } };
-  const r: RawEvent = { kind: K.DECISION, flags: 0, ts: 1n, cgroupId: 0n, res: -1, pid: child.pid!, tid: child.pid!, ppid: process.pid, uid: 0, gid: 0, euid: 0, loginuid: 0xffffffff, cpu: 0, pidns: 0, mntns: 0, netns: 0, vpid: 0, comm: 'sleep', syscall: 0, args: [], bigArgs: [], strs: [JSON.stringify(d)], strFlags: [0], strBytes: [] };
+  const d = {
+    policy: { name: 'p', action: 'Block', rule: 'file.matchPaths[0]' },
+    evt: { type: 'openat', res: -1 },
+    proc: { pid: child.pid! },
+    fd: { name: '/etc/shadow' },
+  };
+  const r: RawEvent = {
+    kind: K.DECISION,
+    flags: 0,
+    ts: 1n,
+    cgroupId: 0n,
+    res: -1,
+    pid: child.pid!,
+    tid: child.pid!,
+    ppid: process.pid,
+    uid: 0,
+    gid: 0,
+    euid: 0,
+    loginuid: 0xffffffff,
+    cpu: 0,
+    pidns: 0,
+    mntns: 0,
+    netns: 0,
+    vpid: 0,
+    comm: 'sleep',
+    syscall: 0,
+    args: [],
+    bigArgs: [],
+    strs: [JSON.stringify(d)],
+    strFlags: [0],
+    strBytes: [],
+  };
   const before = ts.sensor.counters.emitted;
   let patched = '';
-  assert.equal(h.injectRecord(r, (ev) => (patched = String(ev.fd?.name))), true);
+  assert.equal(
+    h.injectRecord(r, (ev) => (patched = String(ev.fd?.name))),
+    true,
+  );
   assert.equal(patched, '/etc/shadow');
   assert.equal(ts.sensor.counters.emitted, before + 1);
   assert.equal(seen.length, 1);

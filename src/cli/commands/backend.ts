@@ -85,7 +85,10 @@ async function retentionOptions(o: { retentionAge?: string; retentionSize?: stri
     } catch (e) {
       throw new VigilError('VIGIL_E_USAGE', `--retention-age: ${(e as Error).message}`, { exitCode: 2 });
     }
-    if (!(r.maxAgeMs > 0)) throw new VigilError('VIGIL_E_USAGE', `--retention-age must be a positive duration (e.g. 24h, 7d), got ${JSON.stringify(o.retentionAge)}`, { exitCode: 2 });
+    if (!(r.maxAgeMs > 0))
+      throw new VigilError('VIGIL_E_USAGE', `--retention-age must be a positive duration (e.g. 24h, 7d), got ${JSON.stringify(o.retentionAge)}`, {
+        exitCode: 2,
+      });
   }
   if (o.retentionSize !== undefined) {
     try {
@@ -93,7 +96,10 @@ async function retentionOptions(o: { retentionAge?: string; retentionSize?: stri
     } catch (e) {
       throw new VigilError('VIGIL_E_USAGE', `--retention-size: ${(e as Error).message}`, { exitCode: 2 });
     }
-    if (!(r.maxBytes > 0)) throw new VigilError('VIGIL_E_USAGE', `--retention-size must be a positive size (e.g. 1GiB, 500MB), got ${JSON.stringify(o.retentionSize)}`, { exitCode: 2 });
+    if (!(r.maxBytes > 0))
+      throw new VigilError('VIGIL_E_USAGE', `--retention-size must be a positive size (e.g. 1GiB, 500MB), got ${JSON.stringify(o.retentionSize)}`, {
+        exitCode: 2,
+      });
   }
   return r;
 }
@@ -152,7 +158,10 @@ export async function apiCall<T>(t: ApiTarget, method: string, p: string, body?:
   }
   if (r.status >= 400) {
     const e = j as { code?: string; message?: string } | undefined;
-    throw new VigilError(r.status === 401 || r.status === 403 ? 'VIGIL_E_AUTH' : 'VIGIL_E_INTERNAL', `API ${method} ${p}: HTTP ${r.status} ${e?.code ?? ''}: ${e?.message ?? r.body.slice(0, 200)}`);
+    throw new VigilError(
+      r.status === 401 || r.status === 403 ? 'VIGIL_E_AUTH' : 'VIGIL_E_INTERNAL',
+      `API ${method} ${p}: HTTP ${r.status} ${e?.code ?? ''}: ${e?.message ?? r.body.slice(0, 200)}`,
+    );
   }
   return j as T;
 }
@@ -160,7 +169,9 @@ export async function apiCall<T>(t: ApiTarget, method: string, p: string, body?:
 function table(rows: (string | number | boolean | null | undefined)[][], header: string[]): string {
   const all = [header, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
   const w = header.map((_, i) => Math.min(60, Math.max(...all.map((r) => (r[i] ?? '').length))));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c.length > w[i]! ? c.slice(0, w[i]! - 1) + '…' : c).padEnd(w[i]!))).join('  ')).join('\n') + '\n';
+  return (
+    all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c.length > w[i]! ? c.slice(0, w[i]! - 1) + '…' : c).padEnd(w[i]!))).join('  ')).join('\n') + '\n'
+  );
 }
 
 function nsIso(ns: unknown): string {
@@ -241,7 +252,12 @@ export function register(program: Command): void {
       const dir = path.resolve(o.data);
       const a = new DataDirAuth(dir);
       a.init();
-      const ca = ensurePki(dir, existsSync(path.join(dir, 'server-names.json')) ? (JSON.parse(readFileSync(path.join(dir, 'server-names.json'), 'utf8')) as { dns: string[]; ips: string[] }) : serverNames('127.0.0.1'));
+      const ca = ensurePki(
+        dir,
+        existsSync(path.join(dir, 'server-names.json'))
+          ? (JSON.parse(readFileSync(path.join(dir, 'server-names.json'), 'utf8')) as { dns: string[]; ips: string[] })
+          : serverNames('127.0.0.1'),
+      );
       const t = a.createEnrollmentToken(parseDuration(o.ttl), ca.caFingerprint);
       out(o.json ? JSON.stringify(t) + '\n' : t.token + '\n');
       if (!o.json) process.stderr.write(`(valid once, until ${t.expires})\n`);
@@ -290,43 +306,56 @@ export function register(program: Command): void {
     .option('--ship <events>', 'raw events the local sensor stores besides alerts: all, or a list of exec, policy, process, file, net, priv', SHIP_DEFAULT_UP)
     .option('--retention-age <duration>', 'delete events and alerts older than this', UP_RETENTION_AGE)
     .option('--retention-size <size>', 'keep the store under this size (oldest rows go first)', UP_RETENTION_SIZE)
-    .action(async (o: { data: string; listen: string; logLevel: string; sensor: boolean; events?: string; rules?: string[]; printEvents?: boolean; ship: string; retentionAge: string; retentionSize: string }) => {
-      const retention = await retentionOptions(o);
-      parseShip(o.ship); // rejected before anything starts
-      const banner = (s: RunningServer, sensor: string) =>
-        process.stdout.write(
-          `Vigil is up.\n  API:         ${s.url}/api/v1  (OpenAPI: ${s.url}/api/openapi.json)\n  CA:          ${s.caPath}\n  admin token: ${s.adminTokenPath}\n  sensor:      ${sensor}\n` +
-            `Try: vigil sensors --data ${o.data}   |   vigil events --data ${o.data}   |   vigil insights --data ${o.data}\nCtrl-C to stop.\n`,
-        );
-      const root = process.getuid?.() === 0;
-      if (!o.sensor || !root) {
-        await runServerForeground({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel, retention }, (s) =>
-          banner(s, o.sensor ? 'not started: the sensor needs root (sudo make up)' : 'not started (--no-sensor)'),
-        );
-        return;
-      }
-      // server and sensor in one process: the sensor enrolls once, then reconnects with its certificate
-      const { runSensor } = await import('./run.ts');
-      const srv = await (await server()).startServer({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel, retention });
-      writeFileSync(path.join(srv.dataDir, 'server.url'), srv.url + '\n');
-      const sensorDir = path.join(srv.dataDir, 'sensor');
-      const enrolled = existsSync(path.join(sensorDir, 'sensor.json'));
-      const token = enrolled ? undefined : srv.auth.createEnrollmentToken(10 * 60_000, srv.caFingerprint).token;
-      banner(srv, `local, state in ${sensorDir}`);
-      let code = 0;
-      try {
-        code = await runSensor(
-          { output: 'text', events: o.events, argvMax: 4096, envMax: 4096, socket: DEFAULT_SOCKET, ringbufMb: 16, quiet: !o.printEvents },
-          {
-            uplink: { server: srv.url, enroll: token, ca: srv.caPath, data: sensorDir, spoolMaxBytes: 256 * 1024 * 1024, ship: o.ship },
-            rules: { rules: o.rules, alertsOnly: false },
-          },
-        );
-      } finally {
-        await srv.close();
-      }
-      process.exit(code);
-    });
+    .action(
+      async (o: {
+        data: string;
+        listen: string;
+        logLevel: string;
+        sensor: boolean;
+        events?: string;
+        rules?: string[];
+        printEvents?: boolean;
+        ship: string;
+        retentionAge: string;
+        retentionSize: string;
+      }) => {
+        const retention = await retentionOptions(o);
+        parseShip(o.ship); // rejected before anything starts
+        const banner = (s: RunningServer, sensor: string) =>
+          process.stdout.write(
+            `Vigil is up.\n  API:         ${s.url}/api/v1  (OpenAPI: ${s.url}/api/openapi.json)\n  CA:          ${s.caPath}\n  admin token: ${s.adminTokenPath}\n  sensor:      ${sensor}\n` +
+              `Try: vigil sensors --data ${o.data}   |   vigil events --data ${o.data}   |   vigil insights --data ${o.data}\nCtrl-C to stop.\n`,
+          );
+        const root = process.getuid?.() === 0;
+        if (!o.sensor || !root) {
+          await runServerForeground({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel, retention }, (s) =>
+            banner(s, o.sensor ? 'not started: the sensor needs root (sudo make up)' : 'not started (--no-sensor)'),
+          );
+          return;
+        }
+        // server and sensor in one process: the sensor enrolls once, then reconnects with its certificate
+        const { runSensor } = await import('./run.ts');
+        const srv = await (await server()).startServer({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel, retention });
+        writeFileSync(path.join(srv.dataDir, 'server.url'), srv.url + '\n');
+        const sensorDir = path.join(srv.dataDir, 'sensor');
+        const enrolled = existsSync(path.join(sensorDir, 'sensor.json'));
+        const token = enrolled ? undefined : srv.auth.createEnrollmentToken(10 * 60_000, srv.caFingerprint).token;
+        banner(srv, `local, state in ${sensorDir}`);
+        let code = 0;
+        try {
+          code = await runSensor(
+            { output: 'text', events: o.events, argvMax: 4096, envMax: 4096, socket: DEFAULT_SOCKET, ringbufMb: 16, quiet: !o.printEvents },
+            {
+              uplink: { server: srv.url, enroll: token, ca: srv.caPath, data: sensorDir, spoolMaxBytes: 256 * 1024 * 1024, ship: o.ship },
+              rules: { rules: o.rules, alertsOnly: false },
+            },
+          );
+        } finally {
+          await srv.close();
+        }
+        process.exit(code);
+      },
+    );
 
   addClientOptions(program.command('events').description('query stored events; filters are Falco fields: vigil events evt.type=execve proc.name=cat'))
     .argument('[filters...]', 'FIELD=VALUE filters (Falco field names)')
@@ -337,25 +366,30 @@ export function register(program: Command): void {
     .option('--limit <n>', 'max events', '50')
     .option('--all', 'follow cursors to the end')
     .option('--asc', 'oldest first')
-    .action(async (filters: string[], o: ClientOpts & { since?: string; until?: string; sensor?: string; workload?: string; limit: string; all?: boolean; asc?: boolean }) => {
-      const t = resolveApi(o);
-      const q = new URLSearchParams();
-      for (const f of filters) {
-        const i = f.indexOf('=');
-        if (i <= 0) throw new VigilError('VIGIL_E_USAGE', `filter ${JSON.stringify(f)} is not FIELD=VALUE`);
-        q.append(f.slice(0, i), f.slice(i + 1));
-      }
-      for (const k of ['since', 'until', 'sensor', 'workload'] as const) if (o[k]) q.set(k, o[k]!);
-      if (o.asc) q.set('order', 'asc');
-      const items = await fetchPages<EventRow>(t, '/api/v1/events', q, Number(o.limit), Boolean(o.all));
-      if (o.json) return out(items.map((e) => stringifyJson(e)).join('\n') + (items.length ? '\n' : ''));
-      out(
-        table(
-          items.map((e) => [nsIso(e.evt?.time), e.evt?.type, e.proc?.name, e.proc?.pid, e.container?.id, e.k8s?.pod?.name, e.fd?.name ?? e.proc?.cmdline]),
-          ['TIME', 'TYPE', 'PROC', 'PID', 'CONTAINER', 'POD', 'DETAIL'],
-        ),
-      );
-    });
+    .action(
+      async (
+        filters: string[],
+        o: ClientOpts & { since?: string; until?: string; sensor?: string; workload?: string; limit: string; all?: boolean; asc?: boolean },
+      ) => {
+        const t = resolveApi(o);
+        const q = new URLSearchParams();
+        for (const f of filters) {
+          const i = f.indexOf('=');
+          if (i <= 0) throw new VigilError('VIGIL_E_USAGE', `filter ${JSON.stringify(f)} is not FIELD=VALUE`);
+          q.append(f.slice(0, i), f.slice(i + 1));
+        }
+        for (const k of ['since', 'until', 'sensor', 'workload'] as const) if (o[k]) q.set(k, o[k]!);
+        if (o.asc) q.set('order', 'asc');
+        const items = await fetchPages<EventRow>(t, '/api/v1/events', q, Number(o.limit), Boolean(o.all));
+        if (o.json) return out(items.map((e) => stringifyJson(e)).join('\n') + (items.length ? '\n' : ''));
+        out(
+          table(
+            items.map((e) => [nsIso(e.evt?.time), e.evt?.type, e.proc?.name, e.proc?.pid, e.container?.id, e.k8s?.pod?.name, e.fd?.name ?? e.proc?.cmdline]),
+            ['TIME', 'TYPE', 'PROC', 'PID', 'CONTAINER', 'POD', 'DETAIL'],
+          ),
+        );
+      },
+    );
 
   const alerts = addClientOptions(program.command('alerts').description('query alerts'))
     .option('--rule <rule...>', 'rule name(s)')
@@ -368,27 +402,50 @@ export function register(program: Command): void {
     .option('--unacked', 'only not acknowledged')
     .option('--limit <n>', 'max alerts', '50')
     .option('--all', 'follow cursors to the end')
-    .action(async (o: ClientOpts & { rule?: string[]; priority?: string[]; minPriority?: string; container?: string[]; pod?: string[]; since?: string; until?: string; unacked?: boolean; limit: string; all?: boolean }) => {
-      const t = resolveApi(o);
-      const q = new URLSearchParams();
-      for (const r of o.rule ?? []) q.append('rule', r);
-      for (const r of o.priority ?? []) q.append('priority', r);
-      for (const r of o.container ?? []) q.append('container', r);
-      for (const r of o.pod ?? []) q.append('pod', r);
-      if (o.minPriority) q.set('min_priority', o.minPriority);
-      if (o.since) q.set('since', o.since);
-      if (o.until) q.set('until', o.until);
-      if (o.unacked) q.set('acked', 'false');
-      const items = await fetchPages<AlertRow>(t, '/api/v1/alerts', q, Number(o.limit), Boolean(o.all));
-      if (o.json) return out(items.map((e) => stringifyJson(e)).join('\n') + (items.length ? '\n' : ''));
-      out(table(items.map((a) => [a.time, a.priority, a.rule, a.output_fields?.['container.id'], a.acked ? 'yes' : 'no', a.uuid, a.output]), ['TIME', 'PRIORITY', 'RULE', 'CONTAINER', 'ACKED', 'UUID', 'OUTPUT']));
-    });
+    .action(
+      async (
+        o: ClientOpts & {
+          rule?: string[];
+          priority?: string[];
+          minPriority?: string;
+          container?: string[];
+          pod?: string[];
+          since?: string;
+          until?: string;
+          unacked?: boolean;
+          limit: string;
+          all?: boolean;
+        },
+      ) => {
+        const t = resolveApi(o);
+        const q = new URLSearchParams();
+        for (const r of o.rule ?? []) q.append('rule', r);
+        for (const r of o.priority ?? []) q.append('priority', r);
+        for (const r of o.container ?? []) q.append('container', r);
+        for (const r of o.pod ?? []) q.append('pod', r);
+        if (o.minPriority) q.set('min_priority', o.minPriority);
+        if (o.since) q.set('since', o.since);
+        if (o.until) q.set('until', o.until);
+        if (o.unacked) q.set('acked', 'false');
+        const items = await fetchPages<AlertRow>(t, '/api/v1/alerts', q, Number(o.limit), Boolean(o.all));
+        if (o.json) return out(items.map((e) => stringifyJson(e)).join('\n') + (items.length ? '\n' : ''));
+        out(
+          table(
+            items.map((a) => [a.time, a.priority, a.rule, a.output_fields?.['container.id'], a.acked ? 'yes' : 'no', a.uuid, a.output]),
+            ['TIME', 'PRIORITY', 'RULE', 'CONTAINER', 'ACKED', 'UUID', 'OUTPUT'],
+          ),
+        );
+      },
+    );
   // --api/--token/--data/--ca/--json are the parent's options (commander hands them to `alerts`).
-  alerts.command('ack <uuid>').description('acknowledge an alert').action(async (uuid: string, _o: unknown, cmd: Command) => {
-    const o = cmd.optsWithGlobals() as ClientOpts;
-    const r = await apiCall<unknown>(resolveApi(o), 'POST', `/api/v1/alerts/${encodeURIComponent(uuid)}/ack`);
-    out(o.json ? JSON.stringify(r) + '\n' : `acknowledged ${uuid}\n`);
-  });
+  alerts
+    .command('ack <uuid>')
+    .description('acknowledge an alert')
+    .action(async (uuid: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as ClientOpts;
+      const r = await apiCall<unknown>(resolveApi(o), 'POST', `/api/v1/alerts/${encodeURIComponent(uuid)}/ack`);
+      out(o.json ? JSON.stringify(r) + '\n' : `acknowledged ${uuid}\n`);
+    });
 
   addClientOptions(program.command('insights').description('runtime insights: workloads, or one workload in detail'))
     .argument('[workload]', 'workload id (k8s:NS:KIND:NAME, container:ID, host:NAME)')
@@ -403,22 +460,83 @@ export function register(program: Command): void {
       if (!workload) {
         const r = await apiCall<{ items: WorkloadSummary[] }>(t, 'GET', `/api/v1/insights/workloads${qs}`);
         if (o.json) return out(JSON.stringify(r.items, null, 2) + '\n');
-        return out(table(r.items.map((w) => [w.id, w.kind, w.namespace, w.containers, w.events, w.denied, w.last_seen]), ['WORKLOAD', 'KIND', 'NAMESPACE', 'CONTAINERS', 'EVENTS', 'DENIED', 'LAST SEEN']));
+        return out(
+          table(
+            r.items.map((w) => [w.id, w.kind, w.namespace, w.containers, w.events, w.denied, w.last_seen]),
+            ['WORKLOAD', 'KIND', 'NAMESPACE', 'CONTAINERS', 'EVENTS', 'DENIED', 'LAST SEEN'],
+          ),
+        );
       }
       const w = await apiCall<WorkloadInsights>(t, 'GET', `/api/v1/insights/workloads/${encodeURIComponent(workload)}${qs}`);
       if (o.json) return out(JSON.stringify(w, null, 2) + '\n');
-      out(`${w.id}  (${w.kind}${w.namespace ? `, namespace ${w.namespace}` : ''})  events=${w.events} denied=${w.denied}  ${w.first_seen} .. ${w.last_seen}\n\n`);
-      out('NETWORK\n' + table(w.network.map((n) => [n.direction, n.peer, n.port, n.protocol, n.allowed, n.denied, n.last_seen, n.policies.join(',')]), ['DIR', 'PEER', 'PORT', 'PROTO', 'ALLOWED', 'DENIED', 'LAST SEEN', 'POLICIES']) + '\n');
-      out('FILES\n' + table(w.files.map((f) => [f.path + (f.collapsed ? ` (${f.collapsed})` : ''), f.operation, f.count, f.denied, f.last_seen, f.policies.join(',')]), ['PATH', 'OP', 'COUNT', 'DENIED', 'LAST SEEN', 'POLICIES']) + '\n');
-      out('PROCESSES\n' + table(w.processes.map((p) => [p.exe, p.parent, p.count, p.last_seen]), ['EXE', 'PARENT', 'COUNT', 'LAST SEEN']) + '\n');
-      out('CAPABILITIES\n' + table(w.capabilities.map((c) => [c.name, c.granted, c.denied, c.count, c.last_seen]), ['CAPABILITY', 'GRANTED', 'DENIED', 'RECORDS', 'LAST SEEN']) + '\n');
-      out('POLICIES\n' + table(w.policies.map((p) => [p.policy, p.action, p.rule, p.count, p.last_seen]), ['POLICY', 'ACTION', 'RULE', 'COUNT', 'LAST SEEN']) + '\n');
-      out('RULES\n' + table(w.rules.map((r) => [r.rule, r.priority, r.count, r.last_seen]), ['RULE', 'PRIORITY', 'ALERTS', 'LAST SEEN']));
+      out(
+        `${w.id}  (${w.kind}${w.namespace ? `, namespace ${w.namespace}` : ''})  events=${w.events} denied=${w.denied}  ${w.first_seen} .. ${w.last_seen}\n\n`,
+      );
+      out(
+        'NETWORK\n' +
+          table(
+            w.network.map((n) => [n.direction, n.peer, n.port, n.protocol, n.allowed, n.denied, n.last_seen, n.policies.join(',')]),
+            ['DIR', 'PEER', 'PORT', 'PROTO', 'ALLOWED', 'DENIED', 'LAST SEEN', 'POLICIES'],
+          ) +
+          '\n',
+      );
+      out(
+        'FILES\n' +
+          table(
+            w.files.map((f) => [f.path + (f.collapsed ? ` (${f.collapsed})` : ''), f.operation, f.count, f.denied, f.last_seen, f.policies.join(',')]),
+            ['PATH', 'OP', 'COUNT', 'DENIED', 'LAST SEEN', 'POLICIES'],
+          ) +
+          '\n',
+      );
+      out(
+        'PROCESSES\n' +
+          table(
+            w.processes.map((p) => [p.exe, p.parent, p.count, p.last_seen]),
+            ['EXE', 'PARENT', 'COUNT', 'LAST SEEN'],
+          ) +
+          '\n',
+      );
+      out(
+        'CAPABILITIES\n' +
+          table(
+            w.capabilities.map((c) => [c.name, c.granted, c.denied, c.count, c.last_seen]),
+            ['CAPABILITY', 'GRANTED', 'DENIED', 'RECORDS', 'LAST SEEN'],
+          ) +
+          '\n',
+      );
+      out(
+        'POLICIES\n' +
+          table(
+            w.policies.map((p) => [p.policy, p.action, p.rule, p.count, p.last_seen]),
+            ['POLICY', 'ACTION', 'RULE', 'COUNT', 'LAST SEEN'],
+          ) +
+          '\n',
+      );
+      out(
+        'RULES\n' +
+          table(
+            w.rules.map((r) => [r.rule, r.priority, r.count, r.last_seen]),
+            ['RULE', 'PRIORITY', 'ALERTS', 'LAST SEEN'],
+          ),
+      );
     });
 
   addClientOptions(program.command('sensors').description('list enrolled sensors')).action(async (o: ClientOpts) => {
     const r = await apiCall<{ items: SensorRow[] }>(resolveApi(o), 'GET', '/api/v1/sensors');
     if (o.json) return out(JSON.stringify(r.items, null, 2) + '\n');
-    out(table(r.items.map((s) => [s.id, s.hostname, s.version, s.revoked ? 'revoked' : s.connected ? 'connected' : 'offline', s.last_seen, s.events_received, `${s.drops.kernel}/${s.drops.user}/${s.drops.spool}`]), ['ID', 'HOSTNAME', 'VERSION', 'STATE', 'LAST SEEN', 'EVENTS', 'DROPS K/U/SPOOL']));
+    out(
+      table(
+        r.items.map((s) => [
+          s.id,
+          s.hostname,
+          s.version,
+          s.revoked ? 'revoked' : s.connected ? 'connected' : 'offline',
+          s.last_seen,
+          s.events_received,
+          `${s.drops.kernel}/${s.drops.user}/${s.drops.spool}`,
+        ]),
+        ['ID', 'HOSTNAME', 'VERSION', 'STATE', 'LAST SEEN', 'EVENTS', 'DROPS K/U/SPOOL'],
+      ),
+    );
   });
 }

@@ -91,14 +91,20 @@ export function register(program: Command): void {
     .option('--socket <path>', 'local control socket for vigil status and metrics', DEFAULT_SOCKET)
     .option('--no-socket', 'do not open the local control socket')
     .option('--ringbuf-mb <mb>', 'kernel ring buffer size in MiB (power of two)', intOpt('--ringbuf-mb'), 16)
-    .option('--wakeup-ms <ms>', 'how long events may wait in the kernel ring buffer before they are read: fewer wakeups, less overhead; 0 reads every event at once (lowest latency)', intOpt('--wakeup-ms'), DEFAULT_WAKEUP_MS)
+    .option(
+      '--wakeup-ms <ms>',
+      'how long events may wait in the kernel ring buffer before they are read: fewer wakeups, less overhead; 0 reads every event at once (lowest latency)',
+      intOpt('--wakeup-ms'),
+      DEFAULT_WAKEUP_MS,
+    )
     .option('-q, --quiet', 'do not print events (alerts, the uplink and the socket still work)');
   const hooks = createRunHooks();
   const valuesOf = declareHookOptions(cmd, hooks);
   cmd.action(async (raw: Record<string, unknown>) => {
     const opts = coreOptions(raw);
     if (opts.argvMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--argv-max must be at most 4096', { exitCode: 2 });
-    if (opts.wakeupMs !== undefined && (opts.wakeupMs < 0 || opts.wakeupMs > 1000)) throw new VigilError('VIGIL_E_USAGE', '--wakeup-ms must be between 0 and 1000', { exitCode: 2 });
+    if (opts.wakeupMs !== undefined && (opts.wakeupMs < 0 || opts.wakeupMs > 1000))
+      throw new VigilError('VIGIL_E_USAGE', '--wakeup-ms must be between 0 and 1000', { exitCode: 2 });
     if (opts.envMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--env-max must be at most 4096', { exitCode: 2 });
     const code = await runSensor(opts, valuesOf(raw), hooks);
     process.exit(code);

@@ -43,14 +43,16 @@ function jsonLine(r: ScenarioResult): string {
 
 async function selftest(opts: SelftestOpts): Promise<number> {
   if (opts.list) {
-    for (const s of selectScenarios(opts.only)) process.stdout.write(`${s.rule}${s.needsContainer ? '  [container]' : ''}${s.gap ? `  [known gap: ${s.gap}]` : ''}\n`);
+    for (const s of selectScenarios(opts.only))
+      process.stdout.write(`${s.rule}${s.needsContainer ? '  [container]' : ''}${s.gap ? `  [known gap: ${s.gap}]` : ''}\n`);
     return 0;
   }
   const rulesFile = opts.rules ?? defaultRulesFile();
   if (!rulesFile) throw new VigilError('VIGIL_E_USAGE', 'no rules file: pass --rules FILE (the stable Falco rules, falco_rules.yaml)', { exitCode: 2 });
   if (process.getuid?.() !== 0) throw new VigilError('VIGIL_E_NOT_ROOT', undefined, { exitCode: 2 });
   const scenarios = selectScenarios(opts.only);
-  if (!opts.workload && !scenarios.length) throw new VigilError('VIGIL_E_USAGE', `no scenario matches ${opts.only?.join(', ')} (see vigil selftest --list)`, { exitCode: 2 });
+  if (!opts.workload && !scenarios.length)
+    throw new VigilError('VIGIL_E_USAGE', `no scenario matches ${opts.only?.join(', ')} (see vigil selftest --list)`, { exitCode: 2 });
   const { SelftestRunner } = await import('../../selftest/runner.ts');
   const runner = await SelftestRunner.start({ rulesFile });
   const stop = () => void runner.stop().finally(() => process.exit(130));
@@ -66,8 +68,11 @@ async function selftest(opts: SelftestOpts): Promise<number> {
       if (min < 0) throw new VigilError('VIGIL_E_USAGE', `--min-priority: unknown priority "${opts.minPriority}"`, { exitCode: 2 });
       const w = await runner.workload(opts.workload, { onOutput: (s) => process.stderr.write(s) });
       const shown = w.alerts.filter((a) => PRIORITIES.indexOf(a.alert.priority) <= min);
-      for (const a of shown) process.stdout.write(opts.json ? alertToJson(a.alert) + '\n' : `${a.alert.priority.toUpperCase()}  ${a.alert.rule}  ${a.alert.output}\n`);
-      process.stderr.write(`vigil selftest: workload exited ${w.code}; ${w.events} events from its processes; ${shown.length} alert(s) of ${opts.minPriority} or higher (${w.alerts.length} in all)\n`);
+      for (const a of shown)
+        process.stdout.write(opts.json ? alertToJson(a.alert) + '\n' : `${a.alert.priority.toUpperCase()}  ${a.alert.rule}  ${a.alert.output}\n`);
+      process.stderr.write(
+        `vigil selftest: workload exited ${w.code}; ${w.events} events from its processes; ${shown.length} alert(s) of ${opts.minPriority} or higher (${w.alerts.length} in all)\n`,
+      );
       return w.code === 0 ? 0 : 1;
     }
     let failed = 0;
@@ -88,7 +93,9 @@ async function selftest(opts: SelftestOpts): Promise<number> {
 export function register(program: Command): void {
   program
     .command('selftest')
-    .description('trigger each stable Falco rule for real on this node (containers where needed) and check that exactly it fires, and not for a benign twin (root)')
+    .description(
+      'trigger each stable Falco rule for real on this node (containers where needed) and check that exactly it fires, and not for a benign twin (root)',
+    )
     .option('--rules <file>', 'rules file (default: ../shared/falco/falco_rules.yaml next to the checkout)')
     .option('--only <name...>', 'run only the scenarios whose rule name contains one of these (case-insensitive)')
     .option('--json', 'one JSON object per scenario (or per alert with --workload)')

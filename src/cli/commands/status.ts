@@ -13,21 +13,31 @@ export function formatStatus(s: SensorStatus): string {
   const hello = tryParseHello(s.hello);
   const wake = hello && 'wakeup_ms' in hello.fields ? hello.wakeupMs : undefined;
   if (wake !== undefined) out.push(`ring buffer reads: ${wake === 0 ? 'on every event' : `every ${wake} ms (or sooner when 1/16 of the buffer is waiting)`}`);
-  out.push(`user-space: decoded ${s.userspace.decoded}, emitted ${s.userspace.emitted}, dropped ${s.userspace.dropped}, malformed ${s.userspace.malformed}, errors ${s.userspace.enrichErrors}`);
-  out.push(`process table: ${s.procTable.size} (seeded ${s.procTable.seeded}, read from /proc ${s.procTable.fromProc}, evicted ${s.procTable.evicted}, unknown ${s.procTable.missing})`);
+  out.push(
+    `user-space: decoded ${s.userspace.decoded}, emitted ${s.userspace.emitted}, dropped ${s.userspace.dropped}, malformed ${s.userspace.malformed}, errors ${s.userspace.enrichErrors}`,
+  );
+  out.push(
+    `process table: ${s.procTable.size} (seeded ${s.procTable.seeded}, read from /proc ${s.procTable.fromProc}, evicted ${s.procTable.evicted}, unknown ${s.procTable.missing})`,
+  );
   out.push(`capability checks aggregated in kernel: ${s.kernel.capabilityChecks}`);
   out.push('');
   out.push('hooks:');
   for (const h of s.hooks) {
-    out.push(`  ${h.attached ? '+' : '!'} ${h.id.padEnd(32)} ${h.tier.padEnd(10)} needed by: ${h.reasons.join('; ')}${h.error ? `  [not attached: ${h.error}]` : ''}`);
+    out.push(
+      `  ${h.attached ? '+' : '!'} ${h.id.padEnd(32)} ${h.tier.padEnd(10)} needed by: ${h.reasons.join('; ')}${h.error ? `  [not attached: ${h.error}]` : ''}`,
+    );
     if (h.filter) out.push(`      in-kernel filter: ${h.filter}`);
   }
   out.push('');
-  out.push(`${'event type'.padEnd(16)} ${'seen'.padStart(10)} ${'filtered'.padStart(10)} ${'emitted'.padStart(10)} ${'dropped'.padStart(8)} ${'decoded'.padStart(10)}`);
+  out.push(
+    `${'event type'.padEnd(16)} ${'seen'.padStart(10)} ${'filtered'.padStart(10)} ${'emitted'.padStart(10)} ${'dropped'.padStart(8)} ${'decoded'.padStart(10)}`,
+  );
   const types = new Set([...Object.keys(s.kernel.perType), ...Object.keys(s.eventsByType)]);
   for (const t of [...types].sort()) {
     const k = s.kernel.perType[t] ?? { seen: 0, filtered: 0, emitted: 0, dropped: 0 };
-    out.push(`${t.padEnd(16)} ${String(k.seen).padStart(10)} ${String(k.filtered).padStart(10)} ${String(k.emitted).padStart(10)} ${String(k.dropped).padStart(8)} ${String(s.eventsByType[t] ?? 0).padStart(10)}`);
+    out.push(
+      `${t.padEnd(16)} ${String(k.seen).padStart(10)} ${String(k.filtered).padStart(10)} ${String(k.emitted).padStart(10)} ${String(k.dropped).padStart(8)} ${String(s.eventsByType[t] ?? 0).padStart(10)}`,
+    );
   }
   return out.join('\n') + '\n';
 }

@@ -25,14 +25,20 @@ export const containerFields: FieldDef[] = [
     const t = nsString(evTime(ev));
     return s === undefined || t === undefined ? undefined : nsDiff(t, s);
   }),
-  field('container.label', 'string', 'a container label by key (container.label[KEY])', (arg) => {
-    const labels = rawGetter('container.labels');
-    const key = arg ?? '';
-    return (ev) => {
-      const l = labels(ev);
-      if (l === null || typeof l !== 'object') return undefined;
-      const v = (l as Record<string, unknown>)[key];
-      return v === undefined || v === null || typeof v === 'object' ? undefined : (v as string);
-    };
-  }, { arg: 'key' }),
+  field(
+    'container.label',
+    'string',
+    'a container label by key (container.label[KEY])',
+    (arg) => {
+      const labels = rawGetter('container.labels');
+      const key = arg ?? '';
+      return (ev) => {
+        const l = labels(ev);
+        if (l === null || typeof l !== 'object') return undefined;
+        const v = (l as Record<string, unknown>)[key];
+        return v === undefined || v === null || typeof v === 'object' ? undefined : (v as string);
+      };
+    },
+    { arg: 'key' },
+  ),
 ];

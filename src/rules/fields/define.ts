@@ -31,13 +31,7 @@ export interface FieldOpts {
 }
 
 /** Declares a field; `build` receives the argument (index or key) when the field takes one. */
-export function field(
-  name: string,
-  type: FieldType,
-  desc: string,
-  build: (arg: string | undefined) => Extractor,
-  opts: FieldOpts = {},
-): FieldDef {
+export function field(name: string, type: FieldType, desc: string, build: (arg: string | undefined) => Extractor, opts: FieldOpts = {}): FieldDef {
   const def: FieldDef = {
     name,
     type,

@@ -4,9 +4,7 @@
 import { hostname } from 'node:os';
 import type { Ev, Extractor, FieldDef, Value } from '../types.ts';
 import { field } from './define.ts';
-import {
-  absPath, firstOf, getter, nsToDateTime, nsToIso8601, nsToParts, nsToTimeOfDay, nsString, OPEN_TYPES, rawGetter, resString,
-} from './util.ts';
+import { absPath, firstOf, getter, nsToDateTime, nsToIso8601, nsToParts, nsToTimeOfDay, nsString, OPEN_TYPES, rawGetter, resString } from './util.ts';
 
 const evType = getter('evt.type');
 const evTime = getter('evt.time');
@@ -132,10 +130,12 @@ export const evtFields: FieldDef[] = [
     return r;
   }),
   field('evt.rawres', 'int', 'result as a number (negative errno on failure)', () => rawRes),
-  field('evt.failed', 'bool', 'true if the event returned an error', () => firstOf(getter('evt.failed'), (ev) => {
-    const r = rawRes(ev);
-    return typeof r === 'number' ? r < 0 : undefined;
-  })),
+  field('evt.failed', 'bool', 'true if the event returned an error', () =>
+    firstOf(getter('evt.failed'), (ev) => {
+      const r = rawRes(ev);
+      return typeof r === 'number' ? r < 0 : undefined;
+    }),
+  ),
   field('evt.is_open_read', 'bool', 'true for open events where the path was opened for reading', () => (ev) => (openAccess(ev) & 1) !== 0),
   field('evt.is_open_write', 'bool', 'true for open events where the path was opened for writing', () => (ev) => (openAccess(ev) & 2) !== 0),
   field('evt.is_open_exec', 'bool', 'true for open events that create an executable file (O_CREAT with an x mode bit)', () => (ev) => {
@@ -147,19 +147,27 @@ export const evtFields: FieldDef[] = [
     return typeof m === 'number' ? (m & 0o111) !== 0 : false;
   }),
   field('evt.is_open_create', 'bool', 'true for open events with O_CREAT', () => openHasFlag('O_CREAT', 0o100)),
-  field('evt.arg', 'string', 'an event argument by name (evt.arg.NAME, evt.arg[NAME]) or position (evt.arg[N]), rendered as text', argExtractor, { arg: 'key' }),
-  field('evt.rawarg', 'dynamic', 'an event argument by name, raw (numbers stay numbers)', (arg) => {
-    const key = arg ?? '';
-    return (ev) => {
-      const o = rawargObj(ev);
-      if (o !== null && typeof o === 'object') {
-        const v = renderArg((o as Record<string, unknown>)[key]);
-        if (v !== undefined) return v;
-      }
-      const a = argObj(ev);
-      return a !== null && typeof a === 'object' ? renderArg((a as Record<string, unknown>)[key]) : undefined;
-    };
-  }, { arg: 'key' }),
+  field('evt.arg', 'string', 'an event argument by name (evt.arg.NAME, evt.arg[NAME]) or position (evt.arg[N]), rendered as text', argExtractor, {
+    arg: 'key',
+  }),
+  field(
+    'evt.rawarg',
+    'dynamic',
+    'an event argument by name, raw (numbers stay numbers)',
+    (arg) => {
+      const key = arg ?? '';
+      return (ev) => {
+        const o = rawargObj(ev);
+        if (o !== null && typeof o === 'object') {
+          const v = renderArg((o as Record<string, unknown>)[key]);
+          if (v !== undefined) return v;
+        }
+        const a = argObj(ev);
+        return a !== null && typeof a === 'object' ? renderArg((a as Record<string, unknown>)[key]) : undefined;
+      };
+    },
+    { arg: 'key' },
+  ),
   field('evt.args', 'string', 'all event arguments as NAME=VALUE pairs', () => (ev) => {
     const o = argObj(ev);
     if (o === null || typeof o !== 'object') return undefined;
@@ -170,7 +178,9 @@ export const evtFields: FieldDef[] = [
   field('evt.info', 'string', 'event arguments as text (same as evt.args)', () => (ev) => {
     const o = argObj(ev);
     if (o === null || typeof o !== 'object') return undefined;
-    return Object.entries(o).map(([k, v]) => `${k}=${renderArg(v) ?? ''}`).join(' ');
+    return Object.entries(o)
+      .map(([k, v]) => `${k}=${renderArg(v) ?? ''}`)
+      .join(' ');
   }),
   field('evt.abspath', 'path', 'absolute path of the file argument (name/path/filename), resolved against the cwd', () => {
     const name = firstOf(getter('evt.arg.name'), getter('evt.arg.path'), getter('evt.arg.filename'), getter('evt.arg.pathname'));

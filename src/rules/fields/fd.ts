@@ -8,7 +8,29 @@ import { absPath, basename, dirname, firstOf, getter, OPEN_TYPES } from './util.
 
 const evType = getter('evt.type');
 const rawRes = firstOf(getter('evt.rawres'), getter('evt.res'));
-const FD_CREATORS = new Set([...OPEN_TYPES, 'socket', 'accept', 'accept4', 'memfd_create', 'dup', 'dup2', 'dup3', 'pipe', 'pipe2', 'eventfd', 'eventfd2', 'signalfd', 'signalfd4', 'timerfd_create', 'inotify_init', 'inotify_init1', 'userfaultfd', 'bpf', 'io_uring_setup', 'pidfd_open']);
+const FD_CREATORS = new Set([
+  ...OPEN_TYPES,
+  'socket',
+  'accept',
+  'accept4',
+  'memfd_create',
+  'dup',
+  'dup2',
+  'dup3',
+  'pipe',
+  'pipe2',
+  'eventfd',
+  'eventfd2',
+  'signalfd',
+  'signalfd4',
+  'timerfd_create',
+  'inotify_init',
+  'inotify_init1',
+  'userfaultfd',
+  'bpf',
+  'io_uring_setup',
+  'pidfd_open',
+]);
 
 const isOpen = (ev: Ev): boolean => {
   const t = evType(ev);
@@ -16,9 +38,23 @@ const isOpen = (ev: Ev): boolean => {
 };
 
 const TYPECHAR: Record<string, string> = {
-  file: 'f', directory: 'd', ipv4: '4', ipv6: '6', unix: 'u', pipe: 'p', event: 'e', signalfd: 's',
-  eventpoll: 'l', inotify: 'i', timerfd: 't', netlink: 'n', bpf: 'b', userfaultfd: 'u', io_uring: 'r',
-  memfd: 'm', pidfd: 'P',
+  file: 'f',
+  directory: 'd',
+  ipv4: '4',
+  ipv6: '6',
+  unix: 'u',
+  pipe: 'p',
+  event: 'e',
+  signalfd: 's',
+  eventpoll: 'l',
+  inotify: 'i',
+  timerfd: 't',
+  netlink: 'n',
+  bpf: 'b',
+  userfaultfd: 'u',
+  io_uring: 'r',
+  memfd: 'm',
+  pidfd: 'P',
 };
 
 const fdNum = getter('fd.num');
@@ -88,26 +124,34 @@ function both(a: Extractor, b: Extractor): () => ListExtractor {
 }
 
 export const fdFields: FieldDef[] = [
-  field('fd.num', 'int', 'file descriptor number (-1 for a failed open)', () => firstOf(fdNum, (ev) => {
-    const t = evType(ev);
-    if (typeof t !== 'string' || !FD_CREATORS.has(t)) return undefined;
-    const r = rawRes(ev);
-    return typeof r === 'number' ? (r < 0 ? -1 : r) : undefined;
-  })),
+  field('fd.num', 'int', 'file descriptor number (-1 for a failed open)', () =>
+    firstOf(fdNum, (ev) => {
+      const t = evType(ev);
+      if (typeof t !== 'string' || !FD_CREATORS.has(t)) return undefined;
+      const r = rawRes(ev);
+      return typeof r === 'number' ? (r < 0 ? -1 : r) : undefined;
+    }),
+  ),
   field('fd.type', 'string', 'fd type: file, directory, ipv4, ipv6, unix, pipe, memfd...', () => fdType),
   field('fd.typechar', 'string', 'fd type as one character: f, d, 4, 6, u, p...', () => typechar),
   field('fd.name', 'string', 'full path for files; cip:cport->sip:sport for sockets', () => name),
-  field('fd.nameraw', 'string', 'the path exactly as passed to the syscall', () => firstOf(getter('fd.nameraw'), (ev) => (isOpen(ev) ? argName(ev) : undefined))),
-  field('fd.directory', 'path', 'directory containing the file', () => firstOf(getter('fd.directory'), (ev) => {
-    if (!isPathFd(ev)) return undefined;
-    const n = name(ev);
-    return typeof n === 'string' ? dirname(n) : undefined;
-  })),
-  field('fd.filename', 'string', 'file name without the directory', () => firstOf(getter('fd.filename'), (ev) => {
-    if (!isPathFd(ev)) return undefined;
-    const n = name(ev);
-    return typeof n === 'string' ? basename(n) : undefined;
-  })),
+  field('fd.nameraw', 'string', 'the path exactly as passed to the syscall', () =>
+    firstOf(getter('fd.nameraw'), (ev) => (isOpen(ev) ? argName(ev) : undefined)),
+  ),
+  field('fd.directory', 'path', 'directory containing the file', () =>
+    firstOf(getter('fd.directory'), (ev) => {
+      if (!isPathFd(ev)) return undefined;
+      const n = name(ev);
+      return typeof n === 'string' ? dirname(n) : undefined;
+    }),
+  ),
+  field('fd.filename', 'string', 'file name without the directory', () =>
+    firstOf(getter('fd.filename'), (ev) => {
+      if (!isPathFd(ev)) return undefined;
+      const n = name(ev);
+      return typeof n === 'string' ? basename(n) : undefined;
+    }),
+  ),
   field('fd.containername', 'string', 'container id + fd name', () => {
     const cid = getter('container.id');
     return (ev) => {
@@ -147,14 +191,16 @@ export const fdFields: FieldDef[] = [
   field('fd.l4proto', 'string', 'transport protocol: tcp, udp, icmp, raw', () => getter('fd.l4proto')),
   field('fd.sockfamily', 'string', 'socket family: ip or unix', () => getter('fd.sockfamily')),
   field('fd.is_server', 'bool', 'true if the process owns the server side of the socket', () => isServer),
-  field('fd.connected', 'bool', 'true if the socket is connected (connect succeeded; false for sendto/sendmsg with an explicit address)', () => firstOf(getter('fd.connected'), (ev) => {
-    const t = evType(ev);
-    if (t === 'connect') {
-      const r = rawRes(ev);
-      return typeof r === 'number' ? r >= 0 : undefined;
-    }
-    return undefined;
-  })),
+  field('fd.connected', 'bool', 'true if the socket is connected (connect succeeded; false for sendto/sendmsg with an explicit address)', () =>
+    firstOf(getter('fd.connected'), (ev) => {
+      const t = evType(ev);
+      if (t === 'connect') {
+        const r = rawRes(ev);
+        return typeof r === 'number' ? r >= 0 : undefined;
+      }
+      return undefined;
+    }),
+  ),
   field('fd.name_changed', 'bool', 'true when the event changed the fd name (e.g. connect, sendto to a new address)', () => getter('fd.name_changed')),
   field('fd.uid', 'string', 'unique id of the fd (pid + fd number)', () => {
     const pid = getter('proc.pid');

@@ -42,10 +42,12 @@ function abs(get: Extractor): Extractor {
 }
 
 export const fsFields: FieldDef[] = [
-  field('fs.path.name', 'path', 'absolute path of the file the event is about', () => firstOf(abs(nameRaw), (ev) => {
-    const t = evType(ev);
-    return typeof t === 'string' && SRC_TYPES.has(t) ? undefined : fdName(ev);
-  })),
+  field('fs.path.name', 'path', 'absolute path of the file the event is about', () =>
+    firstOf(abs(nameRaw), (ev) => {
+      const t = evType(ev);
+      return typeof t === 'string' && SRC_TYPES.has(t) ? undefined : fdName(ev);
+    }),
+  ),
   field('fs.path.nameraw', 'path', 'path of the file as passed to the syscall', () => nameRaw),
   field('fs.path.source', 'path', 'absolute source path (rename, link, symlink)', () => abs(source)),
   field('fs.path.sourceraw', 'path', 'source path as passed to the syscall', () => source),

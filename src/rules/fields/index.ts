@@ -25,7 +25,9 @@ export const FIELD_CLASSES: Record<string, FieldDef[]> = {
 };
 
 export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(
-  Object.values(FIELD_CLASSES).flat().map((f) => [f.name, f]),
+  Object.values(FIELD_CLASSES)
+    .flat()
+    .map((f) => [f.name, f]),
 );
 
 const KEYED = [...FIELDS.values()].filter((f) => f.arg === 'key');

@@ -15,12 +15,24 @@ export const k8sFields: FieldDef[] = [
     const l = labels(ev);
     if (typeof l === 'string') return l;
     if (l === null || typeof l !== 'object') return undefined;
-    return '(' + Object.entries(l as Record<string, unknown>).map(([k, v]) => `${k}:${String(v)}`).join(',') + ')';
+    return (
+      '(' +
+      Object.entries(l as Record<string, unknown>)
+        .map(([k, v]) => `${k}:${String(v)}`)
+        .join(',') +
+      ')'
+    );
   }),
-  field('k8s.pod.label', 'string', 'a Kubernetes pod label by key (k8s.pod.label[KEY])', (arg) => (ev) => {
-    const l = labels(ev);
-    if (l === null || typeof l !== 'object') return undefined;
-    const v = (l as Record<string, unknown>)[arg ?? ''];
-    return v === undefined || v === null || typeof v === 'object' ? undefined : (v as string);
-  }, { arg: 'key' }),
+  field(
+    'k8s.pod.label',
+    'string',
+    'a Kubernetes pod label by key (k8s.pod.label[KEY])',
+    (arg) => (ev) => {
+      const l = labels(ev);
+      if (l === null || typeof l !== 'object') return undefined;
+      const v = (l as Record<string, unknown>)[arg ?? ''];
+      return v === undefined || v === null || typeof v === 'object' ? undefined : (v as string);
+    },
+    { arg: 'key' },
+  ),
 ];

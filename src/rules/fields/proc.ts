@@ -45,7 +45,14 @@ function parseIndex(arg: string | undefined): number {
 }
 
 /** An ancestor field: [0] is the process itself, [N] the N-th ancestor, no index = any ancestor. */
-function ancestor(fname: string, self: Extractor, arrPath: string, parentFallback: Extractor | undefined, type: 'string' | 'int' | 'path', desc: string): FieldDef {
+function ancestor(
+  fname: string,
+  self: Extractor,
+  arrPath: string,
+  parentFallback: Extractor | undefined,
+  type: 'string' | 'int' | 'path',
+  desc: string,
+): FieldDef {
   const all = arrayAll(arrPath);
   const scratch: Value[] = [];
   const list = (): ListExtractor => (ev) => {
@@ -61,20 +68,26 @@ function ancestor(fname: string, self: Extractor, arrPath: string, parentFallbac
     }
     return a;
   };
-  return field(fname, type, desc, (arg) => {
-    if (arg === undefined) {
-      const l = list();
-      return (ev) => {
-        const a = l(ev);
-        return a !== undefined && a.length > 0 ? a[0] : undefined;
-      };
-    }
-    const n = parseIndex(arg);
-    if (n === 0) return self;
-    const el = arrayElem(arrPath, n - 1);
-    if (n === 1 && parentFallback) return firstOf(el, parentFallback);
-    return el;
-  }, { arg: 'optindex', list });
+  return field(
+    fname,
+    type,
+    desc,
+    (arg) => {
+      if (arg === undefined) {
+        const l = list();
+        return (ev) => {
+          const a = l(ev);
+          return a !== undefined && a.length > 0 ? a[0] : undefined;
+        };
+      }
+      const n = parseIndex(arg);
+      if (n === 0) return self;
+      const el = arrayElem(arrPath, n - 1);
+      if (n === 1 && parentFallback) return firstOf(el, parentFallback);
+      return el;
+    },
+    { arg: 'optindex', list },
+  );
 }
 
 const pname = getter('proc.pname');
@@ -96,7 +109,13 @@ export const procFields: FieldDef[] = [
   field('proc.args', 'string', 'command-line arguments after argv[0], space-separated', () => args),
   field('proc.cmdline', 'string', 'proc.name followed by proc.args', () => firstOf(getter('proc.cmdline'), cmdline(name, args))),
   field('proc.exeline', 'string', 'proc.exe followed by proc.args', () => firstOf(getter('proc.exeline'), cmdline(exe, args))),
-  field('proc.env', 'string', "the process's environment as 'NAME=value NAME1=value1', or one variable's value (proc.env[NAME]); captured when a loaded rule reads it or with --capture-env", envField, { arg: 'optkey' }),
+  field(
+    'proc.env',
+    'string',
+    "the process's environment as 'NAME=value NAME1=value1', or one variable's value (proc.env[NAME]); captured when a loaded rule reads it or with --capture-env",
+    envField,
+    { arg: 'optkey' },
+  ),
   field('proc.cwd', 'path', 'current working directory, with trailing /', () => getter('proc.cwd')),
   field('proc.tty', 'int', 'controlling terminal device number, 0 if none', () => getter('proc.tty')),
   field('proc.sid', 'int', 'session id', () => getter('proc.sid')),
@@ -106,23 +125,34 @@ export const procFields: FieldDef[] = [
   field('proc.vpgid.name', 'string', 'name of the process group leader', () => getter('proc.vpgid.name')),
   field('proc.vpgid.exe', 'string', 'argv[0] of the process group leader', () => getter('proc.vpgid.exe')),
   field('proc.vpgid.exepath', 'path', 'exe path of the process group leader', () => getter('proc.vpgid.exepath')),
-  field('proc.is_vpgid_leader', 'bool', 'true if the process is its process group leader', () => firstOf(getter('proc.is_vpgid_leader'), (ev: Ev) => {
-    const a = vpid(ev);
-    const b = vpgid(ev);
-    return a === undefined || b === undefined ? undefined : Number(a) === Number(b);
-  })),
-  field('proc.is_sid_leader', 'bool', 'true if the process is its session leader', () => firstOf(getter('proc.is_sid_leader'), (ev: Ev) => {
-    const a = vpid(ev);
-    const b = sid(ev);
-    return a === undefined || b === undefined ? undefined : Number(a) === Number(b);
-  })),
+  field('proc.is_vpgid_leader', 'bool', 'true if the process is its process group leader', () =>
+    firstOf(getter('proc.is_vpgid_leader'), (ev: Ev) => {
+      const a = vpid(ev);
+      const b = vpgid(ev);
+      return a === undefined || b === undefined ? undefined : Number(a) === Number(b);
+    }),
+  ),
+  field('proc.is_sid_leader', 'bool', 'true if the process is its session leader', () =>
+    firstOf(getter('proc.is_sid_leader'), (ev: Ev) => {
+      const a = vpid(ev);
+      const b = sid(ev);
+      return a === undefined || b === undefined ? undefined : Number(a) === Number(b);
+    }),
+  ),
   field('proc.pname', 'string', 'parent process name', () => firstOf(pname, arrayElem('proc.aname', 0))),
   field('proc.pcmdline', 'string', 'parent command line', () => getter('proc.pcmdline')),
   field('proc.pexe', 'string', 'parent argv[0]', () => firstOf(pexe, arrayElem('proc.aexe', 0))),
   field('proc.pexepath', 'path', 'parent exe path', () => firstOf(pexepath, arrayElem('proc.aexepath', 0))),
   ancestor('proc.aname', name, 'proc.aname', pname, 'string', 'ancestor name: [0] the process, [1] parent, [2] grandparent...; without index any ancestor'),
   ancestor('proc.apid', pid, 'proc.apid', ppid, 'int', 'ancestor pid: [0] the process, [1] parent...; without index any ancestor'),
-  ancestor('proc.aexepath', getter('proc.exepath'), 'proc.aexepath', pexepath, 'path', 'ancestor exe path: [0] the process, [1] parent...; without index any ancestor'),
+  ancestor(
+    'proc.aexepath',
+    getter('proc.exepath'),
+    'proc.aexepath',
+    pexepath,
+    'path',
+    'ancestor exe path: [0] the process, [1] parent...; without index any ancestor',
+  ),
   ancestor('proc.aexe', exe, 'proc.aexe', pexe, 'string', 'ancestor argv[0]: [0] the process, [1] parent...; without index any ancestor'),
   field('proc.pid.ts', 'abstime', 'process start time (ns since epoch)', () => startTs),
   field('proc.duration', 'reltime', 'ns since the process started', () => (ev) => {

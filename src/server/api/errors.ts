@@ -8,7 +8,10 @@ import type { ErrorBody } from './schemas.ts';
 
 /** A request field the schema accepted but the handler could not use (e.g. an impossible date). */
 export class FieldError extends VigilError {
-  constructor(readonly field: string, readonly expected: string) {
+  constructor(
+    readonly field: string,
+    readonly expected: string,
+  ) {
     super('VIGIL_E_VALIDATION', `${field}: expected ${expected}`, { where: field });
   }
 }
@@ -25,7 +28,19 @@ const BOUND: Record<string, string> = { minimum: '>=', maximum: '<=', exclusiveM
 
 function typeName(s: Record<string, unknown> | undefined): string {
   const t = s?.type;
-  return t === 'integer' ? 'an integer' : t === 'number' ? 'a number' : t === 'boolean' ? 'true or false' : t === 'array' ? 'a list' : t === 'object' ? 'a JSON object' : t === 'string' ? 'a string' : String(t ?? 'a value');
+  return t === 'integer'
+    ? 'an integer'
+    : t === 'number'
+      ? 'a number'
+      : t === 'boolean'
+        ? 'true or false'
+        : t === 'array'
+          ? 'a list'
+          : t === 'object'
+            ? 'a JSON object'
+            : t === 'string'
+              ? 'a string'
+              : String(t ?? 'a value');
 }
 
 function what(s: Record<string, unknown> | undefined): string {
@@ -49,7 +64,11 @@ export function describeValidation(context: string, e: AjvError): { field: strin
       const known = Object.keys((ps.properties as object | undefined) ?? {});
       const kind = context === 'querystring' ? 'parameter' : 'field';
       const extra = ps.patternProperties ? (desc ?? 'a name matching the allowed patterns') : undefined;
-      return { field: `${base}.${String(e.params.additionalProperty)}`, problem: `unknown ${kind}`, expected: `one of ${known.join(', ') || '(none)'}${extra ? `, or ${extra}` : ''}` };
+      return {
+        field: `${base}.${String(e.params.additionalProperty)}`,
+        problem: `unknown ${kind}`,
+        expected: `one of ${known.join(', ') || '(none)'}${extra ? `, or ${extra}` : ''}`,
+      };
     }
     case 'enum':
       return { field: base, expected: `one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}` };
@@ -96,7 +115,12 @@ export function errorHandler(log: Logger) {
       return reply.code(400).send(body);
     }
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      const body: ErrorBody = { code: 'bad_request', message: `headers.content-type: expected application/json, got ${JSON.stringify(req.headers['content-type'] ?? '')}`, field: 'headers.content-type', expected: 'application/json' };
+      const body: ErrorBody = {
+        code: 'bad_request',
+        message: `headers.content-type: expected application/json, got ${JSON.stringify(req.headers['content-type'] ?? '')}`,
+        field: 'headers.content-type',
+        expected: 'application/json',
+      };
       return reply.code(415).send(body);
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {

@@ -26,7 +26,11 @@ export type { RouteInfo } from './openapi.ts';
  * Installs the API on `app`. `extra` registers further route plugins (the sensor stream) so that
  * they are documented too; `routeTap` sees every route as registered (tests).
  */
-export function registerApi(app: FastifyInstance, ctx: ApiContext, o: { extra?: (app: FastifyInstance) => Promise<void>; routeTap?: (r: RouteInfo) => void } = {}): void {
+export function registerApi(
+  app: FastifyInstance,
+  ctx: ApiContext,
+  o: { extra?: (app: FastifyInstance) => Promise<void>; routeTap?: (r: RouteInfo) => void } = {},
+): void {
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (r) => {
     const info: RouteInfo = { method: r.method, url: r.url, schema: r.schema as Record<string, unknown> | undefined, config: r.config as RouteInfo['config'] };

@@ -145,7 +145,11 @@ export function openApiDocument(routes: RouteInfo[], version: string): J {
   const sorted = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b)));
   return {
     openapi: '3.0.3',
-    info: { title: 'Vigil API', version, description: 'Vigil backend: events, alerts, runtime insights, sensors. Bearer tokens with scope read or admin. Generated from the route schemas.' },
+    info: {
+      title: 'Vigil API',
+      version,
+      description: 'Vigil backend: events, alerts, runtime insights, sensors. Bearer tokens with scope read or admin. Generated from the route schemas.',
+    },
     servers: [{ url: '/' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token (DATA_DIR/admin-token, or created with POST /api/v1/api-tokens)' } },

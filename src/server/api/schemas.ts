@@ -15,7 +15,10 @@ export function StringEnum<const T extends readonly string[]>(values: T, opts: {
 
 export const ErrorBody = Type.Object(
   {
-    code: Type.String({ description: 'stable error code: bad_request, unauthorized, forbidden, not_found, rate_limited, payload_too_large, store_unavailable, internal', examples: ['unauthorized'] }),
+    code: Type.String({
+      description: 'stable error code: bad_request, unauthorized, forbidden, not_found, rate_limited, payload_too_large, store_unavailable, internal',
+      examples: ['unauthorized'],
+    }),
     message: Type.String({ description: 'what went wrong, for a human' }),
     field: Type.Optional(Type.String({ description: 'bad_request: the offending field, as querystring.NAME, params.NAME or body.PATH' })),
     expected: Type.Optional(Type.String({ description: 'bad_request: what the field must hold' })),
@@ -44,7 +47,10 @@ export function errors(...statuses: number[]): Record<number, typeof ErrorBody> 
   return out;
 }
 
-export const Event = Type.Object({}, { title: 'Event', additionalProperties: true, description: 'Vigil event: nested so that each dotted path is the Falco field name (docs/event-format.md)' });
+export const Event = Type.Object(
+  {},
+  { title: 'Event', additionalProperties: true, description: 'Vigil event: nested so that each dotted path is the Falco field name (docs/event-format.md)' },
+);
 
 export const Alert = Type.Object(
   {
@@ -61,7 +67,11 @@ export const Alert = Type.Object(
     tags: Type.Optional(Type.Array(Type.String())),
     hostname: Type.Optional(Type.String()),
   },
-  { title: 'Alert', additionalProperties: true, description: 'Falco json_output shaped alert (as the sensor sent it) plus the uuid and acknowledgement state the store keeps' },
+  {
+    title: 'Alert',
+    additionalProperties: true,
+    description: 'Falco json_output shaped alert (as the sensor sent it) plus the uuid and acknowledgement state the store keeps',
+  },
 );
 
 export function Page<T extends TSchema>(item: T, description: string) {
@@ -74,7 +84,10 @@ export function Page<T extends TSchema>(item: T, description: string) {
   );
 }
 
-const Drops = Type.Object({ kernel: Type.Integer({ minimum: 0 }), user: Type.Integer({ minimum: 0 }), spool: Type.Integer({ minimum: 0 }) }, { description: 'drops reported by the sensor (cumulative)' });
+const Drops = Type.Object(
+  { kernel: Type.Integer({ minimum: 0 }), user: Type.Integer({ minimum: 0 }), spool: Type.Integer({ minimum: 0 }) },
+  { description: 'drops reported by the sensor (cumulative)' },
+);
 
 export const Sensor = Type.Object(
   {

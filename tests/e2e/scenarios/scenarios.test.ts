@@ -29,8 +29,22 @@ describe('live scenarios: stable Falco rules on real behaviour (real kernel)', {
   });
 
   test('the sensor attached a hook for every event type the scenarios need', () => {
-    const attached = new Set(runner.sensor.hooks().filter((h) => !h.error).map((h) => h.spec.id));
-    for (const id of ['tp_btf:sched_process_exec', 'syscall:openat', 'syscall:connect', 'syscall:socket', 'syscall:dup2', 'syscall:symlinkat', 'syscall:link', 'syscall:ptrace']) {
+    const attached = new Set(
+      runner.sensor
+        .hooks()
+        .filter((h) => !h.error)
+        .map((h) => h.spec.id),
+    );
+    for (const id of [
+      'tp_btf:sched_process_exec',
+      'syscall:openat',
+      'syscall:connect',
+      'syscall:socket',
+      'syscall:dup2',
+      'syscall:symlinkat',
+      'syscall:link',
+      'syscall:ptrace',
+    ]) {
       assert.ok(attached.has(id), `${id} attached (have ${[...attached].join(', ')})`);
     }
   });

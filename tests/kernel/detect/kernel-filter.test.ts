@@ -132,14 +132,22 @@ os.close(os.open('${logFile}', os.O_WRONLY | os.O_TRUNC))
     assert.deepEqual(alerts(on.events), alerts(off.events));
     const { ruleset } = loadRules([stable]);
     const filters = deriveKernelFilter(ruleset);
-    const names = (evs: VigilEvent[]) => evs.filter((e) => e.evt.type === 'openat').map((e) => String(e.fd?.nameraw)).sort();
+    const names = (evs: VigilEvent[]) =>
+      evs
+        .filter((e) => e.evt.type === 'openat')
+        .map((e) => String(e.fd?.nameraw))
+        .sort();
     // the kernel admits exactly what the user-space mirror admits on the unfiltered run
     assert.deepEqual(names(on.events), names(off.events.filter((e) => admits(filters.get(e.evt.type), e as never))));
     assert.ok(names(on.events).includes('/etc/shadow') && names(on.events).includes('../../../../../../etc/shadow'));
     for (const x of EDGE) assert.equal(names(on.events).includes(x.path), x.admitted, `${x.path} admitted by the kernel: ${!x.admitted}`);
     for (const x of EDGE) assert.ok(names(off.events).includes(x.path), `${x.path} opened`);
     // connects: of the 201, only the one to port 443 passes the kernel
-    const conns = (evs: VigilEvent[]) => evs.filter((e) => e.evt.type === 'connect' && (e.fd?.type === 'ipv4' || e.fd?.type === 'ipv6')).map((e) => String(e.evt.arg.addr)).sort();
+    const conns = (evs: VigilEvent[]) =>
+      evs
+        .filter((e) => e.evt.type === 'connect' && (e.fd?.type === 'ipv4' || e.fd?.type === 'ipv6'))
+        .map((e) => String(e.evt.arg.addr))
+        .sort();
     assert.equal(conns(off.events).length, 201, conns(off.events).slice(0, 3).join(' '));
     assert.deepEqual(conns(on.events), ['127.0.0.1:443']);
     assert.deepEqual(conns(on.events), conns(off.events.filter((e) => admits(filters.get(e.evt.type), e as never))));

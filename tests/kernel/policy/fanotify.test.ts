@@ -53,7 +53,9 @@ test('fanotify enforcer with runc containers', { timeout: 180_000 }, async (t) =
   };
 
   await t.test('file Block on A: EPERM in A, allowed in B and on the host, decision for A only', async () => {
-    const f = await start(tableFor(`${sel('a')}  file:\n    matchPaths: [{path: /etc/secret}]\n  action: Block\n  severity: 7\n  message: no secrets\n`, [a, b]));
+    const f = await start(
+      tableFor(`${sel('a')}  file:\n    matchPaths: [{path: /etc/secret}]\n  action: Block\n  severity: 7\n  message: no secrets\n`, [a, b]),
+    );
     const ra = await a.exec(['cat', '/etc/secret']);
     assert.notEqual(ra.code, 0);
     assert.match(ra.stderr, /Operation not permitted/);
@@ -120,20 +122,21 @@ test('fanotify enforcer with runc containers', { timeout: 180_000 }, async (t) =
   });
 
   await t.test('Audit never blocks', async () => {
-    const f = await start(tableFor(`${sel('a')}  file:\n    matchPaths: [{path: /etc/secret}]\n  process:\n    matchPaths: [{path: /bin/ls}]\n  action: Audit\n`, [a, b], { defaultPosture: 'block' }));
+    const f = await start(
+      tableFor(`${sel('a')}  file:\n    matchPaths: [{path: /etc/secret}]\n  process:\n    matchPaths: [{path: /bin/ls}]\n  action: Audit\n`, [a, b], {
+        defaultPosture: 'block',
+      }),
+    );
     const r1 = await a.exec(['cat', '/etc/secret']);
     assert.equal(r1.code, 0, r1.stderr);
     const r2 = await a.exec(['/bin/ls', '/']);
     assert.equal(r2.code, 0, r2.stderr);
     await sleep(200);
     const ds = f.decisions();
-    assert.deepEqual(
-      ds.map((d) => [d.policy.action, d.evt.type, d.evt.res, d.fd.name]).sort(),
-      [
-        ['Audit', 'execve', 0, '/bin/ls'],
-        ['Audit', 'openat', 0, '/etc/secret'],
-      ],
-    );
+    assert.deepEqual(ds.map((d) => [d.policy.action, d.evt.type, d.evt.res, d.fd.name]).sort(), [
+      ['Audit', 'execve', 0, '/bin/ls'],
+      ['Audit', 'openat', 0, '/etc/secret'],
+    ]);
     await f.stop();
   });
 
@@ -160,7 +163,10 @@ test('fanotify enforcer with runc containers', { timeout: 180_000 }, async (t) =
     const prep = await a.exec(['sh', '-c', 'mkdir -p /data/sub && echo k > /data/a.key && echo k > /data/sub/b.key && echo k > /data/ab.pem']);
     assert.equal(prep.code, 0, prep.stderr);
     const f = await start(
-      tableFor(`${sel('a')}  file:\n    matchPatterns: [{pattern: /data/*.key}, {pattern: "/data/**/b.k?y"}]\n  process:\n    matchPatterns: [{pattern: /bin/l?}]\n  action: Block\n`, [a, b]),
+      tableFor(
+        `${sel('a')}  file:\n    matchPatterns: [{pattern: /data/*.key}, {pattern: "/data/**/b.k?y"}]\n  process:\n    matchPatterns: [{pattern: /bin/l?}]\n  action: Block\n`,
+        [a, b],
+      ),
     );
     const denied = async (cmd: string[]) => {
       const r = await a.exec(cmd);
@@ -175,14 +181,11 @@ test('fanotify enforcer with runc containers', { timeout: 180_000 }, async (t) =
     await sleep(200);
     const ds = f.decisions();
     // which entry matched each: '*' did not cross into /data/sub, and '**' did not match /data/a.key
-    assert.deepEqual(
-      ds.map((d) => [d.fd.name, d.policy.rule, d.evt.type, d.evt.res]).sort(),
-      [
-        ['/bin/ls', 'process.matchPatterns[0]', 'execve', -1],
-        ['/data/a.key', 'file.matchPatterns[0]', 'openat', -1],
-        ['/data/sub/b.key', 'file.matchPatterns[1]', 'openat', -1],
-      ],
-    );
+    assert.deepEqual(ds.map((d) => [d.fd.name, d.policy.rule, d.evt.type, d.evt.res]).sort(), [
+      ['/bin/ls', 'process.matchPatterns[0]', 'execve', -1],
+      ['/data/a.key', 'file.matchPatterns[0]', 'openat', -1],
+      ['/data/sub/b.key', 'file.matchPatterns[1]', 'openat', -1],
+    ]);
     await f.stop();
   });
 
@@ -203,9 +206,13 @@ test('fanotify enforcer with runc containers', { timeout: 180_000 }, async (t) =
 
   await t.test('fanx-run killed with SIGKILL: the next open and exec complete (fail open, no hang)', async () => {
     const f = await start(
-      tableFor(`${sel('a')}  file:\n    matchPaths: [{path: /etc/secret}]\n  action: Block\n---\n${sel('a').replace('p-a', 'p-a2')}  process:\n    matchPaths: [{path: /bin/cat}]\n  action: Allow\n`, [a], {
-        defaultPosture: 'block',
-      }),
+      tableFor(
+        `${sel('a')}  file:\n    matchPaths: [{path: /etc/secret}]\n  action: Block\n---\n${sel('a').replace('p-a', 'p-a2')}  process:\n    matchPaths: [{path: /bin/cat}]\n  action: Allow\n`,
+        [a],
+        {
+          defaultPosture: 'block',
+        },
+      ),
       true,
     );
     assert.notEqual((await a.exec(['cat', '/etc/secret'])).code, 0);

@@ -23,7 +23,11 @@ test('enforce_lsm.bpf.c compiles (always)', () => {
     return;
   }
   execFileSync('make', ['-s', 'build/vmlinux.h'], { cwd: repoRoot, stdio: 'pipe' });
-  execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-Ibuild', '-Ibpf', '-c', 'bpf/enforce_lsm.bpf.c', '-o', path.join(tmp, 'lsm.o')], { cwd: repoRoot, stdio: 'pipe' });
+  execFileSync(
+    'clang',
+    ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-Ibuild', '-Ibpf', '-c', 'bpf/enforce_lsm.bpf.c', '-o', path.join(tmp, 'lsm.o')],
+    { cwd: repoRoot, stdio: 'pipe' },
+  );
   assert.ok(existsSync(path.join(tmp, 'lsm.o')));
 });
 

@@ -56,7 +56,16 @@ test('BPF struct layout matches the TypeScript encoder', (t) => {
   assert.equal(r.size, NET_LAYOUT.ruleSize);
   const L = NET_LAYOUT;
   assert.deepEqual(
-    [s.fields.n, s.fields.posture_egress, s.fields.posture_bind, s.fields.posture_proto, s.fields.scope_idx, s.fields.proto_action, s.fields.proto_policy, s.fields.rules],
+    [
+      s.fields.n,
+      s.fields.posture_egress,
+      s.fields.posture_bind,
+      s.fields.posture_proto,
+      s.fields.scope_idx,
+      s.fields.proto_action,
+      s.fields.proto_policy,
+      s.fields.rules,
+    ],
     [L.scope.n, L.scope.postureEgress, L.scope.postureBind, L.scope.postureProto, L.scope.scopeIdx, L.scope.protoAction, L.scope.protoPolicy, L.scope.rules],
   );
   assert.deepEqual(

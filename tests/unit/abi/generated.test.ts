@@ -51,34 +51,106 @@ function bad(patch: (r: KindRow) => KindRow, sym = 'PRCTL'): string {
 }
 
 test('a malformed table is refused with the row and what was expected', () => {
-  assert.equal(bad((r) => ({ ...r, id: 74 })), 'src/abi/kinds-table.ts: kind 74 (PRCTL): id 74 already used by KILL');
-  assert.equal(bad((r) => ({ ...r, slots: { ...r.slots, arg2_int: { at: 0, type: 's64' } } })), 'src/abi/kinds-table.ts: kind 75 (PRCTL): slots option and arg2_int both at index 0 (declare one as a union)');
-  assert.equal(bad((r) => ({ ...r, slots: { x: { at: 12, type: 'u32' } } })), 'src/abi/kinds-table.ts: kind 75 (PRCTL): slot x: at must be in 0..11, got 12');
-  assert.equal(bad((r) => ({ ...r, fdDesc: true, slots: { fd: { at: 6, type: 's32' } } })), "src/abi/kinds-table.ts: kind 75 (PRCTL): slot fd: index 6 is the fd description's (fdDesc)");
-  assert.equal(bad((r) => ({ ...r, nr: undefined })), 'src/abi/kinds-table.ts: kind 75 (PRCTL): a syscall kind needs nr: { x86_64, arm64 }');
-  assert.equal(bad((r) => ({ ...r, params: ['res', 'arg3'] })), 'src/abi/kinds-table.ts: kind 75 (PRCTL): param "arg3" is neither res, a slot nor a string');
-  assert.equal(bad((r) => ({ ...r, slots: { option: { at: 0, type: 's32', enum: 'nope' } } })), 'src/abi/kinds-table.ts: kind 75 (PRCTL): slot option: unknown enum "nope"');
-  assert.equal(bad((r) => ({ ...r, sym: 'KILL' })), 'src/abi/kinds-table.ts: kind 75 (KILL): sym KILL used twice');
+  assert.equal(
+    bad((r) => ({ ...r, id: 74 })),
+    'src/abi/kinds-table.ts: kind 74 (PRCTL): id 74 already used by KILL',
+  );
+  assert.equal(
+    bad((r) => ({ ...r, slots: { ...r.slots, arg2_int: { at: 0, type: 's64' } } })),
+    'src/abi/kinds-table.ts: kind 75 (PRCTL): slots option and arg2_int both at index 0 (declare one as a union)',
+  );
+  assert.equal(
+    bad((r) => ({ ...r, slots: { x: { at: 12, type: 'u32' } } })),
+    'src/abi/kinds-table.ts: kind 75 (PRCTL): slot x: at must be in 0..11, got 12',
+  );
+  assert.equal(
+    bad((r) => ({ ...r, fdDesc: true, slots: { fd: { at: 6, type: 's32' } } })),
+    "src/abi/kinds-table.ts: kind 75 (PRCTL): slot fd: index 6 is the fd description's (fdDesc)",
+  );
+  assert.equal(
+    bad((r) => ({ ...r, nr: undefined })),
+    'src/abi/kinds-table.ts: kind 75 (PRCTL): a syscall kind needs nr: { x86_64, arm64 }',
+  );
+  assert.equal(
+    bad((r) => ({ ...r, params: ['res', 'arg3'] })),
+    'src/abi/kinds-table.ts: kind 75 (PRCTL): param "arg3" is neither res, a slot nor a string',
+  );
+  assert.equal(
+    bad((r) => ({ ...r, slots: { option: { at: 0, type: 's32', enum: 'nope' } } })),
+    'src/abi/kinds-table.ts: kind 75 (PRCTL): slot option: unknown enum "nope"',
+  );
+  assert.equal(
+    bad((r) => ({ ...r, sym: 'KILL' })),
+    'src/abi/kinds-table.ts: kind 75 (KILL): sym KILL used twice',
+  );
 });
 
 test("the enricher's columns (fd effect, tuple side, fs paths) are refused where what they read is missing", () => {
   const pre = 'src/abi/kinds-table.ts: kind 75 (PRCTL): ';
-  assert.equal(bad((r) => ({ ...r, fd: 'open' })), `${pre}fd "open" needs a path and its base directory as strs[0] and strs[1] (name, name_base)`);
-  assert.equal(bad((r) => ({ ...r, strs: ['name', 'name_base'], params: undefined, fd: 'open' })), `${pre}fd "open" needs the in-kernel fd description (fdDesc: true)`);
-  assert.equal(bad((r) => ({ ...r, fdOnFailure: true })), `${pre}fdOnFailure applies to fd "socket" kinds only`);
-  assert.equal(bad((r) => ({ ...r, tuple: 'client' })), `${pre}tuple applies to fd "socket" kinds only`);
-  assert.equal(bad((r) => ({ ...r, fsPath: 'one' })), `${pre}fsPath "one" needs a path and its base directory as strs[0] and strs[1]`);
-  assert.equal(bad((r) => ({ ...r, strs: ['path', 'path_base'], params: undefined, fsPath: 'two' })), `${pre}fsPath "two" needs two paths with their base directories as strs[0..3]`);
-  assert.equal(bad((r) => ({ ...r, fd: 'close' }), 'UNLINK'), 'src/abi/kinds-table.ts: kind 13 (UNLINK): a kind has either an fd effect or fs paths, not both');
+  assert.equal(
+    bad((r) => ({ ...r, fd: 'open' })),
+    `${pre}fd "open" needs a path and its base directory as strs[0] and strs[1] (name, name_base)`,
+  );
+  assert.equal(
+    bad((r) => ({ ...r, strs: ['name', 'name_base'], params: undefined, fd: 'open' })),
+    `${pre}fd "open" needs the in-kernel fd description (fdDesc: true)`,
+  );
+  assert.equal(
+    bad((r) => ({ ...r, fdOnFailure: true })),
+    `${pre}fdOnFailure applies to fd "socket" kinds only`,
+  );
+  assert.equal(
+    bad((r) => ({ ...r, tuple: 'client' })),
+    `${pre}tuple applies to fd "socket" kinds only`,
+  );
+  assert.equal(
+    bad((r) => ({ ...r, fsPath: 'one' })),
+    `${pre}fsPath "one" needs a path and its base directory as strs[0] and strs[1]`,
+  );
+  assert.equal(
+    bad((r) => ({ ...r, strs: ['path', 'path_base'], params: undefined, fsPath: 'two' })),
+    `${pre}fsPath "two" needs two paths with their base directories as strs[0..3]`,
+  );
+  assert.equal(
+    bad((r) => ({ ...r, fd: 'close' }), 'UNLINK'),
+    'src/abi/kinds-table.ts: kind 13 (UNLINK): a kind has either an fd effect or fs paths, not both',
+  );
   // the table's own rows: the kinds the enricher treats as opens, dups, closes and sockets
   const by = (f: (r: KindRow) => unknown) => KIND_TABLE.filter(f).map((r) => r.sym);
-  assert.deepEqual(by((r) => r.fd === 'open'), ['OPEN', 'OPENAT', 'OPENAT2']);
-  assert.deepEqual(by((r) => r.fd === 'dup'), ['DUP', 'DUP2', 'DUP3']);
-  assert.deepEqual(by((r) => r.fd === 'close'), ['CLOSE']);
-  assert.deepEqual(by((r) => r.fd === 'socket'), ['SOCKET', 'CONNECT', 'ACCEPT', 'ACCEPT4', 'BIND', 'LISTEN', 'SENDTO', 'SENDMSG']);
-  assert.deepEqual(by((r) => r.tuple === 'client'), ['CONNECT', 'SENDTO', 'SENDMSG']);
-  assert.deepEqual(by((r) => r.fdOnFailure), ['CONNECT']);
-  assert.deepEqual(by((r) => r.fsPath === 'two' || r.fsPath === 'symlink'), ['RENAME', 'RENAMEAT', 'RENAMEAT2', 'LINK', 'LINKAT', 'SYMLINK', 'SYMLINKAT']);
-  assert.deepEqual(by((r) => r.fsPath === 'symlink'), ['SYMLINK', 'SYMLINKAT']);
-  assert.deepEqual(by((r) => r.fsPath === 'one'), ['EXECVE_FAILED', 'EXECVEAT_FAILED', 'UNLINK', 'UNLINKAT', 'MKDIR', 'MKDIRAT', 'CHMOD', 'FCHMODAT', 'CHOWN', 'LCHOWN', 'FCHOWNAT']);
+  assert.deepEqual(
+    by((r) => r.fd === 'open'),
+    ['OPEN', 'OPENAT', 'OPENAT2'],
+  );
+  assert.deepEqual(
+    by((r) => r.fd === 'dup'),
+    ['DUP', 'DUP2', 'DUP3'],
+  );
+  assert.deepEqual(
+    by((r) => r.fd === 'close'),
+    ['CLOSE'],
+  );
+  assert.deepEqual(
+    by((r) => r.fd === 'socket'),
+    ['SOCKET', 'CONNECT', 'ACCEPT', 'ACCEPT4', 'BIND', 'LISTEN', 'SENDTO', 'SENDMSG'],
+  );
+  assert.deepEqual(
+    by((r) => r.tuple === 'client'),
+    ['CONNECT', 'SENDTO', 'SENDMSG'],
+  );
+  assert.deepEqual(
+    by((r) => r.fdOnFailure),
+    ['CONNECT'],
+  );
+  assert.deepEqual(
+    by((r) => r.fsPath === 'two' || r.fsPath === 'symlink'),
+    ['RENAME', 'RENAMEAT', 'RENAMEAT2', 'LINK', 'LINKAT', 'SYMLINK', 'SYMLINKAT'],
+  );
+  assert.deepEqual(
+    by((r) => r.fsPath === 'symlink'),
+    ['SYMLINK', 'SYMLINKAT'],
+  );
+  assert.deepEqual(
+    by((r) => r.fsPath === 'one'),
+    ['EXECVE_FAILED', 'EXECVEAT_FAILED', 'UNLINK', 'UNLINKAT', 'MKDIR', 'MKDIRAT', 'CHMOD', 'FCHMODAT', 'CHOWN', 'LCHOWN', 'FCHOWNAT'],
+  );
 });

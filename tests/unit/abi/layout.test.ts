@@ -51,7 +51,15 @@ struct('EV', 'vgl_event', abi.EV);
 struct('STR_LAYOUT', 'vgl_str', abi.STR_LAYOUT);
 constant('sizeof(struct vgl_str)', abi.STR_HDR, 'STR_HDR');
 struct('STATS', 'vgl_stats', abi.STATS);
-struct('CAPREC', 'vgl_cap_rec', abi.CAPREC, { pid: 'k.pid', cap: 'k.cap', granted: 'v.granted', denied: 'v.denied', last_ts: 'v.last_ts', cgroup_id: 'v.cgroup_id', mntns: 'v.mntns' });
+struct('CAPREC', 'vgl_cap_rec', abi.CAPREC, {
+  pid: 'k.pid',
+  cap: 'k.cap',
+  granted: 'v.granted',
+  denied: 'v.denied',
+  last_ts: 'v.last_ts',
+  cgroup_id: 'v.cgroup_id',
+  mntns: 'v.mntns',
+});
 // ---- maps written by the loader from what the sensor asks ----
 struct('CAP_KEY', 'vgl_cap_key', abi.CAP_KEY);
 struct('CAP_VAL', 'vgl_cap_val', abi.CAP_VAL);
@@ -61,7 +69,11 @@ struct('KIND_CFG', 'vgl_kind_cfg', abi.KIND_CFG);
 struct('PF_CFG', 'vgl_pf_cfg', abi.PF_CFG);
 struct('PFX_KEY', 'vgl_pfx_key', abi.PFX_KEY);
 struct('SFX_KEY', 'vgl_sfx_key', abi.SFX_KEY);
-for (const [kind, port] of [[abi.K.CONNECT, 443], [abi.K.SENDTO, 53], [abi.K.MAX - 1, 65535]] as const) {
+for (const [kind, port] of [
+  [abi.K.CONNECT, 443],
+  [abi.K.SENDTO, 53],
+  [abi.K.MAX - 1, 65535],
+] as const) {
   entries.push({ label: `portKey(${kind}, ${port})`, c: `VGL_PORT_KEY(${kind}, ${port})`, ts: abi.portKey(kind, port) });
 }
 covered.add('VGL_PORT_KEY');
@@ -97,20 +109,45 @@ struct('VNET_RULE', 'vnet_rule', abi.VNET_RULE);
 struct('VNET_SCOPE', 'vnet_scope', abi.VNET_SCOPE);
 for (const [k, v] of Object.entries(abi.VNET)) constant(`VNET_${k}`, v);
 for (const k of ['ENTRY_SHIFT', 'NO_ENTRY', 'GEN_SHIFT'] as const) constant(`VGL_ND_${k}`, abi.ND[k]);
-for (const [k, v] of Object.entries(abi.ND)) if (!k.endsWith('SHIFT') && k !== 'NO_ENTRY') entries.push({ label: `ND.${k}`, c: `VGL_A_NET_DECISION_${k}`, ts: v });
+for (const [k, v] of Object.entries(abi.ND))
+  if (!k.endsWith('SHIFT') && k !== 'NO_ENTRY') entries.push({ label: `ND.${k}`, c: `VGL_A_NET_DECISION_${k}`, ts: v });
 // the policy compiler's own view of the same layout (derived from the mirror, checked anyway)
 const L = NET_LAYOUT;
-struct('NET_LAYOUT.rule', 'vnet_rule', { net: L.rule.net, mask: L.rule.mask, family: L.rule.family, proto: L.rule.proto, action: L.rule.action, dir: L.rule.dir, port_lo: L.rule.portLo, port_hi: L.rule.portHi, policy: L.rule.policy, size: L.ruleSize });
+struct('NET_LAYOUT.rule', 'vnet_rule', {
+  net: L.rule.net,
+  mask: L.rule.mask,
+  family: L.rule.family,
+  proto: L.rule.proto,
+  action: L.rule.action,
+  dir: L.rule.dir,
+  port_lo: L.rule.portLo,
+  port_hi: L.rule.portHi,
+  policy: L.rule.policy,
+  size: L.ruleSize,
+});
 struct('NET_LAYOUT.scope', 'vnet_scope', {
-  n: L.scope.n, posture_egress: L.scope.postureEgress, posture_bind: L.scope.postureBind, posture_proto: L.scope.postureProto, flags: L.scope.flags,
-  scope_idx: L.scope.scopeIdx, proto_action: L.scope.protoAction, proto_policy: L.scope.protoPolicy, rules: L.scope.rules, size: L.scopeSize,
+  n: L.scope.n,
+  posture_egress: L.scope.postureEgress,
+  posture_bind: L.scope.postureBind,
+  posture_proto: L.scope.postureProto,
+  flags: L.scope.flags,
+  scope_idx: L.scope.scopeIdx,
+  proto_action: L.scope.protoAction,
+  proto_policy: L.scope.protoPolicy,
+  rules: L.scope.rules,
+  size: L.scopeSize,
 });
 entries.push({ label: 'NET_LAYOUT.maxRules', c: 'VNET_MAX_RULES', ts: L.maxRules });
 for (const [k, v] of Object.entries(NET_ACTION)) entries.push({ label: `NET_ACTION.${k}`, c: `VNET_A_${k.toUpperCase()}`, ts: v });
 for (const [k, v] of Object.entries(NET_DIR)) entries.push({ label: `NET_DIR.${k}`, c: `VNET_DIR_${k.toUpperCase()}`, ts: v });
 for (const [k, v] of Object.entries(NET_PROTO_CLASS)) entries.push({ label: `NET_PROTO_CLASS.${k}`, c: `VNET_C_${k.toUpperCase()}`, ts: v });
 entries.push({ label: 'NET_POLICY_POSTURE', c: 'VNET_POLICY_POSTURE', ts: NET_POLICY_POSTURE });
-for (const [k, c] of [['connect', 'CONNECT'], ['sendmsg', 'SENDMSG'], ['bind', 'BIND'], ['sockCreate', 'SOCK_CREATE']] as const) {
+for (const [k, c] of [
+  ['connect', 'CONNECT'],
+  ['sendmsg', 'SENDMSG'],
+  ['bind', 'BIND'],
+  ['sockCreate', 'SOCK_CREATE'],
+] as const) {
   entries.push({ label: `NET_HOOK.${k}`, c: `VNET_HOOK_${c}`, ts: NET_HOOK[k] });
 }
 
@@ -180,5 +217,8 @@ test('every constant of bpf/vigil_abi.h and bpf/vigil_kinds.h has a TypeScript m
 test('the unmirrored-constant check fails on a new C constant', () => {
   const fake = '#define VGL_SOMETHING_NEW 7\n';
   const names = [...fake.matchAll(/^#define\s+(VGL_\w+)/gm)].map((m) => m[1]!);
-  assert.deepEqual(names.filter((n) => !covered.has(n)), ['VGL_SOMETHING_NEW']);
+  assert.deepEqual(
+    names.filter((n) => !covered.has(n)),
+    ['VGL_SOMETHING_NEW'],
+  );
 });

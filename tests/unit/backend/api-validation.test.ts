@@ -30,20 +30,111 @@ const call = <T = unknown>(p: string, o: { method?: string; body?: unknown; toke
 
 describe('a bad request gets a 400 naming the field and what was expected', () => {
   const cases: { what: string; p: string; o?: { method?: string; body?: unknown }; field: string; expected: RegExp; message: RegExp }[] = [
-    { what: 'body: value outside an enum', p: '/api/v1/api-tokens', o: { method: 'POST', body: { scope: 'root' } }, field: 'body.scope', expected: /^one of read, admin$/, message: /^body\.scope: expected one of read, admin$/ },
-    { what: 'body: required field missing', p: '/api/v1/api-tokens', o: { method: 'POST', body: { name: 'ci' } }, field: 'body.scope', expected: /^one of read, admin/, message: /^body\.scope: missing; expected one of read, admin/ },
-    { what: 'body: field of the wrong type', p: '/api/v1/api-tokens', o: { method: 'POST', body: { scope: 'read', name: 7 } }, field: 'body.name', expected: /^a string/, message: /^body\.name: expected a string/ },
-    { what: 'body: unknown field', p: '/api/v1/api-tokens', o: { method: 'POST', body: { scope: 'read', admin: true } }, field: 'body.admin', expected: /^one of scope, name$/, message: /^body\.admin: unknown field; expected one of scope, name$/ },
-    { what: 'body: not an object', p: '/api/v1/api-tokens', o: { method: 'POST', body: ['read'] }, field: 'body', expected: /^a JSON object$/, message: /^body: expected a JSON object$/ },
-    { what: 'body: pattern', p: '/api/v1/enrollment-tokens', o: { method: 'POST', body: { ttl: 'soon' } }, field: 'body.ttl', expected: /^a duration like 30s, 15m, 1h, 7d$/, message: /^body\.ttl: expected a duration/ },
-    { what: 'query: integer bound', p: '/api/v1/events?limit=0', field: 'querystring.limit', expected: /^an integer in 1\.\.10000$/, message: /^querystring\.limit: expected an integer in 1\.\.10000$/ },
-    { what: 'query: not an integer', p: '/api/v1/alerts?limit=ten', field: 'querystring.limit', expected: /^an integer/, message: /^querystring\.limit: expected an integer/ },
-    { what: 'query: unknown parameter', p: '/api/v1/events?bogus=1', field: 'querystring.bogus', expected: /^one of since, until, limit, cursor, order, sensor, workload, or a Falco field name/, message: /^querystring\.bogus: unknown parameter; expected one of since/ },
-    { what: 'query: time of the wrong shape', p: '/api/v1/events?since=yesterday-ish', field: 'querystring.since', expected: /RFC 3339 time, ns since epoch or a duration/, message: /^querystring\.since: expected / },
-    { what: 'query: impossible date', p: '/api/v1/alerts?until=2024-13-45', field: 'querystring.until', expected: /RFC 3339 time, ns since epoch or a duration/, message: /^querystring\.until: expected / },
-    { what: 'query: boolean', p: '/api/v1/alerts?acked=maybe', field: 'querystring.acked', expected: /^true or false/, message: /^querystring\.acked: expected true or false/ },
-    { what: 'query: enum', p: '/api/v1/events?order=up', field: 'querystring.order', expected: /^one of desc, asc$/, message: /^querystring\.order: expected one of desc, asc$/ },
-    { what: 'path parameter', p: '/api/v1/sensors/bogus/revoke', o: { method: 'POST' }, field: 'params.id', expected: /^sensor id \(sensor-<16 hex digits>\)$/, message: /^params\.id: expected sensor id/ },
+    {
+      what: 'body: value outside an enum',
+      p: '/api/v1/api-tokens',
+      o: { method: 'POST', body: { scope: 'root' } },
+      field: 'body.scope',
+      expected: /^one of read, admin$/,
+      message: /^body\.scope: expected one of read, admin$/,
+    },
+    {
+      what: 'body: required field missing',
+      p: '/api/v1/api-tokens',
+      o: { method: 'POST', body: { name: 'ci' } },
+      field: 'body.scope',
+      expected: /^one of read, admin/,
+      message: /^body\.scope: missing; expected one of read, admin/,
+    },
+    {
+      what: 'body: field of the wrong type',
+      p: '/api/v1/api-tokens',
+      o: { method: 'POST', body: { scope: 'read', name: 7 } },
+      field: 'body.name',
+      expected: /^a string/,
+      message: /^body\.name: expected a string/,
+    },
+    {
+      what: 'body: unknown field',
+      p: '/api/v1/api-tokens',
+      o: { method: 'POST', body: { scope: 'read', admin: true } },
+      field: 'body.admin',
+      expected: /^one of scope, name$/,
+      message: /^body\.admin: unknown field; expected one of scope, name$/,
+    },
+    {
+      what: 'body: not an object',
+      p: '/api/v1/api-tokens',
+      o: { method: 'POST', body: ['read'] },
+      field: 'body',
+      expected: /^a JSON object$/,
+      message: /^body: expected a JSON object$/,
+    },
+    {
+      what: 'body: pattern',
+      p: '/api/v1/enrollment-tokens',
+      o: { method: 'POST', body: { ttl: 'soon' } },
+      field: 'body.ttl',
+      expected: /^a duration like 30s, 15m, 1h, 7d$/,
+      message: /^body\.ttl: expected a duration/,
+    },
+    {
+      what: 'query: integer bound',
+      p: '/api/v1/events?limit=0',
+      field: 'querystring.limit',
+      expected: /^an integer in 1\.\.10000$/,
+      message: /^querystring\.limit: expected an integer in 1\.\.10000$/,
+    },
+    {
+      what: 'query: not an integer',
+      p: '/api/v1/alerts?limit=ten',
+      field: 'querystring.limit',
+      expected: /^an integer/,
+      message: /^querystring\.limit: expected an integer/,
+    },
+    {
+      what: 'query: unknown parameter',
+      p: '/api/v1/events?bogus=1',
+      field: 'querystring.bogus',
+      expected: /^one of since, until, limit, cursor, order, sensor, workload, or a Falco field name/,
+      message: /^querystring\.bogus: unknown parameter; expected one of since/,
+    },
+    {
+      what: 'query: time of the wrong shape',
+      p: '/api/v1/events?since=yesterday-ish',
+      field: 'querystring.since',
+      expected: /RFC 3339 time, ns since epoch or a duration/,
+      message: /^querystring\.since: expected /,
+    },
+    {
+      what: 'query: impossible date',
+      p: '/api/v1/alerts?until=2024-13-45',
+      field: 'querystring.until',
+      expected: /RFC 3339 time, ns since epoch or a duration/,
+      message: /^querystring\.until: expected /,
+    },
+    {
+      what: 'query: boolean',
+      p: '/api/v1/alerts?acked=maybe',
+      field: 'querystring.acked',
+      expected: /^true or false/,
+      message: /^querystring\.acked: expected true or false/,
+    },
+    {
+      what: 'query: enum',
+      p: '/api/v1/events?order=up',
+      field: 'querystring.order',
+      expected: /^one of desc, asc$/,
+      message: /^querystring\.order: expected one of desc, asc$/,
+    },
+    {
+      what: 'path parameter',
+      p: '/api/v1/sensors/bogus/revoke',
+      o: { method: 'POST' },
+      field: 'params.id',
+      expected: /^sensor id \(sensor-<16 hex digits>\)$/,
+      message: /^params\.id: expected sensor id/,
+    },
   ];
   for (const c of cases) {
     test(c.what, async () => {
@@ -60,11 +151,15 @@ describe('a bad request gets a 400 naming the field and what was expected', () =
   test('a body that is not JSON, or not declared as JSON', async () => {
     const raw = (type: string, data: string) =>
       new Promise<{ status: number; json: ApiError }>((resolve, reject) => {
-        const req = https.request(`${srv.url}/api/v1/api-tokens`, { method: 'POST', ca: readFileSync(path.join(dataDir, 'ca.pem')), headers: { authorization: `Bearer ${srv.adminToken}`, 'content-type': type } }, (res) => {
-          let b = '';
-          res.on('data', (c: Buffer) => (b += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(b) }));
-        });
+        const req = https.request(
+          `${srv.url}/api/v1/api-tokens`,
+          { method: 'POST', ca: readFileSync(path.join(dataDir, 'ca.pem')), headers: { authorization: `Bearer ${srv.adminToken}`, 'content-type': type } },
+          (res) => {
+            let b = '';
+            res.on('data', (c: Buffer) => (b += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(b) }));
+          },
+        );
         req.on('error', reject);
         req.end(data);
       });
@@ -111,7 +206,10 @@ describe('64-bit ns times', () => {
       assert.equal(await up.drain(10_000), true);
       const r = await call<ApiPage<ApiEvent>>(`/api/v1/events?since=${T + 1n}&until=${T + 2n}`);
       assert.equal(r.status, 200, JSON.stringify(r.json));
-      assert.deepEqual(r.json.items.map((e) => [e.evt.num, e.evt.time]), [[2, String(T + 1n)]]);
+      assert.deepEqual(
+        r.json.items.map((e) => [e.evt.num, e.evt.time]),
+        [[2, String(T + 1n)]],
+      );
     } finally {
       await up.close();
     }

@@ -11,7 +11,18 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { postgresAvailable, startPostgres, type PgHandle } from '../../helpers/services.ts';
 import { T0, makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
-import { allEvents, api, type ApiAlert, type ApiError, type ApiEvent, type ApiPage, type ApiSensor, type ApiToken, type WorkloadInsights, type WorkloadSummary } from '../../helpers/backend-server.ts';
+import {
+  allEvents,
+  api,
+  type ApiAlert,
+  type ApiError,
+  type ApiEvent,
+  type ApiPage,
+  type ApiSensor,
+  type ApiToken,
+  type WorkloadInsights,
+  type WorkloadSummary,
+} from '../../helpers/backend-server.ts';
 
 function suite(name: string, storeUrl: () => Promise<string | undefined>) {
   describe(`API (${name})`, () => {
@@ -26,7 +37,14 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
     before(async () => {
       srv = await startServer({ dataDir, listen: '127.0.0.1:0', logger: silentLogger(), store: await storeUrl() });
       const tok = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
-      up = new SensorUplink({ dir: path.join(tmp, 'sensor'), server: srv.url, token: tok.json.token, logger: silentLogger(), flushIntervalMs: 5, hostname: 'node-a' });
+      up = new SensorUplink({
+        dir: path.join(tmp, 'sensor'),
+        server: srv.url,
+        token: tok.json.token,
+        logger: silentLogger(),
+        flushIntervalMs: 5,
+        hostname: 'node-a',
+      });
       await up.start();
       sensorId = up.sensorId!;
       for (let i = 1; i <= 300; i++) {
@@ -45,7 +63,16 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
         );
       }
       for (let i = 0; i < 12; i++) {
-        up.pushAlert(makeAlert({ rule: i % 2 ? 'Terminal shell in container' : 'Write below etc', priority: i % 3 ? 'Warning' : 'Critical', time: T0 + BigInt(i) * 1_000_000n, container: i % 4 ? 'abcdef123456' : 'host', pod: i % 4 ? 'web-6b8f7c9d5f-abcde' : undefined, ns: 'prod' }));
+        up.pushAlert(
+          makeAlert({
+            rule: i % 2 ? 'Terminal shell in container' : 'Write below etc',
+            priority: i % 3 ? 'Warning' : 'Critical',
+            time: T0 + BigInt(i) * 1_000_000n,
+            container: i % 4 ? 'abcdef123456' : 'host',
+            pod: i % 4 ? 'web-6b8f7c9d5f-abcde' : undefined,
+            ns: 'prod',
+          }),
+        );
       }
       assert.equal(await up.drain(30_000), true);
       readToken = (await api<ApiToken>(srv.url, dataDir, '/api/v1/api-tokens', { method: 'POST', body: { scope: 'read', name: 'viewer' } })).json.token;
@@ -77,7 +104,17 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       const r = await get<{ openapi: string; paths: Record<string, unknown> }>('/api/openapi.json', null);
       assert.equal(r.status, 200);
       assert.equal(r.json.openapi, '3.0.3');
-      for (const p of ['/api/v1/events', '/api/v1/alerts', '/api/v1/alerts/{id}/ack', '/api/v1/insights/workloads', '/api/v1/insights/workloads/{id}', '/api/v1/sensors', '/api/v1/enrollment-tokens', '/api/v1/enroll', '/metrics']) {
+      for (const p of [
+        '/api/v1/events',
+        '/api/v1/alerts',
+        '/api/v1/alerts/{id}/ack',
+        '/api/v1/insights/workloads',
+        '/api/v1/insights/workloads/{id}',
+        '/api/v1/sensors',
+        '/api/v1/enrollment-tokens',
+        '/api/v1/enroll',
+        '/metrics',
+      ]) {
         assert.ok(r.json.paths[p], p);
       }
     });
@@ -98,7 +135,10 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       const since = (T0 + 101n * 1_000_000n).toString();
       const until = new Date(Number((T0 + 111n * 1_000_000n) / 1_000_000n)).toISOString();
       const ranged = await allEvents(srv.url, dataDir, `since=${since}&until=${encodeURIComponent(until)}`);
-      assert.deepEqual(ranged.map((e) => e.evt.num).sort((a, b) => a - b), [101, 102, 103, 104, 105, 106, 107, 108, 109, 110]);
+      assert.deepEqual(
+        ranged.map((e) => e.evt.num).sort((a, b) => a - b),
+        [101, 102, 103, 104, 105, 106, 107, 108, 109, 110],
+      );
       assert.equal((await get('/api/v1/events?bogus=1')).status, 400);
       assert.equal((await get('/api/v1/events?limit=0')).status, 400);
       assert.equal((await get('/api/v1/events?proc.pid=abc')).status, 400);
@@ -116,7 +156,9 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       let cursor: string | null = null;
       let i = 301;
       do {
-        const r: { status: number; json: ApiPage<ApiEvent> } = await get<ApiPage<ApiEvent>>(`/api/v1/events?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const r: { status: number; json: ApiPage<ApiEvent> } = await get<ApiPage<ApiEvent>>(
+          `/api/v1/events?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
         assert.equal(r.status, 200);
         for (const e of r.json.items) seen.push(`${e.evt.num}`);
         cursor = r.json.next;
@@ -131,12 +173,17 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       const asc: number[] = [];
       cursor = null;
       do {
-        const r: { status: number; json: ApiPage<ApiEvent> } = await get<ApiPage<ApiEvent>>(`/api/v1/events?limit=13&order=asc&proc.name=cat${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const r: { status: number; json: ApiPage<ApiEvent> } = await get<ApiPage<ApiEvent>>(
+          `/api/v1/events?limit=13&order=asc&proc.name=cat${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
         asc.push(...r.json.items.map((e) => e.evt.num));
         cursor = r.json.next;
       } while (cursor);
       assert.equal(asc.length, 150);
-      assert.deepEqual(asc, [...asc].sort((a, b) => a - b));
+      assert.deepEqual(
+        asc,
+        [...asc].sort((a, b) => a - b),
+      );
       assert.equal(await up.drain(10_000), true);
     });
 
@@ -158,7 +205,10 @@ function suite(name: string, storeUrl: () => Promise<string | undefined>) {
       const ack = await api(srv.url, dataDir, `/api/v1/alerts/${id}/ack`, { method: 'POST' });
       assert.equal(ack.status, 200);
       const acked = (await get<ApiPage<ApiAlert>>('/api/v1/alerts?acked=true')).json.items;
-      assert.deepEqual(acked.map((a) => a.uuid), [id]);
+      assert.deepEqual(
+        acked.map((a) => a.uuid),
+        [id],
+      );
       assert.equal((await api(srv.url, dataDir, '/api/v1/alerts/does-not-exist/ack', { method: 'POST' })).status, 404);
     });
 

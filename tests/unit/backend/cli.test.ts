@@ -29,7 +29,14 @@ before(async () => {
   srv = await spawnServer({ dataDir, logLevel: 'warn' });
   assert.equal(statSync(path.join(dataDir, 'admin-token')).mode & 0o777, 0o600);
   const { stdout } = await vigil('server', 'token', 'create', '--data', dataDir, '--ttl', '5m');
-  const up = new SensorUplink({ dir: path.join(tmp, 'sensor'), server: srv.url, token: stdout.trim(), logger: silentLogger(), flushIntervalMs: 5, hostname: 'cli-host' });
+  const up = new SensorUplink({
+    dir: path.join(tmp, 'sensor'),
+    server: srv.url,
+    token: stdout.trim(),
+    logger: silentLogger(),
+    flushIntervalMs: 5,
+    hostname: 'cli-host',
+  });
   await up.start();
   sensorId = up.sensorId!;
   for (let i = 1; i <= 20; i++) up.push(makeEvent({ num: i, proc: i % 2 ? 'cat' : 'ls', container: 'c0ffee000001' }));
@@ -48,7 +55,10 @@ test('vigil sensors / events / alerts / insights over the API', async () => {
   assert.match(s.stdout, new RegExp(sensorId));
   const sj = JSON.parse((await vigil('sensors', '--data', dataDir, '--json')).stdout);
   assert.equal(sj[0].hostname, 'cli-host');
-  const ev = (await vigil('events', '--data', dataDir, '--json', '--all', 'proc.name=cat')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const ev = (await vigil('events', '--data', dataDir, '--json', '--all', 'proc.name=cat')).stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(ev.length, 10);
   assert.ok(ev.every((e) => e.proc.name === 'cat'));
   const et = await vigil('events', '--data', dataDir, '--limit', '3');
@@ -79,7 +89,21 @@ test('vigil server sensor revoke', async () => {
 test('vigil up: prints where things are and stops cleanly on SIGINT', { timeout: 60_000 }, async () => {
   const port = await freePort();
   const dir = path.join(tmp, 'up');
-  const p = spawn(process.execPath, ['--import', path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'), path.join(repoRoot, 'src/cli/main.ts'), 'up', '--no-sensor', '--data', dir, '--listen', `127.0.0.1:${port}`], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(
+    process.execPath,
+    [
+      '--import',
+      path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'),
+      path.join(repoRoot, 'src/cli/main.ts'),
+      'up',
+      '--no-sensor',
+      '--data',
+      dir,
+      '--listen',
+      `127.0.0.1:${port}`,
+    ],
+    { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (out += d.toString()));

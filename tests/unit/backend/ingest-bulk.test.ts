@@ -55,7 +55,10 @@ function suite(name: string, open: () => Promise<Store>, pgUrl?: () => string) {
       assert.equal(await store.countEvents(), 0);
       assert.equal(await store.maxSeq('sb'), 0);
       assert.deepEqual(await store.listWorkloads({}), []);
-      assert.equal((await store.listSensors()).find((s) => s.id === 'sb'), undefined);
+      assert.equal(
+        (await store.listSensors()).find((s) => s.id === 'sb'),
+        undefined,
+      );
       // the sensor resends; here the bad row is left out (seq 3 never stored)
       const ok = batch.filter((r) => r !== bad);
       assert.deepEqual(await store.ingest('sb', 'nodeb', ok), { inserted: 4, duplicates: 0 });
@@ -136,8 +139,18 @@ describe('batch frame item texts (server side)', () => {
     const text = encodeBatch('s1', 7, 9, docs.map((d, i) => encodeItem(7 + i, i === 1 ? 'a' : 'e', d)).join(','));
     const frame = parseClientFrame(text, 1000) as BatchFrame;
     const recs = batchRecords(frame, text);
-    assert.deepEqual(recs.map((r) => r.json), docs);
-    assert.deepEqual(recs.map((r) => [r.seq, r.kind]), [[7, 'e'], [8, 'a'], [9, 'e']]);
+    assert.deepEqual(
+      recs.map((r) => r.json),
+      docs,
+    );
+    assert.deepEqual(
+      recs.map((r) => [r.seq, r.kind]),
+      [
+        [7, 'e'],
+        [8, 'a'],
+        [9, 'e'],
+      ],
+    );
     assert.equal((recs[0]!.data.evt as Record<string, unknown>).time, '1796352333264153154');
   });
 
@@ -145,7 +158,10 @@ describe('batch frame item texts (server side)', () => {
     const text = '{"type":"batch","sensor":"s1","first":1,"last":2,"items":[ [1, "e", {"a":1}], [2,"e",{"b":2}] ]}';
     const frame = parseClientFrame(text, 1000) as BatchFrame;
     assert.equal(itemDataTexts(text, frame.items), null);
-    assert.deepEqual(batchRecords(frame, text).map((r) => r.json), [undefined, undefined]);
+    assert.deepEqual(
+      batchRecords(frame, text).map((r) => r.json),
+      [undefined, undefined],
+    );
     // an "items" key nested before the frame's own items array is not taken for it
     const tricky = `{"type":"batch","sensor":"s1","x":{"items":[[1,"e",{"b":2}]]},"first":1,"last":1,"items":[[1,"e",{"a":1}]]}`;
     const f2 = parseClientFrame(tricky, 1000) as BatchFrame;

@@ -13,7 +13,17 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { natsAvailable, postgresAvailable, startNats, startPostgres, type NatsHandle, type PgHandle } from '../../helpers/services.ts';
 import { makeEvent } from '../../helpers/backend-fixtures.ts';
-import { allEvents, api, spawnServer, waitFor, type ApiEvent, type ApiPage, type ApiSensor, type ApiToken, type ChildServer } from '../../helpers/backend-server.ts';
+import {
+  allEvents,
+  api,
+  spawnServer,
+  waitFor,
+  type ApiEvent,
+  type ApiPage,
+  type ApiSensor,
+  type ApiToken,
+  type ChildServer,
+} from '../../helpers/backend-server.ts';
 
 const missing = natsAvailable() ?? postgresAvailable();
 let nats: NatsHandle | undefined;
@@ -41,7 +51,17 @@ test('two servers behind JetStream: SIGKILL one, nothing lost or duplicated', { 
     a = await spawnServer({ dataDir, store, stream: nats!.url, logLevel: 'warn' });
     b = await spawnServer({ dataDir, store, stream: nats!.url, logLevel: 'warn' });
     const tok = await api<ApiToken>(a.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
-    up = new SensorUplink({ dir: path.join(tmp, 'sensor'), server: a.url, servers: [a.url, b.url], token: tok.json.token, logger: silentLogger(), flushIntervalMs: 5, reconnectMinMs: 50, reconnectMaxMs: 300, batchMaxItems: 200 });
+    up = new SensorUplink({
+      dir: path.join(tmp, 'sensor'),
+      server: a.url,
+      servers: [a.url, b.url],
+      token: tok.json.token,
+      logger: silentLogger(),
+      flushIntervalMs: 5,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 300,
+      batchMaxItems: 200,
+    });
     await up.start();
     const N = 20_000;
     let pushed = 0;
@@ -58,10 +78,14 @@ test('two servers behind JetStream: SIGKILL one, nothing lost or duplicated', { 
     const sensorId = up.sensorId!;
     // The store catches up once JetStream is drained by B's consumer.
     let evs: ApiEvent[] = [];
-    await waitFor(async () => {
-      evs = await allEvents(b!.url, dataDir, `sensor=${sensorId}`, 5000);
-      return evs.length >= N;
-    }, 60_000, 'store to catch up');
+    await waitFor(
+      async () => {
+        evs = await allEvents(b!.url, dataDir, `sensor=${sensorId}`, 5000);
+        return evs.length >= N;
+      },
+      60_000,
+      'store to catch up',
+    );
     const nums = evs.map((e) => e.evt.num);
     assert.equal(new Set(nums).size, nums.length, 'no duplicates');
     assert.equal(nums.length, N);

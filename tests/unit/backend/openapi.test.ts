@@ -72,12 +72,24 @@ const props = (s: SchemaNode | undefined): string[] => Object.keys(s?.properties
 test('the server registered the routes of every resource group', () => {
   const have = new Set(routes.flatMap((r) => methods(r).map((m) => `${m} ${r.url}`)));
   for (const want of [
-    'GET /healthz', 'GET /api/openapi.json', 'GET /api/v1/ca', 'GET /api/v1/status', 'GET /metrics',
-    'POST /api/v1/enroll', 'POST /api/v1/enrollment-tokens', 'POST /api/v1/api-tokens',
-    'GET /api/v1/sensors', 'POST /api/v1/sensors/:id/revoke', 'GET /api/v1/stream',
-    'GET /api/v1/events', 'GET /api/v1/alerts', 'POST /api/v1/alerts/:id/ack',
-    'GET /api/v1/insights/workloads', 'GET /api/v1/insights/workloads/:id',
-  ]) assert.ok(have.has(want), want);
+    'GET /healthz',
+    'GET /api/openapi.json',
+    'GET /api/v1/ca',
+    'GET /api/v1/status',
+    'GET /metrics',
+    'POST /api/v1/enroll',
+    'POST /api/v1/enrollment-tokens',
+    'POST /api/v1/api-tokens',
+    'GET /api/v1/sensors',
+    'POST /api/v1/sensors/:id/revoke',
+    'GET /api/v1/stream',
+    'GET /api/v1/events',
+    'GET /api/v1/alerts',
+    'POST /api/v1/alerts/:id/ack',
+    'GET /api/v1/insights/workloads',
+    'GET /api/v1/insights/workloads/:id',
+  ])
+    assert.ok(have.has(want), want);
   assert.equal(have.size, 16, [...have].join('\n'));
 });
 
@@ -111,11 +123,23 @@ test('every route appears in the OpenAPI document with its schemas', () => {
       const scope = r.config?.scope ?? 'read';
       assert.deepEqual(op.security, scope === 'public' ? [] : [{ bearer: [scope] }], id);
       const params = op.parameters ?? [];
-      assert.deepEqual(params.filter((p) => p.in === 'path').map((p) => p.name), props(s.params), `${id}: path parameters`);
+      assert.deepEqual(
+        params.filter((p) => p.in === 'path').map((p) => p.name),
+        props(s.params),
+        `${id}: path parameters`,
+      );
       const query = params.filter((p) => p.in === 'query');
-      assert.deepEqual(query.map((p) => p.name).filter((x) => x !== 'filters'), props(s.querystring), `${id}: query parameters`);
+      assert.deepEqual(
+        query.map((p) => p.name).filter((x) => x !== 'filters'),
+        props(s.querystring),
+        `${id}: query parameters`,
+      );
       for (const p of query) assert.ok(p.schema.type || p.schema.$ref, `${id}: ${p.name} has a schema`);
-      assert.equal(query.some((p) => p.name === 'filters'), !!s.querystring?.patternProperties, `${id}: field filters`);
+      assert.equal(
+        query.some((p) => p.name === 'filters'),
+        !!s.querystring?.patternProperties,
+        `${id}: field filters`,
+      );
       if (s.body) {
         const body = op.requestBody?.content?.['application/json']?.schema;
         assert.ok(body, `${id}: request body`);
@@ -128,7 +152,11 @@ test('every route appears in the OpenAPI document with its schemas', () => {
       }
     }
   }
-  assert.equal(Object.values(doc.paths).reduce((a, p) => a + Object.keys(p).length, 0), n, 'no operation without a route');
+  assert.equal(
+    Object.values(doc.paths).reduce((a, p) => a + Object.keys(p).length, 0),
+    n,
+    'no operation without a route',
+  );
 });
 
 test('shared shapes are components, every $ref resolves, no JSON-schema-only constructs remain', () => {

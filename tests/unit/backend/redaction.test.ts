@@ -14,7 +14,16 @@ import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
 import { api, type ApiAlert, type ApiEvent, type ApiPage, type ApiToken } from '../../helpers/backend-server.ts';
 
-const SECRETS = ['S3cretPassw0rd', 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', 'PgSecret123', 'UrlSecret99', 'AKIAIOSFODNN7EXAMPLE', 'tok9abcdef123456xyz', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'FlagTok3n42'];
+const SECRETS = [
+  'S3cretPassw0rd',
+  'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
+  'PgSecret123',
+  'UrlSecret99',
+  'AKIAIOSFODNN7EXAMPLE',
+  'tok9abcdef123456xyz',
+  'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+  'FlagTok3n42',
+];
 
 test('unit: patterns', () => {
   const cases: [string, string][] = [
@@ -50,10 +59,22 @@ test('planted secrets never leave the node, nor reach store, API or logs', { tim
     const tok = await api<ApiToken>(srv.url, dataDir, '/api/v1/enrollment-tokens', { method: 'POST', body: {} });
     const up = new SensorUplink({ dir: path.join(tmp, 'sensor'), server: srv.url, token: tok.json.token, logger: log, flushIntervalMs: 5 });
     await up.start();
-    const ev = makeEvent({ num: 1, proc: 'mysql', args: '--password=S3cretPassw0rd --token FlagTok3n42 -h db', fd: { name: '/tmp/postgres://app:UrlSecret99@db/x', type: 'file' } });
+    const ev = makeEvent({
+      num: 1,
+      proc: 'mysql',
+      args: '--password=S3cretPassw0rd --token FlagTok3n42 -h db',
+      fd: { name: '/tmp/postgres://app:UrlSecret99@db/x', type: 'file' },
+    });
     (ev.proc as Record<string, unknown>).cmdline = 'mysql --password=S3cretPassw0rd -h db';
-    (ev.proc as Record<string, unknown>).env = ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY', 'PGPASSWORD=PgSecret123', 'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE'];
-    (ev.evt as Record<string, unknown>).arg = { args: 'curl -H "Authorization: Bearer tok9abcdef123456xyz" https://api', data: '-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----' };
+    (ev.proc as Record<string, unknown>).env = [
+      'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY',
+      'PGPASSWORD=PgSecret123',
+      'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE',
+    ];
+    (ev.evt as Record<string, unknown>).arg = {
+      args: 'curl -H "Authorization: Bearer tok9abcdef123456xyz" https://api',
+      data: '-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----',
+    };
     up.push(ev);
     const alert = makeAlert({ rule: 'Secret in argv', priority: 'Warning' });
     alert.output = 'cmd=mysql --password=S3cretPassw0rd user=root';
@@ -63,7 +84,9 @@ test('planted secrets never leave the node, nor reach store, API or logs', { tim
     log.info({ cmdline: 'mysql --password=S3cretPassw0rd', url: 'postgres://app:UrlSecret99@db/x' }, 'exec mysql --password=S3cretPassw0rd');
     log.error(new Error('connect postgres://app:UrlSecret99@db failed, AKIAIOSFODNN7EXAMPLE'));
     assert.equal(await up.drain(20_000), true);
-    const spoolText = readdirSync(path.join(tmp, 'sensor', 'spool')).map((f) => readFileSync(path.join(tmp, 'sensor', 'spool', f), 'latin1')).join('\n');
+    const spoolText = readdirSync(path.join(tmp, 'sensor', 'spool'))
+      .map((f) => readFileSync(path.join(tmp, 'sensor', 'spool', f), 'latin1'))
+      .join('\n');
     await up.close();
     const evs = await api<ApiPage<ApiEvent>>(srv.url, dataDir, '/api/v1/events');
     const als = await api<ApiPage<ApiAlert>>(srv.url, dataDir, '/api/v1/alerts');
@@ -72,12 +95,21 @@ test('planted secrets never leave the node, nor reach store, API or logs', { tim
     assert.match(apiText, /\*\*\*REDACTED\*\*\*/);
     assert.ok(apiText.includes('-h db'), 'the rest of the field is kept');
     await srv.close();
-    const dbText = readdirSync(dataDir).filter((f) => f.startsWith('vigil.duckdb')).map((f) => readFileSync(path.join(dataDir, f), 'latin1')).join('\n');
+    const dbText = readdirSync(dataDir)
+      .filter((f) => f.startsWith('vigil.duckdb'))
+      .map((f) => readFileSync(path.join(dataDir, f), 'latin1'))
+      .join('\n');
     const logText = readFileSync(logFile, 'utf8');
     assert.ok(frames.length > 0 && frames.some((f) => f.includes('"batch"')));
     assert.ok(logText.includes('exec mysql --password=***REDACTED***'), 'log line kept, secret removed');
     for (const s of SECRETS) {
-      for (const [where, text] of [['wire', frames.join('\n')], ['spool', spoolText], ['API', apiText], ['database file', dbText], ['logs', logText]] as const) {
+      for (const [where, text] of [
+        ['wire', frames.join('\n')],
+        ['spool', spoolText],
+        ['API', apiText],
+        ['database file', dbText],
+        ['logs', logText],
+      ] as const) {
         assert.ok(!text.includes(s), `${s} found in ${where}`);
       }
     }

@@ -30,22 +30,42 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
     });
 
     test('ingest is exactly-once per (sensor, seq), also across reopen', async () => {
-      const r1 = await store.ingest('s1', 'node1', recs(1, 100, (i) => makeEvent({ num: i, proc: i % 2 ? 'cat' : 'ls', container: i % 3 ? 'host' : 'abcdef123456' })));
+      const r1 = await store.ingest(
+        's1',
+        'node1',
+        recs(1, 100, (i) => makeEvent({ num: i, proc: i % 2 ? 'cat' : 'ls', container: i % 3 ? 'host' : 'abcdef123456' })),
+      );
       assert.deepEqual(r1, { inserted: 100, duplicates: 0 });
-      const r2 = await store.ingest('s1', 'node1', recs(51, 150, (i) => makeEvent({ num: i, proc: i % 2 ? 'cat' : 'ls', container: i % 3 ? 'host' : 'abcdef123456' })));
+      const r2 = await store.ingest(
+        's1',
+        'node1',
+        recs(51, 150, (i) => makeEvent({ num: i, proc: i % 2 ? 'cat' : 'ls', container: i % 3 ? 'host' : 'abcdef123456' })),
+      );
       assert.deepEqual(r2, { inserted: 50, duplicates: 50 });
       // Another sensor may use the same seqs.
-      const r3 = await store.ingest('s2', 'node2', recs(1, 10, (i) => makeEvent({ num: i, proc: 'curl', time: T0 + 500n * 1000n })));
+      const r3 = await store.ingest(
+        's2',
+        'node2',
+        recs(1, 10, (i) => makeEvent({ num: i, proc: 'curl', time: T0 + 500n * 1000n })),
+      );
       assert.equal(r3.inserted, 10);
       assert.equal(await store.countEvents(), 160);
       assert.equal(await store.maxSeq('s1'), 150);
       if (reopen) {
         store = await reopen(store);
-        const r4 = await store.ingest('s1', 'node1', recs(140, 160, (i) => makeEvent({ num: i, proc: 'cat' })));
+        const r4 = await store.ingest(
+          's1',
+          'node1',
+          recs(140, 160, (i) => makeEvent({ num: i, proc: 'cat' })),
+        );
         assert.deepEqual(r4, { inserted: 10, duplicates: 11 });
         assert.equal(await store.countEvents(), 170);
       } else {
-        await store.ingest('s1', 'node1', recs(151, 160, (i) => makeEvent({ num: i, proc: 'cat' })));
+        await store.ingest(
+          's1',
+          'node1',
+          recs(151, 160, (i) => makeEvent({ num: i, proc: 'cat' })),
+        );
       }
       const sensors = await store.listSensors();
       const s1 = sensors.find((s) => s.id === 's1');
@@ -78,7 +98,10 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
       const byPid = await all({ fields: { 'proc.pid': ['1005'] } });
       assert.ok(byPid.length > 0 && byPid.every((e) => e.proc.pid === 1005));
       const ranged = await all({ since: T0 + 10n * 1000n, until: T0 + 20n * 1000n, sensor: 's1' });
-      assert.deepEqual(ranged.map((e) => e.evt.num).sort((a, b) => a - b), [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+      assert.deepEqual(
+        ranged.map((e) => e.evt.num).sort((a, b) => a - b),
+        [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+      );
       await assert.rejects(store.queryEvents({ fields: { 'proc.pid': ['x'] }, limit: 10 }), /integer/);
       await assert.rejects(store.queryEvents({ fields: { "proc.name'--": ['x'] }, limit: 10 }), /invalid field/);
     });
@@ -86,7 +109,11 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
     test('cursor pagination returns every item exactly once, both orders, with time ties', async () => {
       // Ties: 30 events from 3 sensors sharing the same timestamps.
       for (const s of ['t1', 't2', 't3']) {
-        await store.ingest(s, 'tie', recs(1, 10, (i) => makeEvent({ num: i, proc: 'tie', time: T0 + 7777n + BigInt(i % 2) })));
+        await store.ingest(
+          s,
+          'tie',
+          recs(1, 10, (i) => makeEvent({ num: i, proc: 'tie', time: T0 + 7777n + BigInt(i % 2) })),
+        );
       }
       const total = await store.countEvents();
       for (const order of ['desc', 'asc'] as const) {
@@ -130,7 +157,14 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
         alerts.push({
           seq: 1000 + i,
           kind: 'a',
-          data: makeAlert({ rule: i % 2 ? 'Shell in container' : 'Read sensitive file', priority: prios[i % 3]!, time: T0 + BigInt(i) * 1000n, container: i % 5 ? 'c1c1c1c1c1c1' : 'host', pod: i % 5 ? 'web-7d9f8b6c5d-x2x9k' : undefined, ns: 'prod' }),
+          data: makeAlert({
+            rule: i % 2 ? 'Shell in container' : 'Read sensitive file',
+            priority: prios[i % 3]!,
+            time: T0 + BigInt(i) * 1000n,
+            container: i % 5 ? 'c1c1c1c1c1c1' : 'host',
+            pod: i % 5 ? 'web-7d9f8b6c5d-x2x9k' : undefined,
+            ns: 'prod',
+          }),
         });
       }
       assert.equal((await store.ingest('s1', 'node1', alerts)).inserted, 30);
@@ -171,16 +205,56 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
       const add = (e: Record<string, unknown>) => evs.push({ seq: ++n, kind: 'e', data: e });
       add(makeEvent({ num: n, ...base, type: 'execve', proc: 'python3', exepath: '/usr/bin/python3' }));
       add(makeEvent({ num: n, ...base, type: 'execve', proc: 'python3', exepath: '/usr/bin/python3' }));
-      add(makeEvent({ num: n, ...base, type: 'connect', proc: 'python3', fd: { name: '10.0.0.5:40000->10.0.0.9:5432', cip: '10.0.0.5', cport: 40000, sip: '10.0.0.9', sport: 5432, l4proto: 'tcp', type: 'ipv4' } }));
-      add(makeEvent({ num: n, ...base, type: 'connect', proc: 'python3', res: -1, policy: { name: 'no-egress', action: 'Block', rule: 'deny 1.2.3.4' }, fd: { name: '10.0.0.5:40001->1.2.3.4:443', sip: '1.2.3.4', sport: 443, l4proto: 'tcp', type: 'ipv4' } }));
-      add(makeEvent({ num: n, ...base, type: 'accept4', proc: 'python3', fd: { name: '10.0.0.7:5555->10.0.0.5:8080', cip: '10.0.0.7', sip: '10.0.0.5', sport: 8080, l4proto: 'tcp', type: 'ipv4' } }));
-      for (let i = 0; i < 40; i++) add(makeEvent({ num: n, ...base, type: 'openat', proc: 'python3', arg: { flags: 'O_RDONLY' }, fd: { name: `/app/cache/f${i}`, type: 'file' } }));
+      add(
+        makeEvent({
+          num: n,
+          ...base,
+          type: 'connect',
+          proc: 'python3',
+          fd: { name: '10.0.0.5:40000->10.0.0.9:5432', cip: '10.0.0.5', cport: 40000, sip: '10.0.0.9', sport: 5432, l4proto: 'tcp', type: 'ipv4' },
+        }),
+      );
+      add(
+        makeEvent({
+          num: n,
+          ...base,
+          type: 'connect',
+          proc: 'python3',
+          res: -1,
+          policy: { name: 'no-egress', action: 'Block', rule: 'deny 1.2.3.4' },
+          fd: { name: '10.0.0.5:40001->1.2.3.4:443', sip: '1.2.3.4', sport: 443, l4proto: 'tcp', type: 'ipv4' },
+        }),
+      );
+      add(
+        makeEvent({
+          num: n,
+          ...base,
+          type: 'accept4',
+          proc: 'python3',
+          fd: { name: '10.0.0.7:5555->10.0.0.5:8080', cip: '10.0.0.7', sip: '10.0.0.5', sport: 8080, l4proto: 'tcp', type: 'ipv4' },
+        }),
+      );
+      for (let i = 0; i < 40; i++)
+        add(makeEvent({ num: n, ...base, type: 'openat', proc: 'python3', arg: { flags: 'O_RDONLY' }, fd: { name: `/app/cache/f${i}`, type: 'file' } }));
       add(makeEvent({ num: n, ...base, type: 'openat', proc: 'python3', arg: { flags: 'O_WRONLY|O_CREAT' }, fd: { name: '/tmp/out.txt', type: 'file' } }));
-      add(makeEvent({ num: n, ...base, type: 'openat', proc: 'python3', res: -13, policy: { name: 'ro-etc', action: 'Block' }, arg: { flags: 'O_WRONLY' }, fd: { name: '/etc/shadow', type: 'file' } }));
+      add(
+        makeEvent({
+          num: n,
+          ...base,
+          type: 'openat',
+          proc: 'python3',
+          res: -13,
+          policy: { name: 'ro-etc', action: 'Block' },
+          arg: { flags: 'O_WRONLY' },
+          fd: { name: '/etc/shadow', type: 'file' },
+        }),
+      );
       add(makeEvent({ num: n, ...base, type: 'capability', proc: 'python3', arg: { cap: 'CAP_NET_RAW', granted: 0, denied: 3 } }));
       add(makeEvent({ num: n, ...base, type: 'capability', proc: 'python3', arg: { cap: 'CAP_CHOWN', granted: 2, denied: 0 } }));
       await store.ingest('ins', 'node9', evs);
-      await store.ingest('ins', 'node9', [{ seq: 10_000, kind: 'a', data: makeAlert({ rule: 'Shell spawned', priority: 'Warning', container: 'feedfacecafe', pod, ns: 'shop' }) }]);
+      await store.ingest('ins', 'node9', [
+        { seq: 10_000, kind: 'a', data: makeAlert({ rule: 'Shell spawned', priority: 'Warning', container: 'feedfacecafe', pod, ns: 'shop' }) },
+      ]);
       const list = await store.listWorkloads({});
       const w = list.find((x) => x.id === 'k8s:shop:deployment:api');
       assert.ok(w, JSON.stringify(list.map((x) => x.id)));
@@ -211,10 +285,22 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
       const shadow = d.files.find((f) => f.path === '/etc/shadow')!;
       assert.equal(shadow.denied, 1);
       assert.deepEqual(shadow.policies, ['ro-etc']);
-      assert.deepEqual(d.processes.map((p) => [p.exe, p.parent, p.count]), [['/usr/bin/python3', '/bin/bash', 2]]);
-      assert.deepEqual(d.capabilities.map((c) => [c.name, c.granted, c.denied]), [['CAP_CHOWN', 2, 0], ['CAP_NET_RAW', 0, 3]]);
+      assert.deepEqual(
+        d.processes.map((p) => [p.exe, p.parent, p.count]),
+        [['/usr/bin/python3', '/bin/bash', 2]],
+      );
+      assert.deepEqual(
+        d.capabilities.map((c) => [c.name, c.granted, c.denied]),
+        [
+          ['CAP_CHOWN', 2, 0],
+          ['CAP_NET_RAW', 0, 3],
+        ],
+      );
       assert.deepEqual(d.policies.map((p) => p.policy).sort(), ['no-egress', 'ro-etc']);
-      assert.deepEqual(d.rules.map((r) => [r.rule, r.count]), [['Shell spawned', 1]]);
+      assert.deepEqual(
+        d.rules.map((r) => [r.rule, r.count]),
+        [['Shell spawned', 1]],
+      );
       assert.equal(await store.workloadInsights('k8s:nope:pod:x', {}), null);
     });
 
@@ -233,7 +319,11 @@ function suite(name: string, open: () => Promise<Store>, reopen?: (s: Store) => 
       const old: IngestRecord[] = recs(1, 20, (i) => makeEvent({ num: i, proc: 'old', time: 1_000_000_000_000_000_000n + BigInt(i) }));
       await store.ingest('ret', 'h', old);
       const now = BigInt(Date.now()) * 1_000_000n;
-      await store.ingest('ret', 'h', recs(21, 25, (i) => makeEvent({ num: i, proc: 'new', time: now })));
+      await store.ingest(
+        'ret',
+        'h',
+        recs(21, 25, (i) => makeEvent({ num: i, proc: 'new', time: now })),
+      );
       assert.equal(await store.countEvents(), before + 25);
       const r = await store.applyRetention({ maxAgeMs: 3600_000 });
       // Everything with T0 (2023) and the 2001 events are older than an hour.

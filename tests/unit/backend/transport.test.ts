@@ -36,7 +36,13 @@ async function enrolled(): Promise<SensorCredentials> {
 }
 
 /** Opens a raw stream connection; resolves with the close code/reason or the HTTP refusal status. */
-function rawConnect(o: { cert?: string; key?: string; protocol?: string; frames?: (string | Buffer)[]; afterWelcome?: (string | Buffer)[] }): Promise<{ code?: number; reason?: string; status?: number; welcome?: WelcomeFrame }> {
+function rawConnect(o: {
+  cert?: string;
+  key?: string;
+  protocol?: string;
+  frames?: (string | Buffer)[];
+  afterWelcome?: (string | Buffer)[];
+}): Promise<{ code?: number; reason?: string; status?: number; welcome?: WelcomeFrame }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/stream`, o.protocol === '' ? [] : [o.protocol ?? SUBPROTOCOL], {
       ca: readFileSync(srv.caPath, 'utf8'),
@@ -136,7 +142,10 @@ describe('mutual TLS', () => {
   });
 
   test('a server certificate cannot be used as a sensor certificate', async () => {
-    const r = await rawConnect({ cert: readFileSync(path.join(dataDir, 'server.pem'), 'utf8'), key: readFileSync(path.join(dataDir, 'server-key.pem'), 'utf8') });
+    const r = await rawConnect({
+      cert: readFileSync(path.join(dataDir, 'server.pem'), 'utf8'),
+      key: readFileSync(path.join(dataDir, 'server-key.pem'), 'utf8'),
+    });
     // server.pem has serverAuth only: the TLS layer or the CN/OU check refuses it.
     assert.ok(r.status === 401 || r.status === 403, JSON.stringify(r));
   });
@@ -169,7 +178,6 @@ describe('enrollment', () => {
     assert.equal(r.status, 403);
     assert.equal(r.json.code, 'forbidden');
   });
-
 });
 
 describe('protocol violations close only the offending connection', () => {
@@ -189,7 +197,21 @@ describe('protocol violations close only the offending connection', () => {
     assert.equal(r.code, CloseCode.MALFORMED);
   });
   test('non-increasing seqs -> 4400', async () => {
-    const r = await rawConnect({ cert: c.certPem, key: c.keyPem, frames: [hello(c)], afterWelcome: [batch([[5, 'e', {}], [5, 'e', {}]], 5, 5)] });
+    const r = await rawConnect({
+      cert: c.certPem,
+      key: c.keyPem,
+      frames: [hello(c)],
+      afterWelcome: [
+        batch(
+          [
+            [5, 'e', {}],
+            [5, 'e', {}],
+          ],
+          5,
+          5,
+        ),
+      ],
+    });
     assert.equal(r.code, CloseCode.MALFORMED);
     assert.match(r.reason!, /seq/);
   });
@@ -219,12 +241,20 @@ describe('protocol violations close only the offending connection', () => {
     assert.equal(r.code, CloseCode.UNSUPPORTED_VERSION);
   });
   test('hello for another sensor id -> 4401', async () => {
-    const r = await rawConnect({ cert: c.certPem, key: c.keyPem, frames: [JSON.stringify({ type: 'hello', proto: 1, sensor: 'sensor-ffffffffffffffff', drops: {} })] });
+    const r = await rawConnect({
+      cert: c.certPem,
+      key: c.keyPem,
+      frames: [JSON.stringify({ type: 'hello', proto: 1, sensor: 'sensor-ffffffffffffffff', drops: {} })],
+    });
     assert.equal(r.code, CloseCode.UNAUTHENTICATED);
   });
   test('a valid raw batch is acked', async () => {
     const got = await new Promise<AckFrame>((resolve) => {
-      const ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/stream`, [SUBPROTOCOL], { ca: readFileSync(srv.caPath, 'utf8'), cert: c.certPem, key: c.keyPem });
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/stream`, [SUBPROTOCOL], {
+        ca: readFileSync(srv.caPath, 'utf8'),
+        cert: c.certPem,
+        key: c.keyPem,
+      });
       ws.on('open', () => ws.send(hello(c)));
       ws.on('message', (d) => {
         const m = JSON.parse(d.toString());
@@ -248,7 +278,15 @@ describe('spool bound', () => {
     const dir = path.join(tmp, `s${n}`);
     // Take the server down (same data dir and port come back later).
     await srv.close();
-    const up = new SensorUplink({ dir, logger: silentLogger(), spoolMaxBytes: 64 * 1024, segmentBytes: 8 * 1024, flushIntervalMs: 5, reconnectMinMs: 50, reconnectMaxMs: 200 });
+    const up = new SensorUplink({
+      dir,
+      logger: silentLogger(),
+      spoolMaxBytes: 64 * 1024,
+      segmentBytes: 8 * 1024,
+      flushIntervalMs: 5,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 200,
+    });
     await up.start();
     const N = 2000;
     for (let i = 1; i <= N; i++) up.push(makeEvent({ num: i, proc: 'spool' }));
@@ -261,10 +299,14 @@ describe('spool bound', () => {
     assert.equal(await up.drain(30_000), true);
     const c2 = up.counters();
     assert.equal(c2.dropped, c1.dropped);
-    await waitFor(async () => {
-      const s = (await api<ApiPage<ApiSensor>>(srv.url, dataDir, '/api/v1/sensors')).json.items.find((x) => x.id === c.sensorId);
-      return s?.drops.spool === c1.dropped;
-    }, 10_000, 'drop count on the server');
+    await waitFor(
+      async () => {
+        const s = (await api<ApiPage<ApiSensor>>(srv.url, dataDir, '/api/v1/sensors')).json.items.find((x) => x.id === c.sensorId);
+        return s?.drops.spool === c1.dropped;
+      },
+      10_000,
+      'drop count on the server',
+    );
     const evs = await allEvents(srv.url, dataDir, `sensor=${c.sensorId}`);
     assert.equal(evs.length, N - c1.dropped);
     // The oldest were dropped: what is stored is exactly the newest N - dropped.
@@ -281,7 +323,11 @@ describe('enrollment brute-force guard', () => {
     const statuses: number[] = [];
     let limited: { status: number; json: ApiError } | undefined;
     for (let i = 0; i < 15; i++) {
-      const r = await api<ApiError>(srv.url, dataDir, '/api/v1/enroll', { method: 'POST', body: { token: `vgle1.${'x'.repeat(20)}${i}.${'0'.repeat(64)}`, csr: 'not a csr' }, token: null });
+      const r = await api<ApiError>(srv.url, dataDir, '/api/v1/enroll', {
+        method: 'POST',
+        body: { token: `vgle1.${'x'.repeat(20)}${i}.${'0'.repeat(64)}`, csr: 'not a csr' },
+        token: null,
+      });
       if (r.status === 429) {
         limited = r;
         break;
@@ -293,7 +339,10 @@ describe('enrollment brute-force guard', () => {
     assert.match(limited.json.message, /too many failed enrollments from \S+; retry in \d+ s/);
     // earlier failures of this file's tests count too: at most 10 failures were answered in all
     assert.ok(statuses.length >= 1 && statuses.length <= 10, statuses.join(','));
-    assert.ok(statuses.every((st) => st === 401), statuses.join(','));
+    assert.ok(
+      statuses.every((st) => st === 401),
+      statuses.join(','),
+    );
     // a valid token from the same address waits as well (a guessed one would not be told apart)
     const tok = await newToken();
     await assert.rejects(enroll({ server: srv.url, token: tok, dir: path.join(tmp, 'limited') }), /429|too many failed enrollments/);

@@ -28,14 +28,20 @@ const rows = (p: Command) => p.commands.map((c) => ({ name: c.name(), term: help
 test('the table lists every top-level command the modules register, with their help term and description, in order', () => {
   const eager = new Command();
   for (const mod of [status, rules, policy, backend, selftest, run]) mod.register(eager);
-  assert.deepEqual(COMMANDS.map(({ name, term, description }) => ({ name, term, description })), rows(eager));
+  assert.deepEqual(
+    COMMANDS.map(({ name, term, description }) => ({ name, term, description })),
+    rows(eager),
+  );
 });
 
 test('each row loads the module that registers its command', async () => {
   for (const entry of COMMANDS) {
     const p = new Command();
     for (const mod of await entry.load()) mod.register(p);
-    assert.ok(p.commands.some((c) => c.name() === entry.name), `${entry.name}: not registered by its module(s)`);
+    assert.ok(
+      p.commands.some((c) => c.name() === entry.name),
+      `${entry.name}: not registered by its module(s)`,
+    );
   }
 });
 
@@ -48,9 +54,12 @@ test('commandOf: the first operand, or the one after help; options skipped; unkn
   assert.equal(commandOf(['bogus']), undefined);
 });
 
-test('without a command, the program has one placeholder per row and the help shows the rows\' terms', async () => {
+test("without a command, the program has one placeholder per row and the help shows the rows' terms", async () => {
   const p = await buildProgram(['--help']);
-  assert.deepEqual(p.commands.map((c) => c.name()), COMMANDS.map((c) => c.name));
+  assert.deepEqual(
+    p.commands.map((c) => c.name()),
+    COMMANDS.map((c) => c.name),
+  );
   const text = p.helpInformation();
   for (const c of COMMANDS) assert.match(text, new RegExp(`^  ${c.term.replace(/[[\].]/g, '\\$&')} `, 'm'));
 });
@@ -58,7 +67,8 @@ test('without a command, the program has one placeholder per row and the help sh
 test('vigil run --help lists the options the rules, uplink and policy hooks add', async () => {
   const p = await buildProgram(['run', '--help']);
   const opts = p.commands.find((c) => c.name() === 'run')!.options.map((o) => o.long);
-  for (const o of ['--rules', '--alerts-only', '--server', '--enroll', '--policy', '--default-posture', '--fail-closed']) assert.ok(opts.includes(o), `${o} missing`);
+  for (const o of ['--rules', '--alerts-only', '--server', '--enroll', '--policy', '--default-posture', '--fail-closed'])
+    assert.ok(opts.includes(o), `${o} missing`);
 });
 
 /** Runs the CLI from the sources with a resolve hook that logs every module URL it loads. */
@@ -72,15 +82,27 @@ const heavy = /\/node_modules\/(@duckdb|pg|fastify|nats|yaml|ajv|@sinclair|pino|
 test('vigil --help imports no command module and no heavy dependency', () => {
   const { status, urls } = loadedModules(['--help']);
   assert.equal(status, 0);
-  assert.ok(urls.some((u) => u.endsWith('/src/cli/program.ts')), 'the hook saw the CLI load');
-  assert.deepEqual(urls.filter((u) => u.includes('/src/cli/commands/') || heavy.test(u)), []);
+  assert.ok(
+    urls.some((u) => u.endsWith('/src/cli/program.ts')),
+    'the hook saw the CLI load',
+  );
+  assert.deepEqual(
+    urls.filter((u) => u.includes('/src/cli/commands/') || heavy.test(u)),
+    [],
+  );
 });
 
 test('vigil rules validate imports the rules module, not the backend, the sensor or the server dependencies', () => {
   const { status, urls } = loadedModules(['rules', 'validate', path.join(repoRoot, '..', 'shared', 'falco', 'falco_rules.yaml')]);
   assert.equal(status, 0);
-  assert.deepEqual(urls.filter((u) => u.includes('/src/cli/commands/')).map((u) => path.basename(u)), ['rules.ts']);
-  assert.deepEqual(urls.filter((u) => /\/src\/(sensor|server|store|transport|policy)\//.test(u) || /\/node_modules\/(@duckdb|pg|fastify|nats|pino|node-forge)\//.test(u)), []);
+  assert.deepEqual(
+    urls.filter((u) => u.includes('/src/cli/commands/')).map((u) => path.basename(u)),
+    ['rules.ts'],
+  );
+  assert.deepEqual(
+    urls.filter((u) => /\/src\/(sensor|server|store|transport|policy)\//.test(u) || /\/node_modules\/(@duckdb|pg|fastify|nats|pino|node-forge)\//.test(u)),
+    [],
+  );
 });
 
 // The modules of the run hooks that declare their options; each imports its implementation (the
@@ -96,9 +118,18 @@ test('vigil run --help loads commander and the option declarations only: no rule
   assert.deepEqual(t.packages, ['commander']);
   // none of: ajv, ws, node-forge, pino, typebox, yaml, @duckdb, pg, and no src module of the rules
   // compiler, the sensor, the runtime, the store, the server, the policy compiler or the uplink
-  assert.deepEqual(t.files.filter((f) => /^src\/(rules|sensor|runtime|store|server|wire|insights|selftest)\//.test(f)), []);
-  assert.deepEqual(t.files.filter((f) => /^src\/(detect|policy|uplink)\//.test(f)), HOOK_DECLARATIONS);
-  assert.deepEqual(t.files.filter((f) => f.startsWith('src/cli/')), ['src/cli/commands/run.ts', 'src/cli/main.ts', 'src/cli/program.ts', 'src/cli/run-hooks.ts']);
+  assert.deepEqual(
+    t.files.filter((f) => /^src\/(rules|sensor|runtime|store|server|wire|insights|selftest)\//.test(f)),
+    [],
+  );
+  assert.deepEqual(
+    t.files.filter((f) => /^src\/(detect|policy|uplink)\//.test(f)),
+    HOOK_DECLARATIONS,
+  );
+  assert.deepEqual(
+    t.files.filter((f) => f.startsWith('src/cli/')),
+    ['src/cli/commands/run.ts', 'src/cli/main.ts', 'src/cli/program.ts', 'src/cli/run-hooks.ts'],
+  );
 });
 
 test('vigil status --help loads its command module and the control-socket client, nothing heavy', () => {
@@ -106,18 +137,33 @@ test('vigil status --help loads its command module and the control-socket client
   assert.equal(t.status, 0);
   assert.match(t.stdout, /^Usage: vigil status \[options\]/);
   assert.deepEqual(t.packages, ['commander']);
-  assert.deepEqual(t.files.filter((f) => f.startsWith('src/cli/commands/')), ['src/cli/commands/status.ts']);
-  assert.deepEqual(t.files.filter((f) => /^src\/(rules|sensor|runtime|store|server|policy|detect|uplink)\//.test(f)), []);
+  assert.deepEqual(
+    t.files.filter((f) => f.startsWith('src/cli/commands/')),
+    ['src/cli/commands/status.ts'],
+  );
+  assert.deepEqual(
+    t.files.filter((f) => /^src\/(rules|sensor|runtime|store|server|policy|detect|uplink)\//.test(f)),
+    [],
+  );
 });
 
 test('vigil policy validate loads the policy schema and validator (typebox, ajv, yaml), not the compiler, the kernel layer or the sensor', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-policy-trace-'));
   const file = path.join(dir, 'p.yaml');
-  writeFileSync(file, 'apiVersion: vigil.dev/v1alpha1\nkind: VigilPolicy\nmetadata: {name: a}\nspec:\n  selector: {matchLabels: {app: web}}\n  file:\n    matchPaths: [{path: /etc/shadow}]\n  action: Block\n');
+  writeFileSync(
+    file,
+    'apiVersion: vigil.dev/v1alpha1\nkind: VigilPolicy\nmetadata: {name: a}\nspec:\n  selector: {matchLabels: {app: web}}\n  file:\n    matchPaths: [{path: /etc/shadow}]\n  action: Block\n',
+  );
   const t = traceModules(['policy', 'validate', file]);
   assert.equal(t.status, 0, t.stdout);
   assert.equal(t.stderr, `${file}: ok (1 policy)\n`);
   assert.deepEqual(t.packages, ['@sinclair/typebox', 'ajv', 'commander', 'yaml']);
-  assert.deepEqual(t.files.filter((f) => f.startsWith('src/policy/')), ['src/policy/control-client.ts', 'src/policy/schema.ts', 'src/policy/validate.ts']);
-  assert.deepEqual(t.files.filter((f) => /^src\/(rules|sensor|runtime|kernel|store|server|detect|uplink)\//.test(f)), []);
+  assert.deepEqual(
+    t.files.filter((f) => f.startsWith('src/policy/')),
+    ['src/policy/control-client.ts', 'src/policy/schema.ts', 'src/policy/validate.ts'],
+  );
+  assert.deepEqual(
+    t.files.filter((f) => /^src\/(rules|sensor|runtime|kernel|store|server|detect|uplink)\//.test(f)),
+    [],
+  );
 });

@@ -19,7 +19,8 @@ test('ipv6Words: full, compressed, IPv4 tail, brackets and zone; rejects malform
   assert.deepEqual(ipv6Words('::ffff:10.0.0.1'), [0, 0, 0, 0, 0, 0xffff, 0x0a00, 1]);
   assert.deepEqual(ipv6Words('[fe80::1]'), [0xfe80, 0, 0, 0, 0, 0, 0, 1]);
   assert.deepEqual(ipv6Words('fe80::1%eth0'), [0xfe80, 0, 0, 0, 0, 0, 0, 1]);
-  for (const bad of ['1.2.3.4', '1::2::3', ':::', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '12345::', 'g::1', '::1.2.3.300']) assert.equal(ipv6Words(bad), undefined, bad);
+  for (const bad of ['1.2.3.4', '1::2::3', ':::', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '12345::', 'g::1', '::1.2.3.300'])
+    assert.equal(ipv6Words(bad), undefined, bad);
 });
 
 test('formatIpv6: lower case, the longest run of two or more zero groups compressed', () => {
@@ -27,7 +28,7 @@ test('formatIpv6: lower case, the longest run of two or more zero groups compres
   assert.equal(formatIpv6(b([0, 0, 0, 0, 0, 0, 0, 0])), '::');
   assert.equal(formatIpv6(b([0xfd00, 0, 0, 0, 0, 0, 0, 0])), 'fd00::');
   assert.equal(formatIpv6(b([1, 0, 2, 0, 0, 0, 3, 4])), '1:0:2::3:4');
-  assert.equal(formatIpv6(b([0xABCD, 1, 2, 3, 4, 5, 6, 7])), 'abcd:1:2:3:4:5:6:7');
+  assert.equal(formatIpv6(b([0xabcd, 1, 2, 3, 4, 5, 6, 7])), 'abcd:1:2:3:4:5:6:7');
 });
 
 test('parseCidr: IPv4 network normalised with the host bits cleared', () => {
@@ -59,7 +60,22 @@ test('parseCidr: IPv6 network normalised, bytes and words masked alike', () => {
 });
 
 test('parseCidr: what does not parse', () => {
-  for (const bad of ['nope', '', '/8', '10.0.0.300/8', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/', '10.0.0.0/x', '10.0.0.0/-1', '10.0.0.0/8/8', '1::2::3/64', '10.0.0.0/1000', '010.0.0.0/8', '10.00.0.0/16']) {
+  for (const bad of [
+    'nope',
+    '',
+    '/8',
+    '10.0.0.300/8',
+    '10.0.0.0/33',
+    'fd00::/129',
+    '10.0.0.0/',
+    '10.0.0.0/x',
+    '10.0.0.0/-1',
+    '10.0.0.0/8/8',
+    '1::2::3/64',
+    '10.0.0.0/1000',
+    '010.0.0.0/8',
+    '10.00.0.0/16',
+  ]) {
     assert.equal(parseCidr(bad), undefined, bad);
   }
 });

@@ -52,7 +52,10 @@ test('against the control server: result envelope, error envelope, unknown op', 
 
 test('no socket: VIGIL_E_SOCKET naming the path and the errno', async () => {
   const sock = path.join(dir, 'none.sock');
-  await assert.rejects(controlRequest(sock, { op: 'status' }), (e: unknown) => code('VIGIL_E_SOCKET')(e) && (e as Error).message === `cannot reach the sensor at ${sock} (ENOENT); is it running?`);
+  await assert.rejects(
+    controlRequest(sock, { op: 'status' }),
+    (e: unknown) => code('VIGIL_E_SOCKET')(e) && (e as Error).message === `cannot reach the sensor at ${sock} (ENOENT); is it running?`,
+  );
   await assert.rejects(sendRequest({ op: 'policy.list' }, sock), code('VIGIL_E_SOCKET'));
 });
 
@@ -60,7 +63,10 @@ test('no reply in time: VIGIL_E_SOCKET', async () => {
   const sock = path.join(dir, 'silent.sock');
   const srv = await rawServer(sock, () => {});
   try {
-    await assert.rejects(controlRequest(sock, { op: 'status' }, 150), (e: unknown) => code('VIGIL_E_SOCKET')(e) && (e as Error).message === `no reply from ${sock} within 150 ms`);
+    await assert.rejects(
+      controlRequest(sock, { op: 'status' }, 150),
+      (e: unknown) => code('VIGIL_E_SOCKET')(e) && (e as Error).message === `no reply from ${sock} within 150 ms`,
+    );
   } finally {
     srv.close();
   }

@@ -117,5 +117,6 @@ test('docs/common.md lists every code with its HTTP status, API code and exit st
   const rows = new Map<string, string>();
   for (const m of doc.matchAll(/^\| `(VIGIL_E_[A-Z_]+)` \| (.*) \|$/gm)) rows.set(m[1]!, m[2]!);
   assert.deepEqual([...rows.keys()].sort(), Object.keys(ERROR_CATALOGUE).sort());
-  for (const [code, spec] of Object.entries(ERROR_CATALOGUE)) assert.equal(rows.get(code), `${spec.message} | ${spec.http} \`${spec.api}\` | ${spec.exit}`, code);
+  for (const [code, spec] of Object.entries(ERROR_CATALOGUE))
+    assert.equal(rows.get(code), `${spec.message} | ${spec.http} \`${spec.api}\` | ${spec.exit}`, code);
 });

@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findRuncState, isInitProcess, labelList, listRuncStates, readRuncState, rfc3339Ns, runcStateExists, specAnnotations, readBundleConfig } from '../../../src/common/runtime-state.ts';
+import {
+  findRuncState,
+  isInitProcess,
+  labelList,
+  listRuncStates,
+  readRuncState,
+  rfc3339Ns,
+  runcStateExists,
+  specAnnotations,
+  readBundleConfig,
+} from '../../../src/common/runtime-state.ts';
 import { ContainerResolver, runtimeStateExists } from '../../../src/sensor/container.ts';
 import { fromRuncState, scanRuntimeRoots } from '../../../src/policy/workloads.ts';
 
@@ -40,7 +50,12 @@ function writeState(id: string, extra: Record<string, unknown> = {}): string {
       init_process_start: Number(selfStart),
       created: '2026-12-04T05:00:01.123456789Z',
       cgroup_paths: { '': cgroupDir },
-      config: { rootfs: path.join(bundle, 'rootfs'), labels, cgroups: { path: `/kubepods/besteffort/pod1/${id}` }, capabilities: { bounding: ['CAP_CHOWN', 'CAP_KILL'] } },
+      config: {
+        rootfs: path.join(bundle, 'rootfs'),
+        labels,
+        cgroups: { path: `/kubepods/besteffort/pod1/${id}` },
+        capabilities: { bounding: ['CAP_CHOWN', 'CAP_KILL'] },
+      },
       ...extra,
     }),
   );
@@ -49,7 +64,10 @@ function writeState(id: string, extra: Record<string, unknown> = {}): string {
 
 mkdirSync(bundle, { recursive: true });
 mkdirSync(cgroupDir, { recursive: true });
-writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', annotations: { ...annotations, 'not.a.string': 3 }, process: { env: ['PATH=/bin'] }, root: { path: 'rootfs' } }));
+writeFileSync(
+  path.join(bundle, 'config.json'),
+  JSON.stringify({ ociVersion: '1.0.2', annotations: { ...annotations, 'not.a.string': 3 }, process: { env: ['PATH=/bin'] }, root: { path: 'rootfs' } }),
+);
 const stateFile = writeState(ID);
 
 test('helpers: label lists, RFC 3339 to ns, annotations of a spec', () => {
@@ -93,7 +111,10 @@ test('missing, malformed and id-less state is undefined; lookups by id and by ro
   assert.equal(findRuncState('b'.repeat(64), [root]), undefined);
   assert.equal(runcStateExists(ID, [root]), true);
   assert.equal(runcStateExists('b'.repeat(64), [root]), false);
-  assert.deepEqual(listRuncStates([path.join(tmp, 'absent'), root]).map((s) => s.id), [ID]);
+  assert.deepEqual(
+    listRuncStates([path.join(tmp, 'absent'), root]).map((s) => s.id),
+    [ID],
+  );
 });
 
 test('a reused pid (another start time) or a dead one is not the init process', () => {
@@ -135,7 +156,10 @@ test('the policy discovery reads the same state as a workload', () => {
   assert.equal(w.cgroupDir, cgroupDir);
   assert.equal(w.cgroupId, String(statSync(cgroupDir).ino));
   assert.equal(w.mntns, statSync('/proc/self/ns/mnt').ino);
-  assert.deepEqual(scanRuntimeRoots([root], path.join(tmp, 'unified')).map((x) => x.id), [ID]);
+  assert.deepEqual(
+    scanRuntimeRoots([root], path.join(tmp, 'unified')).map((x) => x.id),
+    [ID],
+  );
   // not running any more (the pid's start time differs): no workload
   const gone = writeState('c'.repeat(64), { init_process_start: Number(selfStart) + 1 });
   assert.equal(fromRuncState(gone), undefined);

@@ -22,8 +22,31 @@ test('derivation for the stable rules: exact per-type filters', () => {
   const f = deriveKernelFilter(ruleset);
   const open = f.get('openat')!;
   assert.equal(open.flags, KC.PREFIX_FILTER, 'reads and failed opens are needed (Directory traversal includes open_file_failed)');
-  assert.deepEqual(open.prefixes, ['/dev/log', '/etc/pam.conf', '/etc/pam.d', '/etc/security/pwquality.conf', '/etc/shadow', '/etc/sudoers', '/etc/sudoers.d', '/var/log']);
-  assert.deepEqual(open.suffixes, ['/access_log', '/auth.log', '/cron', '/dpkg.log', '/kern.log', '/last.log', '/mysql.log', '/mysqld.log', '/secure', '/syslog', '/user.log', '/yum.log', 'release_agent']);
+  assert.deepEqual(open.prefixes, [
+    '/dev/log',
+    '/etc/pam.conf',
+    '/etc/pam.d',
+    '/etc/security/pwquality.conf',
+    '/etc/shadow',
+    '/etc/sudoers',
+    '/etc/sudoers.d',
+    '/var/log',
+  ]);
+  assert.deepEqual(open.suffixes, [
+    '/access_log',
+    '/auth.log',
+    '/cron',
+    '/dpkg.log',
+    '/kern.log',
+    '/last.log',
+    '/mysql.log',
+    '/mysqld.log',
+    '/secure',
+    '/syslog',
+    '/user.log',
+    '/yum.log',
+    'release_agent',
+  ]);
   assert.deepEqual(f.get('open'), open);
   assert.equal(f.get('socket')!.flags, KC.ONLY_CONTAINERS);
   assert.equal(f.has('execve'), false, 'process events are never filtered');
@@ -54,7 +77,10 @@ test('path filter configuration: exact head and tail pre-checks, as long as the 
     const words = (at: number, n: number, len: number) =>
       Array.from({ length: n }, (_, i) => {
         const slot = v.subarray(at + i * 8, at + i * 8 + 8);
-        assert.ok(slot.subarray(len).every((b) => b === 0), 'zero padded');
+        assert.ok(
+          slot.subarray(len).every((b) => b === 0),
+          'zero padded',
+        );
         return slot.subarray(0, len).toString('latin1');
       });
     return {
@@ -81,7 +107,14 @@ test('path filter configuration: exact head and tail pre-checks, as long as the 
   assert.equal(cfg(['', '/x'], [])!.flags, PF.TAILS);
   assert.deepEqual(cfg([], ['/syslog']), { flags: PF.HEADS | PF.TAILS, heads: [], tails: ['/syslog'], lens: [7] });
   // more than NLENS suffix lengths: refused
-  assert.throws(() => pfCfgValue([], Array.from({ length: PF.NLENS + 1 }, (_, i) => `/${'x'.repeat(i + 4)}`)), /9 distinct suffix lengths \(max 8\)/);
+  assert.throws(
+    () =>
+      pfCfgValue(
+        [],
+        Array.from({ length: PF.NLENS + 1 }, (_, i) => `/${'x'.repeat(i + 4)}`),
+      ),
+    /9 distinct suffix lengths \(max 8\)/,
+  );
 });
 
 test('a path filter the kernel cannot hold is not set (the type goes unfiltered)', () => {
@@ -105,7 +138,7 @@ test('a path filter the kernel cannot hold is not set (the type goes unfiltered)
 
 test('per-type implication: other event types, l4proto contradictions, ports', () => {
   const src = (t: string) => parseCondition(stringSource(t, 'x', 1, 1));
-  const c = "(evt.type = connect or (evt.type in (sendto, sendmsg) and fd.l4proto != tcp)) and fd.l4proto = tcp and fd.sport in (22, 443)";
+  const c = '(evt.type = connect or (evt.type in (sendto, sendmsg) and fd.l4proto != tcp)) and fd.l4proto = tcp and fd.sport in (22, 443)';
   assert.equal(implied(src(c), 'sendto').never, true);
   assert.equal(implied(src(c), 'connect').never, undefined);
   assert.deepEqual([...implied(src(c), 'connect').ports!].sort(), [22, 443]);
@@ -135,7 +168,8 @@ test('implication is conservative: or keeps only what every branch implies, not 
 });
 
 test('paths the kernel cannot decide always pass', () => {
-  for (const p of ['rel/x', '../etc/shadow', '/a//b', '/a/./b', '/a/../etc/shadow', '/x/.hidden', '/a..b', '/' + 'x'.repeat(300)]) assert.equal(pathUndecidable(p), true, p);
+  for (const p of ['rel/x', '../etc/shadow', '/a//b', '/a/./b', '/a/../etc/shadow', '/x/.hidden', '/a..b', '/' + 'x'.repeat(300)])
+    assert.equal(pathUndecidable(p), true, p);
   for (const p of ['/etc/shadow', '/usr/lib/x.so', '/var/log/syslog']) assert.equal(pathUndecidable(p), false, p);
   const kf = { flags: KC.PREFIX_FILTER, prefixes: ['/etc/shadow'], suffixes: ['/syslog'], ports: [], why: [] };
   const ev = (raw: string) => ({ evt: { res: 3, rawarg: { flags: 0 } }, container: { id: 'host' }, fd: { nameraw: raw } });

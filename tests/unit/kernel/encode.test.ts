@@ -27,9 +27,20 @@ test('path filter keys, pf_cfg and port keys', () => {
   assert.equal(hex(sfxKey(11, long)), '0b00' + '2000' + hex(Buffer.from(long).subarray(-32)));
   const cfg = pfCfgValue(['/etc/', '/root/'], ['.pem', '.key']);
   const want =
-    '01' + '0400000000000000' + '03' + '02' + '02' + '05' + '04' + '0000' + // nlens, lens, flags, nheads, ntails, headlen, taillen, pad
-    '2f6574632f000000' + '2f726f6f74000000' + zeros(14 * 8) + // heads: "/etc/", "/root"
-    '2e70656d00000000' + '2e6b657900000000' + zeros(14 * 8); // tails: ".pem", ".key"
+    '01' +
+    '0400000000000000' +
+    '03' +
+    '02' +
+    '02' +
+    '05' +
+    '04' +
+    '0000' + // nlens, lens, flags, nheads, ntails, headlen, taillen, pad
+    '2f6574632f000000' +
+    '2f726f6f74000000' +
+    zeros(14 * 8) + // heads: "/etc/", "/root"
+    '2e70656d00000000' +
+    '2e6b657900000000' +
+    zeros(14 * 8); // tails: ".pem", ".key"
   assert.equal(hex(cfg), want);
   // (kind 41 << 16) | 443
   assert.equal(hex(portKey(41, 443)), 'bb012900');
@@ -53,9 +64,21 @@ test('vnet_scope value: header, protocol classes, rules, generation', () => {
   });
   assert.equal(v.length, 48 + 32 * 48);
   const header =
-    '02000000' + '03' + '00' + '02' + '00' + '05000000' + // n, postures, flags, scope_idx
+    '02000000' +
+    '03' +
+    '00' +
+    '02' +
+    '00' +
+    '05000000' + // n, postures, flags, scope_idx
     '0002000003000000' + // proto_action[8]: tcp Audit, raw Block
-    '0000' + '0100' + '0000' + '0000' + '0300' + '0000' + '0000' + '0000' + // proto_policy[8]
+    '0000' +
+    '0100' +
+    '0000' +
+    '0000' +
+    '0300' +
+    '0000' +
+    '0000' +
+    '0000' + // proto_policy[8]
     '07000000' + // gen
     '0000000001000000'; // proto_entry[8]
   const rule0 = '0a000000' + zeros(12) + 'ff000000' + zeros(12) + '02' + '06' + '03' + '01' + 'bb01' + 'bb01' + '0200' + '0000' + zeros(4);
@@ -65,9 +88,38 @@ test('vnet_scope value: header, protocol classes, rules, generation', () => {
   assert.equal(hex(v9), hex(v).slice(0, 72) + '09000000' + hex(v).slice(80));
   assert.equal(hex(v).slice(72, 80), '07000000', 'the original is not modified');
   // an IPv6 /12 mask
-  const v6 = netScopeValue({ postureEgress: 0, postureBind: 0, postureProto: 0, scopeIdx: 0, protocols: [], rules: [{ cidr: { family: 6, bytes: Buffer.from('fd000000000000000000000000000000', 'hex'), prefix: 12 }, proto: 0, action: 1, dir: 1, portLo: 0, portHi: 65535, policy: 0, entry: 0 }] });
+  const v6 = netScopeValue({
+    postureEgress: 0,
+    postureBind: 0,
+    postureProto: 0,
+    scopeIdx: 0,
+    protocols: [],
+    rules: [
+      {
+        cidr: { family: 6, bytes: Buffer.from('fd000000000000000000000000000000', 'hex'), prefix: 12 },
+        proto: 0,
+        action: 1,
+        dir: 1,
+        portLo: 0,
+        portHi: 65535,
+        policy: 0,
+        entry: 0,
+      },
+    ],
+  });
   assert.equal(hex(v6.subarray(48, 96)), 'fd00' + zeros(14) + 'fff0' + zeros(14) + '0a' + '00' + '01' + '01' + '0000' + 'ffff' + '0000' + '0000' + zeros(4));
-  assert.throws(() => netScopeValue({ postureEgress: 0, postureBind: 0, postureProto: 0, scopeIdx: 0, protocols: [], rules: Array.from({ length: 33 }, () => ({ proto: 0, action: 1, dir: 1, portLo: 0, portHi: 0, policy: 0, entry: 0 })) }), /33 network rules in one scope \(max 32\)/);
+  assert.throws(
+    () =>
+      netScopeValue({
+        postureEgress: 0,
+        postureBind: 0,
+        postureProto: 0,
+        scopeIdx: 0,
+        protocols: [],
+        rules: Array.from({ length: 33 }, () => ({ proto: 0, action: 1, dir: 1, portLo: 0, portHi: 0, policy: 0, entry: 0 })),
+      }),
+    /33 network rules in one scope \(max 32\)/,
+  );
 });
 
 /** Records the command lines and answers like the loader ("ok <link id>" for attach commands). */
@@ -93,7 +145,11 @@ test('typed commands: exact lines, write order of the path filter and ports, lin
   p.lines.length = 0;
   // replacing the prefix: the new entry, then the configuration, then the old entry's removal
   await kernel.setPathFilter(p, 11, ['/root'], ['.pem'], keys);
-  assert.deepEqual(p.lines, [`map-update path_pfx ${hex(pfxKey(11, '/root'))} 01`, `map-update pf_cfg 0b000000 ${hex(pfCfgValue(['/root'], ['.pem']))}`, `map-delete path_pfx ${pfx}`]);
+  assert.deepEqual(p.lines, [
+    `map-update path_pfx ${hex(pfxKey(11, '/root'))} 01`,
+    `map-update pf_cfg 0b000000 ${hex(pfCfgValue(['/root'], ['.pem']))}`,
+    `map-delete path_pfx ${pfx}`,
+  ]);
   p.lines.length = 0;
   const ports = await kernel.setPorts(p, 41, [443, 80]);
   await kernel.setPorts(p, 41, [80], ports);

@@ -9,15 +9,39 @@ test('parses every field of the loader hello line', () => {
   const text = 'abi=2 ncpu=2 lsm=0 fanotify=1 pid=4242 boot_offset_ns=1764825600123456789 host_mntns=4026531841 enforce=1 enforce_error=- wakeup_ms=5';
   const h = parseHello(text);
   assert.deepEqual(
-    { abi: h.abi, ncpu: h.ncpu, lsm: h.lsm, fanotify: h.fanotify, pid: h.pid, bootOffsetNs: h.bootOffsetNs, hostMntns: h.hostMntns, enforce: h.enforce, enforceError: h.enforceError, wakeupMs: h.wakeupMs },
-    { abi: 2, ncpu: 2, lsm: false, fanotify: true, pid: 4242, bootOffsetNs: 1764825600123456789n, hostMntns: 4026531841, enforce: true, enforceError: undefined, wakeupMs: 5 },
+    {
+      abi: h.abi,
+      ncpu: h.ncpu,
+      lsm: h.lsm,
+      fanotify: h.fanotify,
+      pid: h.pid,
+      bootOffsetNs: h.bootOffsetNs,
+      hostMntns: h.hostMntns,
+      enforce: h.enforce,
+      enforceError: h.enforceError,
+      wakeupMs: h.wakeupMs,
+    },
+    {
+      abi: 2,
+      ncpu: 2,
+      lsm: false,
+      fanotify: true,
+      pid: 4242,
+      bootOffsetNs: 1764825600123456789n,
+      hostMntns: 4026531841,
+      enforce: true,
+      enforceError: undefined,
+      wakeupMs: 5,
+    },
   );
   assert.equal(h.fields.enforce_error, '-');
   assert.equal(h.text, text);
 });
 
 test('a value with spaces (enforce_error) runs to the next key; a negative offset; unknown keys are kept', () => {
-  const h = parseHello('abi=2 boot_offset_ns=-17 enforce=0 enforce_error=kernel refused the enforcement programs: Operation not permitted wakeup_ms=0 future_key=x');
+  const h = parseHello(
+    'abi=2 boot_offset_ns=-17 enforce=0 enforce_error=kernel refused the enforcement programs: Operation not permitted wakeup_ms=0 future_key=x',
+  );
   assert.equal(h.enforce, false);
   assert.equal(h.enforceError, 'kernel refused the enforcement programs: Operation not permitted');
   assert.equal(h.bootOffsetNs, -17n);

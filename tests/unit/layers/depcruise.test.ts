@@ -17,7 +17,10 @@ const CONFIG = path.join(ROOT, '.dependency-cruiser.cjs');
 async function cruise(t: { after: (fn: () => void) => void }, files: Record<string, string>): Promise<{ code: number; out: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-layers-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const all = { 'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowImportingTsExtensions: true, noEmit: true } }), ...files };
+  const all = {
+    'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', allowImportingTsExtensions: true, noEmit: true } }),
+    ...files,
+  };
   for (const [f, text] of Object.entries(all)) {
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     writeFileSync(path.join(dir, f), text);

@@ -27,7 +27,10 @@ int main(int argc, char **argv) {
     );
     execFileSync('cc', ['-O2', '-o', path.join(dir, 'probe'), path.join(dir, 'probe.c'), '-lpthread']);
     const out = execFileSync(path.join(dir, 'probe'), pairs.flat(), { encoding: 'utf8' });
-    return out.trim().split('\n').map((l) => l === '1');
+    return out
+      .trim()
+      .split('\n')
+      .map((l) => l === '1');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

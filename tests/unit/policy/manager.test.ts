@@ -80,7 +80,10 @@ test('invalid input keeps the old set in force (nothing pushed)', async () => {
     m.list().map((p) => p.name),
     ['a'],
   );
-  await assert.rejects(m.applyOrThrow('kind: X\n', 'x.yaml'), (e: Error & { code?: string; where?: unknown }) => e.code === 'VIGIL_E_POLICY' && JSON.stringify(e.where) === '{"file":"x.yaml","line":1,"col":7}');
+  await assert.rejects(
+    m.applyOrThrow('kind: X\n', 'x.yaml'),
+    (e: Error & { code?: string; where?: unknown }) => e.code === 'VIGIL_E_POLICY' && JSON.stringify(e.where) === '{"file":"x.yaml","line":1,"col":7}',
+  );
 });
 
 test('an enforcer refusing the table restores the previous set', async () => {

@@ -34,14 +34,46 @@ function rec(hook: number, entry: number, gen: number): RawEvent {
   const bigArgs = args.map((v) => BigInt(v));
   bigArgs[ND.POLICY] = BigInt(entry) << 16n;
   bigArgs[ND.SCOPE] = BigInt(gen) << 32n;
-  return { kind: K.NET_DECISION, flags: 4, ts: 1n, cgroupId: 99n, res: -1, pid: 1, tid: 1, ppid: 0, uid: 0, gid: 0, euid: 0, loginuid: 0, cpu: 0, pidns: 0, mntns: 0, netns: 0, vpid: 1, comm: 'x', syscall: 0, args, bigArgs, strs: [], strFlags: [], strBytes: [] };
+  return {
+    kind: K.NET_DECISION,
+    flags: 4,
+    ts: 1n,
+    cgroupId: 99n,
+    res: -1,
+    pid: 1,
+    tid: 1,
+    ppid: 0,
+    uid: 0,
+    gid: 0,
+    euid: 0,
+    loginuid: 0,
+    cpu: 0,
+    pidns: 0,
+    mntns: 0,
+    netns: 0,
+    vpid: 1,
+    comm: 'x',
+    syscall: 0,
+    args,
+    bigArgs,
+    strs: [],
+    strFlags: [],
+    strBytes: [],
+  };
 }
 
-test('the compiler writes each rule\'s entry (position within its direction) and each protocol entry', () => {
+test("the compiler writes each rule's entry (position within its direction) and each protocol entry", () => {
   const v = Buffer.from(tables().net.scopes[0]!.valueHex, 'hex');
   const entry = (i: number) => v.readUInt16LE(VNET_SCOPE.rules + i * VNET_RULE.size + VNET_RULE.entry);
   const dir = (i: number) => v[VNET_SCOPE.rules + i * VNET_RULE.size + VNET_RULE.dir];
-  assert.deepEqual([0, 1, 2].map((i) => [dir(i), entry(i)]), [[1, 0], [1, 1], [2, 0]]);
+  assert.deepEqual(
+    [0, 1, 2].map((i) => [dir(i), entry(i)]),
+    [
+      [1, 0],
+      [1, 1],
+      [2, 0],
+    ],
+  );
   // icmp (class 3) is protocol entry 0, raw (class 4) entry 1
   assert.deepEqual([...v.subarray(VNET_SCOPE.proto_entry, VNET_SCOPE.proto_entry + 8)], [0, 0, 0, 0, 1, 0, 0, 0]);
   assert.equal(v.readUInt32LE(VNET_SCOPE.gen), 0, 'the compiler leaves the generation to the push');
@@ -54,7 +86,19 @@ test('the decoder names the entry the record carries, from the tables of its gen
   assert.equal(decodeNetDecision(rec(1, 0, gen)).policy!.rule, 'network.matchEgress[0]');
   assert.equal(decodeNetDecision(rec(3, 0, gen)).policy!.rule, 'network.matchBind[0]');
   assert.equal(decodeNetDecision(rec(4, 1, gen)).policy!.rule, 'network.matchProtocols[1]');
-  assert.deepEqual(netDecisionSlots(rec(1, 1, gen)), { action: 3, policy: 0, entry: 1, family: 2, proto: 6, port: 443, hook: 1, scope: 0, gen, socktype: 1, posture: false });
+  assert.deepEqual(netDecisionSlots(rec(1, 1, gen)), {
+    action: 3,
+    policy: 0,
+    entry: 1,
+    family: 2,
+    proto: 6,
+    port: 443,
+    hook: 1,
+    scope: 0,
+    gen,
+    socktype: 1,
+    posture: false,
+  });
   // an entry that does not exist in that table names no rule (never a guess)
   assert.equal(decodeNetDecision(rec(1, 7, gen)).policy!.rule, undefined);
   // an unknown generation: no names, counted

@@ -59,15 +59,19 @@ test('bad kind: position of the kind value', () => {
     'p.yaml:2:7: unknown kind string "VigilPolcy" (expected VigilPolicy, KubeArmorPolicy or KubeArmorHostPolicy)',
   ]);
   assert.deepEqual(errs(`apiVersion: security.kubearmor.com/v1\nkind: VigilPolicy\nmetadata: {name: a}\nspec: {}\n`), [
-    "p.yaml:1:13: expected apiVersion 'vigil.dev/v1alpha1' for kind VigilPolicy, got string \"security.kubearmor.com/v1\"",
+    'p.yaml:1:13: expected apiVersion \'vigil.dev/v1alpha1\' for kind VigilPolicy, got string "security.kubearmor.com/v1"',
   ]);
 });
 
 test('unknown key: position of the key, with the keys allowed there', () => {
   const y = good.replace('    matchPaths: [{path: /etc/shadow}]', '    matchPaths: [{path: /etc/shadow}]\n    matchPath: []');
-  assert.deepEqual(errs(y), ["p.yaml:12:5: unknown key 'matchPath' (expected one of: matchPaths, matchDirectories, matchPatterns, action, severity, message, tags)"]);
+  assert.deepEqual(errs(y), [
+    "p.yaml:12:5: unknown key 'matchPath' (expected one of: matchPaths, matchDirectories, matchPatterns, action, severity, message, tags)",
+  ]);
   const y2 = good.replace('{path: /etc/shadow}', '{path: /etc/shadow, readonly: true}');
-  assert.deepEqual(errs(y2), ["p.yaml:11:38: unknown key 'readonly' (expected one of: path, readOnly, ownerOnly, fromSource, action, severity, message, tags)"]);
+  assert.deepEqual(errs(y2), [
+    "p.yaml:11:38: unknown key 'readonly' (expected one of: path, readOnly, ownerOnly, fromSource, action, severity, message, tags)",
+  ]);
 });
 
 test('a path that is not absolute', () => {
@@ -118,7 +122,9 @@ test('parts that cannot be enforced here are clear errors', () => {
   assert.deepEqual(errs(cap), [
     "p.yaml:17:38: capability 'sys_admin' cannot be enforced on this host: it needs the BPF LSM hook lsm/capable and 'bpf' is not in the active LSM list (only net_raw is enforced, via cgroup/sock_create)",
   ]);
-  assert.deepEqual(errs(good.replace('capability: net_raw', 'capability: cap_foo')), ['p.yaml:17:38: unknown capability "cap_foo" (expected a Linux capability name such as net_raw or sys_admin)']);
+  assert.deepEqual(errs(good.replace('capability: net_raw', 'capability: cap_foo')), [
+    'p.yaml:17:38: unknown capability "cap_foo" (expected a Linux capability name such as net_raw or sys_admin)',
+  ]);
   assert.deepEqual(errs(good.replace('[{path: /etc/shadow}]', '[{path: /etc/shadow, ownerOnly: true}]')), [
     'p.yaml:11:38: ownerOnly is not enforced by Vigil (fanotify enforcer); remove it',
   ]);
@@ -127,7 +133,9 @@ test('parts that cannot be enforced here are clear errors', () => {
   assert.deepEqual(pat('/etc/*'), []);
   assert.deepEqual(pat('"/**/*.sh?"'), []);
   assert.deepEqual(pat('etc/*'), ['p.yaml:11:31: expected an absolute pattern (starting with \'/\'), got "etc/*"']);
-  assert.deepEqual(pat('"/etc/[ab]*"'), ['p.yaml:11:31: unsupported character "[" in pattern "/etc/[ab]*": only the wildcards \'*\' (within a path segment), \'**\' (across segments) and \'?\' are supported']);
+  assert.deepEqual(pat('"/etc/[ab]*"'), [
+    "p.yaml:11:31: unsupported character \"[\" in pattern \"/etc/[ab]*\": only the wildcards '*' (within a path segment), '**' (across segments) and '?' are supported",
+  ]);
   assert.deepEqual(pat('/etc/../x*'), ['p.yaml:11:31: expected a normalized pattern (no //, . or .. segments), got "/etc/../x*"']);
   assert.deepEqual(pat(`/${'a'.repeat(254)}*`), ['p.yaml:11:31: a pattern may be at most 255 bytes long, got 256']);
   assert.deepEqual(pat(`/${'a'.repeat(253)}*`), []);
@@ -226,10 +234,13 @@ test('a KubeArmorPolicy compiles to the same tables as its VigilPolicy twin', ()
       '',
     ].join('\n'),
   );
-  assert.deepEqual(tk.net.scopes[0]!.protocols.map((p) => [p.protocol, p.action]), [
-    ['icmp', 'Block'],
-    ['raw', 'Block'],
-  ]);
+  assert.deepEqual(
+    tk.net.scopes[0]!.protocols.map((p) => [p.protocol, p.action]),
+    [
+      ['icmp', 'Block'],
+      ['raw', 'Block'],
+    ],
+  );
 });
 
 test('host policies: KubeArmorHostPolicy nodeSelector and VigilPolicy selector.host', () => {
@@ -249,11 +260,17 @@ spec:
 `;
   const r = parsePolicyText(khp, 'h.yaml');
   assert.deepEqual(r.errors, []);
-  assert.match(compile(r.policies, [host, ...workloads], { hostLabels: { 'kubernetes.io/hostname': 'node-1' } }).fanotify, /scope 0 \/ host none none host\nrule 0 open path audit rw 0 file.matchPaths\[0\] \/etc\/shadow -/);
+  assert.match(
+    compile(r.policies, [host, ...workloads], { hostLabels: { 'kubernetes.io/hostname': 'node-1' } }).fanotify,
+    /scope 0 \/ host none none host\nrule 0 open path audit rw 0 file.matchPaths\[0\] \/etc\/shadow -/,
+  );
   assert.doesNotMatch(compile(r.policies, [host], { hostLabels: { 'kubernetes.io/hostname': 'node-2' } }).fanotify, /scope/);
   const hostAllow = errs(khp.replace('action: Audit', 'action: Allow').replace('h.yaml', 'p.yaml'));
   assert.deepEqual(hostAllow, ['p.yaml:11:7: KubeArmorHostPolicy: an Allow entry needs fromSource (KubeArmor ignores it otherwise; Vigil rejects it)']);
-  const vh = parsePolicyText(`apiVersion: vigil.dev/v1alpha1\nkind: VigilPolicy\nmetadata: {name: h}\nspec:\n  selector: {host: true}\n  network:\n    matchEgress: [{ports: [25]}]\n`, 'v.yaml');
+  const vh = parsePolicyText(
+    `apiVersion: vigil.dev/v1alpha1\nkind: VigilPolicy\nmetadata: {name: h}\nspec:\n  selector: {host: true}\n  network:\n    matchEgress: [{ports: [25]}]\n`,
+    'v.yaml',
+  );
   assert.deepEqual(vh.errors, []);
   const t = compile(vh.policies, [host, ...workloads]);
   assert.deepEqual(
@@ -273,7 +290,10 @@ test('allow-lists set the posture of their kind only; per-namespace override', (
 test('compile reports workloads it cannot target, and too many network rules', () => {
   const r = parsePolicyText(good, 'p.yaml');
   const t = compile(r.policies, [{ id: 'x', name: 'web', labels: { app: 'web' }, namespace: 'shop' }]);
-  assert.deepEqual(t.warnings, ['workload web (x): no root pid known, file/process rules not enforced', 'workload web (x): no cgroup id known, network rules not enforced']);
+  assert.deepEqual(t.warnings, [
+    'workload web (x): no root pid known, file/process rules not enforced',
+    'workload web (x): no cgroup id known, network rules not enforced',
+  ]);
   const many = good.replace('ports: [443]', `ports: [${Array.from({ length: 40 }, (_, i) => i + 1).join(', ')}]`);
   const r2 = parsePolicyText(many, 'p.yaml');
   assert.throws(() => compile(r2.policies, [{ id: 'x', name: 'web', labels: { app: 'web' }, namespace: 'shop', cgroupId: 5 }]), /needs 40 network rules/);

@@ -16,7 +16,15 @@ function collectFiles(...files: [string, string][]): { col: Collection; sink: Co
   return { col, sink };
 }
 
-const msg = (file: string, line: number, col: number, message: string, kind?: string, item?: string) => ({ file, line, col, message, kind, item, code: 'VIGIL_E_RULE' });
+const msg = (file: string, line: number, col: number, message: string, kind?: string, item?: string) => ({
+  file,
+  line,
+  col,
+  message,
+  kind,
+  item,
+  code: 'VIGIL_E_RULE',
+});
 
 const A = `- list: shells
   items: [bash]
@@ -30,7 +38,7 @@ const A = `- list: shells
   tags: [b, a, b]
 `;
 
-test('collector: overrides from a second file append to and replace parts of the first one\'s items', () => {
+test("collector: overrides from a second file append to and replace parts of the first one's items", () => {
   const { col, sink } = collectFiles(
     ['a.yaml', A],
     [
@@ -62,10 +70,16 @@ test('collector: overrides from a second file append to and replace parts of the
   // a.yaml gives indexes 0, 1, 2; each append/override in b.yaml moves the item's visibility on
   assert.deepEqual(col.lists.get('shells'), { name: 'shells', items: ['bash', 'zsh'], index: 0, visibility: 3, loc: { file: 'a.yaml', line: 1, col: 3 } });
   const m = col.macros.get('is_shell');
-  assert.deepEqual([m?.parts.map((p) => p.text), m?.index, m?.visibility, m?.loc], [['proc.name in (shells)', 'or proc.name = fish'], 1, 4, { file: 'a.yaml', line: 3, col: 3 }]);
+  assert.deepEqual(
+    [m?.parts.map((p) => p.text), m?.index, m?.visibility, m?.loc],
+    [['proc.name in (shells)', 'or proc.name = fish'], 1, 4, { file: 'a.yaml', line: 3, col: 3 }],
+  );
   const r = col.rules.get('Shell');
   assert.ok(r);
-  assert.deepEqual(r.parts.map((p) => p.text), ['evt.type = execve and is_shell', 'and user.name = root']);
+  assert.deepEqual(
+    r.parts.map((p) => p.text),
+    ['evt.type = execve and is_shell', 'and user.name = root'],
+  );
   // each part still maps to its own file
   assert.deepEqual(r.parts[1]?.src.loc(4), { file: 'b.yaml', line: 10, col: 18 });
   assert.deepEqual(
@@ -86,10 +100,16 @@ test('collector: enabled toggles (bare form, override replace) and a redefinitio
   assert.deepEqual([col.rules.get('Shell')?.enabled, col.rules.get('Shell')?.visibility], [false, 2]);
   assert.deepEqual([col.rules.get('Other')?.enabled, col.rules.get('Other')?.visibility], [false, 4]);
 
-  const re = collectFiles(['a.yaml', A], ['c.yaml', '- rule: Shell\n  enabled: false\n- rule: Shell\n  desc: again\n  condition: proc.name = x\n  output: o\n  priority: debug\n']);
+  const re = collectFiles(
+    ['a.yaml', A],
+    ['c.yaml', '- rule: Shell\n  enabled: false\n- rule: Shell\n  desc: again\n  condition: proc.name = x\n  output: o\n  priority: debug\n'],
+  );
   const r = re.col.rules.get('Shell');
   // a redefinition replaces every field (enabled back to its default) but keeps the index
-  assert.deepEqual([r?.desc, r?.priority, r?.enabled, r?.tags, r?.index, r?.visibility, r?.loc], ['again', 'Debug', true, [], 2, 3, { file: 'c.yaml', line: 3, col: 3 }]);
+  assert.deepEqual(
+    [r?.desc, r?.priority, r?.enabled, r?.tags, r?.index, r?.visibility, r?.loc],
+    ['again', 'Debug', true, [], 2, 3, { file: 'c.yaml', line: 3, col: 3 }],
+  );
 });
 
 test('collector: appending to or overriding an undefined item is an error at the item; the next items are collected', () => {
@@ -132,20 +152,24 @@ test('collector: appending to or overriding an undefined item is an error at the
   assert.equal(col.rules.get('Shell')?.enabled, false);
 });
 
-test('collector: an item with several faults reports the first one met in Falco\'s order', () => {
+test("collector: an item with several faults reports the first one met in Falco's order", () => {
   const override = '- rule: Shell\n  priority: LOUD\n  override:\n    priority: replace\n';
   // the rule does not exist: that comes before the value of the priority
-  assert.deepEqual(collectFiles(['b.yaml', override]).sink.errors, [msg('b.yaml', 1, 3, 'Rule has an override but no rule by that name already exists', 'rule', 'Shell')]);
+  assert.deepEqual(collectFiles(['b.yaml', override]).sink.errors, [
+    msg('b.yaml', 1, 3, 'Rule has an override but no rule by that name already exists', 'rule', 'Shell'),
+  ]);
   assert.deepEqual(collectFiles(['a.yaml', A], ['b.yaml', override]).sink.errors, [msg('b.yaml', 2, 13, 'Invalid priority', 'rule', 'Shell')]);
   // a redefinition with another source comes after the condition .. exceptions, before capture_duration
   const redef = '- rule: Shell\n  desc: d\n  condition: ka.verb = get\n  output: o\n  priority: info\n  source: k8s_audit\n  capture_duration: soon\n';
-  assert.deepEqual(collectFiles(['a.yaml', A], ['b.yaml', redef]).sink.errors, [msg('b.yaml', 1, 3, 'Rule has been re-defined with a different source', 'rule', 'Shell')]);
+  assert.deepEqual(collectFiles(['a.yaml', A], ['b.yaml', redef]).sink.errors, [
+    msg('b.yaml', 1, 3, 'Rule has been re-defined with a different source', 'rule', 'Shell'),
+  ]);
   const { sink } = collectFiles(['b.yaml', redef]);
   assert.deepEqual(sink.errors, [msg('b.yaml', 7, 21, "Value for key 'capture_duration' must be a number of milliseconds", 'rule', 'Shell')]);
   assert.deepEqual(sink.warnings, [msg('b.yaml', 1, 3, 'Unknown source k8s_audit, skipping', 'rule', 'Shell')]);
 });
 
-test('collector: exceptions get Falco\'s default comps, are validated, and append values across files', () => {
+test("collector: exceptions get Falco's default comps, are validated, and append values across files", () => {
   const { col, sink } = collectFiles(
     [
       'a.yaml',
@@ -177,23 +201,54 @@ test('collector: exceptions get Falco\'s default comps, are validated, and appen
     ],
     loc: { file: 'a.yaml', line: 7, col: 7 },
   });
-  assert.deepEqual(pair?.values.map((v) => v.items.map((x) => x.item)), [['a', '/etc'], ['b', '/tmp']]);
+  assert.deepEqual(
+    pair?.values.map((v) => v.items.map((x) => x.item)),
+    [
+      ['a', '/etc'],
+      ['b', '/tmp'],
+    ],
+  );
   assert.deepEqual(pair?.values[1]?.loc, { file: 'b.yaml', line: 4, col: 16 });
   assert.deepEqual(exs[1]?.comps, { isList: false, item: 'in', items: [], loc: { file: 'a.yaml', line: 10, col: 7 } });
 
-  const bad = collectFiles(['a.yaml', '- rule: R\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: info\n  exceptions:\n    - name: e\n      fields: [proc.nme]\n      values: [[a]]\n']);
+  const bad = collectFiles([
+    'a.yaml',
+    '- rule: R\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: info\n  exceptions:\n    - name: e\n      fields: [proc.nme]\n      values: [[a]]\n',
+  ]);
   assert.deepEqual(bad.sink.errors, [msg('a.yaml', 8, 16, "'proc.nme' is not a supported filter field", 'rule', 'R')]);
   assert.equal(bad.col.rules.size, 0);
 });
 
 test('collector: required versions: the highest engine version is kept; one this engine lacks, or a missing plugin, is an error', () => {
-  const { col, sink } = collectFiles(['a.yaml', '- required_engine_version: 0.26.0\n'], ['b.yaml', '- required_engine_version: 12\n- required_engine_version: 0.31.0\n']);
+  const { col, sink } = collectFiles(
+    ['a.yaml', '- required_engine_version: 0.26.0\n'],
+    ['b.yaml', '- required_engine_version: 12\n- required_engine_version: 0.31.0\n'],
+  );
   assert.deepEqual(sink.errors, []);
   assert.equal(col.requiredEngineVersion, '0.31.0');
-  const bad = collectFiles(['c.yaml', '- required_engine_version: 0.99.0\n- required_plugin_versions:\n  - name: container\n    version: 0.1.0\n  - name: k8saudit\n    version: 0.1.0\n']);
+  const bad = collectFiles([
+    'c.yaml',
+    '- required_engine_version: 0.99.0\n- required_plugin_versions:\n  - name: container\n    version: 0.1.0\n  - name: k8saudit\n    version: 0.1.0\n',
+  ]);
   assert.deepEqual(bad.sink.errors, [
-    { file: 'c.yaml', line: 1, col: 28, message: 'Rules require engine version 0.99.0, but engine version is 0.57.0', kind: undefined, item: undefined, code: 'VIGIL_E_RULE' },
-    { file: 'c.yaml', line: 5, col: 5, message: "Plugin 'k8saudit' version 0.1.0 is required by these rules but is not available (built in: container 0.6.0)", kind: undefined, item: undefined, code: 'VIGIL_E_RULE' },
+    {
+      file: 'c.yaml',
+      line: 1,
+      col: 28,
+      message: 'Rules require engine version 0.99.0, but engine version is 0.57.0',
+      kind: undefined,
+      item: undefined,
+      code: 'VIGIL_E_RULE',
+    },
+    {
+      file: 'c.yaml',
+      line: 5,
+      col: 5,
+      message: "Plugin 'k8saudit' version 0.1.0 is required by these rules but is not available (built in: container 0.6.0)",
+      kind: undefined,
+      item: undefined,
+      code: 'VIGIL_E_RULE',
+    },
   ]);
   assert.equal(bad.col.requiredEngineVersion, undefined);
 });

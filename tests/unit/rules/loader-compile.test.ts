@@ -69,7 +69,10 @@ test('compiler: one rule compiled from collected lists, macros and exceptions, w
   assert.equal(r.predicate(exec('bash', 'sshd')), true);
   assert.equal(r.predicate(exec('bash', 'sshd', 'alice')), false);
   assert.equal(r.predicate(exec('ls', 'cron')), false);
-  assert.deepEqual(rs.rulesFor('execve').map((x) => x.name), ['Shell']);
+  assert.deepEqual(
+    rs.rulesFor('execve').map((x) => x.name),
+    ['Shell'],
+  );
   // appendOutput adds Falco's extra output to the compiled line
   const withExtra = compileCollection(col, { appendOutput: 'pid=%proc.pid' }, [], [], new Set());
   assert.equal(withExtra?.rules[0]?.line.text, '*%evt.time: Warning shell %proc.name by %user.name pid=%proc.pid');
@@ -106,6 +109,9 @@ test('compiler: errors inside conditions are located in the file; users of a fai
       ['e.yaml', 10, 34, 'rule', 'Unknown field'],
     ],
   );
-  assert.deepEqual(sink.errors.map((e) => e.message), ['expected a string value or a field with a valid transformer', "unknown field 'proc.nme'"]);
+  assert.deepEqual(
+    sink.errors.map((e) => e.message),
+    ['expected a string value or a field with a valid transformer', "unknown field 'proc.nme'"],
+  );
   assert.deepEqual([...sink.failedMacros], ['broken']);
 });

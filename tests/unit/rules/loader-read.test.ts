@@ -47,11 +47,16 @@ const ALL_KINDS = `- required_engine_version: 0.26.0
 
 test('reader: one item per list, macro, rule and required version, each with its file:line:col', () => {
   const e = readRules({ name: 'a.yaml', content: ALL_KINDS });
-  assert.deepEqual(e.map((x) => x.type), ['required_engine_version', 'required_plugin_versions', 'list', 'macro', 'rule']);
+  assert.deepEqual(
+    e.map((x) => x.type),
+    ['required_engine_version', 'required_plugin_versions', 'list', 'macro', 'rule'],
+  );
   assert.deepEqual(e[0], { type: 'required_engine_version', version: '0.26.0', semver: [0, 26, 0], versionLoc: at(1, 28), loc: at(1, 3) });
   assert.deepEqual(e[1], {
     type: 'required_plugin_versions',
-    plugins: [{ ok: true, value: { name: 'container', version: '0.2.0', loc: at(3, 5), alternatives: [{ name: 'k8smeta', version: '0.1.0', loc: at(6, 9) }] } }],
+    plugins: [
+      { ok: true, value: { name: 'container', version: '0.2.0', loc: at(3, 5), alternatives: [{ name: 'k8smeta', version: '0.1.0', loc: at(6, 9) }] } },
+    ],
     loc: at(2, 3),
   });
   assert.deepEqual(e[2], { type: 'list', name: 'shells', items: ['bash', 'my sh'], append: false, loc: at(8, 3) });
@@ -110,33 +115,65 @@ test('reader: the override, append and bare enabled forms of a rule; a deprecati
   append: true
 `,
   });
-  assert.deepEqual(e.map((x) => (x.type === 'rule' ? `rule:${x.form}` : x.type)), ['rule:override', 'warning', 'rule:append', 'warning', 'rule:enable', 'warning', 'list']);
+  assert.deepEqual(
+    e.map((x) => (x.type === 'rule' ? `rule:${x.form}` : x.type)),
+    ['rule:override', 'warning', 'rule:append', 'warning', 'rule:enable', 'warning', 'list'],
+  );
   const a = rule(e[0]);
   assert.ok(a.form === 'override');
   assert.deepEqual([[...a.append], [...a.replace]], [['condition'], ['tags']]);
   assert.equal(ok(a.condition).text, 'and proc.name = x');
   assert.deepEqual(ok(a.tags), ['z']);
   assert.deepEqual([a.output, a.desc, a.priority, a.exceptions, a.enabled], [undefined, undefined, undefined, undefined, undefined]);
-  assert.deepEqual(e[1], { type: 'warning', message: { file: 'b.yaml', line: 7, col: 3, message: "'append' key is deprecated; use 'override'", kind: 'rule', item: 'B', code: 'VIGIL_E_RULE' } });
+  assert.deepEqual(e[1], {
+    type: 'warning',
+    message: { file: 'b.yaml', line: 7, col: 3, message: "'append' key is deprecated; use 'override'", kind: 'rule', item: 'B', code: 'VIGIL_E_RULE' },
+  });
   const b = rule(e[2]);
   assert.ok(b.form === 'append');
   assert.equal(ok(b.condition as Val<CondPart>).text, 'and proc.name = y');
   assert.equal(b.exceptions, undefined);
   assert.deepEqual(e[3], {
     type: 'warning',
-    message: { file: 'b.yaml', line: 10, col: 3, message: "the bare 'enabled' form is deprecated; use 'override: {enabled: replace}'", kind: 'rule', item: 'C', code: 'VIGIL_E_RULE' },
+    message: {
+      file: 'b.yaml',
+      line: 10,
+      col: 3,
+      message: "the bare 'enabled' form is deprecated; use 'override: {enabled: replace}'",
+      kind: 'rule',
+      item: 'C',
+      code: 'VIGIL_E_RULE',
+    },
   });
   assert.deepEqual(e[4], { type: 'rule', name: 'C', loc: { file: 'b.yaml', line: 10, col: 3 }, form: 'enable', enabled: false });
   assert.deepEqual(e[5], {
     type: 'warning',
-    message: { file: 'b.yaml', line: 12, col: 3, message: "'append' key is deprecated; use 'override: {items: append}'", kind: 'list', item: 'L', code: 'VIGIL_E_RULE' },
+    message: {
+      file: 'b.yaml',
+      line: 12,
+      col: 3,
+      message: "'append' key is deprecated; use 'override: {items: append}'",
+      kind: 'list',
+      item: 'L',
+      code: 'VIGIL_E_RULE',
+    },
   });
   assert.deepEqual(e[6], { type: 'list', name: 'L', items: ['a'], append: true, loc: { file: 'b.yaml', line: 12, col: 3 } });
 });
 
 test('reader: malformed YAML gives only its errors (VIGIL_E_YAML) at the position the parser stopped', () => {
   assert.deepEqual(readRules({ name: 'm.yaml', content: '- list: a\n  items: [x]\n   bad: indent\n- list: b\n  items: [y]\n' }), [
-    { type: 'error', message: { file: 'm.yaml', line: 3, col: 1, message: 'malformed YAML: All mapping items must start at the same column', kind: 'file', code: 'VIGIL_E_YAML' } },
+    {
+      type: 'error',
+      message: {
+        file: 'm.yaml',
+        line: 3,
+        col: 1,
+        message: 'malformed YAML: All mapping items must start at the same column',
+        kind: 'file',
+        code: 'VIGIL_E_YAML',
+      },
+    },
   ]);
   assert.deepEqual(readRules({ name: 'm.yaml', content: '- list: a\n  items: "x\n' }), [
     { type: 'error', message: { file: 'm.yaml', line: 3, col: 1, message: 'malformed YAML: Missing closing "quote', kind: 'file', code: 'VIGIL_E_YAML' } },
@@ -149,21 +186,49 @@ test('reader: malformed YAML gives only its errors (VIGIL_E_YAML) at the positio
 });
 
 test('reader: an item that does not read is an error entry in its place, named once its name is known; reading goes on', () => {
-  const e = readRules({ name: 'c.yaml', content: '- rule: a\n  desc: d\n  bogus: 1\n- list: 1 2\n  items: [a]\n- macro:\n  condition: x\n- what: x\n- list: l\n  items: [a]\n' });
+  const e = readRules({
+    name: 'c.yaml',
+    content: '- rule: a\n  desc: d\n  bogus: 1\n- list: 1 2\n  items: [a]\n- macro:\n  condition: x\n- what: x\n- list: l\n  items: [a]\n',
+  });
   assert.deepEqual(e, [
     { type: 'error', message: { file: 'c.yaml', line: 3, col: 3, message: "unknown key 'bogus' in rule", kind: 'rule', item: 'a', code: 'VIGIL_E_RULE' } },
-    { type: 'error', message: { file: 'c.yaml', line: 4, col: 9, message: "Invalid list name '1 2': names may not contain blanks, quotes, parentheses, '=' or ','", kind: 'list', item: '1 2', code: 'VIGIL_E_RULE' } },
-    { type: 'error', message: { file: 'c.yaml', line: 6, col: 3, message: "Mapping for key 'macro' is empty", kind: undefined, item: undefined, code: 'VIGIL_E_RULE' } },
     {
       type: 'error',
-      message: { file: 'c.yaml', line: 8, col: 3, message: "unknown top-level item 'what': expected one of rule, macro, list, required_engine_version, required_plugin_versions", kind: undefined, item: undefined, code: 'VIGIL_E_RULE' },
+      message: {
+        file: 'c.yaml',
+        line: 4,
+        col: 9,
+        message: "Invalid list name '1 2': names may not contain blanks, quotes, parentheses, '=' or ','",
+        kind: 'list',
+        item: '1 2',
+        code: 'VIGIL_E_RULE',
+      },
+    },
+    {
+      type: 'error',
+      message: { file: 'c.yaml', line: 6, col: 3, message: "Mapping for key 'macro' is empty", kind: undefined, item: undefined, code: 'VIGIL_E_RULE' },
+    },
+    {
+      type: 'error',
+      message: {
+        file: 'c.yaml',
+        line: 8,
+        col: 3,
+        message: "unknown top-level item 'what': expected one of rule, macro, list, required_engine_version, required_plugin_versions",
+        kind: undefined,
+        item: undefined,
+        code: 'VIGIL_E_RULE',
+      },
     },
     { type: 'list', name: 'l', items: ['a'], append: false, loc: { file: 'c.yaml', line: 9, col: 3 } },
   ]);
 });
 
 test('reader: a field that does not read keeps its error (for the collector to raise in order); the other fields read', () => {
-  const e = readRules({ name: 'd.yaml', content: '- rule: R\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: LOUD\n  capture_duration: soon\n  enabled: maybe\n' });
+  const e = readRules({
+    name: 'd.yaml',
+    content: '- rule: R\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: LOUD\n  capture_duration: soon\n  enabled: maybe\n',
+  });
   const r = rule(e[0]);
   assert.equal(e.length, 1);
   assert.ok(r.form === 'define');
@@ -173,7 +238,13 @@ test('reader: a field that does not read keeps its error (for the collector to r
   assert.deepEqual(err(r.enabled), ["Value for key 'enabled' is not a boolean: 'maybe'", 7, 12]);
   assert.deepEqual([ok(r.condition).text, ok(r.output).text, ok(r.desc)], ['proc.name = x', 'o', 'd']);
   // a plugin requirement that does not read ends the list, after the ones that did
-  const p = readRules({ name: 'p.yaml', content: '- required_plugin_versions:\n  - name: a\n    version: 1.0.0\n  - name: b\n    version: one\n  - name: c\n    version: 1.0.0\n' })[0];
+  const p = readRules({
+    name: 'p.yaml',
+    content: '- required_plugin_versions:\n  - name: a\n    version: 1.0.0\n  - name: b\n    version: one\n  - name: c\n    version: 1.0.0\n',
+  })[0];
   assert.ok(p?.type === 'required_plugin_versions');
-  assert.deepEqual(p.plugins.map((x) => (x.ok ? x.value.name : x.error.message)), ['a', "Invalid required version 'one' for plugin 'b'"]);
+  assert.deepEqual(
+    p.plugins.map((x) => (x.ok ? x.value.name : x.error.message)),
+    ['a', "Invalid required version 'one' for plugin 'b'"],
+  );
 });

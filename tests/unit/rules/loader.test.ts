@@ -74,16 +74,38 @@ test('evttype extraction: negation, or/and, rules without constraint', () => {
   assert.deepEqual([...(c?.types.set ?? [])].sort(), ['close', 'open']);
   assert.equal(d?.types.neg, true);
   assert.equal(d?.types.set.size, 0);
-  assert.deepEqual(r.ruleset.rulesFor('open').map((x) => x.name), ['a', 'd']);
-  assert.deepEqual(r.ruleset.rulesFor('some_unknown_type').map((x) => x.name), ['b', 'c', 'd']);
+  assert.deepEqual(
+    r.ruleset.rulesFor('open').map((x) => x.name),
+    ['a', 'd'],
+  );
+  assert.deepEqual(
+    r.ruleset.rulesFor('some_unknown_type').map((x) => x.name),
+    ['b', 'c', 'd'],
+  );
   // warn_evttypes: c and d warn, b opted out
-  assert.deepEqual(r.warnings.filter((w) => /too many evt.type/.test(w.message)).map((w) => w.item), ['c', 'd']);
+  assert.deepEqual(
+    r.warnings.filter((w) => /too many evt.type/.test(w.message)).map((w) => w.item),
+    ['c', 'd'],
+  );
   // priorities: all nine spellings, case-insensitive
-  assert.deepEqual(r.ruleset.rules.map((x) => x.priority), ['Informational', 'Debug', 'Notice', 'Alert']);
+  assert.deepEqual(
+    r.ruleset.rules.map((x) => x.priority),
+    ['Informational', 'Debug', 'Notice', 'Alert'],
+  );
 });
 
 test('all priority levels parse case-insensitively; an invalid one is an error at the value', () => {
-  for (const [p, want] of [['EMERGENCY', 'Emergency'], ['alert', 'Alert'], ['Critical', 'Critical'], ['ERROR', 'Error'], ['warning', 'Warning'], ['NOTICE', 'Notice'], ['informational', 'Informational'], ['INFO', 'Informational'], ['debug', 'Debug']]) {
+  for (const [p, want] of [
+    ['EMERGENCY', 'Emergency'],
+    ['alert', 'Alert'],
+    ['Critical', 'Critical'],
+    ['ERROR', 'Error'],
+    ['warning', 'Warning'],
+    ['NOTICE', 'Notice'],
+    ['informational', 'Informational'],
+    ['INFO', 'Informational'],
+    ['debug', 'Debug'],
+  ]) {
     const r = loadRules(`- rule: r\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: ${p}\n`);
     assert.equal(r.ruleset.rules[0]?.priority, want);
   }
@@ -107,7 +129,8 @@ const BASE = `
 test('override append / replace on rules, lists and macros', () => {
   const l = new RuleLoader();
   assert.equal(l.loadString(BASE, 'base.yaml').ok, true);
-  const r = l.loadString(`
+  const r = l.loadString(
+    `
 - list: shells
   items: [zsh]
   override:
@@ -130,7 +153,9 @@ test('override append / replace on rules, lists and macros', () => {
   override:
     priority: replace
     desc: replace
-`, 'override.yaml');
+`,
+    'override.yaml',
+  );
   assert.equal(r.ok, true, r.errors.map(formatMessage).join('\n'));
   const rule = r.ruleset.rules[0];
   assert.equal(rule?.priority, 'Error');
@@ -143,14 +168,17 @@ test('override append / replace on rules, lists and macros', () => {
   assert.equal(rs.matchFirst(event({ proc: { name: 'fish' } })) !== undefined, true);
   assert.equal(rs.matchFirst(event({ proc: { name: 'zsh' }, user: { name: 'bob' } })), undefined);
   // replace the list and the condition
-  const r2 = l.loadString(`
+  const r2 = l.loadString(
+    `
 - list: shells
   items: [ksh]
 - rule: Shell
   condition: evt.type = execve and proc.name in (shells)
   override:
     condition: replace
-`, 'replace.yaml');
+`,
+    'replace.yaml',
+  );
   assert.equal(r2.ok, true, r2.errors.map(formatMessage).join('\n'));
   assert.equal(r2.ruleset.matchFirst(event({ proc: { name: 'ksh' } }))?.name, 'Shell');
   assert.equal(r2.ruleset.matchFirst(event({ proc: { name: 'bash' } })), undefined);
@@ -173,14 +201,17 @@ test('override errors: key not overridable, key without override entry, unknown 
 test('deprecated append: true and bare enabled: forms', () => {
   const l = new RuleLoader();
   l.loadString(BASE, 'base.yaml');
-  const r = l.loadString(`
+  const r = l.loadString(
+    `
 - list: shells
   items: [dash]
   append: true
 - rule: Shell
   condition: and not proc.pname = sshd
   append: true
-`, 'append.yaml');
+`,
+    'append.yaml',
+  );
   assert.equal(r.ok, true, r.errors.map(formatMessage).join('\n'));
   assert.equal(r.warnings.filter((w) => /deprecated/.test(w.message)).length, 2);
   assert.equal(r.ruleset.matchFirst(event({ proc: { name: 'dash', pname: 'cron' } }))?.name, 'Shell');
@@ -218,35 +249,70 @@ test('visibility: a macro sees only earlier macros, a rule sees every macro; lis
   assert.equal(late.ok, true);
   assert.equal(late.ruleset.matchFirst(event({ proc: { name: 'x' } }))?.name, 'r');
   // redefining a macro after its users: rules see the final definition
-  assert.equal(check('m', event({ proc: { name: 'y' } }), `
+  assert.equal(
+    check(
+      'm',
+      event({ proc: { name: 'y' } }),
+      `
 - macro: m
   condition: proc.name = x
 - macro: m
   condition: proc.name = y
-`), true);
+`,
+    ),
+    true,
+  );
   // a list item naming a later list is a literal in the list...
-  assert.equal(check('proc.name in (l1)', event({ proc: { name: 'l2' } }), `
+  assert.equal(
+    check(
+      'proc.name in (l1)',
+      event({ proc: { name: 'l2' } }),
+      `
 - list: l1
   items: [l2]
 - list: l2
   items: [z]
-`), false);
+`,
+    ),
+    false,
+  );
   // ...but later lists are still substituted in conditions (Falco substitutes in list order)
-  assert.equal(check('proc.name in (l1)', event({ proc: { name: 'z' } }), `
+  assert.equal(
+    check(
+      'proc.name in (l1)',
+      event({ proc: { name: 'z' } }),
+      `
 - list: l1
   items: [l2]
 - list: l2
   items: [z]
-`), true);
+`,
+    ),
+    true,
+  );
   // items that are quoted in the YAML value stay one literal
-  assert.equal(check('proc.name in (l3)', event({ proc: { name: '(systemd)' } }), `
+  assert.equal(
+    check(
+      'proc.name in (l3)',
+      event({ proc: { name: '(systemd)' } }),
+      `
 - list: l3
   items: ['"(systemd)"', "a b"]
-`), true);
-  assert.equal(check('proc.name in (l3)', event({ proc: { name: 'a b' } }), `
+`,
+    ),
+    true,
+  );
+  assert.equal(
+    check(
+      'proc.name in (l3)',
+      event({ proc: { name: 'a b' } }),
+      `
 - list: l3
   items: ['"(systemd)"', "a b"]
-`), true);
+`,
+    ),
+    true,
+  );
   const loop = loadRules(`
 - macro: p
   condition: proc.name = x
@@ -302,7 +368,8 @@ test('exceptions: single field (comps default in), multiple fields, lists in val
   // appending values to an existing exception, and a new exception
   const l = new RuleLoader();
   l.loadString(y, 'a.yaml');
-  const r2 = l.loadString(`
+  const r2 = l.loadString(
+    `
 - rule: r
   exceptions:
     - name: by_name
@@ -312,7 +379,9 @@ test('exceptions: single field (comps default in), multiple fields, lists in val
       values: [nobody]
   override:
     exceptions: append
-`, 'b.yaml');
+`,
+    'b.yaml',
+  );
   assert.equal(r2.ok, true, r2.errors.map(formatMessage).join('\n'));
   assert.equal(r2.ruleset.matchFirst(event({ proc: { pname: 'python' } })), undefined);
   assert.equal(r2.ruleset.matchFirst(event({ proc: { pname: 'x' }, user: { name: 'nobody' } })), undefined);
@@ -320,15 +389,25 @@ test('exceptions: single field (comps default in), multiple fields, lists in val
 });
 
 test('exception validation errors', () => {
-  const bad = (ex: string) => loadRules(`- rule: r\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: INFO\n  exceptions:\n${ex}`).errors[0]?.message;
+  const bad = (ex: string) =>
+    loadRules(`- rule: r\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: INFO\n  exceptions:\n${ex}`).errors[0]?.message;
   assert.match(bad(`    - name: e\n      fields: proc.nope\n      values: [a]\n`) ?? '', /'proc.nope' is not a supported filter field/);
   assert.match(bad(`    - name: e\n      fields: proc.name\n      comps: "="\n      values: [a]\n`) ?? '', /comps must be one of \(in, pmatch, intersects\)/);
-  assert.match(bad(`    - name: e\n      fields: [proc.name, user.name]\n      comps: [=]\n      values: [[a, b]]\n`) ?? '', /Fields and comps lists must have equal length/);
-  assert.match(bad(`    - name: e\n      fields: [proc.name, user.name]\n      comps: [=, like]\n      values: [[a, b]]\n`) ?? '', /'like' is not a supported comparison operator/);
+  assert.match(
+    bad(`    - name: e\n      fields: [proc.name, user.name]\n      comps: [=]\n      values: [[a, b]]\n`) ?? '',
+    /Fields and comps lists must have equal length/,
+  );
+  assert.match(
+    bad(`    - name: e\n      fields: [proc.name, user.name]\n      comps: [=, like]\n      values: [[a, b]]\n`) ?? '',
+    /'like' is not a supported comparison operator/,
+  );
   assert.match(bad(`    - name: e\n      fields: [proc.name, user.name]\n      values: [[a]]\n`) ?? '', /Fields and values lists must have equal length/);
   // comps default to '=' for each field: a list value then needs an explicit 'in'
   assert.match(bad(`    - name: e\n      fields: [proc.name, user.name]\n      values: [[[a, b], c]]\n`) ?? '', /operator '=' does not take a list/);
-  assert.match(bad(`    - name: e\n      fields: proc.name\n      values: [a]\n    - name: e\n      fields: proc.name\n      values: [b]\n`) ?? '', /Exceptions names in the same object must be unique/);
+  assert.match(
+    bad(`    - name: e\n      fields: proc.name\n      values: [a]\n    - name: e\n      fields: proc.name\n      values: [b]\n`) ?? '',
+    /Exceptions names in the same object must be unique/,
+  );
 });
 
 test('other schema keys: source, tags, enabled, capture, capture_duration, skip-if-unknown-filter, required versions', () => {
@@ -366,7 +445,10 @@ test('other schema keys: source, tags, enabled, capture, capture_duration, skip-
   skip-if-unknown-filter: true
 `);
   assert.equal(r.ok, true, r.errors.map(formatMessage).join('\n'));
-  assert.deepEqual(r.ruleset.rules.map((x) => x.name), ['cap']);
+  assert.deepEqual(
+    r.ruleset.rules.map((x) => x.name),
+    ['cap'],
+  );
   const cap = r.ruleset.rules[0];
   assert.deepEqual([cap?.enabled, cap?.capture, cap?.captureDuration, cap?.tags], [false, true, 5000, ['a', 'z']]);
   assert.ok(r.warnings.some((w) => /Unknown source k8s_audit, skipping/.test(w.message)));
@@ -385,14 +467,56 @@ test('bad input: each error names file:line:col and the item; earlier rules stay
   const before = ok.ruleset;
   const cases: [string, string, RegExp, number, number, string | undefined][] = [
     ['malformed YAML', '- rule: r\n  desc: [unclosed\n  condition: x\n', /malformed YAML/, 3, 3, undefined],
-    ['unknown key', '- rule: r\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: INFO\n  severity: high\n', /unknown key 'severity' in rule/, 6, 3, 'r'],
-    ['undefined macro', '- rule: r\n  desc: d\n  condition: evt.type = open and not_a_macro\n  output: o\n  priority: INFO\n', /Undefined macro 'not_a_macro' used in filter/, 3, 34, 'r'],
-    ['undefined list (bare name after in)', '- rule: r\n  desc: d\n  condition: proc.name in not_a_list\n  output: o\n  priority: INFO\n', /'not_a_list' is not a list/, 3, 27, 'r'],
+    [
+      'unknown key',
+      '- rule: r\n  desc: d\n  condition: proc.name = x\n  output: o\n  priority: INFO\n  severity: high\n',
+      /unknown key 'severity' in rule/,
+      6,
+      3,
+      'r',
+    ],
+    [
+      'undefined macro',
+      '- rule: r\n  desc: d\n  condition: evt.type = open and not_a_macro\n  output: o\n  priority: INFO\n',
+      /Undefined macro 'not_a_macro' used in filter/,
+      3,
+      34,
+      'r',
+    ],
+    [
+      'undefined list (bare name after in)',
+      '- rule: r\n  desc: d\n  condition: proc.name in not_a_list\n  output: o\n  priority: INFO\n',
+      /'not_a_list' is not a list/,
+      3,
+      27,
+      'r',
+    ],
     ['unknown operator', '- rule: r\n  desc: d\n  condition: proc.name like bash\n  output: o\n  priority: INFO\n', /unknown operator 'like'/, 3, 24, 'r'],
-    ['string compared with <', '- rule: r\n  desc: d\n  condition: proc.name < bash\n  output: o\n  priority: INFO\n', /operator '<' compares numbers: expected a number value.*got 'bash'/, 3, 26, 'r'],
-    ['invalid regex', "- rule: r\n  desc: d\n  condition: proc.name regex 'a(b'\n  output: o\n  priority: INFO\n", /invalid regular expression 'a\(b'/, 3, 30, 'r'],
+    [
+      'string compared with <',
+      '- rule: r\n  desc: d\n  condition: proc.name < bash\n  output: o\n  priority: INFO\n',
+      /operator '<' compares numbers: expected a number value.*got 'bash'/,
+      3,
+      26,
+      'r',
+    ],
+    [
+      'invalid regex',
+      "- rule: r\n  desc: d\n  condition: proc.name regex 'a(b'\n  output: o\n  priority: INFO\n",
+      /invalid regular expression 'a\(b'/,
+      3,
+      30,
+      'r',
+    ],
     ['rule without a condition', '- rule: r\n  desc: d\n  output: o\n  priority: INFO\n', /Item has no mapping for key 'condition'/, 1, 3, 'r'],
-    ['unknown field in output', '- rule: r\n  desc: d\n  condition: proc.name = x\n  output: "x %proc.nam"\n  priority: INFO\n', /invalid formatting token %proc.nam: unknown field/, 4, 14, 'r'],
+    [
+      'unknown field in output',
+      '- rule: r\n  desc: d\n  condition: proc.name = x\n  output: "x %proc.nam"\n  priority: INFO\n',
+      /invalid formatting token %proc.nam: unknown field/,
+      4,
+      14,
+      'r',
+    ],
   ];
   for (const [what, yaml, re, line, col, item] of cases) {
     const r = l.loadString(yaml, `/rules/${what.replace(/\W+/g, '_')}.yaml`);
@@ -452,7 +576,10 @@ test('CLI: vigil rules validate / list', () => {
   assert.match(out, /^OK: 56 rules \(56 enabled\), 157 macros, 83 lists in 2 file\(s\)/);
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-rules-'));
   const bad = path.join(dir, 'bad.yaml');
-  writeFileSync(bad, '- rule: r\n  desc: d\n  condition: evt.type = open and nope\n  output: o\n  priority: INFO\n- rule: s\n  desc: d\n  output: o\n  priority: INFO\n');
+  writeFileSync(
+    bad,
+    '- rule: r\n  desc: d\n  condition: evt.type = open and nope\n  output: o\n  priority: INFO\n- rule: s\n  desc: d\n  output: o\n  priority: INFO\n',
+  );
   const res = spawnSync(vigil, ['rules', 'validate', STABLE, bad], { encoding: 'utf8' });
   assert.equal(res.status, 1);
   assert.deepEqual(res.stdout.trim().split('\n'), [

@@ -163,7 +163,10 @@ test('evt.res is SUCCESS or the errno name; evt.rawres is the number', () => {
 });
 
 test('IP addresses and networks (CIDR), IPv4 and IPv6', () => {
-  const net = event({ evt: { type: 'connect' }, fd: { type: 'ipv4', typechar: '4', cip: '10.0.0.5', sip: '169.254.169.254', cport: 40000, sport: 80, l4proto: 'tcp', is_server: false } });
+  const net = event({
+    evt: { type: 'connect' },
+    fd: { type: 'ipv4', typechar: '4', cip: '10.0.0.5', sip: '169.254.169.254', cport: 40000, sport: 80, l4proto: 'tcp', is_server: false },
+  });
   assert.equal(check('fd.sip = 169.254.169.254', net), true);
   assert.equal(check('fd.sip = "169.254.169.254"', net), true);
   assert.equal(check('fd.sip != 169.254.169.254', net), false);
@@ -184,7 +187,10 @@ test('IP addresses and networks (CIDR), IPv4 and IPv6', () => {
 });
 
 test('field arguments: proc.aname[n] (n=0 is the process), any-ancestor without index, evt.arg forms', () => {
-  const e = event({ proc: { name: 'sh', pname: undefined, aname: ['python3', 'node', 'containerd-shim', 'systemd'], aexepath: ['/usr/bin/python3', '/usr/bin/node'] }, evt: { arg: { exe: '/bin/sh', args: '-c id' } } });
+  const e = event({
+    proc: { name: 'sh', pname: undefined, aname: ['python3', 'node', 'containerd-shim', 'systemd'], aexepath: ['/usr/bin/python3', '/usr/bin/node'] },
+    evt: { arg: { exe: '/bin/sh', args: '-c id' } },
+  });
   assert.equal(check('proc.aname[0] = sh', e), true);
   assert.equal(check('proc.aname[1] = python3 and proc.pname = python3', e), true);
   assert.equal(check('proc.aname[3] = containerd-shim', e), true);

@@ -9,7 +9,14 @@ import { event } from '../../helpers/rules.ts';
 
 test('output_fields JSON: sorted keys, scalars as JSON.stringify renders them, raw ns times', () => {
   const a: Alert = {
-    hostname: 'h', output: 'o "q"', priority: 'Warning', rule: 'r', source: 'syscall', tags: ['b', 'a'], time: 't', uuid: 'u',
+    hostname: 'h',
+    output: 'o "q"',
+    priority: 'Warning',
+    rule: 'r',
+    source: 'syscall',
+    tags: ['b', 'a'],
+    time: 't',
+    uuid: 'u',
     output_fields: { 'z.s': 'a"b\\c\n', 'a.n': -0, 'm.nan': Number.NaN, 'b.t': true, 'c.f': false, 'd.null': null, 'e.big': 1e21, 'f.neg': -1.5 },
   };
   const expected = `{"hostname":"h","output":"o \\"q\\"","output_fields":${JSON.stringify(Object.fromEntries(Object.entries(a.output_fields).sort((x, y) => (x[0] < y[0] ? -1 : 1))))},"priority":"Warning","rule":"r","source":"syscall","tags":["b","a"],"time":"t","uuid":"u"}`;

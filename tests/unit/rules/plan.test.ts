@@ -119,7 +119,30 @@ function setPath(ev: Record<string, unknown>, path: string, v: unknown): void {
   cur[p[p.length - 1] as string] = v;
 }
 
-const TYPES = ['open', 'openat', 'openat2', 'execve', 'execveat', 'connect', 'accept', 'socket', 'close', 'clone', 'dup2', 'unlinkat', 'renameat2', 'symlinkat', 'setuid', 'ptrace', 'bpf', 'chmod', 'mount', 'memfd_create', 'sendto', 'kill'];
+const TYPES = [
+  'open',
+  'openat',
+  'openat2',
+  'execve',
+  'execveat',
+  'connect',
+  'accept',
+  'socket',
+  'close',
+  'clone',
+  'dup2',
+  'unlinkat',
+  'renameat2',
+  'symlinkat',
+  'setuid',
+  'ptrace',
+  'bpf',
+  'chmod',
+  'mount',
+  'memfd_create',
+  'sendto',
+  'kill',
+];
 
 function fuzz(lits: Map<string, string[]>, n: number): Ev[] {
   const r = rng(7);
@@ -149,7 +172,10 @@ function fuzz(lits: Map<string, string[]>, n: number): Ev[] {
 
 function reference(rs: Ruleset, ev: Ev): string[] {
   const t = (ev.evt as Record<string, unknown>).type;
-  return rs.rulesFor(typeof t === 'string' ? t : '').filter((r) => r.predicate(ev)).map((r) => r.name);
+  return rs
+    .rulesFor(typeof t === 'string' ? t : '')
+    .filter((r) => r.predicate(ev))
+    .map((r) => r.name);
 }
 
 test('plans give the same matches as the rule predicates (stable + incubating, fuzzed events)', () => {
@@ -164,7 +190,10 @@ test('plans give the same matches as the rule predicates (stable + incubating, f
     const got = all.ruleset.match(ev).map((r) => r.name);
     assert.deepEqual(got, exp, JSON.stringify(ev));
     assert.equal(first.ruleset.matchFirst(ev)?.name, exp[0]);
-    assert.deepEqual(first.ruleset.evaluate(ev).map((a) => a.rule), exp.slice(0, 1));
+    assert.deepEqual(
+      first.ruleset.evaluate(ev).map((a) => a.rule),
+      exp.slice(0, 1),
+    );
     if (exp.length) matched++;
   }
   assert.ok(matched > 500, `fuzzed events should trigger rules (${matched})`);
@@ -174,11 +203,23 @@ test('setEnabled rebuilds the plans', () => {
   const l = new RuleLoader({ ruleMatching: 'all' }).loadFiles([STABLE]);
   assert.ok(l.ok);
   const rs = l.ruleset;
-  const ev = event({ evt: { type: 'openat', arg: { flags: 'O_RDONLY' } }, proc: { name: 'cat' }, fd: { num: 3, type: 'file', typechar: 'f', name: '/etc/shadow', directory: '/etc', filename: 'shadow' } });
+  const ev = event({
+    evt: { type: 'openat', arg: { flags: 'O_RDONLY' } },
+    proc: { name: 'cat' },
+    fd: { num: 3, type: 'file', typechar: 'f', name: '/etc/shadow', directory: '/etc', filename: 'shadow' },
+  });
   const before = rs.match(ev).map((r) => r.name);
   assert.ok(before.includes('Read sensitive file untrusted'), before.join());
   rs.setEnabled('Read sensitive file untrusted', false);
-  assert.ok(!rs.match(ev).map((r) => r.name).includes('Read sensitive file untrusted'));
+  assert.ok(
+    !rs
+      .match(ev)
+      .map((r) => r.name)
+      .includes('Read sensitive file untrusted'),
+  );
   rs.setEnabled('Read sensitive file untrusted', true);
-  assert.deepEqual(rs.match(ev).map((r) => r.name), before);
+  assert.deepEqual(
+    rs.match(ev).map((r) => r.name),
+    before,
+  );
 });

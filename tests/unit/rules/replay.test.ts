@@ -18,13 +18,30 @@ function recording(): string {
     const n = i + 1;
     const time = String(1700000000000000000n + BigInt(n) * 1000n);
     if (i % 10 === 0) {
-      evs.push(event({ evt: { num: n, time, type: 'openat', arg: { name: '/etc/shadow', flags: 'O_RDONLY' }, res: 3, rawres: 3 }, proc: { pid, name: `cat${i}`, cmdline: `cat${i} /etc/shadow` }, fd: { num: 3, type: 'file', typechar: 'f', name: '/etc/shadow' } }));
+      evs.push(
+        event({
+          evt: { num: n, time, type: 'openat', arg: { name: '/etc/shadow', flags: 'O_RDONLY' }, res: 3, rawres: 3 },
+          proc: { pid, name: `cat${i}`, cmdline: `cat${i} /etc/shadow` },
+          fd: { num: 3, type: 'file', typechar: 'f', name: '/etc/shadow' },
+        }),
+      );
     } else if (i % 10 === 3) {
-      evs.push(containerEvent({ evt: { num: n, time, type: 'execve' }, proc: { pid, name: 'bash', tty: 34817, pname: 'containerd-shim', aname: ['containerd-shim'] } }));
+      evs.push(
+        containerEvent({
+          evt: { num: n, time, type: 'execve' },
+          proc: { pid, name: 'bash', tty: 34817, pname: 'containerd-shim', aname: ['containerd-shim'] },
+        }),
+      );
     } else if (i % 10 === 5) {
       evs.push(event({ evt: { num: n, time, type: 'ptrace', arg: { request: 'PTRACE_ATTACH', pid: 1 } }, proc: { pid, name: `dbg${i}` } }));
     } else {
-      evs.push(event({ evt: { num: n, time, type: 'openat', arg: { name: '/tmp/x', flags: 'O_RDONLY' } }, proc: { pid, name: 'ls' }, fd: { num: 3, type: 'file', typechar: 'f', name: '/tmp/x' } }));
+      evs.push(
+        event({
+          evt: { num: n, time, type: 'openat', arg: { name: '/tmp/x', flags: 'O_RDONLY' } },
+          proc: { pid, name: 'ls' },
+          fd: { num: 3, type: 'file', typechar: 'f', name: '/tmp/x' },
+        }),
+      );
     }
   }
   return evs.map((e) => JSON.stringify(e)).join('\n') + '\n{not json\n\n';
@@ -70,14 +87,20 @@ test('ParallelEvaluator: per-process order is kept and events can be pushed as o
     }
     await pe.flush();
     assert.equal(got.length, 40);
-    assert.deepEqual(got.map((j) => (JSON.parse(j) as { output_fields: Record<string, string> }).output_fields['proc.name']), Array.from({ length: 40 }, (_, i) => `p${i}`));
+    assert.deepEqual(
+      got.map((j) => (JSON.parse(j) as { output_fields: Record<string, string> }).output_fields['proc.name']),
+      Array.from({ length: 40 }, (_, i) => `p${i}`),
+    );
   } finally {
     await pe.close();
   }
 });
 
 test('ParallelEvaluator.create rejects with the load errors', async () => {
-  await assert.rejects(ParallelEvaluator.create([{ name: 'bad.yaml', content: '- rule: r\n  desc: d\n  output: o\n  priority: INFO\n' }], { workers: 1 }), /bad\.yaml:1:3: Item has no mapping for key 'condition'/);
+  await assert.rejects(
+    ParallelEvaluator.create([{ name: 'bad.yaml', content: '- rule: r\n  desc: d\n  output: o\n  priority: INFO\n' }], { workers: 1 }),
+    /bad\.yaml:1:3: Item has no mapping for key 'condition'/,
+  );
 });
 
 test('CLI: vigil replay prints the same alert lines with --workers 1 and --workers 2', () => {
@@ -90,7 +113,10 @@ test('CLI: vigil replay prints the same alert lines with --workers 1 and --worke
   assert.equal(a.length, 90);
   assert.equal(b.length, 90);
   const noAppend = b.map((l) => JSON.parse(l) as { rule: string; output: string; output_fields: Record<string, unknown> });
-  assert.deepEqual(noAppend.map((x) => x.rule), a.map((l) => (JSON.parse(l) as { rule: string }).rule));
+  assert.deepEqual(
+    noAppend.map((x) => x.rule),
+    a.map((l) => (JSON.parse(l) as { rule: string }).rule),
+  );
   assert.ok(noAppend.every((x) => 'container.id' in x.output_fields && x.output.includes(' container_id=')));
   assert.ok(readFileSync(file, 'utf8').length > 0);
 });

@@ -34,7 +34,16 @@ function common(a: Alert, rule: string, priority: string): void {
 test('Read sensitive file untrusted: cat reading /etc/shadow fires; sshd reading it, or a write, does not', () => {
   const ev = event({
     evt: { type: 'openat', category: 'file', res: 3, rawres: 3, arg: { fd: 3, dirfd: -100, name: '/etc/shadow', flags: 'O_RDONLY|O_CLOEXEC', mode: 0 } },
-    proc: { name: 'cat', exe: 'cat', exepath: '/usr/bin/cat', args: '/etc/shadow', cmdline: 'cat /etc/shadow', pname: 'bash', aname: ['bash', 'sshd', 'systemd'], apid: [4000, 900, 1] },
+    proc: {
+      name: 'cat',
+      exe: 'cat',
+      exepath: '/usr/bin/cat',
+      args: '/etc/shadow',
+      cmdline: 'cat /etc/shadow',
+      pname: 'bash',
+      aname: ['bash', 'sshd', 'systemd'],
+      apid: [4000, 900, 1],
+    },
     fd: { num: 3, type: 'file', typechar: 'f', name: '/etc/shadow', nameraw: '/etc/shadow', directory: '/etc', filename: 'shadow' },
   });
   const a = alertOf(ev);
@@ -45,16 +54,35 @@ test('Read sensitive file untrusted: cat reading /etc/shadow fires; sshd reading
     '22:13:20.123456789: Warning Sensitive file opened for reading by non-trusted program | file=/etc/shadow gparent=sshd ggparent=systemd gggparent=<NA> evt_type=openat user=root user_uid=0 user_loginuid=1000 process=cat proc_exepath=/usr/bin/cat parent=bash command=cat /etc/shadow terminal=34816',
   );
   assert.deepEqual(a.output_fields, {
-    'evt.time': TIME, 'fd.name': '/etc/shadow', 'proc.aname[2]': 'sshd', 'proc.aname[3]': 'systemd', 'proc.aname[4]': null,
-    'evt.type': 'openat', 'user.name': 'root', 'user.uid': 0, 'user.loginuid': 1000, 'proc.name': 'cat',
-    'proc.exepath': '/usr/bin/cat', 'proc.pname': 'bash', 'proc.cmdline': 'cat /etc/shadow', 'proc.tty': 34816,
+    'evt.time': TIME,
+    'fd.name': '/etc/shadow',
+    'proc.aname[2]': 'sshd',
+    'proc.aname[3]': 'systemd',
+    'proc.aname[4]': null,
+    'evt.type': 'openat',
+    'user.name': 'root',
+    'user.uid': 0,
+    'user.loginuid': 1000,
+    'proc.name': 'cat',
+    'proc.exepath': '/usr/bin/cat',
+    'proc.pname': 'bash',
+    'proc.cmdline': 'cat /etc/shadow',
+    'proc.tty': 34816,
   });
   assert.deepEqual(a.tags, ['T1555', 'container', 'filesystem', 'host', 'maturity_stable', 'mitre_credential_access']);
   // JSON line: Falco key order, ns time as an integer, missing values null
   const json = alertToJson(a);
   assert.ok(json.startsWith('{"hostname":"test-host","output":"22:13:20.123456789: Warning Sensitive file opened'));
-  assert.ok(json.includes('"output_fields":{"evt.time":1700000000123456789,"evt.type":"openat","fd.name":"/etc/shadow","proc.aname[2]":"sshd","proc.aname[3]":"systemd","proc.aname[4]":null,'));
-  assert.ok(json.endsWith(',"priority":"Warning","rule":"Read sensitive file untrusted","source":"syscall","tags":["T1555","container","filesystem","host","maturity_stable","mitre_credential_access"],"time":"2023-11-14T22:13:20.123456789Z","uuid":"00000000-0000-4000-8000-000000000000"}'));
+  assert.ok(
+    json.includes(
+      '"output_fields":{"evt.time":1700000000123456789,"evt.type":"openat","fd.name":"/etc/shadow","proc.aname[2]":"sshd","proc.aname[3]":"systemd","proc.aname[4]":null,',
+    ),
+  );
+  assert.ok(
+    json.endsWith(
+      ',"priority":"Warning","rule":"Read sensitive file untrusted","source":"syscall","tags":["T1555","container","filesystem","host","maturity_stable","mitre_credential_access"],"time":"2023-11-14T22:13:20.123456789Z","uuid":"00000000-0000-4000-8000-000000000000"}',
+    ),
+  );
   assert.deepEqual(Object.keys(JSON.parse(json)), ['hostname', 'output', 'output_fields', 'priority', 'rule', 'source', 'tags', 'time', 'uuid']);
   // benign twins
   assert.equal(alertOf(event({ ...ev, proc: { ...(ev.proc as object), name: 'sshd' } } as never)), undefined);
@@ -65,7 +93,19 @@ test('Read sensitive file untrusted: cat reading /etc/shadow fires; sshd reading
 test('Run shell untrusted: nginx spawning sh fires; cron spawning sh does not', () => {
   const ev = event({
     evt: { type: 'execve', arg: { exe: '/bin/sh', args: '-c id', cwd: '/' } },
-    proc: { name: 'sh', exe: 'sh', exepath: '/usr/bin/sh', args: '-c id', cmdline: 'sh -c id', tty: 0, pname: 'nginx', pexe: 'nginx', pexepath: '/usr/sbin/nginx', pcmdline: 'nginx -g daemon off;', aname: ['nginx', 'containerd-shim', 'systemd'] },
+    proc: {
+      name: 'sh',
+      exe: 'sh',
+      exepath: '/usr/bin/sh',
+      args: '-c id',
+      cmdline: 'sh -c id',
+      tty: 0,
+      pname: 'nginx',
+      pexe: 'nginx',
+      pexepath: '/usr/sbin/nginx',
+      pcmdline: 'nginx -g daemon off;',
+      aname: ['nginx', 'containerd-shim', 'systemd'],
+    },
   });
   const a = alertOf(ev);
   assert.ok(a);
@@ -85,7 +125,16 @@ test('Run shell untrusted: nginx spawning sh fires; cron spawning sh does not', 
 test('Terminal shell in container: bash with a tty in a container fires; without a tty it does not', () => {
   const ev = containerEvent({
     evt: { type: 'execve', arg: { exe: '/bin/bash', args: '' } },
-    proc: { name: 'bash', exe: 'bash', exepath: '/bin/bash', args: '', cmdline: 'bash', tty: 34817, pname: 'containerd-shim', aname: ['containerd-shim', 'systemd'] },
+    proc: {
+      name: 'bash',
+      exe: 'bash',
+      exepath: '/bin/bash',
+      args: '',
+      cmdline: 'bash',
+      tty: 34817,
+      pname: 'containerd-shim',
+      aname: ['containerd-shim', 'systemd'],
+    },
   });
   const a = alertOf(ev);
   assert.ok(a);
@@ -93,15 +142,29 @@ test('Terminal shell in container: bash with a tty in a container fires; without
   assert.equal(a.output_fields['proc.tty'], 34817);
   assert.equal(a.output_fields['proc.pname'], 'containerd-shim');
   assert.equal(a.output_fields['user.loginuid'], 1000);
-  assert.equal(alertOf(containerEvent({ evt: { type: 'execve' }, proc: { name: 'bash', tty: 0, pname: 'containerd-shim', aname: ['containerd-shim'] } })), undefined);
+  assert.equal(
+    alertOf(containerEvent({ evt: { type: 'execve' }, proc: { name: 'bash', tty: 0, pname: 'containerd-shim', aname: ['containerd-shim'] } })),
+    undefined,
+  );
   // on the host it is not a container
-  assert.equal(alertOf(event({ evt: { type: 'execve' }, proc: { name: 'bash', tty: 34817, pname: 'containerd-shim', aname: ['containerd-shim'] } })), undefined);
+  assert.equal(
+    alertOf(event({ evt: { type: 'execve' }, proc: { name: 'bash', tty: 34817, pname: 'containerd-shim', aname: ['containerd-shim'] } })),
+    undefined,
+  );
 });
 
 test('Search Private Keys or Passwords: grep for a private key header fires; an ordinary grep does not', () => {
   const ev = event({
     evt: { type: 'execve' },
-    proc: { name: 'grep', exe: 'grep', exepath: '/usr/bin/grep', args: '-r "BEGIN RSA PRIVATE" /home', cmdline: 'grep -r "BEGIN RSA PRIVATE" /home', pname: 'bash', aname: ['bash', 'sshd'] },
+    proc: {
+      name: 'grep',
+      exe: 'grep',
+      exepath: '/usr/bin/grep',
+      args: '-r "BEGIN RSA PRIVATE" /home',
+      cmdline: 'grep -r "BEGIN RSA PRIVATE" /home',
+      pname: 'bash',
+      aname: ['bash', 'sshd'],
+    },
   });
   const a = alertOf(ev);
   assert.ok(a);
@@ -109,7 +172,10 @@ test('Search Private Keys or Passwords: grep for a private key header fires; an 
   assert.equal(a.output_fields['proc.cmdline'], 'grep -r "BEGIN RSA PRIVATE" /home');
   assert.equal(alertOf(event({ evt: { type: 'execve' }, proc: { name: 'grep', args: '-r TODO src', cmdline: 'grep -r TODO src', pname: 'bash' } })), undefined);
   // find for id_rsa
-  assert.equal(alertOf(event({ evt: { type: 'execve' }, proc: { name: 'find', args: '/ -name id_rsa', pname: 'bash' } }))?.rule, 'Search Private Keys or Passwords');
+  assert.equal(
+    alertOf(event({ evt: { type: 'execve' }, proc: { name: 'find', args: '/ -name id_rsa', pname: 'bash' } }))?.rule,
+    'Search Private Keys or Passwords',
+  );
 });
 
 test('Clear Log Activities: truncating /var/log/syslog fires; appending to it does not', () => {
@@ -123,7 +189,10 @@ test('Clear Log Activities: truncating /var/log/syslog fires; appending to it do
   common(a, 'Clear Log Activities', 'Warning');
   assert.equal(a.output_fields['fd.name'], '/var/log/syslog');
   assert.equal(a.output_fields['evt.type'], 'openat');
-  assert.equal(alertOf(event({ ...ev, evt: { ...(ev.evt as object), arg: { fd: 4, name: '/var/log/syslog', flags: 'O_WRONLY|O_APPEND' } } } as never)), undefined);
+  assert.equal(
+    alertOf(event({ ...ev, evt: { ...(ev.evt as object), arg: { fd: 4, name: '/var/log/syslog', flags: 'O_WRONLY|O_APPEND' } } } as never)),
+    undefined,
+  );
   // fd.directory / fd.filename are derived from fd.name when the event does not carry them
   assert.equal(alertOf(event({ ...ev, fd: { num: 4, type: 'file', typechar: 'f', name: '/var/log/app/auth.log' } } as never))?.rule, 'Clear Log Activities');
 });
@@ -141,7 +210,10 @@ test('Packet socket created in container: AF_PACKET in a container fires; AF_INE
   assert.equal(a.output_fields['fd.name'], null);
   assert.equal(a.output_fields['fd.lport'], null);
   assert.equal(a.output_fields['proc.name'], 'tcpdump');
-  assert.equal(alertOf(containerEvent({ evt: { type: 'socket', arg: { domain: 'AF_INET', type: 'SOCK_STREAM', proto: 6 } }, proc: { name: 'curl' } })), undefined);
+  assert.equal(
+    alertOf(containerEvent({ evt: { type: 'socket', arg: { domain: 'AF_INET', type: 'SOCK_STREAM', proto: 6 } }, proc: { name: 'curl' } })),
+    undefined,
+  );
   assert.equal(alertOf(event({ evt: { type: 'socket', arg: { domain: 'AF_PACKET' } }, proc: { name: 'tcpdump' } })), undefined); // host
 });
 
@@ -162,13 +234,30 @@ test('PTRACE attached to process: PTRACE_ATTACH fires; PTRACE_PEEKDATA does not'
 test('Fileless execution via memfd_create: exe from a memfd fires; a regular exe does not', () => {
   const ev = event({
     evt: { type: 'execve', arg: { exe: 'memfd:payload', args: '' } },
-    proc: { name: '3', exe: 'memfd:payload', exepath: 'memfd:payload', args: '', cmdline: '3', cwd: '/tmp/', is_exe_from_memfd: true, sname: 'bash', pname: 'python3', aname: ['python3', 'bash', 'sshd'] },
+    proc: {
+      name: '3',
+      exe: 'memfd:payload',
+      exepath: 'memfd:payload',
+      args: '',
+      cmdline: '3',
+      cwd: '/tmp/',
+      is_exe_from_memfd: true,
+      sname: 'bash',
+      pname: 'python3',
+      aname: ['python3', 'bash', 'sshd'],
+    },
   });
   const a = alertOf(ev);
   assert.ok(a);
   common(a, 'Fileless execution via memfd_create', 'Critical');
   assert.deepEqual(
-    [a.output_fields['container.start_ts'], a.output_fields['proc.cwd'], a.output_fields['evt.res'], a.output_fields['proc.sname'], a.output_fields['proc.aname[2]']],
+    [
+      a.output_fields['container.start_ts'],
+      a.output_fields['proc.cwd'],
+      a.output_fields['evt.res'],
+      a.output_fields['proc.sname'],
+      a.output_fields['proc.aname[2]'],
+    ],
     [null, '/tmp/', 'SUCCESS', 'bash', 'bash'],
   );
   assert.equal(alertOf(event({ ...ev, proc: { ...(ev.proc as object), is_exe_from_memfd: false } } as never)), undefined);
@@ -186,7 +275,10 @@ test('Create Symlink Over Sensitive Files: a link to /etc/shadow fires; to /etc/
   assert.equal(a.output_fields['evt.arg.linkpath'], '/tmp/s');
   assert.match(a.output, /target=\/etc\/shadow linkpath=\/tmp\/s evt_type=symlinkat/);
   assert.equal(alertOf(event({ ...ev, evt: { ...(ev.evt as object), arg: { target: '/etc/hosts', linkpath: '/tmp/h' } } } as never)), undefined);
-  assert.equal(alertOf(event({ ...ev, evt: { ...(ev.evt as object), arg: { target: '/root', linkpath: '/tmp/r' } } } as never))?.rule, 'Create Symlink Over Sensitive Files');
+  assert.equal(
+    alertOf(event({ ...ev, evt: { ...(ev.evt as object), arg: { target: '/root', linkpath: '/tmp/r' } } } as never))?.rule,
+    'Create Symlink Over Sensitive Files',
+  );
 });
 
 test('append_output adds container and pod fields to every alert', () => {
@@ -196,7 +288,10 @@ test('append_output adds container and pod fields to every alert', () => {
   const ev = containerEvent({ evt: { type: 'socket', arg: { domain: 'AF_PACKET' } }, proc: { name: 'tcpdump' } });
   const a = r.ruleset.evaluate(ev)[0];
   assert.ok(a);
-  assert.match(a.output, / container_id=abcdef123456 container_name=web container_image_repository=nginx container_image_tag=1\.25 k8s_pod_name=web-1 k8s_ns_name=default$/);
+  assert.match(
+    a.output,
+    / container_id=abcdef123456 container_name=web container_image_repository=nginx container_image_tag=1\.25 k8s_pod_name=web-1 k8s_ns_name=default$/,
+  );
   assert.equal(a.output_fields['container.id'], 'abcdef123456');
   assert.equal(a.output_fields['container.image.repository'], 'nginx');
   assert.equal(a.output_fields['k8s.ns.name'], 'default');
@@ -217,6 +312,18 @@ test('rule_matching: first (default) reports one rule per event, all reports eve
   priority: INFO
 `;
   const ev = event({ evt: { type: 'execve' }, proc: { name: 'x' } });
-  assert.deepEqual(new RuleLoader().loadString(yaml).ruleset.evaluate(ev).map((a) => a.rule), ['A']);
-  assert.deepEqual(new RuleLoader({ ruleMatching: 'all' }).loadString(yaml).ruleset.evaluate(ev).map((a) => a.rule), ['A', 'B']);
+  assert.deepEqual(
+    new RuleLoader()
+      .loadString(yaml)
+      .ruleset.evaluate(ev)
+      .map((a) => a.rule),
+    ['A'],
+  );
+  assert.deepEqual(
+    new RuleLoader({ ruleMatching: 'all' })
+      .loadString(yaml)
+      .ruleset.evaluate(ev)
+      .map((a) => a.rule),
+    ['A', 'B'],
+  );
 });

@@ -45,13 +45,22 @@ test('an alert published once is serialised once, by whoever writes it out', asy
   // two alerts, each serialised exactly once, never parsed back
   assert.equal(seen.length, 2);
   assert.equal(toJson.mock.callCount(), 2);
-  assert.deepEqual(toJson.mock.calls.map((c) => c.arguments[0]), seen.map((m) => m.alert));
+  assert.deepEqual(
+    toJson.mock.calls.map((c) => c.arguments[0]),
+    seen.map((m) => m.alert),
+  );
   assert.equal(parsedAlerts, 0);
-  assert.equal(seen.every((m) => m.serialised), true);
+  assert.equal(
+    seen.every((m) => m.serialised),
+    true,
+  );
 
   // stdout got the lines, unredacted (as Falco prints them)
   const lines = out.lines();
-  assert.deepEqual(lines, seen.map((m) => m.json()));
+  assert.deepEqual(
+    lines,
+    seen.map((m) => m.json()),
+  );
   assert.match(lines[1]!, /--password=hunter22/);
 
   // the uplink spooled the very same line for the alert without a credential, and a redacted one
@@ -59,7 +68,10 @@ test('an alert published once is serialised once, by whoever writes it out', asy
   const spool = new Spool(dir, { maxBytes: 1 << 20 });
   const recs = spool.read(0, 10, 1 << 20);
   spool.close();
-  assert.deepEqual(recs.map((r) => r.kind), ['a', 'a']);
+  assert.deepEqual(
+    recs.map((r) => r.kind),
+    ['a', 'a'],
+  );
   assert.equal(recs[0]!.payload, lines[0]);
   assert.notEqual(recs[1]!.payload, lines[1]);
   assert.doesNotMatch(recs[1]!.payload, /hunter22/);
@@ -71,7 +83,8 @@ test('an alert published once is serialised once, by whoever writes it out', asy
 
 test('an alert that crossed a thread as its line keeps that line: parsed once, not serialised again', (t) => {
   const toJson = t.mock.method(alertCodec, 'toJson');
-  const line = '{"hostname":"h","output":"o","output_fields":{"proc.name":"x"},"priority":"Warning","rule":"r","source":"syscall","tags":[],"time":"2026-01-01T00:00:00.000000000Z","uuid":"u"}';
+  const line =
+    '{"hostname":"h","output":"o","output_fields":{"proc.name":"x"},"priority":"Warning","rule":"r","source":"syscall","tags":[],"time":"2026-01-01T00:00:00.000000000Z","uuid":"u"}';
   const m = AlertMessage.fromJson(line);
   assert.equal(m.rule, 'r');
   assert.equal(m.alert.output_fields['proc.name'], 'x');

@@ -6,7 +6,16 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { createRunContext, HookSet, printAlerts, type CoreRunOptions, type RunContext, type AlertMessage, type LogRecord, type PolicyDecision } from '../../../src/runtime/index.ts';
+import {
+  createRunContext,
+  HookSet,
+  printAlerts,
+  type CoreRunOptions,
+  type RunContext,
+  type AlertMessage,
+  type LogRecord,
+  type PolicyDecision,
+} from '../../../src/runtime/index.ts';
 import { createRulesHook } from '../../../src/detect/run-hook.ts';
 import { createUplinkHook } from '../../../src/uplink/run-hook.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';
@@ -60,11 +69,23 @@ test('two rules hook instances with different rules each see only their own aler
       n.sensor.feed(execOf('beta', 'beta --two', 202));
       n.sensor.feed(execOf('gamma', 'gamma', 303));
     }
-    assert.deepEqual(a.alerts.map((m) => [m.rule, m.alert.output_fields['proc.cmdline']]), [['rule_alpha', 'alpha --one']]);
-    assert.deepEqual(b.alerts.map((m) => [m.rule, m.alert.output_fields['proc.cmdline']]), [['rule_beta', 'beta --two']]);
+    assert.deepEqual(
+      a.alerts.map((m) => [m.rule, m.alert.output_fields['proc.cmdline']]),
+      [['rule_alpha', 'alpha --one']],
+    );
+    assert.deepEqual(
+      b.alerts.map((m) => [m.rule, m.alert.output_fields['proc.cmdline']]),
+      [['rule_beta', 'beta --two']],
+    );
     // each context's stdout printer wrote its own alert line, and only that
-    assert.deepEqual(a.out.lines().map((l) => (JSON.parse(l) as { rule: string }).rule), ['rule_alpha']);
-    assert.deepEqual(b.out.lines().map((l) => (JSON.parse(l) as { rule: string }).rule), ['rule_beta']);
+    assert.deepEqual(
+      a.out.lines().map((l) => (JSON.parse(l) as { rule: string }).rule),
+      ['rule_alpha'],
+    );
+    assert.deepEqual(
+      b.out.lines().map((l) => (JSON.parse(l) as { rule: string }).rule),
+      ['rule_beta'],
+    );
     // each hook instance keeps its own detector and statistics, served on its own control socket
     assert.notEqual(a.rules.detector, undefined);
     assert.notEqual(a.rules.detector, b.rules.detector);
@@ -73,8 +94,14 @@ test('two rules hook instances with different rules each see only their own aler
     assert.deepEqual([sa.rulesLoaded, sa.evaluated, sa.alerts, sa.alertsByRule], [1, 3, 1, { rule_alpha: 1 }]);
     assert.deepEqual([sb.rulesLoaded, sb.evaluated, sb.alerts, sb.alertsByRule], [1, 3, 1, { rule_beta: 1 }]);
     // each plan holds the hooks of its own rules only
-    assert.deepEqual([...a.plan.build().hooks.values()].flatMap((h) => h.reasons), ['rule "rule_alpha"']);
-    assert.deepEqual([...b.plan.build().hooks.values()].flatMap((h) => h.reasons), ['rule "rule_beta"']);
+    assert.deepEqual(
+      [...a.plan.build().hooks.values()].flatMap((h) => h.reasons),
+      ['rule "rule_alpha"'],
+    );
+    assert.deepEqual(
+      [...b.plan.build().hooks.values()].flatMap((h) => h.reasons),
+      ['rule "rule_beta"'],
+    );
   } finally {
     await a.hooks.stop();
     await b.hooks.stop();
@@ -112,7 +139,10 @@ test('a hook reads only the options it declared; absent options take its default
   const rules = createRulesHook();
   const uplink = createUplinkHook();
   // values of other hooks' options handed to a hook are not part of its options
-  assert.deepEqual(rules.parseOptions({ rules: ['x.yaml'], alertsOnly: true, server: 'https://x', policy: ['p.yaml'] }), { rules: ['x.yaml'], alertsOnly: true });
+  assert.deepEqual(rules.parseOptions({ rules: ['x.yaml'], alertsOnly: true, server: 'https://x', policy: ['p.yaml'] }), {
+    rules: ['x.yaml'],
+    alertsOnly: true,
+  });
   assert.deepEqual(uplink.parseOptions({ rules: ['x.yaml'], server: 'https://x' }), { server: 'https://x', data: '/var/lib/vigil/sensor' });
   assert.deepEqual(uplink.parseOptions({}), { data: '/var/lib/vigil/sensor' });
   const set = new HookSet([rules, uplink], (h) => (h.name === 'rules' ? { rules: ['x.yaml'], alertsOnly: true } : {}));

@@ -63,7 +63,10 @@ export class Capture extends Writable {
 export function rulesFile(rule: string, procName: string, output = 'exec of %proc.name (cmdline=%proc.cmdline)'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-runtime-'));
   const file = path.join(dir, `${rule}.yaml`);
-  writeFileSync(file, `- rule: ${rule}\n  desc: test rule ${rule}\n  condition: evt.type = execve and proc.name = ${procName}\n  output: "${output}"\n  priority: WARNING\n  tags: [test]\n`);
+  writeFileSync(
+    file,
+    `- rule: ${rule}\n  desc: test rule ${rule}\n  condition: evt.type = execve and proc.name = ${procName}\n  output: "${output}"\n  priority: WARNING\n  tags: [test]\n`,
+  );
   return file;
 }
 

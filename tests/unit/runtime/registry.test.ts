@@ -12,7 +12,10 @@ import type { Sensor } from '../../../src/sensor/sensor.ts';
 test('each call of the registry makes new hook instances, in the documented order', () => {
   const a = createRunHooks();
   const b = createRunHooks();
-  assert.deepEqual(a.map((h) => h.name), ['rules', 'uplink', 'policy']);
+  assert.deepEqual(
+    a.map((h) => h.name),
+    ['rules', 'uplink', 'policy'],
+  );
   for (let i = 0; i < a.length; i++) assert.notEqual(a[i], b[i]);
 });
 

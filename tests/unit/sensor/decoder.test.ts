@@ -55,7 +55,10 @@ test('recorded stream: exact fields of the exec of the workload and of a relativ
   assert.equal(exec.bigArgs.length, NARGS);
   assert.deepEqual(exec.strs, [`${meta.dir}/workload`, './workload\0', meta.dir, './workload']);
   assert.deepEqual(exec.strFlags, [0, 0, 0, 0]);
-  assert.deepEqual(exec.strBytes.map((b) => b.toString()), exec.strs);
+  assert.deepEqual(
+    exec.strBytes.map((b) => b.toString()),
+    exec.strs,
+  );
   const open = evs.find((e) => e.kind === K.OPENAT && e.strs[0] === 'sub/a.txt')!;
   assert.equal(open.pid, wl);
   assert.equal(open.res, 3);
@@ -232,7 +235,10 @@ test('malformed frames are counted, never thrown, and the stream resynchronises'
   assert.doesNotThrow(() => a.decoder.push(Buffer.concat([short, good, unknownLoader, shortStats, good])));
   assert.equal(a.decoder.malformed, 3);
   assert.equal(a.decoder.events, 2);
-  assert.deepEqual(a.recs.map((r) => r.t), ['event', 'event']);
+  assert.deepEqual(
+    a.recs.map((r) => r.t),
+    ['event', 'event'],
+  );
 
   // a length below the header size or above 1 MiB: the boundary is lost, the rest of the chunk is
   // dropped; the next chunk (the loader writes whole frames) decodes again

@@ -51,7 +51,10 @@ test('prctl has no hand-written decoder: the one built from its row gives Falco 
 
   // an option Falco has no name for renders as its number; arg2 is signed 64-bit; errors are negative
   const other = info.decode(decode(record(K.PRCTL, -22, { [A.PRCTL.option]: 0x59616d61n, [A.PRCTL.arg2_int]: -1n }, [''])));
-  assert.deepEqual(other, { arg: { res: -22, option: '1499557217', arg2_str: '', arg2_int: -1 }, rawarg: { res: -22, option: 1499557217, arg2_str: '', arg2_int: -1 } });
+  assert.deepEqual(other, {
+    arg: { res: -22, option: '1499557217', arg2_str: '', arg2_int: -1 },
+    rawarg: { res: -22, option: 1499557217, arg2_str: '', arg2_int: -1 },
+  });
   assert.equal(STR.PRCTL.arg2_str, 0);
 });
 

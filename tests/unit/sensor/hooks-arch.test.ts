@@ -6,7 +6,7 @@ import { PlanBuilder, available } from '../../../src/sensor/hooks.ts';
 import { KIND_BY_NAME, KINDS, SYSCALL_ARCH, type KindInfo } from '../../../src/sensor/kinds.ts';
 import { NR } from '../../../src/abi/kinds.gen.ts';
 
-test('syscall kinds carry the running architecture\'s numbers', () => {
+test("syscall kinds carry the running architecture's numbers", () => {
   assert.equal(SYSCALL_ARCH, process.arch === 'arm64' ? 'arm64' : process.arch === 'x64' ? 'x86_64' : undefined);
   const here = NR[SYSCALL_ARCH!] as Record<string, number>;
   assert.equal(KIND_BY_NAME.get('openat')!.nr, here.OPENAT);

@@ -26,14 +26,20 @@ test('recorded workload: one entry per process, threads resolve to their process
   const THREAD = threadClone.args[0]!;
   assert.notEqual(THREAD, WL);
   assert.equal(threadClone.args[1], WL, 'a thread clone carries its process as tgid');
-  assert.deepEqual([...procs.procs.keys()].sort((a, b) => a - b), [SH, WL, CHILD]);
+  assert.deepEqual(
+    [...procs.procs.keys()].sort((a, b) => a - b),
+    [SH, WL, CHILD],
+  );
   assert.equal(procs.get(THREAD), undefined, 'a thread is not a process');
   // the thread's own events carry the process
   const threadEvents = events.filter((e) => e.thread.tid === THREAD);
-  assert.deepEqual(threadEvents.map((e) => [e.evt.type, e.proc.pid, e.proc.name, e.proc.exepath]), [
-    ['openat', WL, 'workload', `${meta.dir}/workload`],
-    ['close', WL, 'workload', `${meta.dir}/workload`],
-  ]);
+  assert.deepEqual(
+    threadEvents.map((e) => [e.evt.type, e.proc.pid, e.proc.name, e.proc.exepath]),
+    [
+      ['openat', WL, 'workload', `${meta.dir}/workload`],
+      ['close', WL, 'workload', `${meta.dir}/workload`],
+    ],
+  );
 
   const sh = procs.get(SH)!;
   const wl = procs.get(WL)!;
@@ -70,13 +76,16 @@ test('recorded workload: one entry per process, threads resolve to their process
   assert.equal(procs.procs.size, 0);
 });
 
-test('recorded workload: the shell\'s parent is nowhere (the sensor ignores its own process): no ancestor, counted once', () => {
+test("recorded workload: the shell's parent is nowhere (the sensor ignores its own process): no ancestor, counted once", () => {
   const { procs, events } = replay();
   assert.deepEqual(procs.stats, { size: 3, seeded: 0, fromProc: 0, evicted: 0, missing: 1 });
   const sh = procs.get(SH)!;
   assert.equal(procs.get(sh.ppid), undefined);
   assert.deepEqual(procs.ancestors(sh), []);
-  assert.deepEqual(procs.ancestors(procs.get(CHILD)!).map((p) => p.pid), [WL, SH]);
+  assert.deepEqual(
+    procs.ancestors(procs.get(CHILD)!).map((p) => p.pid),
+    [WL, SH],
+  );
   // the shell's first events come before its exec (the forked node child closing and opening its
   // stdio): a minimal process from the record itself, with the record's comm
   const first = events[0]!;
@@ -106,7 +115,13 @@ function fakeProc(root: string, pid: number, o: { ppid: number; comm: string; ar
 test('processes read from a /proc directory (procRoot): exact fields, lazily once, seed, environment redacted', (t) => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'vigil-fakeproc-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  fakeProc(root, 4242, { ppid: 4241, comm: 'my app)', argv: ['python3', 'app.py', '--port', '8080'], environ: 'PATH=/bin\0AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\0HOME=/root\0', start: 12345 });
+  fakeProc(root, 4242, {
+    ppid: 4241,
+    comm: 'my app)',
+    argv: ['python3', 'app.py', '--port', '8080'],
+    environ: 'PATH=/bin\0AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\0HOME=/root\0',
+    start: 12345,
+  });
   fakeProc(root, 4241, { ppid: 1, comm: 'bash', argv: ['-bash'], start: 100 });
   mkdirSync(path.join(root, 'self'));
   const procs = new ProcTable({ procRoot: root });
@@ -143,7 +158,10 @@ test('processes read from a /proc directory (procRoot): exact fields, lazily onc
   assert.equal(procs.lookup(4242), p, 'read once, then from the table');
   assert.equal(procs.stats.fromProc, 1);
   assert.equal(procs.lookup(999), undefined);
-  assert.deepEqual(procs.ancestors(p).map((a) => [a.pid, a.name, a.exe]), [[4241, 'bash', '-bash']]);
+  assert.deepEqual(
+    procs.ancestors(p).map((a) => [a.pid, a.name, a.exe]),
+    [[4241, 'bash', '-bash']],
+  );
   assert.equal(procs.stats.fromProc, 2);
 
   // the environment: none until some consumer needs it; then read for the processes from /proc,
@@ -164,23 +182,60 @@ test('processes read from a /proc directory (procRoot): exact fields, lazily onc
 });
 
 function proc(pid: number, ppid: number): Proc {
-  return { pid, ppid, name: `p${pid}`, exepath: `/bin/p${pid}`, exe: `p${pid}`, args: [], argsTruncated: false, cwd: '/', tty: 0, sid: 0, pgid: 0, vpid: pid, uid: 0, gid: 0, euid: 0, loginuid: 0, capEff: 0, capPrm: 0, capInh: 0, startNs: 0n, execNs: 0n, execId: makeExecId(pid, 0n), mntns: 0, fds: new Map() };
+  return {
+    pid,
+    ppid,
+    name: `p${pid}`,
+    exepath: `/bin/p${pid}`,
+    exe: `p${pid}`,
+    args: [],
+    argsTruncated: false,
+    cwd: '/',
+    tty: 0,
+    sid: 0,
+    pgid: 0,
+    vpid: pid,
+    uid: 0,
+    gid: 0,
+    euid: 0,
+    loginuid: 0,
+    capEff: 0,
+    capPrm: 0,
+    capInh: 0,
+    startNs: 0n,
+    execNs: 0n,
+    execId: makeExecId(pid, 0n),
+    mntns: 0,
+    fds: new Map(),
+  };
 }
 
 test('ancestry: nearest first, 16 by default, any depth on request, stops at a missing parent and at a loop', () => {
   const procs = new ProcTable({ procRoot: path.join(os.tmpdir(), 'vigil-no-such-proc') });
   for (let pid = 100; pid < 130; pid++) procs.set(proc(pid, pid === 100 ? 1 : pid - 1)); // 1 is nowhere
   const leaf = procs.get(129)!;
-  assert.deepEqual(procs.ancestors(leaf).map((p) => p.pid), Array.from({ length: 16 }, (_, i) => 128 - i));
-  assert.deepEqual(procs.ancestors(leaf, 3).map((p) => p.pid), [128, 127, 126]);
-  assert.deepEqual(procs.ancestors(leaf, 100).map((p) => p.pid), Array.from({ length: 29 }, (_, i) => 128 - i));
+  assert.deepEqual(
+    procs.ancestors(leaf).map((p) => p.pid),
+    Array.from({ length: 16 }, (_, i) => 128 - i),
+  );
+  assert.deepEqual(
+    procs.ancestors(leaf, 3).map((p) => p.pid),
+    [128, 127, 126],
+  );
+  assert.deepEqual(
+    procs.ancestors(leaf, 100).map((p) => p.pid),
+    Array.from({ length: 29 }, (_, i) => 128 - i),
+  );
   assert.deepEqual(procs.ancestors(procs.get(100)!), []);
   assert.equal(procs.stats.fromProc, 0);
   // pid reuse can make a loop: it ends where a pid repeats
   procs.set(proc(200, 201));
   procs.set(proc(201, 202));
   procs.set(proc(202, 200));
-  assert.deepEqual(procs.ancestors(procs.get(200)!).map((p) => p.pid), [201, 202]);
+  assert.deepEqual(
+    procs.ancestors(procs.get(200)!).map((p) => p.pid),
+    [201, 202],
+  );
   assert.deepEqual(procs.ancestors(proc(300, 300)), [], 'its own parent');
 });
 

@@ -35,7 +35,15 @@ const AckParams = Type.Object({ id: Type.String({ minLength: 1, description: 'al
 export async function alertRoutes(app: FastifyInstance, { ctx }: ApiPluginOptions): Promise<void> {
   app.get<{ Querystring: Static<typeof AlertsQuery> }>(
     '/api/v1/alerts',
-    { config: { scope: 'read' }, schema: { summary: 'Alerts (Falco json_output), newest first', tags: ['alerts'], querystring: AlertsQuery, response: { 200: Page(Alert, 'a page of alerts'), ...errors(400, 401, 503) } } },
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Alerts (Falco json_output), newest first',
+        tags: ['alerts'],
+        querystring: AlertsQuery,
+        response: { 200: Page(Alert, 'a page of alerts'), ...errors(400, 401, 503) },
+      },
+    },
     async (req, reply) => {
       const q = req.query;
       const page = await ctx.store.queryAlerts({
@@ -59,7 +67,15 @@ export async function alertRoutes(app: FastifyInstance, { ctx }: ApiPluginOption
 
   app.post<{ Params: Static<typeof AckParams> }>(
     '/api/v1/alerts/:id/ack',
-    { config: { scope: 'admin' }, schema: { summary: 'Acknowledge an alert', tags: ['alerts'], params: AckParams, response: { 200: Type.Object({ uuid: Type.String(), acked: Type.Boolean() }), ...errors(401, 403, 404, 503) } } },
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Acknowledge an alert',
+        tags: ['alerts'],
+        params: AckParams,
+        response: { 200: Type.Object({ uuid: Type.String(), acked: Type.Boolean() }), ...errors(401, 403, 404, 503) },
+      },
+    },
     async (req) => {
       const id = req.params.id;
       if (!(await ctx.store.ackAlert(id, req.principal?.name || 'admin'))) throw new VigilError('VIGIL_E_NOT_FOUND', `no alert ${id}`);

@@ -22,7 +22,10 @@ const EnrollReply = Type.Object({ sensor_id: Type.String(), certificate: Type.St
 const TokenBody = Type.Object({ ttl: Type.Optional(Duration) }, { additionalProperties: false });
 const TokenReply = Type.Object({ token: Type.String(), expires: Type.String({ description: 'RFC 3339' }) });
 
-const ApiTokenBody = Type.Object({ scope: StringEnum(['read', 'admin'] as const), name: Type.Optional(Type.String({ description: 'who or what the token is for' })) }, { additionalProperties: false });
+const ApiTokenBody = Type.Object(
+  { scope: StringEnum(['read', 'admin'] as const), name: Type.Optional(Type.String({ description: 'who or what the token is for' })) },
+  { additionalProperties: false },
+);
 const ApiTokenReply = Type.Object({ token: Type.String(), scope: StringEnum(['read', 'admin'] as const) });
 
 export async function enrollmentRoutes(app: FastifyInstance, { ctx }: ApiPluginOptions): Promise<void> {
@@ -33,7 +36,12 @@ export async function enrollmentRoutes(app: FastifyInstance, { ctx }: ApiPluginO
     '/api/v1/enroll',
     {
       config: { scope: 'public' },
-      schema: { summary: 'Sensor enrollment: exchange a one-time token and a CSR for a client certificate', tags: ['enrollment'], body: EnrollBody, response: { 200: EnrollReply, ...errors(400, 401, 429) } },
+      schema: {
+        summary: 'Sensor enrollment: exchange a one-time token and a CSR for a client certificate',
+        tags: ['enrollment'],
+        body: EnrollBody,
+        response: { 200: EnrollReply, ...errors(400, 401, 429) },
+      },
       // the guard runs before the body is validated: a refused address learns nothing more
       preValidation: async (req, reply) => {
         const wait = limiter.check(req.ip);
@@ -70,7 +78,12 @@ export async function enrollmentRoutes(app: FastifyInstance, { ctx }: ApiPluginO
     '/api/v1/enrollment-tokens',
     {
       config: { scope: 'admin' },
-      schema: { summary: 'Create a one-time sensor enrollment token (ttl defaults to 1h)', tags: ['enrollment'], body: TokenBody, response: { 201: TokenReply, ...errors(400, 401, 403) } },
+      schema: {
+        summary: 'Create a one-time sensor enrollment token (ttl defaults to 1h)',
+        tags: ['enrollment'],
+        body: TokenBody,
+        response: { 201: TokenReply, ...errors(400, 401, 403) },
+      },
       // the body is optional: no body means all defaults
       preValidation: async (req) => {
         if (req.body === undefined || req.body === null) req.body = {};
@@ -84,7 +97,10 @@ export async function enrollmentRoutes(app: FastifyInstance, { ctx }: ApiPluginO
 
   app.post<{ Body: Static<typeof ApiTokenBody> }>(
     '/api/v1/api-tokens',
-    { config: { scope: 'admin' }, schema: { summary: 'Create an API token', tags: ['enrollment'], body: ApiTokenBody, response: { 201: ApiTokenReply, ...errors(400, 401, 403) } } },
+    {
+      config: { scope: 'admin' },
+      schema: { summary: 'Create an API token', tags: ['enrollment'], body: ApiTokenBody, response: { 201: ApiTokenReply, ...errors(400, 401, 403) } },
+    },
     async (req, reply) => {
       const token = auth.createApiToken(req.body.scope, req.body.name ?? '');
       return reply.code(201).send({ token, scope: req.body.scope });

@@ -19,7 +19,9 @@ const EventsQuery = Type.Object(
   },
   {
     additionalProperties: false,
-    patternProperties: { [FIELD_FILTER_PATTERN]: Type.Array(Type.String(), { description: 'accepted values of this Falco field (repeat the parameter for several)' }) },
+    patternProperties: {
+      [FIELD_FILTER_PATTERN]: Type.Array(Type.String(), { description: 'accepted values of this Falco field (repeat the parameter for several)' }),
+    },
     description: 'a Falco field name as a filter (evt.type=execve&proc.name=cat&container.id=...)',
   },
 );
@@ -33,12 +35,28 @@ export function pageJson(items: string[], next: string | null): string {
 export async function eventRoutes(app: FastifyInstance, { ctx }: ApiPluginOptions): Promise<void> {
   app.get<{ Querystring: EventsQuery }>(
     '/api/v1/events',
-    { config: { scope: 'read' }, schema: { summary: 'Stored events, newest first, with Falco-field filters', tags: ['events'], querystring: EventsQuery, response: { 200: Page(Event, 'a page of events'), ...errors(400, 401, 503) } } },
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Stored events, newest first, with Falco-field filters',
+        tags: ['events'],
+        querystring: EventsQuery,
+        response: { 200: Page(Event, 'a page of events'), ...errors(400, 401, 503) },
+      },
+    },
     async (req, reply) => {
       const q = req.query;
       const fields: Record<string, string[]> = {};
       for (const k of Object.keys(q)) if (!KNOWN.has(k)) fields[k] = list(q[k] as string[]) ?? [];
-      const page = await ctx.store.queryEvents({ ...timeRange(q), fields, limit: q.limit, cursor: q.cursor, order: q.order, sensor: q.sensor, workload: q.workload });
+      const page = await ctx.store.queryEvents({
+        ...timeRange(q),
+        fields,
+        limit: q.limit,
+        cursor: q.cursor,
+        order: q.order,
+        sensor: q.sensor,
+        workload: q.workload,
+      });
       // the stored documents are passed through as JSON text (never parsed: 64-bit values stay exact)
       return reply.type('application/json').send(pageJson(page.items, page.next));
     },

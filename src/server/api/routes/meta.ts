@@ -14,19 +14,36 @@ export interface MetaPluginOptions extends ApiPluginOptions {
 export async function metaRoutes(app: FastifyInstance, { ctx, openApiJson }: MetaPluginOptions): Promise<void> {
   app.get(
     '/healthz',
-    { config: { scope: 'public' }, schema: { summary: 'Liveness', tags: ['server'], response: { 200: Type.Object({ ok: Type.Boolean(), server: Type.String() }) } } },
+    {
+      config: { scope: 'public' },
+      schema: { summary: 'Liveness', tags: ['server'], response: { 200: Type.Object({ ok: Type.Boolean(), server: Type.String() }) } },
+    },
     async () => ({ ok: true, server: ctx.serverId }),
   );
 
   app.get(
     '/api/openapi.json',
-    { config: { scope: 'public' }, schema: { summary: 'This OpenAPI document (generated from the route schemas)', tags: ['server'], response: { 200: Type.Object({}, { additionalProperties: true, description: 'OpenAPI 3.0 document' }) } } },
+    {
+      config: { scope: 'public' },
+      schema: {
+        summary: 'This OpenAPI document (generated from the route schemas)',
+        tags: ['server'],
+        response: { 200: Type.Object({}, { additionalProperties: true, description: 'OpenAPI 3.0 document' }) },
+      },
+    },
     async (_req, reply) => reply.type('application/json').send(openApiJson()),
   );
 
   app.get(
     '/api/v1/ca',
-    { config: { scope: 'public', produces: 'application/x-pem-file' }, schema: { summary: 'CA certificate (PEM); sensors pin it with the fingerprint inside the enrollment token', tags: ['server'], response: { 200: Type.String({ description: 'PEM' }) } } },
+    {
+      config: { scope: 'public', produces: 'application/x-pem-file' },
+      schema: {
+        summary: 'CA certificate (PEM); sensors pin it with the fingerprint inside the enrollment token',
+        tags: ['server'],
+        response: { 200: Type.String({ description: 'PEM' }) },
+      },
+    },
     async (_req, reply) => reply.type('application/x-pem-file').send(ctx.pki.caPem),
   );
 
@@ -67,7 +84,14 @@ export async function metaRoutes(app: FastifyInstance, { ctx, openApiJson }: Met
 
   app.get(
     '/metrics',
-    { config: { scope: 'read', produces: 'text/plain' }, schema: { summary: 'Prometheus metrics', tags: ['server'], response: { 200: Type.String({ description: 'Prometheus text exposition format' }), ...errors(401) } } },
+    {
+      config: { scope: 'read', produces: 'text/plain' },
+      schema: {
+        summary: 'Prometheus metrics',
+        tags: ['server'],
+        response: { 200: Type.String({ description: 'Prometheus text exposition format' }), ...errors(401) },
+      },
+    },
     async (_req, reply) => {
       ctx.metrics.connected.set(ctx.hub.connectedCount);
       return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());

@@ -10,7 +10,10 @@ const RevokeParams = Type.Object({ id: SensorId });
 export async function sensorRoutes(app: FastifyInstance, { ctx }: ApiPluginOptions): Promise<void> {
   app.get(
     '/api/v1/sensors',
-    { config: { scope: 'read' }, schema: { summary: 'Enrolled sensors', tags: ['sensors'], response: { 200: Type.Object({ items: Type.Array(Sensor) }), ...errors(401, 503) } } },
+    {
+      config: { scope: 'read' },
+      schema: { summary: 'Enrolled sensors', tags: ['sensors'], response: { 200: Type.Object({ items: Type.Array(Sensor) }), ...errors(401, 503) } },
+    },
     async (): Promise<{ items: Static<typeof Sensor>[] }> => {
       const rows = await ctx.store.listSensors();
       const revoked = new Set(ctx.auth.revokedList());
@@ -27,7 +30,15 @@ export async function sensorRoutes(app: FastifyInstance, { ctx }: ApiPluginOptio
 
   app.post<{ Params: Static<typeof RevokeParams> }>(
     '/api/v1/sensors/:id/revoke',
-    { config: { scope: 'admin' }, schema: { summary: 'Revoke a sensor (its certificate is refused from now on)', tags: ['sensors'], params: RevokeParams, response: { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }), ...errors(400, 401, 403) } } },
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Revoke a sensor (its certificate is refused from now on)',
+        tags: ['sensors'],
+        params: RevokeParams,
+        response: { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }), ...errors(400, 401, 403) },
+      },
+    },
     async (req) => {
       const id = req.params.id;
       ctx.auth.revoke(id);
