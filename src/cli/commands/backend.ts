@@ -334,7 +334,9 @@ export function register(program: Command): void {
           return;
         }
         // server and sensor in one process: the sensor enrolls once, then reconnects with its certificate
-        const { runSensor } = await import('./run.ts');
+        // the run loop is imported before the banner: it installs its SIGINT/SIGTERM handlers when
+        // called, in the same tick as the banner that says Ctrl-C stops it
+        const [{ runSensor }, { createRunHooks }] = await Promise.all([import('../run-sensor.ts'), import('../run-hooks.ts')]);
         const srv = await (await server()).startServer({ dataDir: o.data, listen: o.listen, logLevel: o.logLevel, retention });
         writeFileSync(path.join(srv.dataDir, 'server.url'), srv.url + '\n');
         const sensorDir = path.join(srv.dataDir, 'sensor');
@@ -349,6 +351,7 @@ export function register(program: Command): void {
               uplink: { server: srv.url, enroll: token, ca: srv.caPath, data: sensorDir, spoolMaxBytes: 256 * 1024 * 1024, ship: o.ship },
               rules: { rules: o.rules, alertsOnly: false },
             },
+            createRunHooks(),
           );
         } finally {
           await srv.close();

@@ -26,13 +26,13 @@ test("each hook gets the values of its own options only (defaults included), nev
   const v = valuesOf(cmd.opts());
   assert.deepEqual(v, {
     rules: { rules: ['a.yaml', 'b.yaml'], kernelFilter: false },
-    uplink: { server: 'https://x:1', data: '/var/lib/vigil/sensor', spoolMaxBytes: 256 * 1024 * 1024 },
+    uplink: { server: 'https://x:1', data: '/var/lib/vigil/sensor', spoolMaxBytes: 256 * 1024 * 1024, ship: 'all' },
     policy: { policy: ['p.yaml'], defaultPosture: 'audit', failClosed: true },
   });
   const [rules, uplink, policy] = createRunHooks();
   assert.deepEqual(rules!.parseOptions(v.rules!), { rules: ['a.yaml', 'b.yaml'], kernelFilter: false });
   assert.deepEqual(policy!.sensorOptions!(policy!.parseOptions(v.policy!)), { failClosedExec: true });
-  assert.deepEqual(uplink!.parseOptions(v.uplink!), { server: 'https://x:1', data: '/var/lib/vigil/sensor', spoolMaxBytes: 256 * 1024 * 1024 });
+  assert.deepEqual(uplink!.parseOptions(v.uplink!), { server: 'https://x:1', data: '/var/lib/vigil/sensor', spoolMaxBytes: 256 * 1024 * 1024, ship: 'all' });
 });
 
 test('an option value owned by the core and a hook, or by two hooks, is refused when the command is built', () => {
