@@ -5,15 +5,14 @@
 // Under VIGIL_REQUIRE_BPF=1 a missing prerequisite fails instead of skipping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
-import { needKernel, repoRoot, vigilBin } from '../helpers/kernel.ts';
+import { needKernel, vigilBin } from '../helpers/kernel.ts';
 import { freePort } from '../helpers/services.ts';
-import { api } from '../helpers/backend-server.ts';
+import { api, startVigilUp, VIGIL_FROM_SOURCE } from '../helpers/backend-server.ts';
 
 test('vigil up (root): prints where things are, starts the local sensor, stops cleanly on SIGINT', { timeout: 90_000 }, async (t) => {
   if (!needKernel(t)) return;
@@ -21,30 +20,14 @@ test('vigil up (root): prints where things are, starts the local sensor, stops c
   t.after(() => rmSync(tmp, { recursive: true, force: true }));
   const port = await freePort();
   const dir = path.join(tmp, 'up');
-  const p = spawn(
-    process.execPath,
-    [
-      '--import',
-      path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'),
-      path.join(repoRoot, 'src/cli/main.ts'),
-      'up',
-      '--data',
-      dir,
-      '--listen',
-      `127.0.0.1:${port}`,
-    ],
-    { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 300 && !out.includes('Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 100));
+  const up = await startVigilUp(VIGIL_FROM_SOURCE, ['--data', dir, '--listen', `127.0.0.1:${port}`], tmp);
+  const p = up.proc;
+  const out = up.output();
   assert.match(out, new RegExp(`https://127.0.0.1:${port}/api/v1`));
   assert.match(out, /admin token: .*admin-token/);
   assert.match(out, new RegExp(`sensor: +local, state in ${dir}/sensor`));
-  const exit = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
   p.kill('SIGINT');
-  assert.equal(await exit, 0, out);
+  assert.equal(await up.exit, 0, up.output());
 });
 
 // Events per second stored by `vigil up` with its defaults over an idle period. On this shared
@@ -59,13 +42,11 @@ test('vigil up (root) defaults on an idle period: only execs and policy decision
   t.after(() => rmSync(tmp, { recursive: true, force: true }));
   const port = await freePort();
   const dir = path.join(tmp, 'up');
-  const p = spawn(vigilBin, ['up', '--data', dir, '--listen', `127.0.0.1:${port}`], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const up = await startVigilUp([vigilBin], ['--data', dir, '--listen', `127.0.0.1:${port}`], tmp);
+  const p = up.proc;
+  const exit = up.exit;
   try {
-    for (let i = 0; i < 300 && !out.includes('Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 100));
+    const out = up.output();
     assert.match(out, /Ctrl-C/);
     const url = `https://127.0.0.1:${port}`;
     // the retention `vigil up` applies by default: a day, 1 GiB
@@ -114,6 +95,6 @@ test('vigil up (root) defaults on an idle period: only execs and policy decision
     assert.ok(rate < MAX_EVENTS_PER_S, `${rate.toFixed(1)} events/s stored on an idle period (limit ${MAX_EVENTS_PER_S})`);
   } finally {
     p.kill('SIGINT');
-    assert.equal(await exit, 0, out);
+    assert.equal(await exit, 0, up.output());
   }
 });

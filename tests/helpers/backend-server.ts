@@ -148,3 +148,36 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A running `vigil up` child: its process, its output so far, and its exit code once it ends. */
+export interface VigilUp {
+  proc: ChildProcess;
+  output(): string;
+  exit: Promise<number | null>;
+}
+
+/** The command line that runs the CLI from source through tsx (no build needed). */
+export const VIGIL_FROM_SOURCE: readonly string[] = [
+  process.execPath,
+  '--import',
+  path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'),
+  path.join(repoRoot, 'src/cli/main.ts'),
+];
+
+/**
+ * Starts `vigil up ARGS` with `cli` (VIGIL_FROM_SOURCE, or [bin/vigil]) in `cwd`, collecting stdout
+ * and stderr, and waits up to 30 s for the banner's "Ctrl-C" line (the caller asserts on it).
+ */
+export async function startVigilUp(cli: readonly string[], args: readonly string[], cwd: string): Promise<VigilUp> {
+  const proc = spawn(cli[0]!, [...cli.slice(1), 'up', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  for (let i = 0; i < 300 && !out.includes('Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 100));
+  return { proc, output: () => out, exit };
+}

@@ -4,7 +4,7 @@
 // src/cli/main.ts). `vigil up` with its local sensor (root, kernel): tests/e2e/up.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { freePort } from '../../helpers/services.ts';
 import { makeAlert, makeEvent } from '../../helpers/backend-fixtures.ts';
-import { repoRoot, spawnServer, type ApiSensor, type ChildServer } from '../../helpers/backend-server.ts';
+import { repoRoot, spawnServer, startVigilUp, VIGIL_FROM_SOURCE, type ApiSensor, type ChildServer } from '../../helpers/backend-server.ts';
 
 const run = promisify(execFile);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));
@@ -89,28 +89,11 @@ test('vigil server sensor revoke', async () => {
 test('vigil up: prints where things are and stops cleanly on SIGINT', { timeout: 60_000 }, async () => {
   const port = await freePort();
   const dir = path.join(tmp, 'up');
-  const p = spawn(
-    process.execPath,
-    [
-      '--import',
-      path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs'),
-      path.join(repoRoot, 'src/cli/main.ts'),
-      'up',
-      '--no-sensor',
-      '--data',
-      dir,
-      '--listen',
-      `127.0.0.1:${port}`,
-    ],
-    { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 300 && !out.includes('Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 100));
+  const up = await startVigilUp(VIGIL_FROM_SOURCE, ['--no-sensor', '--data', dir, '--listen', `127.0.0.1:${port}`], tmp);
+  const p = up.proc;
+  const out = up.output();
   assert.match(out, new RegExp(`https://127.0.0.1:${port}/api/v1`));
   assert.match(out, /admin token: .*admin-token/);
-  const exit = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
   p.kill('SIGINT');
-  assert.equal(await exit, 0, out);
+  assert.equal(await up.exit, 0, up.output());
 });
