@@ -17,7 +17,7 @@ import { sendRequest, type PolicyReply } from '../../src/policy/control-client.t
 import { controlRequest } from '../../src/sensor/control.ts';
 import type { VigilEvent } from '../../src/abi/event.ts';
 import type { RawEvent } from '../../src/sensor/kinds.ts';
-import { K } from '../../src/abi/layout.ts';
+import { netDecisionRecord } from '../helpers/frames.ts';
 import { parsePolicyText } from '../../src/policy/validate.ts';
 import { compile } from '../../src/policy/compile.ts';
 import { decodeNetDecision, NET_DECISION_KIND } from '../../src/policy/net-decision.ts';
@@ -185,32 +185,7 @@ test('VGL_K_NET_DECISION decoder: connect v6, bind, socket, posture', () => {
   const raw = (args: number[], big: Record<number, bigint> = {}, res = -1): RawEvent => {
     const bigArgs = args.map((v) => BigInt.asUintN(64, BigInt(v)));
     for (const [i, v] of Object.entries(big)) bigArgs[Number(i)] = v;
-    return {
-      kind: K.NET_DECISION,
-      flags: 4,
-      ts: 1n,
-      cgroupId: 777n,
-      res,
-      pid: 1,
-      tid: 1,
-      ppid: 0,
-      uid: 0,
-      gid: 0,
-      euid: 0,
-      loginuid: 0,
-      cpu: 0,
-      pidns: 0,
-      mntns: 0,
-      netns: 0,
-      vpid: 1,
-      comm: 'x',
-      syscall: 0,
-      args,
-      bigArgs,
-      strs: [],
-      strFlags: [],
-      strBytes: [],
-    };
+    return netDecisionRecord(args, bigArgs, 777n, res);
   };
   const fd00 = Buffer.from('fd000000000000000000000000000001', 'hex');
   const v6 = raw([3, 0, 10, 6, 443, 0, 1, 0, 0, 0, 1, 0], { 8: fd00.readBigUInt64LE(0), 9: fd00.readBigUInt64LE(8) });

@@ -3,8 +3,9 @@
 // history of compiled tables; the compiler numbers rules per direction in the kernel value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { K, ND, VNET_RULE, VNET_SCOPE } from '../../../src/abi/layout.ts';
+import { ND, VNET_RULE, VNET_SCOPE } from '../../../src/abi/layout.ts';
 import type { RawEvent } from '../../../src/sensor/kinds.ts';
+import { netDecisionRecord } from '../../helpers/frames.ts';
 import { parsePolicyText } from '../../../src/policy/validate.ts';
 import { compile, type CompiledTables } from '../../../src/policy/compile.ts';
 import { decodeNetDecision, netDecisionSlots, NetTableHistory, netTables } from '../../../src/policy/net-decision.ts';
@@ -34,32 +35,7 @@ function rec(hook: number, entry: number, gen: number): RawEvent {
   const bigArgs = args.map((v) => BigInt(v));
   bigArgs[ND.POLICY] = BigInt(entry) << 16n;
   bigArgs[ND.SCOPE] = BigInt(gen) << 32n;
-  return {
-    kind: K.NET_DECISION,
-    flags: 4,
-    ts: 1n,
-    cgroupId: 99n,
-    res: -1,
-    pid: 1,
-    tid: 1,
-    ppid: 0,
-    uid: 0,
-    gid: 0,
-    euid: 0,
-    loginuid: 0,
-    cpu: 0,
-    pidns: 0,
-    mntns: 0,
-    netns: 0,
-    vpid: 1,
-    comm: 'x',
-    syscall: 0,
-    args,
-    bigArgs,
-    strs: [],
-    strFlags: [],
-    strBytes: [],
-  };
+  return netDecisionRecord(args, bigArgs, 99n);
 }
 
 test("the compiler writes each rule's entry (position within its direction) and each protocol entry", () => {
