@@ -5,8 +5,8 @@
 // globs, regexes). A missing field makes every comparison false (also `!=`); `exists` tests it.
 import type { Expr, FieldRef, LiteralArg, Operand, Pos, Rhs, ValueExpr } from './ast.ts';
 import { lookupField } from './fields/index.ts';
-import { basename as pathBasename, cidrContains, ipKey, ipv4ToInt, parseCidr } from './fields/util.ts';
-import type { Cidr } from './fields/util.ts';
+import { cidrContains, ipv4ToInt, parseCidr, type Cidr } from '../common/cidr.ts';
+import { basename as pathBasename, ipKey } from './fields/util.ts';
 import { asciiLower, ciIncludes, globToRegExp, MatcherError, parseHexBytes, pathPrefixMatcher, re2ToRegExp } from './matchers.ts';
 import type { Ev, Extractor, FieldType, ListExtractor, Value } from './types.ts';
 

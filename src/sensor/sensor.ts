@@ -34,8 +34,6 @@ export interface AttachedHook {
 
 export type EventConsumer = (ev: VigilEvent) => void;
 
-export { pfCfgValue } from '../kernel/encode.ts';
-
 /** The in-kernel filter of a kind, for people (vigil status). */
 export function describeFilter(c: KindConfig): string {
   const parts: string[] = [];

@@ -12,7 +12,7 @@ import type { HttpsResult } from '../../uplink/enroll.ts';
 import type { Static } from '@sinclair/typebox';
 import type { Alert, Sensor } from '../../server/api/schemas.ts';
 import type { WorkloadInsights, WorkloadSummary } from '../../insights/types.ts';
-import { DEFAULT_SOCKET } from '../../sensor/control.ts';
+import { DEFAULT_SOCKET } from '../../common/control-client.ts';
 import { parseJson, stringifyJson } from '../../wire/exact-json.ts';
 import { parseShip, SHIP_DEFAULT_UP } from '../../uplink/ship.ts';
 

@@ -1,10 +1,8 @@
 // Rules engine, field helpers: fast nested getters, nanosecond arithmetic on decimal strings,
-// errno names, IP/CIDR parsing and path helpers. Used by the per-class field tables in this folder
+// errno names, IP address keys and path helpers (IP/CIDR parsing: src/common/cidr.ts). Used by the per-class field tables in this folder
 // (pipeline: event object -> field extractor -> compiled condition / output formatter).
 import type { Ev, Value, Extractor } from '../types.ts';
 import { ipv4ToInt, ipv6Words } from '../../common/cidr.ts';
-// IP/CIDR parsing lives in src/common/cidr.ts (shared with the policy layer)
-export { ipv4ToInt, ipv6Words, parseCidr, cidrContains, type Cidr } from '../../common/cidr.ts';
 
 type Obj = Record<string, unknown>;
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { sharedDir } from '../../helpers/kernel.ts';
 import { loadRules, planForRules } from '../../../src/detect/live.ts';
 import { deriveKernelFilter, admits, pathUndecidable, implied } from '../../../src/detect/kernel-filter.ts';
-import { pfCfgValue } from '../../../src/sensor/sensor.ts';
+import { pfCfgValue } from '../../../src/kernel/encode.ts';
 import { PlanBuilder } from '../../../src/sensor/hooks.ts';
 import { KC, PF, PF_CFG } from '../../../src/abi/layout.ts';
 import { parseCondition, stringSource } from '../../../src/rules/parser.ts';
