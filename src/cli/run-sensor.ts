@@ -68,7 +68,7 @@ export async function runSensor(core: CoreRunOptions, hookOptions: HookOptionVal
   let control: ControlServer | undefined;
   if (core.socket) {
     control = new ControlServer(core.socket);
-    control.register('status', () => sensor.status());
+    control.register('status', () => sensor.freshStatus());
     control.metricsText = () => sensorMetrics(sensor.status());
     await control.listen();
   }

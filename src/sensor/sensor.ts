@@ -200,6 +200,21 @@ export class Sensor extends EventEmitter {
     return p;
   }
 
+  /**
+   * The status with kernel counters asked for now (the loader's own dump comes once a second, so a
+   * status right after the first events could miss their kinds); falls back to the last counters
+   * when the loader does not answer within `timeoutMs`.
+   */
+  async freshStatus(timeoutMs = 500): Promise<SensorStatus> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(r, timeoutMs);
+    });
+    await Promise.race([this.pullStats().catch(() => {}), late]);
+    clearTimeout(timer);
+    return this.status();
+  }
+
   private async setKindCfg(kind: number, c: KindConfig): Promise<void> {
     // path and port sets first, so the filter never runs with a half-written set
     const paths = c.flags & KC.PREFIX_FILTER ? c : undefined;
