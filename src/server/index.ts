@@ -98,7 +98,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.register(websocket, {
     options: {
       maxPayload: maxFrameBytes,
-      perMessageDeflate: false,
+      // sensors deflate their batches (permessage-deflate); the server's own frames are small acks
+      perMessageDeflate: { threshold: 1 << 20 },
       handleProtocols: (protocols: Set<string>) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : (protocols.values().next().value ?? false)),
     },
   });

@@ -92,12 +92,18 @@ export async function storeBatch(
   const recs = batchRecords(batch, frameText);
   const r = await store.ingest(sensorId, hostname, recs);
   let alerts = 0;
-  for (const x of recs) if (x.kind === 'a') alerts++;
+  let records = 0;
+  for (const x of recs) {
+    if (x.kind === 'a') alerts++;
+    else if (x.kind === 'r') records++;
+  }
   if (r.inserted) {
     // Approximation of the split when part of a batch was a duplicate.
     const a = Math.min(alerts, r.inserted);
-    metrics.ingestedEvents.inc({ kind: 'event' }, r.inserted - a);
+    const p = Math.min(records, r.inserted - a);
+    metrics.ingestedEvents.inc({ kind: 'event' }, r.inserted - a - p);
     if (a) metrics.ingestedEvents.inc({ kind: 'alert' }, a);
+    if (p) metrics.ingestedEvents.inc({ kind: 'record' }, p);
   }
   if (r.duplicates) metrics.duplicates.inc(r.duplicates);
 }

@@ -57,6 +57,11 @@ export class ServerMetrics {
     labelNames: ['method', 'route', 'status'] as const,
     registers: [this.registry],
   });
+  readonly unknownRecords = new Gauge({
+    name: 'vigil_store_unknown_records',
+    help: 'References of compact events to process records the store did not have (cumulative)',
+    registers: [this.registry],
+  });
   readonly storeBytes = new Gauge({ name: 'vigil_store_bytes', help: 'Size of the store', registers: [this.registry] });
   readonly retentionDeleted = new Counter({
     name: 'vigil_retention_deleted_total',

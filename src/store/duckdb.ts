@@ -25,6 +25,7 @@ import { DUCKDB_MIGRATIONS } from './migrations.ts';
 import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf } from './ranges.ts';
+import { RECORD_COLUMNS, RECORD_KEEP_MARGIN_NS, prepareBatch, type RecordRow } from './records.ts';
 import {
   MEMBER_INSERT_ONE,
   ROLLUP_REBUILD,
@@ -164,6 +165,19 @@ export class DuckDbStore extends SqlStore {
   protected dataText(): string {
     return 'data';
   }
+  protected recordField(p: string[], params: Params): string {
+    const full = params.add('$.' + p.map((x) => `"${x}"`).join('.'));
+    const inRec = params.add(
+      '$.' +
+        p
+          .slice(1)
+          .map((x) => `"${x}"`)
+          .join('.'),
+    );
+    const ref = params.add(`$."${p[0]}"`);
+    return `COALESCE(json_extract_string(data, ${full}), (SELECT json_extract_string(r.data, ${inRec}) FROM records r
+      WHERE r.sensor_id = events.sensor_id AND r.seq = TRY_CAST(json_extract_string(events.data, ${ref}) AS BIGINT)))`;
+  }
 
   override async maxSeq(sensorId: string): Promise<number> {
     return this.ranges.get(sensorId)?.max() ?? 0;
@@ -198,6 +212,7 @@ export class DuckDbStore extends SqlStore {
     const alertRows: Record<string, unknown>[] = [];
     const rangeRows: [string, number, number][] = [];
     const perSensor = new Map<string, { host: string | null; ev: number; al: number }>();
+    const recordRows: RecordRow[] = [];
     for (const j of jobs) {
       const rs = this.rangeSet(j.sensorId);
       let extra = added.get(j.sensorId);
@@ -206,7 +221,21 @@ export class DuckDbStore extends SqlStore {
       if (fresh.length === 0) continue;
       const agg = perSensor.get(j.sensorId) ?? { host: j.hostname, ev: 0, al: 0 };
       perSensor.set(j.sensorId, agg);
-      for (const rec of fresh) {
+      // process records go to their table, compact events come back expanded for their columns
+      let rows = fresh;
+      if (fresh.some((r) => r.kind === 'c' || r.kind === 'r')) {
+        try {
+          const prep = await prepareBatch(j.sensorId, fresh, this.records, this.loadRecords);
+          rows = prep.rows;
+          for (const r of prep.records) recordRows.push(r);
+          this.unknownRecords += prep.unknown;
+        } catch (e) {
+          j.reject(new VigilError('VIGIL_E_STORE', `ingest failed: ${(e as Error).message}`, { cause: e }));
+          results[results.length - 1] = { inserted: -1, duplicates: 0 };
+          continue;
+        }
+      }
+      for (const rec of rows) {
         const json = rec.json ?? JSON.stringify(rec.data);
         if (rec.kind === 'e') {
           eventRows.push(eventRow(j.sensorId, j.hostname, rec.seq, rec.data, json) as unknown as Record<string, unknown>);
@@ -228,6 +257,7 @@ export class DuckDbStore extends SqlStore {
     }
     try {
       await c.run('BEGIN TRANSACTION');
+      if (recordRows.length) await appendColumns(c, 'records', RECORD_COLUMNS, RECORD_TYPES, recordRows as unknown as Record<string, unknown>[]);
       if (eventRows.length && this.bulk) await appendColumns(c, 'events', EVENT_COLUMNS, EVENT_TYPES, eventRows);
       else if (eventRows.length) {
         const ap = await c.createAppender('events');
@@ -339,6 +369,11 @@ export class DuckDbStore extends SqlStore {
           await c.run('CHECKPOINT');
         }
       }
+      // Process records no stored event can reference any more (src/store/records.ts).
+      await c.run(`DELETE FROM records WHERE time_ns < COALESCE((SELECT min(time_ns) FROM events), $1) - $2`, [
+        BigInt(Date.now() - (p.maxAgeMs ?? 0)) * 1_000_000n,
+        RECORD_KEEP_MARGIN_NS,
+      ] as never);
       // Compact the stored seq ranges to their merged form.
       await c.run('BEGIN TRANSACTION');
       await c.run('DELETE FROM ingest_ranges');
@@ -396,6 +431,8 @@ const EVENT_TYPES: DuckDBType[] = EVENT_COLUMNS.map((k) => {
       return VARCHAR;
   }
 });
+
+const RECORD_TYPES: DuckDBType[] = RECORD_COLUMNS.map((k) => (k === 'seq' || k === 'time_ns' ? BIGINT : VARCHAR));
 
 const ALERT_TYPES: DuckDBType[] = ALERT_COLUMNS.map((k) => (k === 'seq' || k === 'time_ns' ? BIGINT : k === 'priority_num' ? INTEGER : VARCHAR));
 

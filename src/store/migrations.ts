@@ -91,6 +91,16 @@ const rollupMigration = (version: number): Migration => ({
   sql: [...ROLLUP_TABLES, ...ROLLUP_REBUILD],
 });
 
+/** Process records of compact events (src/store/records.ts, src/wire/compact.ts). */
+const recordsMigration = (version: number, json: string): Migration => ({
+  version,
+  description: 'process records: compact events reference them',
+  sql: [
+    `CREATE TABLE records (sensor_id VARCHAR NOT NULL, seq BIGINT NOT NULL, rkey VARCHAR NOT NULL, time_ns BIGINT NOT NULL, data ${json} NOT NULL, PRIMARY KEY (sensor_id, seq))`,
+    `CREATE INDEX records_time ON records (time_ns)`,
+  ],
+});
+
 export const DUCKDB_MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -104,6 +114,7 @@ export const DUCKDB_MIGRATIONS: Migration[] = [
     ],
   },
   rollupMigration(2),
+  recordsMigration(3, 'VARCHAR'),
 ];
 
 // PostgreSQL: (sensor_id, seq) primary key gives the exactly-once dedupe (ON CONFLICT DO NOTHING),
@@ -138,4 +149,5 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
     ],
   },
   rollupMigration(3),
+  recordsMigration(4, 'JSONB'),
 ];

@@ -13,6 +13,7 @@ import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf } from './ranges.ts';
 import { ROLLUP_REBUILD, rollupStatements, type RollupRow } from './rollup.ts';
+import { RECORD_KEEP_MARGIN_NS, prepareBatch } from './records.ts';
 
 const EVENT_TYPES: Record<string, string> = {
   seq: 'bigint',
@@ -112,6 +113,13 @@ export class PostgresStore extends SqlStore {
   protected dataText(): string {
     return 'data::text';
   }
+  protected recordField(p: string[], params: Params): string {
+    const full = params.add(p);
+    const inRec = params.add(p.slice(1));
+    const ref = params.add(p[0]);
+    return `COALESCE(data #>> CAST(${full} AS text[]), (SELECT r.data #>> CAST(${inRec} AS text[]) FROM records r
+      WHERE r.sensor_id = events.sensor_id AND r.seq = CASE WHEN jsonb_typeof(events.data -> CAST(${ref} AS text)) = 'number' THEN (events.data ->> CAST(${ref} AS text))::bigint END))`;
+  }
 
   async ingest(sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<IngestResult> {
     const c = await this.connect();
@@ -138,7 +146,32 @@ export class PostgresStore extends SqlStore {
           fresh = records.filter((r) => !rs.has(r.seq));
         }
       }
-      const res = await this.insertRows(c, sensorId, hostname, fresh);
+      // process records go to their table, compact events come back expanded for their columns
+      let rows = fresh;
+      if (fresh.some((r) => r.kind === 'c' || r.kind === 'r')) {
+        const prep = await prepareBatch(sensorId, fresh, this.records, async (sensor, seqs) => {
+          const out = new Map<number, string>();
+          const r = await c.query(`SELECT seq, data::text AS data FROM records WHERE sensor_id = $1 AND seq = ANY($2::bigint[])`, [sensor, seqs]);
+          for (const row of r.rows as Row[]) out.set(num(row.seq), String(row.data));
+          return out;
+        });
+        rows = prep.rows;
+        this.unknownRecords += prep.unknown;
+        if (prep.records.length) {
+          const recs = prep.records;
+          await c.query(
+            `INSERT INTO records (sensor_id, seq, rkey, time_ns, data) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::jsonb[]) ON CONFLICT DO NOTHING`,
+            [
+              recs.map((r) => r.sensor_id),
+              recs.map((r) => r.seq),
+              recs.map((r) => r.rkey),
+              recs.map((r) => r.time_ns.toString()),
+              recs.map((r) => (r.data.includes('\\u0000') ? r.data.replace(/\\u0000/g, '') : r.data)),
+            ],
+          );
+        }
+      }
+      const res = (await this.insertRows(c, sensorId, hostname, rows)) + (fresh.length - rows.length);
       for (const [a, b] of runsOf(fresh.map((r) => r.seq))) {
         await c.query(`INSERT INTO ingest_ranges VALUES ($1, $2, $3)`, [sensorId, a, b]);
       }
@@ -214,7 +247,7 @@ export class PostgresStore extends SqlStore {
   }
 
   async sizeBytes(): Promise<number> {
-    const r = await this.all(`SELECT pg_total_relation_size('events') + pg_total_relation_size('alerts') AS n`);
+    const r = await this.all(`SELECT pg_total_relation_size('events') + pg_total_relation_size('alerts') + pg_total_relation_size('records') AS n`);
     return num(r[0]?.n);
   }
 
@@ -238,6 +271,11 @@ export class PostgresStore extends SqlStore {
         }
       }
     }
+    // process records no stored event can reference any more (src/store/records.ts)
+    await this.exec(`DELETE FROM records WHERE time_ns < COALESCE((SELECT min(time_ns) FROM events), $1) - $2`, [
+      BigInt(Date.now() - (p.maxAgeMs ?? 0)) * 1_000_000n,
+      RECORD_KEEP_MARGIN_NS,
+    ]);
     if (events > 0) {
       // deleted events leave the rollup: rebuild it in one transaction (readers never see it empty)
       const c = await this.connect();

@@ -27,6 +27,8 @@ import type {
   WorkloadSummary,
 } from './types.ts';
 import { ROLLUP_REBUILD, rollupListSql } from './rollup.ts';
+import { RecordCache, expandPage, type RecordLoader } from './records.ts';
+import { isSharedKey } from '../wire/compact.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -120,10 +122,32 @@ export abstract class SqlStore implements Store {
   protected abstract jsonField(path: string[], p: Params): string;
   /** SQL expression giving the raw JSON text of the document column. */
   protected abstract dataText(): string;
+  /** SQL expression reading a field of a shared process object (proc.*, user.*, container.*, ...)
+   * as text: from the event's own document (a full event) or from the process record a compact
+   * event references (src/store/records.ts). */
+  protected abstract recordField(path: string[], p: Params): string;
+
+  /** Process records of recent batches (compact events reference them). */
+  readonly records = new RecordCache();
+  /** References to process records the store did not have, at ingest and at read (counted, never guessed). */
+  unknownRecords = 0;
+  protected readonly loadRecords: RecordLoader = async (sensor, seqs) => {
+    const out = new Map<number, string>();
+    for (let i = 0; i < seqs.length; i += 1000) {
+      const part = seqs.slice(i, i + 1000);
+      const rows = await this.all(
+        `SELECT seq, ${this.dataText()} AS data FROM records WHERE sensor_id = $1 AND seq IN (${part.map((_, k) => `$${k + 2}`).join(', ')})`,
+        [sensor, ...part],
+      );
+      for (const r of rows) out.set(num(r.seq), String(r.data));
+    }
+    return out;
+  };
 
   async maxSeq(sensorId: string): Promise<number> {
     const r = await this.all(
-      `SELECT max(m) AS m FROM (SELECT max(seq) AS m FROM events WHERE sensor_id = $1 UNION ALL SELECT max(seq) AS m FROM alerts WHERE sensor_id = $1) x`,
+      `SELECT max(m) AS m FROM (SELECT max(seq) AS m FROM events WHERE sensor_id = $1 UNION ALL SELECT max(seq) AS m FROM alerts WHERE sensor_id = $1
+        UNION ALL SELECT max(seq) AS m FROM records WHERE sensor_id = $1) x`,
       [sensorId],
     );
     return num(r[0]?.m);
@@ -218,7 +242,8 @@ export abstract class SqlStore implements Store {
           };
         }
       } else {
-        expr = this.jsonField(field.split('.'), p);
+        const path = field.split('.');
+        expr = isSharedKey(path[0]!) && path.length > 1 ? this.recordField(path, p) : this.jsonField(path, p);
       }
       const alts = values.map((v) => `${expr} = ${p.add(conv(v))}`);
       where.push(alts.length === 1 ? alts[0]! : `(${alts.join(' OR ')})`);
@@ -234,8 +259,15 @@ export abstract class SqlStore implements Store {
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
+    // compact events come back whole: the process records they reference put back in place
+    const ex = await expandPage(
+      page.map((r) => ({ sensor: String(r.sensor_id), data: String(r.data) })),
+      this.records,
+      this.loadRecords,
+    );
+    this.unknownRecords += ex.unknown;
     return {
-      items: page.map((r) => String(r.data)),
+      items: ex.items,
       next: more && last ? encodeCursor({ t: String(last.t), k: String(last.sensor_id), q: num(last.seq) }) : null,
     };
   }

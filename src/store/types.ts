@@ -8,7 +8,7 @@ export type { CapEntry, FileEntry, NetEntry, PolicyEntry, ProcEntry, RuleEntry, 
 
 export interface IngestRecord {
   seq: number; // per-sensor spool sequence, unique and increasing
-  kind: 'e' | 'a'; // event or alert
+  kind: 'e' | 'a' | 'c' | 'r'; // event, alert, compact event, process record (src/wire/compact.ts)
   data: Record<string, unknown>;
   json?: string; // data already serialised (saves a stringify)
 }
@@ -84,6 +84,8 @@ export interface RetentionPolicy {
 
 export interface Store {
   readonly kind: 'duckdb' | 'postgres';
+  /** References to process records the store did not have (at ingest and at read): counted, never guessed (src/store/records.ts). */
+  readonly unknownRecords: number;
   /** Applies pending schema migrations; returns the schema version. */
   init(): Promise<number>;
   /** Stores a batch of one sensor; records already stored (same sensor, seq) are skipped. */

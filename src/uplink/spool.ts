@@ -3,7 +3,7 @@
 // never waits for disk or network); a flush timer writes pending bytes to the segment files.
 //
 // Layout (SENSOR_DIR/spool/):
-//   seg-<first seq, 16 digits>.log   records, each: u32 len | u32 crc32(rest) | f64 seq | u8 kind | payload
+//   seg-<first seq, 16 digits>.log   records, each: u32 len | u32 crc32(rest) | f64 seq | u8 kind (e a c r) | payload
 //   state.json                       {"acked": N, "dropped": N, "next": N, "live": N} (tmp + rename)
 // Records of one segment have contiguous seqs; only the newest segment may be torn by a crash
 // (it is truncated to its last valid record on open). When the spool is over `maxBytes`, whole
@@ -205,7 +205,7 @@ export class Spool {
     const rec = Buffer.allocUnsafe(size);
     rec.writeUInt32LE(body.length, 0);
     rec.writeDoubleLE(seq, 8);
-    rec.writeUInt8(kind === 'a' ? 0x61 : 0x65, 16);
+    rec.writeUInt8(kind.charCodeAt(0), 16);
     body.copy(rec, RECORD_HEADER);
     rec.writeUInt32LE(crc32(rec.subarray(8)), 4);
     this.pending.push({ seg: active, buf: rec });
@@ -352,7 +352,7 @@ export class Spool {
         readSync(fd, hdr, 0, RECORD_HEADER, c.offset);
         const len = hdr.readUInt32LE(0);
         const seq = hdr.readDoubleLE(8);
-        const kind: Kind = hdr.readUInt8(16) === 0x61 ? 'a' : 'e';
+        const kind = String.fromCharCode(hdr.readUInt8(16)) as Kind;
         if (seq <= after) {
           c.offset += RECORD_HEADER + len;
           c.next = seq + 1;

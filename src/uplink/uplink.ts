@@ -29,6 +29,10 @@ import {
   type ServerFrame,
 } from '../wire/protocol.ts';
 import { Spool } from './spool.ts';
+import { RECORD_RESEND_MS, capsRecordJson, compactEventJson } from '../wire/compact.ts';
+
+/** Process records remembered by content (see push). */
+const CONTENT_REFS = 4096;
 
 export interface SensorUplinkOptions {
   /** SENSOR_DIR: credentials and spool live here. */
@@ -54,6 +58,10 @@ export interface SensorUplinkOptions {
   flushIntervalMs?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Deflate batches on the WebSocket (permessage-deflate; default true). */
+  compress?: boolean;
+  /** Events as compact events referencing process records (default true; src/wire/compact.ts). */
+  compact?: boolean;
   /** Redact credentials in every string field before spooling (default true; only tests turn it off). */
   redact?: boolean;
   logger?: Logger;
@@ -65,7 +73,8 @@ export interface SensorUplinkOptions {
 export interface UplinkCounters {
   sensorId: string | null;
   connected: boolean;
-  pushed: number; // records accepted by push/pushAlert in this process
+  pushed: number; // events and alerts accepted by push/pushAlert in this process
+  records: number; // process records spooled in this process (compact events reference them)
   spoolBytes: number; // bytes in the spool (unacknowledged + not yet deleted)
   spoolRecords: number; // records not yet acknowledged
   dropped: number; // records dropped by the spool bound (cumulative, persisted)
@@ -99,7 +108,7 @@ export class SensorUplink extends EventEmitter {
   private kernelDrops = 0;
   private userDrops = 0;
   private reported = '';
-  private readonly c = { pushed: 0, sent: 0, acked: 0, reconnects: 0, lastError: null as string | null, lastCloseCode: null as number | null };
+  private readonly c = { pushed: 0, records: 0, sent: 0, acked: 0, reconnects: 0, lastError: null as string | null, lastCloseCode: null as number | null };
   private immediate = false;
   private serverIdx = 0;
   private limitItems = Infinity;
@@ -140,9 +149,83 @@ export class SensorUplink extends EventEmitter {
     this.loop = this.connectLoop();
   }
 
-  /** Queues an event. Synchronous; never blocks. Returns false if the record was dropped. */
+  /**
+   * Queues an event. Synchronous; never blocks. Returns false if the record was dropped. Unless
+   * `compact: false`, the event travels compact (src/wire/compact.ts): each process object it
+   * shares with other events (proc, user, container, ...) is spooled once as a process record ("r")
+   * and the event ("c") references it by the record's seq.
+   */
   push(event: object): boolean {
-    return this.append('e', event);
+    if (this.o.compact === false) return this.append('e', event);
+    if (this.spool.dropped !== this.refsAtDrops) {
+      // records may have been dropped with the oldest spool segments: send them again
+      this.refs = new WeakMap();
+      this.byContent.clear();
+      this.capsRefs.clear();
+      this.refsAtDrops = this.spool.dropped;
+    }
+    const now = Date.now();
+    const time = (event as { evt?: { time?: unknown } }).evt?.time;
+    const json = compactEventJson(
+      event,
+      (key, obj) => {
+        const hit = this.refs.get(obj);
+        if (hit !== undefined && now - hit.at < RECORD_RESEND_MS) return hit.seq;
+        // a new object with the content of a record already sent (a view rebuilt unchanged, or a
+        // caller that does not share objects) reuses that record
+        const text = this.stringify(obj);
+        const ck = `${key}\u0000${text}`;
+        const same = this.byContent.get(ck);
+        if (same !== undefined && now - same.at < RECORD_RESEND_MS) {
+          this.refs.set(obj, same);
+          return same.seq;
+        }
+        const ref = { seq: this.spoolRecord(`{"t":${JSON.stringify(typeof time === 'string' ? time : '0')},"k":"${key}","v":${text}}`), at: now };
+        this.refs.set(obj, ref);
+        this.byContent.delete(ck);
+        this.byContent.set(ck, ref);
+        if (this.byContent.size > CONTENT_REFS) this.byContent.delete(this.byContent.keys().next().value!);
+        this.c.records++;
+        return ref.seq;
+      },
+      this.stringify,
+      (eff, prm, inh) => {
+        // the three strings are the same string objects for every event of a process view, so
+        // these lookups hash each once
+        if (this.capsRefs.size > 256) this.capsRefs.clear(); // bounded; distinct sets are few
+        let a = this.capsRefs.get(eff);
+        if (!a) this.capsRefs.set(eff, (a = new Map()));
+        let b = a.get(prm);
+        if (!b) a.set(prm, (b = new Map()));
+        const hit = b.get(inh);
+        if (hit !== undefined && now - hit.at < RECORD_RESEND_MS) return hit.seq;
+        const ref = {
+          seq: this.spoolRecord(
+            `{"t":${JSON.stringify(typeof time === 'string' ? time : '0')},"k":"caps","v":${capsRecordJson(eff, prm, inh, this.stringify)}}`,
+          ),
+          at: now,
+        };
+        b.set(inh, ref);
+        this.c.records++;
+        return ref.seq;
+      },
+    );
+    return this.spoolJson('c', json);
+  }
+
+  /** Capability-set records by their three strings (few distinct values on a host). */
+  private capsRefs = new Map<string, Map<string, Map<string, { seq: number; at: number }>>>();
+
+  /** Record ids of the process objects already spooled (by object identity; see push). */
+  private refs = new WeakMap<object, { seq: number; at: number }>();
+  private refsAtDrops = 0;
+  /** The same by content (bounded, oldest first out). */
+  private readonly byContent = new Map<string, { seq: number; at: number }>();
+  private readonly stringify = (v: unknown): string => (this.o.redact === false ? JSON.stringify(v) : stringifyRedacted(v));
+
+  private spoolRecord(json: string): number {
+    if (this.closed) return 0;
+    return this.spool.append('r', json);
   }
 
   /** Queues an alert (Falco json_output shape). */
@@ -171,7 +254,7 @@ export class SensorUplink extends EventEmitter {
     return this.spoolJson(kind, this.o.redact === false ? JSON.stringify(doc) : stringifyRedacted(doc));
   }
 
-  private spoolJson(kind: 'e' | 'a', json: string): boolean {
+  private spoolJson(kind: 'e' | 'a' | 'c', json: string): boolean {
     if (this.closed) return false;
     const seq = this.spool.append(kind, json);
     this.c.pushed++;
@@ -196,6 +279,7 @@ export class SensorUplink extends EventEmitter {
       sensorId: this.sensorId,
       connected: this.ready,
       pushed: this.c.pushed,
+      records: this.c.records,
       spoolBytes: this.spool.bytes,
       spoolRecords: this.spool.unacked,
       dropped: this.spool.dropped,
@@ -323,7 +407,9 @@ export class SensorUplink extends EventEmitter {
         cert: creds.certPem,
         key: creds.keyPem,
         handshakeTimeout: 10_000,
-        perMessageDeflate: false,
+        // batches are deflated (RFC 7692, level 1, the window kept between batches: repeated
+        // paths, types and field names cost a few bytes); `compress: false` turns it off
+        perMessageDeflate: this.o.compress === false ? false : { threshold: 512, zlibDeflateOptions: { level: 1 } },
         maxPayload: 1024 * 1024,
       });
       this.ws = ws;

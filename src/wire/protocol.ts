@@ -28,7 +28,9 @@ export const CloseCode = {
   INTERNAL: 4500, // storage failed; the sensor retries (nothing was acked)
 } as const;
 
-export type Kind = 'e' | 'a';
+/** Item kinds: e = event (full), a = alert, c = compact event, r = process record (src/wire/compact.ts). */
+export type Kind = 'e' | 'a' | 'c' | 'r';
+const KINDS = new Set<unknown>(['e', 'a', 'c', 'r']);
 /** One spooled record on the wire: [seq, kind, document]. */
 export type WireItem = [number, Kind, Record<string, unknown>];
 
@@ -133,7 +135,7 @@ export function parseClientFrame(text: string, maxBatchItems: number): ClientFra
         if (!Array.isArray(it) || it.length !== 3) throw new ProtocolError(CloseCode.MALFORMED, `item ${i} must be [seq, kind, document]`);
         const [seq, kind, doc] = it as [unknown, unknown, unknown];
         if (!isCount(seq) || seq <= prev) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: seq must increase`);
-        if (kind !== 'e' && kind !== 'a') throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: kind must be "e" or "a"`);
+        if (!KINDS.has(kind)) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: kind must be "e", "a", "c" or "r"`);
         if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: document must be an object`);
         prev = seq;
       }

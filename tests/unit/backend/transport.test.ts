@@ -283,6 +283,9 @@ describe('spool bound', () => {
       logger: silentLogger(),
       spoolMaxBytes: 64 * 1024,
       segmentBytes: 8 * 1024,
+      // full events: this test counts spool records one per event (process records are tested in
+      // tests/unit/backend/compact.test.ts)
+      compact: false,
       flushIntervalMs: 5,
       reconnectMinMs: 50,
       reconnectMaxMs: 200,

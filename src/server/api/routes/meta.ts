@@ -62,6 +62,10 @@ export async function metaRoutes(app: FastifyInstance, { ctx, openApiJson }: Met
             store: Type.Union([Type.Literal('duckdb'), Type.Literal('postgres')]),
             store_bytes: Type.Integer({ minimum: 0 }),
             sensors_connected: Type.Integer({ minimum: 0 }),
+            unknown_records: Type.Integer({
+              minimum: 0,
+              description: 'references of compact events to process records the store did not have (left out of the event, never guessed)',
+            }),
             retention: Type.Object({
               max_age_ms: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'rows older than this are deleted; null: kept' }),
               max_bytes: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'the store is kept under this size; null: no bound' }),
@@ -78,6 +82,7 @@ export async function metaRoutes(app: FastifyInstance, { ctx, openApiJson }: Met
       store: ctx.store.kind,
       store_bytes: await ctx.store.sizeBytes(),
       sensors_connected: ctx.hub.connectedCount,
+      unknown_records: ctx.store.unknownRecords,
       retention: { max_age_ms: ctx.retention?.maxAgeMs ?? null, max_bytes: ctx.retention?.maxBytes ?? null },
     }),
   );
@@ -94,6 +99,7 @@ export async function metaRoutes(app: FastifyInstance, { ctx, openApiJson }: Met
     },
     async (_req, reply) => {
       ctx.metrics.connected.set(ctx.hub.connectedCount);
+      ctx.metrics.unknownRecords.set(ctx.store.unknownRecords);
       return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
     },
   );

@@ -1,0 +1,259 @@
+// Compact events: process identity by reference. The enricher shares one object per process view
+// between all events of that process (proc, user, group, container, k8s, ns, cgroup; see
+// Enricher.view in src/sensor/enrich.ts). On the wire and in the store each such object travels
+// once, as a process record (wire item kind "r", its id is the record item's own spool sequence),
+// and an event (item kind "c") carries the record's id in place of the object:
+//   {"evt":{...},"proc":812,"thread":{...},"user":813,...,"fd":{...}}
+// Expanding puts the record's JSON text back at the same place, so the expanded text is the full
+// Falco-shaped event exactly as it was (key order kept). A record the reader does not have is never
+// guessed: the key is left out and named in `unknown_records` (counted by the caller). The thread's
+// capability sets (three strings of up to 41 names each, per process view) travel the same way, as
+// a "caps" record: "thread":{"tid":7,"caps":814}.
+// Pure text functions; no I/O. See docs/backend.md ("Compact events and process records").
+
+/** Top-level keys whose values are shared per process view and travel as records. */
+export const SHARED_KEYS: readonly string[] = ['proc', 'user', 'group', 'container', 'k8s', 'ns', 'cgroup'];
+const SHARED = new Set(SHARED_KEYS);
+
+/** How old a record still in use may get before the uplink sends it again (the store keeps records
+ * at least twice this long before the oldest event it holds; src/store/records.ts). */
+export const RECORD_RESEND_MS = 60 * 60 * 1000;
+
+export function isSharedKey(k: string): boolean {
+  return SHARED.has(k);
+}
+
+/**
+ * The compact JSON text of an event: each shared object replaced by the id `ref` gives it (which
+ * emits the record first when needed); every other value through `stringify`.
+ */
+export function compactEventJson(
+  ev: object,
+  ref: (key: string, obj: object) => number,
+  stringify: (v: unknown) => string,
+  capsRef?: (eff: string, prm: string, inh: string) => number,
+): string {
+  let out = '{';
+  let first = true;
+  const o = ev as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    if (v === undefined) continue;
+    let val: string;
+    if (SHARED.has(k) && v !== null && typeof v === 'object' && !Array.isArray(v)) val = String(ref(k, v));
+    else if (k === 'thread' && capsRef !== undefined && isThreadWithCaps(v))
+      val = `{"tid":${v.tid},"caps":${capsRef(v.cap_effective, v.cap_permitted, v.cap_inheritable)}}`;
+    else val = stringify(v);
+    out += (first ? '"' : ',"') + k + '":' + val;
+    first = false;
+  }
+  return out + '}';
+}
+
+interface ThreadWithCaps {
+  tid: number;
+  cap_effective: string;
+  cap_permitted: string;
+  cap_inheritable: string;
+}
+
+/** The enricher's thread object, exactly: {tid, cap_effective, cap_permitted, cap_inheritable}. */
+function isThreadWithCaps(v: unknown): v is ThreadWithCaps {
+  if (v === null || typeof v !== 'object') return false;
+  const t = v as Record<string, unknown>;
+  let i = 0;
+  for (const k in t) {
+    if (k !== THREAD_KEYS[i++]) return false;
+  }
+  return (
+    i === 4 &&
+    Number.isSafeInteger(t.tid) &&
+    typeof t.cap_effective === 'string' &&
+    typeof t.cap_permitted === 'string' &&
+    typeof t.cap_inheritable === 'string'
+  );
+}
+const THREAD_KEYS = ['tid', 'cap_effective', 'cap_permitted', 'cap_inheritable'];
+
+/** The record text of a thread's capability sets (record kind "caps"). */
+export function capsRecordJson(eff: string, prm: string, inh: string, stringify: (v: unknown) => string): string {
+  return `{"cap_effective":${stringify(eff)},"cap_permitted":${stringify(prm)},"cap_inheritable":${stringify(inh)}}`;
+}
+
+/** [tid, caps record id] of a compact thread value text (`{"tid":7,"caps":12}`, any spacing), else undefined. */
+function compactThread(text: string): [string, number] | undefined {
+  if (text.indexOf('"caps"') < 0) return undefined;
+  const m = topLevelMembers(text);
+  if (m?.length !== 2) return undefined;
+  const tid = m.find(([k]) => k === 'tid')?.[1];
+  const caps = m.find(([k]) => k === 'caps')?.[1];
+  if (tid === undefined || caps === undefined || !REF.test(caps) || !/^\d+$/.test(tid)) return undefined;
+  return [tid, Number(caps)];
+}
+
+/**
+ * The top-level members of a JSON object text as [key, value text] pairs, in order; tolerant of
+ * whitespace (PostgreSQL's jsonb text puts a space after each colon and comma). null when the
+ * text is not an object of that shape. Keys are returned as written between the quotes (the keys
+ * Vigil writes hold no escapes).
+ */
+export function topLevelMembers(text: string): [string, string][] | null {
+  const n = text.length;
+  let i = skipWs(text, 0);
+  if (text.charCodeAt(i) !== 0x7b) return null;
+  i = skipWs(text, i + 1);
+  const out: [string, string][] = [];
+  if (text.charCodeAt(i) === 0x7d) return skipWs(text, i + 1) === n ? out : null;
+  while (i < n) {
+    if (text.charCodeAt(i) !== 0x22) return null;
+    const kEnd = stringEnd(text, i);
+    if (kEnd < 0) return null;
+    const key = text.slice(i + 1, kEnd);
+    i = skipWs(text, kEnd + 1);
+    if (text.charCodeAt(i) !== 0x3a) return null;
+    i = skipWs(text, i + 1);
+    const vEnd = valueEnd(text, i);
+    if (vEnd < 0) return null;
+    out.push([key, text.slice(i, vEnd)]);
+    i = skipWs(text, vEnd);
+    const c = text.charCodeAt(i);
+    if (c === 0x2c) {
+      i = skipWs(text, i + 1);
+      continue;
+    }
+    if (c === 0x7d) return skipWs(text, i + 1) === n ? out : null;
+    return null;
+  }
+  return null;
+}
+
+function skipWs(t: string, i: number): number {
+  for (;;) {
+    const c = t.charCodeAt(i);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+    else return i;
+  }
+}
+
+/** Index of the closing quote of the string starting at i, or -1. */
+function stringEnd(t: string, i: number): number {
+  for (let j = i + 1; j < t.length; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j;
+  }
+  return -1;
+}
+
+/** Index just past the JSON value starting at i, or -1. */
+function valueEnd(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  if (c === 0x22) {
+    const e = stringEnd(t, i);
+    return e < 0 ? -1 : e + 1;
+  }
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    for (let j = i; j < t.length; j++) {
+      const d = t.charCodeAt(j);
+      if (d === 0x22) {
+        j = stringEnd(t, j);
+        if (j < 0) return -1;
+      } else if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        if (--depth === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  // number, true, false, null
+  let j = i;
+  while (j < t.length) {
+    const d = t.charCodeAt(j);
+    if (d === 0x2c || d === 0x7d || d === 0x5d || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
+    j++;
+  }
+  return j > i ? j : -1;
+}
+
+const REF = /^\d+$/;
+
+/** The record ids a compact event text references, per shared key (empty for a full event). */
+export function recordRefs(text: string): { key: string; id: number }[] {
+  const m = topLevelMembers(text);
+  if (!m) return [];
+  const out: { key: string; id: number }[] = [];
+  for (const [k, v] of m) {
+    if (SHARED.has(k) && REF.test(v)) out.push({ key: k, id: Number(v) });
+    else if (k === 'thread') {
+      const th = compactThread(v);
+      if (th) out.push({ key: 'thread.caps', id: th[1] });
+    }
+  }
+  return out;
+}
+
+/**
+ * The full event text of a compact event text: every record reference replaced by the record's
+ * JSON text from `record(id)`. A reference `record` does not know is left out and listed in
+ * `"unknown_records":{"proc":812}` (the caller counts `missing`). A text that is already a full
+ * event comes back unchanged.
+ */
+export function expandEventJson(text: string, record: (id: number) => string | undefined): { json: string; missing: number } {
+  const m = topLevelMembers(text);
+  if (!m) return { json: text, missing: 0 };
+  let any = false;
+  for (const [k, v] of m) if ((SHARED.has(k) && REF.test(v)) || (k === 'thread' && compactThread(v))) any = true;
+  if (!any) return { json: text, missing: 0 };
+  let out = '{';
+  let first = true;
+  let unknown = '';
+  let missing = 0;
+  for (const [k, v] of m) {
+    let val = v;
+    if (k === 'thread') {
+      const th = compactThread(v);
+      if (th) {
+        const r = record(th[1]);
+        const inner = r === undefined ? undefined : r.trim().slice(1, -1).trim();
+        if (inner === undefined) {
+          missing++;
+          unknown += `${unknown ? ',' : ''}"thread.caps":${th[1]}`;
+          val = `{"tid":${th[0]}}`;
+        } else val = inner === '' ? `{"tid":${th[0]}}` : `{"tid":${th[0]},${inner}}`;
+      }
+    } else if (SHARED.has(k) && REF.test(v)) {
+      const r = record(Number(v));
+      if (r === undefined) {
+        missing++;
+        unknown += `${unknown ? ',' : ''}"${k}":${v}`;
+        continue;
+      }
+      val = r;
+    }
+    out += `${first ? '"' : ',"'}${k}":${val}`;
+    first = false;
+  }
+  if (unknown) out += `${first ? '"' : ',"'}unknown_records":{${unknown}}`;
+  return { json: `${out}}`, missing };
+}
+
+/**
+ * The full event object of a compact event object (the store's column extraction reads it): a
+ * shallow copy with each numeric reference replaced by the record's object; unknown references
+ * are left out.
+ */
+export function expandEventObject(doc: Record<string, unknown>, record: (id: number) => Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in doc) {
+    const v = doc[k];
+    if (SHARED.has(k) && typeof v === 'number') {
+      const r = record(v);
+      if (r !== undefined) out[k] = r;
+    } else if (k === 'thread' && v !== null && typeof v === 'object' && typeof (v as { caps?: unknown }).caps === 'number') {
+      const t = v as { tid?: unknown; caps: number };
+      out[k] = { tid: t.tid, ...record(t.caps) };
+    } else out[k] = v;
+  }
+  return out;
+}
