@@ -9,12 +9,16 @@
 //    repetitions interleaved (old, new, old, new, ...), each on a fresh database; prints medians with
 //    min–max and the new/old ratio. CPU: this process (DuckDB runs in it) plus, for PostgreSQL, the
 //    backends that served the run (read from /proc before they exit).
+//    With --form both (default) the comparison is instead full events (bulk path, the wire before
+//    process records) against compact events + process records (src/wire/compact.ts), and the
+//    wire bytes per event of both forms are printed (JSON and deflated).
 //  --mode e2e: 10 SensorUplinks (mutual TLS WebSocket) into a `vigil server` child process; the
 //    clock runs from the first push until every sensor has every event acknowledged (durably stored).
 // Events: `--events FILE` (or $VIGIL_BENCH_EVENTS; ndjson, e.g. a `vigil run --output json` recording) or, without it,
 // synthetic events (bench/backend-gen.ts); the output says which.
 // Usage: node --import tsx bench/backend-ingest.ts [--events FILE] [--mode store|e2e] [--engine duckdb|postgres|both]
 //          [--reps 7] [--per-sensor N] [--limit N] [--batch-items 1000] [--batch-bytes 1048576] [--paths both|new|old]
+//          [--form both|full|compact]
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +31,8 @@ import { SensorUplink } from '../src/uplink/uplink.ts';
 import { startPostgres, type PgHandle } from '../tests/helpers/services.ts';
 import { api, spawnServer, type ApiToken } from '../tests/helpers/backend-server.ts';
 import { genEvent } from './backend-gen.ts';
+import { deflateRawSync } from 'node:zlib';
+import { capsRecordJson, compactEventJson } from '../src/wire/compact.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -38,6 +44,7 @@ const { values: opt } = parseArgs({
     limit: { type: 'string' },
     'batch-items': { type: 'string', default: '1000' },
     paths: { type: 'string', default: 'both' },
+    form: { type: 'string', default: 'both' },
     'batch-bytes': { type: 'string', default: String(1024 * 1024) },
   },
   allowPositionals: true,
@@ -49,6 +56,7 @@ const IN_FLIGHT = 8;
 const REPS = Math.max(1, Number(opt.reps));
 if (!['store', 'e2e'].includes(opt.mode!)) throw new Error(`--mode takes store or e2e, got ${opt.mode}`);
 if (!['both', 'new', 'old'].includes(opt.paths!)) throw new Error(`--paths takes both, new or old, got ${opt.paths}`);
+if (!['both', 'full', 'compact'].includes(opt.form!)) throw new Error(`--form takes both, full or compact, got ${opt.form}`);
 if (!['duckdb', 'postgres', 'both'].includes(opt.engine!)) throw new Error(`--engine takes duckdb, postgres or both, got ${opt.engine}`);
 
 /** The events of the run, one list per sensor: a recording split round-robin, or synthetic. */
@@ -57,7 +65,7 @@ interface Ev {
   json: string;
   bytes: number;
 }
-function loadEvents(): { source: string; perSensor: Ev[][] } {
+function loadEvents(contiguous = false): { source: string; perSensor: Ev[][] } {
   const perSensor: Ev[][] = Array.from({ length: SENSORS }, () => []);
   if (opt.events) {
     const text = readFileSync(opt.events, 'utf8');
@@ -86,6 +94,14 @@ function loadEvents(): { source: string; perSensor: Ev[][] } {
       n++;
     }
     if (n === 0) throw new Error(`${opt.events}: no events`);
+    if (contiguous) {
+      // one host's stream per sensor: consecutive tenths of the recording (a process's events and
+      // records stay with one sensor, as they do live)
+      const all: Ev[] = [];
+      for (let k = 0; k < n; k++) all.push(perSensor[k % SENSORS]![Math.floor(k / SENSORS)]!);
+      const per = Math.ceil(n / SENSORS);
+      for (let s2 = 0; s2 < SENSORS; s2++) perSensor[s2] = all.slice(s2 * per, (s2 + 1) * per);
+    }
     return { source: `real events from ${opt.events} (${n} events, mean ${Math.round(bytes / n)} B JSON)`, perSensor };
   }
   const per = Number(opt['per-sensor'] ?? 5_000);
@@ -199,7 +215,65 @@ const med = (xs: number[]): number => {
 };
 const fmt = (xs: number[], d = 0): string => `${med(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
 
+/**
+ * The batches the uplink sends now (src/uplink/uplink.ts push): each distinct process object and
+ * capability set once as a process record ("r"), events as compact events ("c"); objects parsed
+ * from a recording share no identity, so records are found by content, as the uplink's second
+ * lookup does. Also returns the JSON bytes of all items and their deflated size (one raw deflate
+ * stream over the batches in order, level 1: what permessage-deflate with its window kept sends).
+ */
+function compactBatchesOf(evs: Ev[]): { batches: IngestRecord[][]; jsonBytes: number; deflated: number; records: number } {
+  const items: { rec: IngestRecord; bytes: number }[] = [];
+  const refs = new Map<string, number>();
+  let seq = 0;
+  let records = 0;
+  const record = (key: string, text: string, time: string): number => {
+    const k = `${key}\u0000${text}`;
+    let id = refs.get(k);
+    if (id === undefined) {
+      id = ++seq;
+      const json = `{"t":${JSON.stringify(time)},"k":"${key}","v":${text}}`;
+      items.push({ rec: { seq: id, kind: 'r', data: JSON.parse(json) as Record<string, unknown>, json }, bytes: json.length });
+      refs.set(k, id);
+      records++;
+    }
+    return id;
+  };
+  for (const e of evs) {
+    const time = String((e.data.evt as { time?: unknown }).time ?? '0');
+    const json = compactEventJson(
+      e.data,
+      (k, o) => record(k, JSON.stringify(o), time),
+      JSON.stringify,
+      (a, b, c) => record('caps', capsRecordJson(a, b, c, JSON.stringify), time),
+    );
+    items.push({ rec: { seq: ++seq, kind: 'c', data: JSON.parse(json) as Record<string, unknown>, json }, bytes: json.length });
+  }
+  const batches: IngestRecord[][] = [];
+  const texts: string[] = [];
+  let cur: IngestRecord[] = [];
+  let bytes = 0;
+  let jsonBytes = 0;
+  for (const it of items) {
+    if (cur.length && (cur.length >= BATCH_ITEMS || bytes + it.bytes > BATCH_BYTES)) {
+      batches.push(cur);
+      texts.push(cur.map((r) => r.json).join(','));
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(it.rec);
+    bytes += it.bytes;
+    jsonBytes += it.bytes;
+  }
+  if (cur.length) {
+    batches.push(cur);
+    texts.push(cur.map((r) => r.json).join(','));
+  }
+  return { batches, jsonBytes, deflated: deflateRawSync(texts.join('\n'), { level: 1 }).length, records };
+}
+
 async function storeMode(): Promise<void> {
+  if (opt.form !== 'full') return formMode();
   const { source, perSensor } = loadEvents();
   const oldBatches = perSensor.map((x) => batchesOf(x, false));
   const newBatches = perSensor.map((x) => batchesOf(x, true));
@@ -251,6 +325,57 @@ async function storeMode(): Promise<void> {
       console.log(
         `${engine.padEnd(8)} new/old throughput, per repetition pair: median ${med(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})  [median(new)/median(old) ${(med(res.bulk.map((x) => x.eps)) / med(res.old.map((x) => x.eps))).toFixed(2)}×]`,
       );
+    } finally {
+      await pgh?.stop();
+    }
+  }
+}
+
+/** Full events (bulk path, as the wire carried them before) against compact events + process records. */
+async function formMode(): Promise<void> {
+  const { source, perSensor } = loadEvents(true);
+  const full = perSensor.map((x) => batchesOf(x, true));
+  const comp = perSensor.map((x) => compactBatchesOf(x));
+  const total = perSensor.reduce((a, b) => a + b.length, 0);
+  const fullBytes = perSensor.reduce((a, b) => a + b.reduce((x, e) => x + e.bytes, 0), 0);
+  const fullDeflated = perSensor.reduce((a, b) => a + deflateRawSync(b.map((e) => e.json).join('\n'), { level: 1 }).length, 0);
+  const compBytes = comp.reduce((a, c) => a + c.jsonBytes, 0);
+  const compDeflated = comp.reduce((a, c) => a + c.deflated, 0);
+  const records = comp.reduce((a, c) => a + c.records, 0);
+  console.log(
+    `store ingest: ${source}; ${SENSORS} sensors, ${IN_FLIGHT} batches in flight per sensor; ${REPS} interleaved repetitions; ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`,
+  );
+  console.log(
+    `wire bytes per event: full ${(fullBytes / total).toFixed(0)} B JSON (${(fullDeflated / total).toFixed(0)} B deflated); compact ${(compBytes / total).toFixed(0)} B JSON incl. ${records} process records (${(compDeflated / total).toFixed(0)} B deflated)`,
+  );
+  const engines = opt.engine === 'both' ? (['duckdb', 'postgres'] as const) : ([opt.engine] as ('duckdb' | 'postgres')[]);
+  for (const engine of engines) {
+    const pgh = engine === 'postgres' ? await startPostgres() : null;
+    try {
+      const res = { full: [] as Sample[], compact: [] as Sample[] };
+      for (let r = 0; r < REPS; r++) {
+        const order: ('full' | 'compact')[] = opt.form === 'compact' ? ['compact'] : r % 2 ? ['compact', 'full'] : ['full', 'compact'];
+        for (const f of order) {
+          const smp = await storeRun(engine, true, f === 'full' ? full : comp.map((c) => c.batches), total, pgh, r * 2 + (f === 'full' ? 0 : 1));
+          res[f].push(smp);
+          console.log(`  ${engine} rep ${r + 1} ${f.padEnd(7)}: ${Math.round(smp.eps)} events/s, ${smp.cpuUsPerEvent.toFixed(1)} µs CPU/event`);
+        }
+      }
+      for (const f of ['full', 'compact'] as const) {
+        if (res[f].length === 0) continue;
+        console.log(
+          `${engine.padEnd(8)} ${f.padEnd(7)}: ${fmt(res[f].map((x) => x.eps))} events/s, ${fmt(
+            res[f].map((x) => x.cpuUsPerEvent),
+            1,
+          )} µs CPU/event`,
+        );
+      }
+      if (res.full.length && res.compact.length) {
+        const ratios = res.full.map((o, i) => res.compact[i]!.eps / o.eps);
+        console.log(
+          `${engine.padEnd(8)} compact/full throughput, per repetition pair: median ${med(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+        );
+      }
     } finally {
       await pgh?.stop();
     }

@@ -92,13 +92,16 @@ const rollupMigration = (version: number): Migration => ({
 });
 
 /** Process records of compact events (src/store/records.ts, src/wire/compact.ts). */
-const recordsMigration = (version: number, json: string): Migration => ({
+const recordsMigration = (version: number, json: string, indexed: boolean): Migration => ({
   version,
   description: 'process records: compact events reference them',
-  sql: [
-    `CREATE TABLE records (sensor_id VARCHAR NOT NULL, seq BIGINT NOT NULL, rkey VARCHAR NOT NULL, time_ns BIGINT NOT NULL, data ${json} NOT NULL, PRIMARY KEY (sensor_id, seq))`,
-    `CREATE INDEX records_time ON records (time_ns)`,
-  ],
+  // DuckDB: no ART index (dedupe by ingest_ranges, lookups pruned by zone maps on seq, as for events)
+  sql: indexed
+    ? [
+        `CREATE TABLE records (sensor_id VARCHAR NOT NULL, seq BIGINT NOT NULL, rkey VARCHAR NOT NULL, time_ns BIGINT NOT NULL, data ${json} NOT NULL, PRIMARY KEY (sensor_id, seq))`,
+        `CREATE INDEX records_time ON records (time_ns)`,
+      ]
+    : [`CREATE TABLE records (sensor_id VARCHAR NOT NULL, seq BIGINT NOT NULL, rkey VARCHAR NOT NULL, time_ns BIGINT NOT NULL, data ${json} NOT NULL)`],
 });
 
 export const DUCKDB_MIGRATIONS: Migration[] = [
@@ -114,7 +117,7 @@ export const DUCKDB_MIGRATIONS: Migration[] = [
     ],
   },
   rollupMigration(2),
-  recordsMigration(3, 'VARCHAR'),
+  recordsMigration(3, 'VARCHAR', false),
 ];
 
 // PostgreSQL: (sensor_id, seq) primary key gives the exactly-once dedupe (ON CONFLICT DO NOTHING),
@@ -149,5 +152,5 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
     ],
   },
   rollupMigration(3),
-  recordsMigration(4, 'JSONB'),
+  recordsMigration(4, 'JSONB', true),
 ];

@@ -16,9 +16,11 @@ interface Conn {
   sendCopyFail(msg: string): void;
 }
 
-const ESC = /[\\\n\r\t]/;
-const ESC_G = /[\\\n\r\t]/g;
-const ESC_MAP: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+// NUL cannot be stored in a PostgreSQL text value (an abstract unix socket's name starts with one):
+// it is left out, as the JSON document's \u0000 escapes are
+const ESC = /[\\\n\r\t\0]/;
+const ESC_G = /[\\\n\r\t\0]/g;
+const ESC_MAP: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '' };
 
 /** One value in COPY text form (null -> \N; booleans t/f; numbers and bigints in decimal). */
 export function copyValue(v: unknown): string {

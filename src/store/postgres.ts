@@ -35,6 +35,7 @@ const ALERT_TYPES: Record<string, string> = {
 
 function pgValue(v: unknown): unknown {
   if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string' && v.includes('\0')) return v.replaceAll('\0', ''); // PostgreSQL text holds no NUL
   if (Array.isArray(v)) return v.map(pgValue);
   return v;
 }

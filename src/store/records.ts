@@ -27,38 +27,40 @@ interface Cached {
   json: string;
 }
 
-/** Bounded LRU of parsed records, keyed by sensor and seq. */
+/**
+ * Bounded cache of parsed records, keyed by sensor and seq: two generations (a record read from the
+ * older one moves to the newer; when the newer holds half the bound, the older is dropped), so a
+ * lookup is two number-keyed map reads, without LRU bookkeeping per hit.
+ */
 export class RecordCache {
-  private readonly m = new Map<string, Cached>();
+  private cur = new Map<string, Map<number, Cached>>();
+  private old = new Map<string, Map<number, Cached>>();
+  private n = 0;
   hits = 0;
   misses = 0;
   constructor(private readonly max = 200_000) {}
-  private static key(sensor: string, seq: number): string {
-    return `${sensor}\u0000${seq}`;
-  }
   get(sensor: string, seq: number): Cached | undefined {
-    const k = RecordCache.key(sensor, seq);
-    const v = this.m.get(k);
-    if (v === undefined) return undefined;
-    // refresh its place in the LRU order
-    this.m.delete(k);
-    this.m.set(k, v);
-    return v;
+    const v = this.cur.get(sensor)?.get(seq);
+    if (v !== undefined) return v;
+    const o = this.old.get(sensor)?.get(seq);
+    if (o !== undefined) this.set(sensor, seq, o);
+    return o;
   }
   set(sensor: string, seq: number, v: Cached): void {
-    const k = RecordCache.key(sensor, seq);
-    this.m.delete(k);
-    this.m.set(k, v);
-    if (this.m.size > this.max) {
-      const oldest = this.m.keys().next().value;
-      if (oldest !== undefined) this.m.delete(oldest);
+    if (this.n >= this.max >> 1) {
+      this.old = this.cur;
+      this.cur = new Map();
+      this.n = 0;
     }
+    let m = this.cur.get(sensor);
+    if (!m) this.cur.set(sensor, (m = new Map()));
+    if (!m.has(seq)) this.n++;
+    m.set(seq, v);
   }
   clear(): void {
-    this.m.clear();
-  }
-  get size(): number {
-    return this.m.size;
+    this.cur.clear();
+    this.old.clear();
+    this.n = 0;
   }
 }
 
