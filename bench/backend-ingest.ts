@@ -41,7 +41,7 @@ const { values: opt } = parseArgs({
     engine: { type: 'string', default: 'both' },
     reps: { type: 'string', default: '7' },
     'per-sensor': { type: 'string' },
-    limit: { type: 'string' },
+    limit: { type: 'string', default: '50000' }, // events read from --events (bounds `make bench` time)
     'batch-items': { type: 'string', default: '1000' },
     paths: { type: 'string', default: 'both' },
     form: { type: 'string', default: 'both' },

@@ -42,6 +42,12 @@ summary="$results/run-all.md"
 } > "$summary"
 
 failed=0
+# backend-ingest measures with real events: record some of this host unless given a recording
+if [ -z "${VIGIL_BENCH_EVENTS:-}" ] && [ "$(id -u)" = 0 ] && case " ${names[*]} " in *" backend-ingest "*) true ;; *) false ;; esac; then
+  rec="$results/host-events.ndjson"
+  echo "=== recording host events for backend-ingest -> $rec"
+  if bench/record-host.sh "$rec" 20; then export VIGIL_BENCH_EVENTS="$rec"; fi
+fi
 for n in "${names[@]}"; do
   log="$results/$n.log"
   before="$(cut -d' ' -f1-3 /proc/loadavg)"

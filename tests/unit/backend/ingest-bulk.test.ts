@@ -178,6 +178,8 @@ describe('COPY text format', () => {
     assert.equal(copyValue(9223372036854775807n), '9223372036854775807');
     assert.equal(copyValue('a\\b\tc\nd\re'), 'a\\\\b\\tc\\nd\\re');
     assert.equal(copyValue('\\N'), '\\\\N');
+    // PostgreSQL text holds no NUL (an abstract unix socket's fd.name starts with one): left out
+    assert.equal(copyValue('\0/tmp/sock\0'), '/tmp/sock');
     assert.equal(Buffer.concat(copyText([{ a: 1, b: null, c: 'x\ty' }], ['a', 'b', 'c'])).toString(), '1\t\\N\tx\\ty\n');
     assert.throws(() => copyValue({}), /COPY value of type object/);
   });
