@@ -243,7 +243,13 @@ export abstract class SqlStore implements Store {
         }
       } else {
         const path = field.split('.');
-        expr = isSharedKey(path[0]!) && path.length > 1 ? this.recordField(path, p) : this.jsonField(path, p);
+        if (isSharedKey(path[0]!) && path.length > 1) expr = this.recordField(path, p);
+        else if (path.length === 3 && path[0] === 'evt' && path[1] === 'rawarg') {
+          // a compact event writes rawarg as its difference from arg ({"$d":{...}}, src/wire/compact.ts)
+          const x = path[2]!;
+          expr = `COALESCE(${this.jsonField(['evt', 'rawarg', '$d', x], p)}, ${this.jsonField(path, p)},
+            CASE WHEN ${this.jsonField(['evt', 'rawarg', '$d'], p)} IS NOT NULL THEN ${this.jsonField(['evt', 'arg', x], p)} END)`;
+        } else expr = this.jsonField(path, p);
       }
       const alts = values.map((v) => `${expr} = ${p.add(conv(v))}`);
       where.push(alts.length === 1 ? alts[0]! : `(${alts.join(' OR ')})`);

@@ -8,7 +8,9 @@
 // Falco-shaped event exactly as it was (key order kept). A record the reader does not have is never
 // guessed: the key is left out and named in `unknown_records` (counted by the caller). The thread's
 // capability sets (three strings of up to 41 names each, per process view) travel the same way, as
-// a "caps" record: "thread":{"tid":7,"caps":814}.
+// a "caps" record: "thread":{"tid":7,"caps":814}. And `evt.rawarg`, which repeats `evt.arg` but
+// for the values arg renders (flags names against their number), is written as its difference from
+// arg: "rawarg":{"$d":{"flags":0}}.
 // Pure text functions; no I/O. See docs/backend.md ("Compact events and process records").
 
 /** Top-level keys whose values are shared per process view and travel as records. */
@@ -43,11 +45,77 @@ export function compactEventJson(
     if (SHARED.has(k) && v !== null && typeof v === 'object' && !Array.isArray(v)) val = String(ref(k, v));
     else if (k === 'thread' && capsRef !== undefined && isThreadWithCaps(v))
       val = `{"tid":${v.tid},"caps":${capsRef(v.cap_effective, v.cap_permitted, v.cap_inheritable)}}`;
+    else if (k === 'evt' && v !== null && typeof v === 'object') val = evtJson(v as Record<string, unknown>, stringify);
     else val = stringify(v);
     out += (first ? '"' : ',"') + k + '":' + val;
     first = false;
   }
   return out + '}';
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * The evt object with `rawarg` written as its difference from `arg` when both have the same keys
+ * in the same order (they differ only where a value is rendered, as flags: "O_RDONLY" against 0):
+ * `"rawarg":{"$d":{"flags":0}}`. Otherwise as it is.
+ */
+function evtJson(evt: Record<string, unknown>, stringify: (v: unknown) => string): string {
+  const arg = evt.arg;
+  const raw = evt.rawarg;
+  if (!isPlain(arg) || !isPlain(raw)) return stringify(evt);
+  let n = 0;
+  const ak: string[] = [];
+  for (const k in arg) if (arg[k] !== undefined) ak.push(k);
+  let d = '';
+  for (const k in raw) {
+    const rv = raw[k];
+    if (rv === undefined) continue;
+    if (ak[n++] !== k) return stringify(evt);
+    const av = arg[k];
+    if (rv === av && (typeof rv !== 'number' || !Object.is(rv, -0))) continue;
+    d += `${d ? ',' : ''}${JSON.stringify(k)}:${stringify(rv)}`;
+  }
+  if (n !== ak.length) return stringify(evt);
+  let out = '{';
+  let first = true;
+  for (const k in evt) {
+    const v = evt[k];
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${k === 'rawarg' ? `{"$d":{${d}}}` : stringify(v)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** The evt text with a `rawarg` difference (`{"$d":{…}}`) expanded back from `arg`; unchanged otherwise. */
+function expandEvtText(text: string): string {
+  if (text.indexOf('"$d"') < 0) return text;
+  const m = topLevelMembers(text);
+  if (!m) return text;
+  const arg = m.find(([k]) => k === 'arg')?.[1];
+  const rawIdx = m.findIndex(([k]) => k === 'rawarg');
+  if (arg === undefined || rawIdx < 0) return text;
+  const rm = topLevelMembers(m[rawIdx]![1]);
+  if (rm?.length !== 1 || rm[0]![0] !== '$d') return text;
+  const diff = new Map(topLevelMembers(rm[0]![1]) ?? []);
+  const am = topLevelMembers(arg);
+  if (!am) return text;
+  // keys as written (topLevelMembers gives them still escaped)
+  m[rawIdx] = ['rawarg', `{${am.map(([k, v]) => `"${k}":${diff.get(k) ?? v}`).join(',')}}`];
+  return `{${m.map(([k, v]) => `"${k}":${v}`).join(',')}}`;
+}
+
+/** The evt object with a `rawarg` difference expanded back from `arg` (a copy; the input as it is otherwise). */
+function expandEvtObject(evt: unknown): unknown {
+  if (!isPlain(evt) || !isPlain(evt.rawarg) || !isPlain(evt.arg)) return evt;
+  const d = evt.rawarg.$d;
+  if (!isPlain(d) || Object.keys(evt.rawarg).length !== 1) return evt;
+  const raw: Record<string, unknown> = {};
+  for (const k in evt.arg) raw[k] = k in d ? d[k] : evt.arg[k];
+  return { ...evt, rawarg: raw };
 }
 
 interface ThreadWithCaps {
@@ -203,7 +271,7 @@ export function expandEventJson(text: string, record: (id: number) => string | u
   const m = topLevelMembers(text);
   if (!m) return { json: text, missing: 0 };
   let any = false;
-  for (const [k, v] of m) if ((SHARED.has(k) && REF.test(v)) || (k === 'thread' && compactThread(v))) any = true;
+  for (const [k, v] of m) if ((SHARED.has(k) && REF.test(v)) || (k === 'thread' && compactThread(v)) || (k === 'evt' && v.indexOf('"$d"') >= 0)) any = true;
   if (!any) return { json: text, missing: 0 };
   let out = '{';
   let first = true;
@@ -211,7 +279,8 @@ export function expandEventJson(text: string, record: (id: number) => string | u
   let missing = 0;
   for (const [k, v] of m) {
     let val = v;
-    if (k === 'thread') {
+    if (k === 'evt') val = expandEvtText(v);
+    else if (k === 'thread') {
       const th = compactThread(v);
       if (th) {
         const r = record(th[1]);
@@ -250,7 +319,8 @@ export function expandEventObject(doc: Record<string, unknown>, record: (id: num
     if (SHARED.has(k) && typeof v === 'number') {
       const r = record(v);
       if (r !== undefined) out[k] = r;
-    } else if (k === 'thread' && v !== null && typeof v === 'object' && typeof (v as { caps?: unknown }).caps === 'number') {
+    } else if (k === 'evt') out[k] = expandEvtObject(v);
+    else if (k === 'thread' && v !== null && typeof v === 'object' && typeof (v as { caps?: unknown }).caps === 'number') {
       const t = v as { tid?: unknown; caps: number };
       out[k] = { tid: t.tid, ...record(t.caps) };
     } else out[k] = v;

@@ -70,6 +70,19 @@ async function roundTrip(t: { diagnostic(m: string): void }, store: 'duckdb' | '
       want.filter((e) => e.proc.cmdline === cmd).map((e) => e.evt.num),
     );
 
+    // evt.rawarg travels as its difference from evt.arg: filters on it read both
+    const op = want.find((e) => e.evt.type === 'openat' && e.evt.rawarg.flags !== e.evt.arg.flags)!;
+    assert.ok(op, 'the fixture has an openat');
+    const raw = op.evt.rawarg as Record<string, unknown>;
+    const rawHits = await allEvents(srv.url, dataDir, `evt.type=openat&evt.rawarg.flags=${raw.flags}&evt.rawarg.fd=${raw.fd}`);
+    assert.deepEqual(
+      rawHits.map((e) => e.evt.num).sort((a, b) => a - b),
+      want
+        .filter((e) => e.evt.type === 'openat' && String(e.evt.rawarg.flags) === String(raw.flags) && String(e.evt.rawarg.fd) === String(raw.fd))
+        .map((e) => e.evt.num),
+    );
+    assert.ok(rawHits.length > 0);
+
     // restart the server: events sent afterwards reference records stored before it
     await srv.kill('SIGTERM');
     srv = await spawnServer({ dataDir, port: srv.port, logLevel: 'warn', store: storeUrl });

@@ -116,6 +116,17 @@ test('generated events with odd values and shared objects expand exactly (500 se
     const t = table();
     for (let i = 0; i < 8; i++) {
       const ev: Record<string, unknown> = { evt: genObject(r, 1) };
+      if (r() < 0.6) {
+        // arg and rawarg with the same keys, differing in some values (or, sometimes, in a key)
+        const evt = ev.evt as Record<string, unknown>;
+        const arg = genObject(r, 2);
+        const raw: Record<string, unknown> = {};
+        for (const k of Object.keys(arg)) raw[k] = r() < 0.5 ? arg[k] : genValue(r, 3);
+        if (r() < 0.1) raw.extra = 1;
+        evt.arg = arg;
+        if (r() < 0.3) evt.mid = genValue(r, 3);
+        evt.rawarg = raw;
+      }
       for (const k of SHARED_KEYS) if (r() < 0.6) ev[k] = r() < 0.5 ? pool[Math.floor(r() * pool.length)] : genObject(r, 1);
       ev.thread = genObject(r, 1);
       if (r() < 0.3) ev.fd = genObject(r, 1);
