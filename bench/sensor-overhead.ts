@@ -348,9 +348,9 @@ function sensorConfig(id: string, label: string, extra: string[], loader?: strin
     async start() {
       const sock = path.join(tmp, `sensor-${++sockSeq}.sock`);
       const args = [vigilBin, 'run', '--output', 'json', '--socket', sock, ...extra];
+      // the loader: the alternative build for -alt, else VIGIL_LOADER if set, else build/vigil-loader
       const env = { ...process.env };
       if (loader) env.VIGIL_LOADER = loader;
-      else delete env.VIGIL_LOADER;
       const [cmd, cargs] = pinned(CPUS?.sensor, 'sh', ['-c', '"$@" | wc -l', 'sh', ...args]);
       const child = track(spawn(cmd, cargs, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] }));
       let stdout = '';
@@ -803,6 +803,10 @@ interface Row {
   cpuMinusFloorPp?: Summary;
   /** per repetition: throughput slowdown minus the floor's in the same repetition (both against that repetition's baseline), pp */
   opsMinusFloorPp?: Summary;
+  /** all of the configuration's BPF programs, ns per operation */
+  bpfNsPerOp?: Summary;
+  /** per repetition: (BPF ns/op − the floor's BPF ns/op in the same repetition) ÷ the baseline's median CPU per op, in pp */
+  bpfMinusFloorPp?: Summary;
   /** per program: ns per run and runs per operation over the repetitions */
   bpf?: { prog: string; nsPerRun: Summary; runsPerOp: Summary; nsPerOp: Summary }[];
   cpuPct?: number;
@@ -834,13 +838,23 @@ function renderTable(rows: Row[]): string {
 }
 
 function renderCpuTable(rows: Row[]): string {
-  const head = ['workload', 'configuration', 'CPU µs/op', 'over baseline %', '− floor (pp), paired', 'ops/s', 'ops/s − floor (pp), paired'];
+  const head = [
+    'workload',
+    'configuration',
+    'CPU µs/op',
+    'over baseline %',
+    '− floor (pp), paired',
+    'BPF ns/op',
+    'BPF − floor (pp), paired',
+    'ops/s',
+    'ops/s − floor (pp), paired',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
   for (const r of rows) {
     if (r.skipped || !r.cpuPerOp) continue;
     const ops = r.ops ? `${fmt(r.ops.median)} (${fmt(r.ops.min)}–${fmt(r.ops.max)})` : '–';
     lines.push(
-      `| ${r.workloadLabel} | ${r.configLabel} | ${fmtSummary(r.cpuPerOp, 2)} | ${r.config === 'baseline' ? '–' : fmt(r.cpuOverheadPct, 1)} | ${r.cpuMinusFloorPp ? fmtSummary(r.cpuMinusFloorPp, 1) : '–'} | ${ops} | ${r.opsMinusFloorPp ? fmtSummary(r.opsMinusFloorPp, 1) : '–'} |`,
+      `| ${r.workloadLabel} | ${r.configLabel} | ${fmtSummary(r.cpuPerOp, 2)} | ${r.config === 'baseline' ? '–' : fmt(r.cpuOverheadPct, 1)} | ${r.cpuMinusFloorPp ? fmtSummary(r.cpuMinusFloorPp, 1) : '–'} | ${r.bpfNsPerOp ? fmtSummary(r.bpfNsPerOp, 0) : '–'} | ${r.bpfMinusFloorPp ? fmtSummary(r.bpfMinusFloorPp, 2) : '–'} | ${ops} | ${r.opsMinusFloorPp ? fmtSummary(r.opsMinusFloorPp, 1) : '–'} |`,
     );
   }
   return lines.join('\n');
@@ -1010,6 +1024,12 @@ async function main(): Promise<void> {
           r.cpuMinusFloorPp = summarize(ss.map((s, i) => ((s.cpuUsPerOp - fs[i]!.cpuUsPerOp) / baseCpu) * 100));
           r.opsMinusFloorPp = summarize(ss.map((s, i) => (fs[i]!.opsPerSec / bs[i]!.opsPerSec - s.opsPerSec / bs[i]!.opsPerSec) * 100));
         }
+        const bpfPerOp = (x: Sample) => Object.values(x.bpf ?? {}).reduce((a, d) => a + d.ns, 0) / x.ops;
+        if (ss.some((x) => x.bpf)) {
+          r.bpfNsPerOp = summarize(ss.map(bpfPerOp));
+          if (c.id !== 'floor' && fs.length === ss.length && fs.every((x) => x.bpf))
+            r.bpfMinusFloorPp = summarize(ss.map((x, i) => ((bpfPerOp(x) - bpfPerOp(fs[i]!)) / (baseCpu * 1000)) * 100));
+        }
         const progs = [...new Set(ss.flatMap((s) => Object.keys(s.bpf ?? {})))].sort();
         r.bpf = progs.map((prog) => {
           const ds = ss.map((s) => s.bpf?.[prog] ?? { runs: 0, ns: 0 });
@@ -1059,7 +1079,7 @@ async function main(): Promise<void> {
     '',
     cpuTable,
     '',
-    "- **CPU µs/op**: user + system CPU time of the workload's process tree (getrusage of its children: the programs run in the traced tasks, so their cost lands here; redis: client + redis-server) per operation; median (IQR; min–max) over the repetitions. **over baseline**: median ÷ baseline median − 1. **− floor (pp)**: per repetition, (CPU/op − the floor's CPU/op in the same repetition) ÷ the baseline's median CPU/op, in percentage points; median (IQR; min–max). **ops/s − floor (pp)**: per repetition, the floor's throughput minus this configuration's, both as a fraction of that repetition's baseline.",
+    "- **CPU µs/op**: user + system CPU time of the workload's process tree (getrusage of its children: the programs run in the traced tasks, so their cost lands here; redis: client + redis-server) per operation; median (IQR; min–max) over the repetitions. **over baseline**: median ÷ baseline median − 1. **− floor (pp)**: per repetition, (CPU/op − the floor's CPU/op in the same repetition) ÷ the baseline's median CPU/op, in percentage points; median (IQR; min–max). **BPF ns/op**: run time of all the configuration's BPF programs per operation (kernel statistics; includes runs caused by other processes meanwhile, so an upper bound). **BPF − floor (pp)**: per repetition, (BPF ns/op − the floor's) ÷ the baseline's median CPU per op: the programs' own share, the part of the overhead least disturbed by other load on the machine. **ops/s − floor (pp)**: per repetition, the floor's throughput minus this configuration's, both as a fraction of that repetition's baseline.",
     '',
     '## BPF cost per program (kernel run-time statistics)',
     '',

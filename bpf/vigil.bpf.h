@@ -163,6 +163,16 @@ static __always_inline struct vgl_kind_cfg *vgl_cfg(u32 kind)
 	return bpf_map_lookup_elem(&kind_cfg, &kind);
 }
 
+#ifdef VGL_RDONLY_CAST
+/* bpf_rdonly_cast (kfunc, 6.2+): any kernel address as a read-only BTF pointer of `type`. The
+ * verifier turns the call into a register move and each field load through it into one
+ * fault-safe load, so a pointer chain costs loads instead of a bpf_probe_read_kernel call per hop
+ * (~25–40 ns each here). Only objects that define VGL_RDONLY_CAST declare it: the libbpf 1.1
+ * linker (`bpftool gen object`) fails on a kfunc extern declared in more than one object. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define vgl_cast(ptr, type) ((type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
+#endif
+
 /* ---- task helpers ----
  * `t` is always a BTF pointer (bpf_get_current_task_btf() or a tp_btf argument), so fields are
  * read by direct dereference: the JIT turns each into one guarded load (a fault reads 0), with
@@ -177,10 +187,16 @@ static __always_inline u32 vgl_task_vpid(struct task_struct *t)
 {
 	struct pid *p = t->group_leader->thread_pid;
 	unsigned int level = p->level;
+	u64 at = (u64)p + bpf_core_field_offset(struct pid, numbers) + (u64)(level & 31) * bpf_core_type_size(struct upid);
+#ifdef VGL_RDONLY_CAST
+	/* the computed address as a read-only BTF pointer: one load (see vgl_cast) */
+	return vgl_cast(at, struct upid)->nr;
+#else
 	u32 nr = 0;
 	/* a variable index into a BTF object needs a helper read */
-	bpf_probe_read_kernel(&nr, sizeof(nr), (u8 *)p + bpf_core_field_offset(struct pid, numbers) + (u64)(level & 31) * bpf_core_type_size(struct upid));
+	bpf_probe_read_kernel(&nr, sizeof(nr), (void *)at);
 	return nr;
+#endif
 }
 
 /* The sensor's own processes (the loader and its parent) are never reported: two compares
@@ -422,14 +438,6 @@ static __always_inline long vgl_path_step_do(struct vgl_path_ctx *c, u64 mnt_roo
 }
 
 #ifdef VGL_RDONLY_CAST
-/* bpf_rdonly_cast (kfunc, 6.2+): any kernel address as a read-only BTF pointer of `type`. The
- * verifier turns the call into a register move and each field load through it into one
- * fault-safe load, so a pointer chain costs loads instead of a bpf_probe_read_kernel call per hop
- * (~25–40 ns each here). Only objects that define VGL_RDONLY_CAST declare it: the libbpf 1.1
- * linker (`bpftool gen object`) fails on a kfunc extern declared in more than one object. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-#define vgl_cast(ptr, type) ((type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
-
 /* The step through direct loads: one helper call per component (the copy of its name), not five. */
 static long vgl_path_step(u32 index, void *ctx)
 {
