@@ -100,7 +100,7 @@ static __always_inline bool vgl_exe_writable(struct inode *ino, const struct cre
 	return ((eff >> VGL_CAP_DAC_OVERRIDE) | (eff >> VGL_CAP_FOWNER)) & 1;
 }
 
-/* exe, d, ino, cred: read-only BTF pointers (direct loads, see vgl_cast) */
+/* d, ino, cred: read-only BTF pointers (direct loads, see vgl_cast) */
 static __always_inline u32 vgl_exe_flags(struct dentry *d, struct inode *ino, const struct cred *cred)
 {
 	u32 flags = 0;
