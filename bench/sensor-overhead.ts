@@ -7,11 +7,20 @@
 // `sensor-rules-kf-wake0`: a ring-buffer wakeup per event). Repetitions are interleaved
 // (configurations in forward then reverse order, so drift cancels) and medians are reported, with
 // the sensor's CPU use (node + vigil-loader, from /proc/<pid>/stat) and its events/s and drops.
-// Prints a table and writes bench/results/sensor-overhead.{md,json} (quick runs: *-quick.*).
+// The method (bench/lib/method.ts) is made for a noisy shared 2-core machine: the sensor (and the
+// floor's loader, auditd, this process) run pinned to one CPU and the workload to the other(s);
+// beside its throughput, the workload's CPU time per operation (getrusage of its process tree) is
+// measured; every configuration is repeated (default 7) and reported as median with IQR and
+// min–max, and "− floor" is also computed per repetition (paired); with BPF run-time statistics
+// held on, each configuration's own programs report ns per run and runs per operation.
+// Prints tables and writes bench/results/sensor-overhead.{md,json} (quick runs: *-quick.*).
 //
-// Usage (root): node --import tsx bench/sensor-overhead.ts [--quick] [--reps N] [--out DIR]
+// Usage (root): node --import tsx bench/sensor-overhead.ts [--quick] [--reps N] [--out DIR] [--out-name NAME]
 //               [--configs baseline,floor,sensor,sensor-all,sensor-rules,sensor-rules-kf,sensor-rules-kf-block,
-//                          sensor-rules-kf-wake0,auditd] [--workloads open,fork_exec,tcp,redis]
+//                          sensor-rules-kf-wake0,sensor-rules-kf-alt,auditd] [--workloads open,fork_exec,tcp,redis]
+//               [--iter-fork-exec N] [--cpus SENSOR:WORKLOAD | none] [--no-bpf-stats]
+//               [--alt-loader PATH --alt-label TEXT]   (sensor-rules-kf-alt: the same with another
+//                                                       build of the loader, for a before/after A/B)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -22,6 +31,20 @@ import { controlRequest } from '../src/sensor/control.ts';
 import type { SensorStatus } from '../src/sensor/sensor.ts';
 import { cleanupContainers, containerSupport, runContainer } from '../src/selftest/container.ts';
 import { buildBenchTools } from './floor/build.ts';
+import {
+  BpfStatsHold,
+  cpuPlan,
+  fmtSummary,
+  parseRusage,
+  pinned,
+  pinPid,
+  type ProgDelta,
+  progCountersOf,
+  progDelta,
+  progNames,
+  type Summary,
+  summarize,
+} from './lib/method.ts';
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -34,10 +57,15 @@ const opt = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const quick = flag('--quick');
-const reps = Number(opt('--reps') ?? (quick ? 1 : 3));
+const reps = Number(opt('--reps') ?? (quick ? 1 : 7));
 const outDir = path.resolve(opt('--out') ?? path.join(repo, 'bench', 'results'));
-const outBase = quick ? 'sensor-overhead-quick' : 'sensor-overhead';
-const ITER = quick ? { open: 3000, fork_exec: 30, tcp: 300, redis: 3000 } : { open: 300_000, fork_exec: 2000, tcp: 40_000, redis: 200_000 };
+const outBase = opt('--out-name') ?? (quick ? 'sensor-overhead-quick' : 'sensor-overhead');
+const ITER = quick ? { open: 3000, fork_exec: 30, tcp: 300, redis: 3000 } : { open: 300_000, fork_exec: 2000, tcp: 40_000, redis: 100_000 };
+if (opt('--iter-fork-exec')) ITER.fork_exec = Number(opt('--iter-fork-exec'));
+const CPUS = cpuPlan(opt('--cpus'));
+const BPF_STATS = !flag('--no-bpf-stats');
+const ALT_LOADER = opt('--alt-loader');
+const ALT_LABEL = opt('--alt-label') ?? ALT_LOADER ?? '';
 const DRAIN_MAX_MS = quick ? 2000 : 30_000;
 const DRAIN_MIN_MS = quick ? 300 : 1100; // the loader sends kernel counters every second
 const BG_SAMPLE_MS = quick ? 100 : 1000;
@@ -220,6 +248,8 @@ interface Counters {
 
 interface Segment {
   pids(): number[];
+  /** the processes that hold this configuration's BPF programs (for their run-time statistics) */
+  progPids(): number[];
   counters(): Promise<Counters | undefined>;
   /** waits until the configuration has caught up: its event rate is back to the background rate */
   drain(bgPerSec: number): Promise<void>;
@@ -236,6 +266,7 @@ interface ConfigSpec {
 
 const noneSegment: Segment = {
   pids: () => [],
+  progPids: () => [],
   counters: async () => undefined,
   drain: async () => {},
   stop: async () => [],
@@ -310,14 +341,18 @@ function blockConfig(): ConfigSpec {
   };
 }
 
-function sensorConfig(id: string, label: string, extra: string[]): ConfigSpec {
+function sensorConfig(id: string, label: string, extra: string[], loader?: string): ConfigSpec {
   return {
     id,
     label,
     async start() {
       const sock = path.join(tmp, `sensor-${++sockSeq}.sock`);
       const args = [vigilBin, 'run', '--output', 'json', '--socket', sock, ...extra];
-      const child = track(spawn('sh', ['-c', '"$@" | wc -l', 'sh', ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] }));
+      // the loader: the alternative build for -alt, else VIGIL_LOADER if set, else build/vigil-loader
+      const env = { ...process.env };
+      if (loader) env.VIGIL_LOADER = loader;
+      const [cmd, cargs] = pinned(CPUS?.sensor, 'sh', ['-c', '"$@" | wc -l', 'sh', ...args]);
+      const child = track(spawn(cmd, cargs, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] }));
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d));
@@ -343,6 +378,7 @@ function sensorConfig(id: string, label: string, extra: string[]): ConfigSpec {
       };
       return {
         pids: () => [nodePid, loaderPid],
+        progPids: () => [loaderPid],
         counters,
         async drain(bg) {
           // the loader sends kernel counters every second: wait at least that, then until the decode
@@ -395,7 +431,8 @@ function floorConfig(hooks: DefaultHooks): ConfigSpec {
     id: 'floor',
     label: 'floor: counting probes on the default hooks',
     async start() {
-      const child = track(spawn(path.join(buildDir, 'floor'), hooks.floorArgs, { stdio: ['pipe', 'pipe', 'pipe'] }));
+      const [cmd, cargs] = pinned(CPUS?.sensor, path.join(buildDir, 'floor'), hooks.floorArgs);
+      const child = track(spawn(cmd, cargs, { stdio: ['pipe', 'pipe', 'pipe'] }));
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d));
       const lines: string[] = [];
@@ -431,6 +468,7 @@ function floorConfig(hooks: DefaultHooks): ConfigSpec {
       };
       return {
         pids: () => [child.pid!],
+        progPids: () => [child.pid!],
         counters,
         drain: async () => {},
         async stop() {
@@ -502,7 +540,8 @@ function auditConfig(hooks: DefaultHooks): ConfigSpec {
         .replace(/^max_log_file_action\s*=.*$/m, 'max_log_file_action = IGNORE')
         .replace(/^(space_left_action|admin_space_left_action|disk_full_action)\s*=.*$/gm, '$1 = IGNORE');
       writeFileSync(path.join(dir, 'auditd.conf'), conf);
-      const child = track(spawn('auditd', ['-n', '-s', 'nochange', '-c', dir], { stdio: ['ignore', 'ignore', 'pipe'] }));
+      const [acmd, aargs] = pinned(CPUS?.sensor, 'auditd', ['-n', '-s', 'nochange', '-c', dir]);
+      const child = track(spawn(acmd, aargs, { stdio: ['ignore', 'ignore', 'pipe'] }));
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d));
       const t0 = Date.now();
@@ -537,6 +576,7 @@ function auditConfig(hooks: DefaultHooks): ConfigSpec {
       };
       return {
         pids: () => [child.pid!, ...(kauditd ? [kauditd] : [])],
+        progPids: () => [],
         async counters() {
           return { events: count(), kernelDrops: auditStatus().lost, userDrops: 0 };
         },
@@ -586,8 +626,10 @@ const WORKLOADS: WorkloadSpec[] = [
   { id: 'redis_get', label: `redis GET (-n ${ITER.redis} -c 50 -P 1)` },
 ];
 
+/** Runs a workload pinned to the workload CPUs under rusage_run (its CPU time is the last line). */
 async function runProgram(cmd: string, args: string[]): Promise<string> {
-  const c = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp }));
+  const [pcmd, pargs] = pinned(CPUS?.workload, path.join(buildDir, 'rusage_run'), [cmd, ...args]);
+  const c = track(spawn(pcmd, pargs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp }));
   let out = '';
   let err = '';
   c.stdout!.on('data', (d: Buffer) => (out += d));
@@ -597,38 +639,63 @@ async function runProgram(cmd: string, args: string[]): Promise<string> {
   return out;
 }
 
-async function runWorkload(id: string, redisPort: number | undefined, smallFile: string): Promise<number> {
-  const parse = (out: string) => {
-    const ops = Number((JSON.parse(out.trim().split('\n').pop()!) as { ops_per_sec: number }).ops_per_sec);
-    if (!Number.isFinite(ops)) throw new Error(`no ops/s in ${out}`);
-    return ops;
+interface WorkloadResult {
+  opsPerSec: number;
+  /** CPU seconds (user + system) of the workload's process tree (and redis-server's, for redis) */
+  cpuSec: number;
+  ops: number;
+}
+
+async function runWorkload(id: string, redis: { port: number; pid: number } | undefined, smallFile: string): Promise<WorkloadResult> {
+  const parse = (out: string, ops: number): WorkloadResult => {
+    const line = out
+      .trim()
+      .split('\n')
+      .find((l) => l.includes('"ops_per_sec"'));
+    const opsPerSec = Number((JSON.parse(line ?? '{}') as { ops_per_sec?: number }).ops_per_sec);
+    if (!Number.isFinite(opsPerSec)) throw new Error(`no ops/s in ${out}`);
+    const ru = parseRusage(out);
+    return { opsPerSec, cpuSec: ru.userSec + ru.sysSec, ops };
   };
   switch (id) {
     case 'open':
-      return parse(await runProgram(path.join(buildDir, 'open_loop'), [String(ITER.open), smallFile]));
+      return parse(await runProgram(path.join(buildDir, 'open_loop'), [String(ITER.open), smallFile]), ITER.open);
     case 'fork_exec':
-      return parse(await runProgram(path.join(buildDir, 'fork_exec'), [String(ITER.fork_exec), '/bin/true']));
+      return parse(await runProgram(path.join(buildDir, 'fork_exec'), [String(ITER.fork_exec), '/bin/true']), ITER.fork_exec);
     case 'tcp':
-      return parse(await runProgram(path.join(buildDir, 'tcp_loop'), [String(ITER.tcp)]));
+      return parse(await runProgram(path.join(buildDir, 'tcp_loop'), [String(ITER.tcp)]), ITER.tcp);
     case 'redis_set':
     case 'redis_get': {
       const t = id === 'redis_set' ? 'set' : 'get';
-      const out = await runProgram('redis-benchmark', ['-q', '-t', t, '-n', String(ITER.redis), '-P', '1', '-c', '50', '-p', String(redisPort)]);
+      const s0 = cpuTicks(redis!.pid);
+      const out = await runProgram('redis-benchmark', ['-q', '-t', t, '-n', String(ITER.redis), '-P', '1', '-c', '50', '-p', String(redis!.port)]);
+      const server = (cpuTicks(redis!.pid) - s0) / HZ;
       const m = [...out.matchAll(/(SET|GET): ([\d.]+) requests per second/g)].pop();
       if (!m) throw new Error(`no rate in redis-benchmark output: ${out}`);
-      return Number(m[2]);
+      const ru = parseRusage(out);
+      return { opsPerSec: Number(m[2]), cpuSec: ru.userSec + ru.sysSec + server, ops: ITER.redis };
     }
   }
   throw new Error(`unknown workload ${id}`);
 }
 
-async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startRedis(): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
-  const c = track(
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', tmp], {
-      stdio: 'ignore',
-    }),
-  );
+  const [rcmd, rargs] = pinned(CPUS?.workload, 'redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    tmp,
+  ]);
+  const c = track(spawn(rcmd, rargs, { stdio: 'ignore' }));
   const t0 = Date.now();
   for (;;) {
     const ok = await new Promise<boolean>((r) => {
@@ -648,6 +715,7 @@ async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }
   }
   return {
     port,
+    pid: c.pid!,
     stop: async () => {
       c.kill('SIGTERM');
       await waitExit(c);
@@ -661,6 +729,11 @@ async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }
 interface Sample {
   opsPerSec: number;
   wallSec: number;
+  /** the workload's CPU time (user + system) per operation, µs */
+  cpuUsPerOp: number;
+  /** run-time statistics of the configuration's own BPF programs during the workload, per program name */
+  bpf?: Record<string, ProgDelta>;
+  ops: number;
   cpuPct?: number;
   eventsPerSec?: number;
   /** events/s of the whole machine measured just before the workload, subtracted from eventsPerSec */
@@ -669,7 +742,13 @@ interface Sample {
   userDrops?: number;
 }
 
-async function measure(seg: Segment, workload: string, redisPort: number | undefined, smallFile: string): Promise<Sample> {
+async function measure(
+  seg: Segment,
+  workload: string,
+  redis: { port: number; pid: number } | undefined,
+  smallFile: string,
+  names: Map<number, string>,
+): Promise<Sample> {
   // background event rate (other processes on the machine) just before the workload
   const cb = await seg.counters();
   const tb = Date.now();
@@ -679,14 +758,22 @@ async function measure(seg: Segment, workload: string, redisPort: number | undef
   const bg = cb && c0 ? ((c0.events - cb.events) * 1000) / Math.max(1, tc0 - tb) : 0;
   const pids = seg.pids();
   const t0 = pids.map(cpuTicks);
+  const snap = () => {
+    const m = new Map<number, { name: string; runCnt: number; runTimeNs: number }>();
+    for (const p of seg.progPids()) for (const [id, c] of progCountersOf(p, names)) m.set(id, c);
+    return m;
+  };
+  const b0 = BPF_STATS ? snap() : undefined;
   const w0 = process.hrtime.bigint();
-  const opsPerSec = await runWorkload(workload, redisPort, smallFile);
+  const wr = await runWorkload(workload, redis, smallFile);
   const wallSec = Number(process.hrtime.bigint() - w0) / 1e9;
+  const b1 = BPF_STATS ? snap() : undefined;
   const t1 = pids.map(cpuTicks);
   await seg.drain(bg);
   const c1 = await seg.counters();
   const tc1 = Date.now();
-  const s: Sample = { opsPerSec, wallSec };
+  const s: Sample = { opsPerSec: wr.opsPerSec, wallSec, cpuUsPerOp: (wr.cpuSec * 1e6) / wr.ops, ops: wr.ops };
+  if (b0 && b1 && seg.progPids().length) s.bpf = progDelta(b0, b1);
   if (pids.length) s.cpuPct = ((t1.reduce((a, b) => a + b, 0) - t0.reduce((a, b) => a + b, 0)) / HZ / wallSec) * 100;
   if (c0 && c1) {
     s.backgroundPerSec = bg;
@@ -707,6 +794,21 @@ interface Row {
   slowdownPct?: number;
   minusFloorPp?: number;
   spreadPct?: number;
+  ops?: Summary;
+  /** the workload's CPU µs per operation */
+  cpuPerOp?: Summary;
+  /** CPU per op over the baseline's median, % */
+  cpuOverheadPct?: number;
+  /** per repetition: (CPU/op − the floor's CPU/op in the same repetition) ÷ baseline median, in pp */
+  cpuMinusFloorPp?: Summary;
+  /** per repetition: throughput slowdown minus the floor's in the same repetition (both against that repetition's baseline), pp */
+  opsMinusFloorPp?: Summary;
+  /** all of the configuration's BPF programs, ns per operation */
+  bpfNsPerOp?: Summary;
+  /** per repetition: (BPF ns/op − the floor's BPF ns/op in the same repetition) ÷ the baseline's median CPU per op, in pp */
+  bpfMinusFloorPp?: Summary;
+  /** per program: ns per run and runs per operation over the repetitions */
+  bpf?: { prog: string; nsPerRun: Summary; runsPerOp: Summary; nsPerOp: Summary }[];
   cpuPct?: number;
   eventsPerSec?: number;
   kernelDrops?: number;
@@ -731,6 +833,46 @@ function renderTable(rows: Row[]): string {
     lines.push(
       `| ${r.workloadLabel} | ${r.configLabel} | ${fmt(r.opsPerSec)} | ${r.config === 'baseline' ? '–' : fmt(r.slowdownPct, 1)} | ${fmt(r.minusFloorPp, 1)} | ${fmt(r.spreadPct, 1)} | ${fmt(r.cpuPct, 1)} | ${fmt(r.eventsPerSec)} | ${drops} |`,
     );
+  }
+  return lines.join('\n');
+}
+
+function renderCpuTable(rows: Row[]): string {
+  const head = [
+    'workload',
+    'configuration',
+    'CPU µs/op',
+    'over baseline %',
+    '− floor (pp), paired',
+    'BPF ns/op',
+    'BPF − floor (pp), paired',
+    'ops/s',
+    'ops/s − floor (pp), paired',
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const r of rows) {
+    if (r.skipped || !r.cpuPerOp) continue;
+    const ops = r.ops ? `${fmt(r.ops.median)} (${fmt(r.ops.min)}–${fmt(r.ops.max)})` : '–';
+    lines.push(
+      `| ${r.workloadLabel} | ${r.configLabel} | ${fmtSummary(r.cpuPerOp, 2)} | ${r.config === 'baseline' ? '–' : fmt(r.cpuOverheadPct, 1)} | ${r.cpuMinusFloorPp ? fmtSummary(r.cpuMinusFloorPp, 1) : '–'} | ${r.bpfNsPerOp ? fmtSummary(r.bpfNsPerOp, 0) : '–'} | ${r.bpfMinusFloorPp ? fmtSummary(r.bpfMinusFloorPp, 2) : '–'} | ${ops} | ${r.opsMinusFloorPp ? fmtSummary(r.opsMinusFloorPp, 1) : '–'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function renderBpfTable(rows: Row[]): string {
+  const head = ['workload', 'configuration', 'program', 'ns/run', 'runs/op', 'ns/op'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 3 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const r of rows) {
+    if (r.skipped || !r.bpf?.length) continue;
+    let total = 0;
+    for (const b of r.bpf) {
+      total += b.nsPerOp.median;
+      lines.push(
+        `| ${r.workloadLabel} | ${r.configLabel} | ${b.prog} | ${fmtSummary(b.nsPerRun, 0)} | ${fmt(b.runsPerOp.median, 2)} | ${fmt(b.nsPerOp.median, 0)} |`,
+      );
+    }
+    lines.push(`| ${r.workloadLabel} | ${r.configLabel} | **all** | | | **${fmt(total, 0)}** |`);
   }
   return lines.join('\n');
 }
@@ -768,9 +910,26 @@ async function main(): Promise<void> {
       '--wakeup-ms',
       '0',
     ]),
+    // not in the default set: the same with another build of the loader (--alt-loader), for a before/after A/B
+    sensorConfig(
+      'sensor-rules-kf-alt',
+      `vigil run + stable rules, kernel filtering, loader ${ALT_LABEL}`,
+      ['--rules', STABLE_RULES, '--alerts-only'],
+      ALT_LOADER,
+    ),
     blockConfig(),
     auditConfig(hooks),
   ];
+  if (wanted.includes('sensor-rules-kf-alt') && !ALT_LOADER) throw new Error('sensor-rules-kf-alt needs --alt-loader PATH');
+  if (CPUS) {
+    pinPid(process.pid, CPUS.sensor);
+    log(`pinned: sensor, floor, auditd and this process on CPU ${CPUS.sensor.join(',')}; workloads on CPU ${CPUS.workload.join(',')}`);
+  }
+  const statsHold = new BpfStatsHold();
+  if (BPF_STATS) {
+    await statsHold.start(buildDir);
+    cleanups.push(() => statsHold.stop());
+  }
   const configs = ALL_CONFIGS.filter((c) => wanted.includes(c.id));
   const skipped = new Map<string, string>();
   for (const c of configs) {
@@ -802,16 +961,17 @@ async function main(): Promise<void> {
       const ts = Date.now();
       const seg = await cfg.start();
       log(`  started in ${((Date.now() - ts) / 1000).toFixed(1)} s`);
+      const names = BPF_STATS && seg.progPids().length ? progNames() : new Map<number, string>();
       let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
       try {
         // redis-server starts inside the segment, so it is a process the configuration sees from its birth
         if (workloads.some((w) => w.id.startsWith('redis'))) redis = await startRedis();
         for (const w of workloads) {
-          const s = await measure(seg, w.id, redis?.port, smallFile);
+          const s = await measure(seg, w.id, redis, smallFile, names);
           const k = `${w.id}|${cfg.id}`;
           samples.set(k, [...(samples.get(k) ?? []), s]);
           log(
-            `  ${w.id.padEnd(10)} ${fmt(s.opsPerSec).padStart(10)} ops/s${s.cpuPct !== undefined ? `  cpu ${fmt(s.cpuPct, 1)}%` : ''}${s.eventsPerSec !== undefined ? `  events/s ${fmt(s.eventsPerSec)}  drops ${s.kernelDrops}/${s.userDrops}` : ''}`,
+            `  ${w.id.padEnd(10)} ${fmt(s.opsPerSec).padStart(10)} ops/s  ${fmt(s.cpuUsPerOp, 2)} CPU µs/op${s.cpuPct !== undefined ? `  cpu ${fmt(s.cpuPct, 1)}%` : ''}${s.eventsPerSec !== undefined ? `  events/s ${fmt(s.eventsPerSec)}  drops ${s.kernelDrops}/${s.userDrops}` : ''}`,
           );
         }
       } finally {
@@ -853,12 +1013,41 @@ async function main(): Promise<void> {
           r.kernelDrops = ss.reduce((a, s) => a + (s.kernelDrops ?? 0), 0);
           r.userDrops = ss.reduce((a, s) => a + (s.userDrops ?? 0), 0);
         }
+        // the method's figures: spreads, CPU per op, paired differences with the floor, BPF per program
+        const bs = samples.get(`${w.id}|baseline`) ?? [];
+        const fs = samples.get(`${w.id}|floor`) ?? [];
+        r.ops = summarize(ops);
+        r.cpuPerOp = summarize(ss.map((s) => s.cpuUsPerOp));
+        const baseCpu = summarize(bs.map((s) => s.cpuUsPerOp)).median;
+        if (Number.isFinite(baseCpu)) r.cpuOverheadPct = (r.cpuPerOp.median / baseCpu - 1) * 100;
+        if (c.id !== 'baseline' && c.id !== 'floor' && fs.length === ss.length && bs.length === ss.length) {
+          r.cpuMinusFloorPp = summarize(ss.map((s, i) => ((s.cpuUsPerOp - fs[i]!.cpuUsPerOp) / baseCpu) * 100));
+          r.opsMinusFloorPp = summarize(ss.map((s, i) => (fs[i]!.opsPerSec / bs[i]!.opsPerSec - s.opsPerSec / bs[i]!.opsPerSec) * 100));
+        }
+        const bpfPerOp = (x: Sample) => Object.values(x.bpf ?? {}).reduce((a, d) => a + d.ns, 0) / x.ops;
+        if (ss.some((x) => x.bpf)) {
+          r.bpfNsPerOp = summarize(ss.map(bpfPerOp));
+          if (c.id !== 'floor' && fs.length === ss.length && fs.every((x) => x.bpf))
+            r.bpfMinusFloorPp = summarize(ss.map((x, i) => ((bpfPerOp(x) - bpfPerOp(fs[i]!)) / (baseCpu * 1000)) * 100));
+        }
+        const progs = [...new Set(ss.flatMap((s) => Object.keys(s.bpf ?? {})))].sort();
+        r.bpf = progs.map((prog) => {
+          const ds = ss.map((s) => s.bpf?.[prog] ?? { runs: 0, ns: 0 });
+          return {
+            prog,
+            nsPerRun: summarize(ds.filter((d) => d.runs > 0).map((d) => d.ns / d.runs)),
+            runsPerOp: summarize(ds.map((d, i) => d.runs / ss[i]!.ops)),
+            nsPerOp: summarize(ds.map((d, i) => d.ns / ss[i]!.ops)),
+          };
+        });
       }
       rows.push(r);
     }
   }
 
   const table = renderTable(rows);
+  const cpuTable = renderCpuTable(rows);
+  const bpfTable = renderBpfTable(rows);
   const meta = {
     date: new Date().toISOString(),
     quick,
@@ -873,6 +1062,9 @@ async function main(): Promise<void> {
     missingTracepoints: hooks.missing,
     skipped: Object.fromEntries(skipped),
     disturbedBy: disturbed,
+    cpus: CPUS ?? 'not pinned',
+    bpfStats: BPF_STATS,
+    altLoader: ALT_LOADER,
   };
   const md = [
     `# Sensor overhead${quick ? ' (quick smoke run: not representative)' : ''}`,
@@ -881,7 +1073,21 @@ async function main(): Promise<void> {
     ...(disturbed.length
       ? [`**DISTURBED RUN**: other processes had hooks attached during the run (${disturbed.join('; ')}): do not publish these figures.`, '']
       : []),
-    `${reps} repetitions, configurations interleaved (forward, then reverse order); medians. Load average before ${loadBefore}, after ${loadAfter}; whole run ${meta.durationSec} s.`,
+    `${reps} repetitions, configurations interleaved (forward, then reverse order); medians. Load average before ${loadBefore}, after ${loadAfter}; whole run ${meta.durationSec} s. ${CPUS ? `Sensor (node + loader), floor, auditd and the benchmark pinned to CPU ${CPUS.sensor.join(',')}, workloads (and redis-server) to CPU ${CPUS.workload.join(',')}.` : 'Not pinned.'}${BPF_STATS ? ' BPF run-time statistics on (BPF_ENABLE_STATS) in every configuration.' : ''}`,
+    '',
+    "## The workload's CPU time per operation",
+    '',
+    cpuTable,
+    '',
+    "- **CPU µs/op**: user + system CPU time of the workload's process tree (getrusage of its children: the programs run in the traced tasks, so their cost lands here; redis: client + redis-server) per operation; median (IQR; min–max) over the repetitions. **over baseline**: median ÷ baseline median − 1. **− floor (pp)**: per repetition, (CPU/op − the floor's CPU/op in the same repetition) ÷ the baseline's median CPU/op, in percentage points; median (IQR; min–max). **BPF ns/op**: run time of all the configuration's BPF programs per operation (kernel statistics; includes runs caused by other processes meanwhile, so an upper bound). **BPF − floor (pp)**: per repetition, (BPF ns/op − the floor's) ÷ the baseline's median CPU per op: the programs' own share, the part of the overhead least disturbed by other load on the machine. **ops/s − floor (pp)**: per repetition, the floor's throughput minus this configuration's, both as a fraction of that repetition's baseline.",
+    '',
+    '## BPF cost per program (kernel run-time statistics)',
+    '',
+    bpfTable,
+    '',
+    "- The configuration's own programs only (by program id, from /proc/<loader>/fdinfo: other sensors running on the machine are not counted). **ns/run**: run_time_ns ÷ run_cnt; **runs/op** and **ns/op**: per workload operation, including runs caused by other processes on the machine during the workload; median (IQR; min–max).",
+    '',
+    '## Throughput',
     '',
     table,
     '',
@@ -908,7 +1114,7 @@ async function main(): Promise<void> {
   writeFileSync(path.join(outDir, `${outBase}.md`), md);
   writeFileSync(path.join(outDir, `${outBase}.json`), JSON.stringify({ meta, rows, notes }, null, 2) + '\n');
   process.stdout.write(
-    `\n${table}\n\nload average before ${loadBefore}, after ${loadAfter}${disturbed.length ? `\nDISTURBED: ${disturbed.join('; ')}` : ''}\nwritten: ${path.join(outDir, outBase)}.{md,json}\n`,
+    `\n${cpuTable}\n\n${bpfTable}\n\n${table}\n\nload average before ${loadBefore}, after ${loadAfter}${disturbed.length ? `\nDISTURBED: ${disturbed.join('; ')}` : ''}\nwritten: ${path.join(outDir, outBase)}.{md,json}\n`,
   );
 }
 

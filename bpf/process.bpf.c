@@ -4,6 +4,7 @@
  * process execs, forks or exits, so they cost nothing to processes that do not; they replace the
  * execve/clone/exit syscall hooks (a successful exec is exactly sched_process_exec).
  */
+#define VGL_RDONLY_CAST
 #include "vigil.bpf.h"
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -26,14 +27,15 @@ static __always_inline bool vgl_kind_on(u32 kind, struct vgl_kind_counters **c, 
 }
 
 /* tty device number as Falco encodes it: new_encode_dev(MKDEV(major, minor_start) + index) */
-static __always_inline u64 vgl_task_tty(struct task_struct *t)
+static __always_inline u64 vgl_task_tty(struct signal_struct *sig)
 {
-	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	struct tty_struct *tty = sig->tty;
 	if (!tty)
 		return 0;
-	int index = BPF_CORE_READ(tty, index);
-	int major = BPF_CORE_READ(tty, driver, major);
-	int minor = BPF_CORE_READ(tty, driver, minor_start) + index;
+	int index = tty->index;
+	struct tty_driver *drv = tty->driver;
+	int major = drv->major;
+	int minor = drv->minor_start + index;
 	return (u64)((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12));
 }
 
@@ -79,43 +81,42 @@ static __always_inline bool vgl_in_groups(const struct cred *cred, u32 gid)
  * exec's fsuid owns it (an owner can always make it writable); else by the mode bits the kernel's
  * permission check would use: the group's when the fsgid or a supplementary group is the file's
  * group, the others' otherwise; else with CAP_DAC_OVERRIDE or CAP_FOWNER in the effective set. */
-static __always_inline bool vgl_exe_writable(struct inode *ino, const struct cred *cred)
+/* ino, cred, sb: read-only BTF pointers (direct loads, see vgl_cast) */
+static __always_inline bool vgl_exe_writable(struct inode *ino, const struct cred *cred, struct super_block *sb)
 {
-	if ((BPF_CORE_READ(ino, i_sb, s_flags) & VGL_SB_RDONLY) || (BPF_CORE_READ(ino, i_flags) & VGL_S_IMMUTABLE))
+	if ((sb->s_flags & VGL_SB_RDONLY) || (ino->i_flags & VGL_S_IMMUTABLE))
 		return false;
-	if (BPF_CORE_READ(cred, fsuid.val) == BPF_CORE_READ(ino, i_uid.val))
+	if (cred->fsuid.val == ino->i_uid.val)
 		return true;
-	u16 mode = BPF_CORE_READ(ino, i_mode);
-	u32 igid = BPF_CORE_READ(ino, i_gid.val);
-	if (BPF_CORE_READ(cred, fsgid.val) == igid || vgl_in_groups(cred, igid)) {
+	u16 mode = ino->i_mode;
+	u32 igid = ino->i_gid.val;
+	if (cred->fsgid.val == igid || vgl_in_groups(cred, igid)) {
 		if (mode & VGL_S_IWGRP)
 			return true;
 	} else if (mode & VGL_S_IWOTH) {
 		return true;
 	}
-	u64 eff = vgl_kcap(BPF_CORE_READ(cred, cap_effective));
+	u64 eff = vgl_kcap(cred->cap_effective);
 	return ((eff >> VGL_CAP_DAC_OVERRIDE) | (eff >> VGL_CAP_FOWNER)) & 1;
 }
 
-static __always_inline u32 vgl_exe_flags(struct file *exe, const struct cred *cred)
+/* d, ino, cred: read-only BTF pointers (direct loads, see vgl_cast) */
+static __always_inline u32 vgl_exe_flags(struct dentry *d, struct inode *ino, const struct cred *cred)
 {
 	u32 flags = 0;
-	if (!exe)
-		return 0;
-	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
-	char pfx[6] = {};
-	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
-	bpf_probe_read_kernel(pfx, sizeof(pfx), name);
-	if (pfx[0] == 'm' && pfx[1] == 'e' && pfx[2] == 'm' && pfx[3] == 'f' && pfx[4] == 'd' && pfx[5] == ':')
-		flags |= VGL_EXE_MEMFD;
-	struct inode *ino = BPF_CORE_READ(exe, f_inode);
-	if (vgl_exe_writable(ino, cred))
+	/* a memfd's name starts with "memfd:": only names that long need their bytes read */
+	if (d->d_name.len >= 6) {
+		char pfx[6] = {};
+		bpf_probe_read_kernel(pfx, sizeof(pfx), d->d_name.name);
+		if (pfx[0] == 'm' && pfx[1] == 'e' && pfx[2] == 'm' && pfx[3] == 'f' && pfx[4] == 'd' && pfx[5] == ':')
+			flags |= VGL_EXE_MEMFD;
+	}
+	struct super_block *sb = ino->i_sb;
+	if (vgl_exe_writable(ino, cred, sb))
 		flags |= VGL_EXE_WRITABLE;
-	unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
-	if (magic == OVERLAYFS_SUPER_MAGIC) {
-		struct ovl_inode *oi = container_of(ino, struct ovl_inode, vfs_inode);
-		struct dentry *upper = BPF_CORE_READ(oi, __upperdentry);
-		flags |= upper ? VGL_EXE_UPPER : VGL_EXE_LOWER;
+	if (sb->s_magic == OVERLAYFS_SUPER_MAGIC) {
+		struct ovl_inode *oi = vgl_cast((u64)ino - bpf_core_field_offset(struct ovl_inode, vfs_inode), struct ovl_inode);
+		flags |= oi->__upperdentry ? VGL_EXE_UPPER : VGL_EXE_LOWER;
 	}
 	return flags;
 }
@@ -138,48 +139,50 @@ int BPF_PROG(vgl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_
 		if (at)
 			*at = 0;
 	}
-	const struct cred *cred = BPF_CORE_READ(p, cred);
-	struct mm_struct *mm = BPF_CORE_READ(p, mm);
-	struct file *exe = BPF_CORE_READ(mm, exe_file);
-	struct inode *ino = BPF_CORE_READ(exe, f_inode);
+	/* Every field through direct loads (read-only BTF pointers, vgl_cast): one load each instead
+	 * of a bpf_probe_read_kernel call per pointer hop (the exec program made ~45 of them). */
+	struct task_struct *tp = vgl_cast(p, struct task_struct);
+	const struct cred *cred = vgl_cast(tp->cred, struct cred);
+	struct mm_struct *mm = vgl_cast(tp->mm, struct mm_struct);
+	struct file *exe = vgl_cast(mm->exe_file, struct file);
+	struct signal_struct *sig = vgl_cast(tp->signal, struct signal_struct);
 
-	e->args[VGL_EXEC_A_EGID] = BPF_CORE_READ(cred, egid.val);
-	e->args[VGL_EXEC_A_TTY] = vgl_task_tty(p);
-	e->args[VGL_EXEC_A_CAP_EFF] = vgl_kcap(BPF_CORE_READ(cred, cap_effective));
-	e->args[VGL_EXEC_A_CAP_PRM] = vgl_kcap(BPF_CORE_READ(cred, cap_permitted));
-	e->args[VGL_EXEC_A_CAP_INH] = vgl_kcap(BPF_CORE_READ(cred, cap_inheritable));
-	e->args[VGL_EXEC_A_EXE_INO] = BPF_CORE_READ(ino, i_ino);
-	/* since 6.13 the top bits of i_ctime_nsec carry flags (I_CTIME_QUERIED): keep the nanoseconds */
-	e->args[VGL_EXEC_A_EXE_CTIME] = (u64)BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ull + (BPF_CORE_READ(ino, i_ctime_nsec) & 0x3fffffff);
-	e->args[VGL_EXEC_A_EXE_MTIME] = (u64)BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_mtime_nsec);
-	e->args[VGL_EXEC_A_EXE_FLAGS] = vgl_exe_flags(exe, cred);
-	e->args[VGL_EXEC_A_START] = BPF_CORE_READ(p, group_leader, start_boottime);
+	e->args[VGL_EXEC_A_EGID] = cred->egid.val;
+	e->args[VGL_EXEC_A_TTY] = vgl_task_tty(sig);
+	e->args[VGL_EXEC_A_CAP_EFF] = vgl_kcap(cred->cap_effective);
+	e->args[VGL_EXEC_A_CAP_PRM] = vgl_kcap(cred->cap_permitted);
+	e->args[VGL_EXEC_A_CAP_INH] = vgl_kcap(cred->cap_inheritable);
+	e->args[VGL_EXEC_A_START] = tp->group_leader->start_boottime;
 	{
-		struct signal_struct *sig = BPF_CORE_READ(p, signal);
-		struct pid *sid = BPF_CORE_READ(sig, pids[PIDTYPE_SID]);
-		struct pid *pgid = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
-		u64 s = BPF_CORE_READ(sid, numbers[0].nr);
-		u64 g = BPF_CORE_READ(pgid, numbers[0].nr);
+		u64 s = sig->pids[PIDTYPE_SID]->numbers[0].nr;
+		u64 g = sig->pids[PIDTYPE_PGID]->numbers[0].nr;
 		e->args[VGL_EXEC_A_SID_PGID] = (s << 32) | (g & 0xffffffff);
 	}
 
 	/* 0: exepath resolved by the kernel; a memfd has no path, its name is `memfd:<name>` as Falco shows it */
-	if (exe && (e->args[VGL_EXEC_A_EXE_FLAGS] & VGL_EXE_MEMFD)) {
-		struct qstr dn = BPF_CORE_READ(exe, f_path.dentry, d_name);
-		u32 dl = dn.len;
-		if (dl > 255)
-			dl = 255;
-		vgl_put_bytes(e, dn.name, dl, false, 0);
-	} else if (exe) {
-		struct path ep = BPF_CORE_READ(exe, f_path);
-		vgl_put_path(e, &ep, p);
+	if (exe) {
+		struct inode *ino = exe->f_inode;
+		struct dentry *d = exe->f_path.dentry;
+		e->args[VGL_EXEC_A_EXE_INO] = ino->i_ino;
+		/* since 6.13 the top bits of i_ctime_nsec carry flags (I_CTIME_QUERIED): keep the nanoseconds */
+		e->args[VGL_EXEC_A_EXE_CTIME] = (u64)ino->i_ctime_sec * 1000000000ull + (ino->i_ctime_nsec & 0x3fffffff);
+		e->args[VGL_EXEC_A_EXE_MTIME] = (u64)ino->i_mtime_sec * 1000000000ull + ino->i_mtime_nsec;
+		e->args[VGL_EXEC_A_EXE_FLAGS] = vgl_exe_flags(d, ino, cred);
+		if (e->args[VGL_EXEC_A_EXE_FLAGS] & VGL_EXE_MEMFD) {
+			u32 dl = d->d_name.len;
+			if (dl > 255)
+				dl = 255;
+			vgl_put_bytes(e, d->d_name.name, dl, false, 0);
+		} else {
+			vgl_put_dpath(e, (u64)d, (u64)exe->f_path.mnt, p);
+		}
 	} else {
 		vgl_put_empty(e);
 	}
 
 	/* 1: argv, NUL separated, from the new image's stack */
-	unsigned long as = BPF_CORE_READ(mm, arg_start);
-	unsigned long ae = BPF_CORE_READ(mm, arg_end);
+	unsigned long as = mm->arg_start;
+	unsigned long ae = mm->arg_end;
 	u64 total = ae > as ? ae - as : 0;
 	u32 lim = cfg->argv_max ? cfg->argv_max : 1024;
 	if (lim > VGL_ARGV_MAX)
@@ -194,13 +197,13 @@ int BPF_PROG(vgl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_
 
 	/* 2: cwd */
 	{
-		struct path pwd = BPF_CORE_READ(p, fs, pwd);
-		vgl_put_path(e, &pwd, p);
+		struct fs_struct *fs = tp->fs;
+		vgl_put_dpath(e, (u64)fs->pwd.dentry, (u64)fs->pwd.mnt, p);
 	}
 
 	/* 3: filename as passed to execve (kernel copy) */
 	{
-		const char *fn = BPF_CORE_READ(bprm, filename);
+		const char *fn = bprm->filename;
 		u8 *base = (u8 *)e;
 		u32 off = e->hdr.len;
 		if (off <= VGL_SCRATCH_SIZE / 2) {
@@ -220,8 +223,8 @@ int BPF_PROG(vgl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_
 
 	/* 4: environment, NUL separated, when a consumer asked for it (proc.env) */
 	if (cfg->env_max) {
-		unsigned long es = BPF_CORE_READ(mm, env_start);
-		unsigned long ee = BPF_CORE_READ(mm, env_end);
+		unsigned long es = mm->env_start;
+		unsigned long ee = mm->env_end;
 		u64 etotal = ee > es ? ee - es : 0;
 		u32 elim = cfg->env_max < VGL_ENV_MAX ? cfg->env_max : VGL_ENV_MAX;
 		u32 n = etotal > elim ? elim : (u32)etotal;
@@ -283,9 +286,9 @@ int BPF_PROG(vgl_sched_fork, struct task_struct *parent, struct task_struct *chi
 	struct vgl_kind_cfg *cfg;
 	if (!vgl_kind_on(VGL_K_CLONE, &c, &cfg))
 		return 0;
-	u32 ctgid = BPF_CORE_READ(child, tgid);
-	u32 cpid = BPF_CORE_READ(child, pid);
-	bool thread = ctgid == BPF_CORE_READ(parent, tgid);
+	u32 ctgid = child->tgid;
+	u32 cpid = child->pid;
+	bool thread = ctgid == parent->tgid;
 	if (thread && (cfg->flags & VGL_KC_ONLY_SUCCESS)) {
 		/* VGL_KC_ONLY_SUCCESS on clone means: processes only, no threads */
 		if (c)
@@ -298,8 +301,8 @@ int BPF_PROG(vgl_sched_fork, struct task_struct *parent, struct task_struct *chi
 	e->res = cpid;
 	e->args[VGL_A_CLONE_TID] = cpid;
 	e->args[VGL_A_CLONE_PID] = ctgid;
-	e->args[VGL_A_CLONE_START] = BPF_CORE_READ(child, start_boottime);
-	e->args[VGL_A_CLONE_FLAGS] = BPF_CORE_READ(child, flags);
+	e->args[VGL_A_CLONE_START] = child->start_boottime;
+	e->args[VGL_A_CLONE_FLAGS] = child->flags;
 	if (thread)
 		e->hdr.flags |= VGL_F_THREAD;
 	vgl_submit(e, c);
@@ -318,12 +321,12 @@ int BPF_PROG(vgl_sched_exit, struct task_struct *p, bool group_dead)
 	struct vgl_event *e = vgl_begin(VGL_K_PROCEXIT, p);
 	if (!e)
 		return 0;
-	int code = BPF_CORE_READ(p, exit_code);
+	int code = p->exit_code;
 	e->res = code;
 	e->args[VGL_A_PROCEXIT_STATUS] = (code >> 8) & 0xff;
 	e->args[VGL_A_PROCEXIT_SIG] = code & 0x7f;
 	e->args[VGL_A_PROCEXIT_CORE] = (code & 0x80) ? 1 : 0;
-	e->args[VGL_A_PROCEXIT_START] = BPF_CORE_READ(p, start_boottime);
+	e->args[VGL_A_PROCEXIT_START] = p->start_boottime;
 	vgl_submit(e, c);
 	return 0;
 }

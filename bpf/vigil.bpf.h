@@ -163,6 +163,16 @@ static __always_inline struct vgl_kind_cfg *vgl_cfg(u32 kind)
 	return bpf_map_lookup_elem(&kind_cfg, &kind);
 }
 
+#ifdef VGL_RDONLY_CAST
+/* bpf_rdonly_cast (kfunc, 6.2+): any kernel address as a read-only BTF pointer of `type`. The
+ * verifier turns the call into a register move and each field load through it into one
+ * fault-safe load, so a pointer chain costs loads instead of a bpf_probe_read_kernel call per hop
+ * (~25–40 ns each here). Only objects that define VGL_RDONLY_CAST declare it: the libbpf 1.1
+ * linker (`bpftool gen object`) fails on a kfunc extern declared in more than one object. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define vgl_cast(ptr, type) ((type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
+#endif
+
 /* ---- task helpers ----
  * `t` is always a BTF pointer (bpf_get_current_task_btf() or a tp_btf argument), so fields are
  * read by direct dereference: the JIT turns each into one guarded load (a fault reads 0), with
@@ -177,10 +187,16 @@ static __always_inline u32 vgl_task_vpid(struct task_struct *t)
 {
 	struct pid *p = t->group_leader->thread_pid;
 	unsigned int level = p->level;
+	u64 at = (u64)p + bpf_core_field_offset(struct pid, numbers) + (u64)(level & 31) * bpf_core_type_size(struct upid);
+#ifdef VGL_RDONLY_CAST
+	/* the computed address as a read-only BTF pointer: one load (see vgl_cast) */
+	return vgl_cast(at, struct upid)->nr;
+#else
 	u32 nr = 0;
 	/* a variable index into a BTF object needs a helper read */
-	bpf_probe_read_kernel(&nr, sizeof(nr), (u8 *)p + bpf_core_field_offset(struct pid, numbers) + (u64)(level & 31) * bpf_core_type_size(struct upid));
+	bpf_probe_read_kernel(&nr, sizeof(nr), (void *)at);
 	return nr;
+#endif
 }
 
 /* The sensor's own processes (the loader and its parent) are never reported: two compares
@@ -373,85 +389,114 @@ static __always_inline void vgl_submit(struct vgl_event *e, struct vgl_kind_coun
  * (the only way to build a path from dentries without knowing its length first). Crosses
  * mount points through struct mount. Returns the offset of the first byte and sets *len;
  * *trunc is set when the walk hit PATH_MAX_DEPTH or the buffer limit.
+ * Pointers are kept as plain addresses (u64) between steps.
  */
 struct vgl_path_ctx {
-	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
-	struct mount *mnt;
-	struct dentry *root;
-	struct vfsmount *rootmnt;
+	u64 dentry;
+	u64 mnt; /* struct mount */
+	u64 root;
+	u64 rootmnt; /* struct vfsmount */
 	u8 *buf;
 	u32 pos;
 	bool trunc;
 	bool done;
 };
 
-static long vgl_path_step(u32 index, void *ctx)
+/* One step of the walk, given what it read of the current dentry and mount; 0: go on, 1: done. */
+static __always_inline long vgl_path_step_do(struct vgl_path_ctx *c, u64 mnt_root, u64 parent, u64 mparent, u64 mountpoint,
+					     u32 nlen, const unsigned char *name)
 {
-	struct vgl_path_ctx *c = ctx;
-	if (c->done)
-		return 1;
-	/* plain locals: CO-RE reads must start from kernel pointers, not fields of our own struct */
-	struct dentry *d = c->dentry;
-	struct vfsmount *vm = c->vfsmnt;
-	struct mount *m = c->mnt;
-	struct dentry *mnt_root = BPF_CORE_READ(vm, mnt_root);
-	struct dentry *parent = BPF_CORE_READ(d, d_parent);
-
-	if (d == c->root && vm == c->rootmnt) {
+	u64 vm = c->mnt + bpf_core_field_offset(struct mount, mnt);
+	if (c->dentry == c->root && vm == c->rootmnt) {
 		c->done = true;
 		return 1;
 	}
-	if (d == mnt_root || d == parent) {
-		struct mount *mparent = BPF_CORE_READ(m, mnt_parent);
-		if (m != mparent) {
+	if (c->dentry == mnt_root || c->dentry == parent) {
+		if (c->mnt != mparent) {
 			/* step to the mount point in the parent mount */
-			c->dentry = BPF_CORE_READ(m, mnt_mountpoint);
+			c->dentry = mountpoint;
 			c->mnt = mparent;
-			c->vfsmnt = (struct vfsmount *)((u8 *)mparent + bpf_core_field_offset(struct mount, mnt));
 			return 0;
 		}
 		c->done = true;
 		return 1;
 	}
-	struct qstr name = BPF_CORE_READ(d, d_name);
-	u32 nlen = name.len;
-	if (nlen > 255)
-		nlen = 255;
-	if (c->pos < nlen + 1 + 1) {
+	u64 n = nlen > 255 ? 255 : nlen;
+	/* the bound must survive the compiler, or the verifier cannot bound the copy */
+	asm volatile("%[n] &= 255" : [n] "+r"(n));
+	if (c->pos < n + 1 + 1) {
 		c->trunc = true;
 		c->done = true;
 		return 1;
 	}
-	c->pos -= nlen;
-	bpf_probe_read_kernel(c->buf + (c->pos & STR_MASK), nlen & 255, name.name);
+	c->pos -= n;
+	bpf_probe_read_kernel(c->buf + (c->pos & STR_MASK), n, name);
 	c->pos -= 1;
 	c->buf[c->pos & STR_MASK] = '/';
 	c->dentry = parent;
 	return 0;
 }
 
-/* Appends the absolute path of `p` (as seen from the task's root) as a string. */
-static __always_inline void vgl_put_path(struct vgl_event *e, struct path *p, struct task_struct *t)
+#ifdef VGL_RDONLY_CAST
+/* The step through direct loads: one helper call per component (the copy of its name), not five. */
+static long vgl_path_step(u32 index, void *ctx)
+{
+	struct vgl_path_ctx *c = ctx;
+	if (c->done)
+		return 1;
+	struct dentry *d = vgl_cast(c->dentry, struct dentry);
+	struct mount *m = vgl_cast(c->mnt, struct mount);
+	return vgl_path_step_do(c, (u64)m->mnt.mnt_root, (u64)d->d_parent, (u64)m->mnt_parent, (u64)m->mnt_mountpoint, d->d_name.len,
+				d->d_name.name);
+}
+#define VGL_ROOT_OF(t, dp, mp)                                   \
+	do {                                                     \
+		struct fs_struct *fs_ = vgl_cast(t, struct task_struct)->fs; \
+		*(dp) = (u64)fs_->root.dentry;                   \
+		*(mp) = (u64)fs_->root.mnt;                      \
+	} while (0)
+#else
+static long vgl_path_step(u32 index, void *ctx)
+{
+	struct vgl_path_ctx *c = ctx;
+	if (c->done)
+		return 1;
+	/* plain locals: CO-RE reads must start from kernel pointers, not fields of our own struct */
+	struct dentry *d = (struct dentry *)c->dentry;
+	struct mount *m = (struct mount *)c->mnt;
+	struct vfsmount *vm = (struct vfsmount *)(c->mnt + bpf_core_field_offset(struct mount, mnt));
+	u64 mnt_root = (u64)BPF_CORE_READ(vm, mnt_root);
+	u64 parent = (u64)BPF_CORE_READ(d, d_parent);
+	u64 mparent = 0, mountpoint = 0;
+	if ((c->dentry == mnt_root || c->dentry == parent)) {
+		mparent = (u64)BPF_CORE_READ(m, mnt_parent);
+		mountpoint = (u64)BPF_CORE_READ(m, mnt_mountpoint);
+	}
+	struct qstr name = BPF_CORE_READ(d, d_name);
+	return vgl_path_step_do(c, mnt_root, parent, mparent, mountpoint, name.len, name.name);
+}
+#define VGL_ROOT_OF(t, dp, mp)                                   \
+	do {                                                     \
+		*(dp) = (u64)BPF_CORE_READ(t, fs, root.dentry);  \
+		*(mp) = (u64)BPF_CORE_READ(t, fs, root.mnt);     \
+	} while (0)
+#endif
+
+/* Appends the absolute path of (dentry, vfsmnt) (as seen from the task's root) as a string. */
+static __always_inline void vgl_put_dpath(struct vgl_event *e, u64 dentry, u64 vfsmnt, struct task_struct *t)
 {
 	u32 zero = 0;
 	struct vgl_pathbuf *pb = bpf_map_lookup_elem(&pathbuf, &zero);
-	if (!pb || !p) {
+	if (!pb || !dentry) {
 		vgl_put_empty(e);
 		return;
 	}
 	struct vgl_path_ctx c = {};
-	c.dentry = BPF_CORE_READ(p, dentry);
-	c.vfsmnt = BPF_CORE_READ(p, mnt);
-	c.mnt = (struct mount *)((u8 *)c.vfsmnt - bpf_core_field_offset(struct mount, mnt));
-	c.root = BPF_CORE_READ(t, fs, root.dentry);
-	c.rootmnt = BPF_CORE_READ(t, fs, root.mnt);
+	c.dentry = dentry;
+	c.mnt = vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	VGL_ROOT_OF(t, &c.root, &c.rootmnt);
 	c.buf = pb->buf;
 	c.pos = VGL_STR_MAX;
-	if (!c.dentry) {
-		vgl_put_empty(e);
-		return;
-	}
 	/* bpf_loop: the verifier checks the step once instead of unrolling every iteration */
 	bpf_loop(PATH_MAX_DEPTH, vgl_path_step, &c, 0);
 	if (!c.done)
@@ -464,6 +509,16 @@ static __always_inline void vgl_put_path(struct vgl_event *e, struct path *p, st
 		len = 1;
 	}
 	vgl_put_bytes(e, pb->buf + (c.pos & (VGL_STR_MAX - 1)), len, false, c.trunc ? VGL_S_TRUNCATED : 0);
+}
+
+/* Appends the absolute path of `p` (as seen from the task's root) as a string. */
+static __always_inline void vgl_put_path(struct vgl_event *e, struct path *p, struct task_struct *t)
+{
+	if (!p) {
+		vgl_put_empty(e);
+		return;
+	}
+	vgl_put_dpath(e, (u64)BPF_CORE_READ(p, dentry), (u64)BPF_CORE_READ(p, mnt), t);
 }
 
 /* struct file of fd `fd` in task t, or NULL */

@@ -1,12 +1,13 @@
 // Builds what the overhead benchmarks run, into build/bench/: the workload programs
-// (bench/workloads/*.c) and the floor (bench/floor/: counting-only eBPF programs and their loader).
+// (bench/workloads/*.c, with rusage_run: a workload's CPU time), the floor (bench/floor/: counting-only
+// eBPF programs and their loader) and bpf_stats_hold (keeps BPF run-time statistics on).
 // Shared by bench/sensor-overhead.ts and bench/bpf-prog-cost.ts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const WORKLOADS = ['open_loop', 'fork_exec', 'tcp_loop'] as const;
+export const WORKLOADS = ['open_loop', 'fork_exec', 'tcp_loop', 'rusage_run'] as const;
 
 function sh(repo: string, cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: repo });
@@ -24,4 +25,5 @@ export function buildBenchTools(repo: string, buildDir: string): void {
   sh(repo, 'clang', ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-Ibuild', '-c', 'bench/floor/floor.bpf.c', '-o', obj]);
   writeFileSync(path.join(buildDir, 'floor.skel.h'), sh(repo, 'bpftool', ['gen', 'skeleton', obj, 'name', 'floor_bpf']));
   sh(repo, 'cc', ['-O2', '-Wall', `-I${buildDir}`, '-o', path.join(buildDir, 'floor'), 'bench/floor/floor.c', '-lbpf', '-lelf', '-lz']);
+  sh(repo, 'cc', ['-O2', '-Wall', '-o', path.join(buildDir, 'bpf_stats_hold'), 'bench/floor/bpf_stats_hold.c', '-lbpf']);
 }

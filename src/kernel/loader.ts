@@ -83,7 +83,8 @@ export class LoaderClient implements LoaderPort {
 
   /** Starts the loader and waits for its HELLO; throws VigilError (exit code 2) on failure or a malformed hello. */
   async start(): Promise<Hello> {
-    const bin = this.opts.loaderPath ?? DEFAULT_LOADER;
+    // VIGIL_LOADER: another build of the loader (benchmarks compare two builds in one run)
+    const bin = this.opts.loaderPath ?? (process.env.VIGIL_LOADER || DEFAULT_LOADER);
     if (process.getuid?.() !== 0)
       throw new VigilError('VIGIL_E_NOT_ROOT', 'vigil must run as root to load eBPF programs (try: sudo ./bin/vigil run)', { exitCode: 2 });
     if (!existsSync(bin)) throw new VigilError('VIGIL_E_LOADER_MISSING', `native loader not found at ${bin}; run 'make build'`, { exitCode: 2 });

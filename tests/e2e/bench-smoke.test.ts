@@ -27,6 +27,10 @@ interface Row {
   eventsPerSec?: number;
   kernelDrops?: number;
   userDrops?: number;
+  cpuPerOp?: { median: number; n: number };
+  bpfNsPerOp?: { median: number };
+  bpfMinusFloorPp?: { median: number };
+  bpf?: { prog: string; nsPerRun: { median: number }; runsPerOp: { median: number } }[];
 }
 
 test('bench/sensor-overhead.ts --quick produces a complete table', { timeout: 120_000 }, (t) => {
@@ -60,6 +64,17 @@ test('bench/sensor-overhead.ts --quick produces a complete table', { timeout: 12
         assert.ok(row.opsPerSec! > 0, `${w} × ${c}: ops/s is 0`);
         if (c !== 'baseline') finite(row.slowdownPct, 'slowdown');
         if (c.startsWith('sensor')) finite(row.minusFloorPp, 'minus floor');
+        // the method's figures: the workload's CPU per op everywhere, BPF statistics for the hooked configurations
+        finite(row.cpuPerOp?.median, 'CPU µs/op');
+        assert.ok(row.cpuPerOp!.median > 0, `${w} × ${c}: CPU per op is 0`);
+        if (c === 'floor' || c.startsWith('sensor')) {
+          finite(row.bpfNsPerOp?.median, 'BPF ns/op');
+          assert.ok(
+            row.bpf?.some((b) => b.runsPerOp.median > 0 && b.nsPerRun.median > 0),
+            `${w} × ${c}: no BPF program ran`,
+          );
+        }
+        if (c.startsWith('sensor')) finite(row.bpfMinusFloorPp?.median, 'BPF minus floor');
         if (c !== 'baseline') {
           finite(row.cpuPct, 'CPU %');
           finite(row.eventsPerSec, 'events/s');
