@@ -91,13 +91,19 @@ export async function storeBatch(
 ): Promise<void> {
   const recs = batchRecords(batch, frameText);
   const r = await store.ingest(sensorId, hostname, recs);
-  let alerts = 0;
-  for (const x of recs) if (x.kind === 'a') alerts++;
+  let alerts = 0,
+    aggregates = 0;
+  for (const x of recs) {
+    if (x.kind === 'a') alerts++;
+    else if (x.kind === 'g') aggregates++;
+  }
   if (r.inserted) {
     // Approximation of the split when part of a batch was a duplicate.
     const a = Math.min(alerts, r.inserted);
-    metrics.ingestedEvents.inc({ kind: 'event' }, r.inserted - a);
+    const g = Math.min(aggregates, r.inserted - a);
+    metrics.ingestedEvents.inc({ kind: 'event' }, r.inserted - a - g);
     if (a) metrics.ingestedEvents.inc({ kind: 'alert' }, a);
+    if (g) metrics.ingestedEvents.inc({ kind: 'aggregate' }, g);
   }
   if (r.duplicates) metrics.duplicates.inc(r.duplicates);
 }

@@ -83,12 +83,20 @@ const SENSORS = `CREATE TABLE sensors (
 // time-range scans prune well without ART indexes (which would slow bulk ingest and use memory).
 // Dedupe uses ingest_ranges instead of a (sensor_id, seq) unique index for the same reason.
 import { ROLLUP_REBUILD, ROLLUP_TABLES } from './rollup.ts';
+import { AGG_TABLE, aggBackfillSql } from './aggregates.ts';
 
 /** The per-workload rollup tables with their backfill (same SQL in both engines). */
 const rollupMigration = (version: number): Migration => ({
   version,
   description: 'per-workload rollup (workload list without scanning events)',
   sql: [...ROLLUP_TABLES, ...ROLLUP_REBUILD],
+});
+
+/** The insight aggregate table with its backfill from the stored events (src/store/aggregates.ts). */
+const aggMigration = (version: number, idiv: string): Migration => ({
+  version,
+  description: 'insight aggregates (sensor-side and ingest-side), backfilled from events',
+  sql: [AGG_TABLE, ...aggBackfillSql(idiv)],
 });
 
 export const DUCKDB_MIGRATIONS: Migration[] = [
@@ -104,6 +112,7 @@ export const DUCKDB_MIGRATIONS: Migration[] = [
     ],
   },
   rollupMigration(2),
+  aggMigration(3, '//'),
 ];
 
 // PostgreSQL: (sensor_id, seq) primary key gives the exactly-once dedupe (ON CONFLICT DO NOTHING),
@@ -138,4 +147,5 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
     ],
   },
   rollupMigration(3),
+  aggMigration(4, '/'),
 ];

@@ -13,6 +13,7 @@ import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf } from './ranges.ts';
 import { ROLLUP_REBUILD, rollupStatements, type RollupRow } from './rollup.ts';
+import { AGG_COLUMNS, AGG_DELETE_BEFORE, AGG_DELETE_UPTO, aggDelta, aggUpsertSql, aggValues, bucketOfNs } from './aggregates.ts';
 
 const EVENT_TYPES: Record<string, string> = {
   seq: 'bigint',
@@ -156,7 +157,12 @@ export class PostgresStore extends SqlStore {
   private async insertRows(c: pg.PoolClient, sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<number> {
     const evs: EventRow[] = [];
     const als: AlertRow[] = [];
+    let nAgg = 0;
     for (const r of records) {
+      if (r.kind === 'g') {
+        nAgg++; // insight aggregates: merged below
+        continue;
+      }
       let json = r.json ?? JSON.stringify(r.data);
       if (json.includes('\\u0000')) json = json.replace(/\\u0000/g, ''); // jsonb rejects NUL
       if (r.kind === 'e') evs.push(eventRow(sensorId, hostname, r.seq, r.data, json));
@@ -201,6 +207,15 @@ export class PostgresStore extends SqlStore {
         const r = await c.query(`INSERT INTO alerts (${cols.join(', ')}) SELECT * FROM unnest(${sel}) ON CONFLICT DO NOTHING`, arrays);
         nAl = r.rowCount ?? 0;
       }
+      const aggs = aggDelta(records, hostname);
+      if (aggs.length) {
+        // insight aggregates (of the fresh aggregate items and events), merged per key, in key order
+        const arrays = AGG_COLUMNS.map((_, i) => aggs.map((x) => pgValue(aggValues(x)[i])));
+        const types = AGG_COLUMNS.map((k) =>
+          k === 'port' ? 'integer' : ['bucket', 'n', 'denied', 's1', 's2', 'first_ns', 'last_ns'].includes(k) ? 'bigint' : 'text',
+        );
+        await c.query(aggUpsertSql(`unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS x(${AGG_COLUMNS.join(', ')})`), arrays);
+      }
       const now = Date.now();
       await c.query(
         `INSERT INTO sensors (id, hostname, connected, first_seen, last_seen, events_received, alerts_received)
@@ -210,7 +225,7 @@ export class PostgresStore extends SqlStore {
         [sensorId, hostname, now, nEv, nAl],
       );
     }
-    return nEv + nAl;
+    return nEv + nAl + nAgg;
   }
 
   async sizeBytes(): Promise<number> {
@@ -224,6 +239,7 @@ export class PostgresStore extends SqlStore {
     if (p.maxAgeMs !== undefined) {
       const cutoff = BigInt(Date.now() - p.maxAgeMs) * 1_000_000n;
       events += await this.exec(`DELETE FROM events WHERE time_ns < $1`, [cutoff]);
+      await this.exec(AGG_DELETE_BEFORE, [bucketOfNs(cutoff)]);
       alerts += await this.exec(`DELETE FROM alerts WHERE time_ns < $1`, [cutoff]);
     }
     if (p.maxBytes !== undefined && (await this.sizeBytes()) > p.maxBytes) {
@@ -234,6 +250,7 @@ export class PostgresStore extends SqlStore {
         const cut = (await this.all(`SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ${off - 1}`))[0]?.time_ns;
         if (cut !== undefined) {
           events += await this.exec(`DELETE FROM events WHERE time_ns <= $1`, [cut]);
+          await this.exec(AGG_DELETE_UPTO, [bucketOfNs(BigInt(String(cut)))]);
           alerts += await this.exec(`DELETE FROM alerts WHERE time_ns <= $1`, [cut]);
         }
       }

@@ -8,7 +8,7 @@ export type { CapEntry, FileEntry, NetEntry, PolicyEntry, ProcEntry, RuleEntry, 
 
 export interface IngestRecord {
   seq: number; // per-sensor spool sequence, unique and increasing
-  kind: 'e' | 'a'; // event or alert
+  kind: 'e' | 'a' | 'g'; // event, alert, or insight aggregates ({rows: AggRow[]}, src/insights/aggregate.ts)
   data: Record<string, unknown>;
   json?: string; // data already serialised (saves a stringify)
 }

@@ -205,7 +205,7 @@ export class Spool {
     const rec = Buffer.allocUnsafe(size);
     rec.writeUInt32LE(body.length, 0);
     rec.writeDoubleLE(seq, 8);
-    rec.writeUInt8(kind === 'a' ? 0x61 : 0x65, 16);
+    rec.writeUInt8(kind.charCodeAt(0), 16); // 'e', 'a' or 'g'
     body.copy(rec, RECORD_HEADER);
     rec.writeUInt32LE(crc32(rec.subarray(8)), 4);
     this.pending.push({ seg: active, buf: rec });
@@ -352,7 +352,8 @@ export class Spool {
         readSync(fd, hdr, 0, RECORD_HEADER, c.offset);
         const len = hdr.readUInt32LE(0);
         const seq = hdr.readDoubleLE(8);
-        const kind: Kind = hdr.readUInt8(16) === 0x61 ? 'a' : 'e';
+        const kb = hdr.readUInt8(16);
+        const kind: Kind = kb === 0x61 ? 'a' : kb === 0x67 ? 'g' : 'e';
         if (seq <= after) {
           c.offset += RECORD_HEADER + len;
           c.next = seq + 1;

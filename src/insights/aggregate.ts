@@ -1,0 +1,326 @@
+// Insight aggregation: maps one event (a VigilEvent, or the same document as the server parsed it)
+// to its (workload, operation, resource) keys with exactly the semantics the stored columns of
+// src/store/extract.ts give the insight queries (workload identity of ./workload.ts, the network
+// direction and peer, the file operation and path, execs, capabilities, policy decisions, "denied"
+// and the policy that decided), and keeps per key: count, denied count, two sums (a capability's
+// granted/denied), first and last seen (ns as canonical decimal strings: exact 64-bit, no BigInt per
+// event). Used by the sensor (src/uplink: events not shipped raw are aggregated and flushed as wire
+// items of kind 'g') and by the server (raw events it stores feed the same aggregate table through
+// the same function), so both paths fill the table identically. Bounded: at most `maxKeys` keys;
+// `add` reports when the table is full so the owner flushes early (nothing is dropped here).
+// Imports only ./workload.ts.
+import { workloadOf } from './workload.ts';
+
+/** Operations (the `op` column of the aggregate table) and what their resource fields hold:
+ * evt: a=workload kind, b=workload name, c=k8s namespace, d=hostname, e=container id (every event)
+ * net: a=direction (ingress|egress), b=peer address, port=peer port, c=L4 protocol
+ * file: a=path, b=operation (read, write, delete, rename, mkdir, chmod, chown, link, memfd)
+ * exec: a=exe path, b=parent exe path
+ * cap: a=capability name; s1/s2 = sums of granted/denied
+ * policy: a=policy name, b=action, c=rule
+ * `pol` (net, file, exec): the policy that decided (denied, or a policy action), else null. */
+export type AggOp = 'evt' | 'net' | 'file' | 'exec' | 'cap' | 'policy';
+export const AGG_OPS: readonly AggOp[] = ['evt', 'net', 'file', 'exec', 'cap', 'policy'];
+
+/** Time bucket width: keys are kept per bucket of 10^12 ns (1000 s), so retention can drop old
+ * aggregates by time; a bucket is the event time's decimal digits without the last 12. */
+export const AGG_BUCKET_NS = 1_000_000_000_000n;
+
+/**
+ * One aggregate row, the wire form of an aggregate item's `rows` entry and the unit the store merges:
+ * [workload_id, bucket, op, a, b, c, d, e, port, pol, n, denied, s1, s2, first_ns, last_ns]
+ * (first/last: decimal strings of ns since the epoch).
+ */
+export type AggRow = [
+  string,
+  number,
+  AggOp,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  number,
+  number,
+  number,
+  number,
+  string,
+  string,
+];
+export const AGG_ROW_LEN = 16;
+
+type Obj = Record<string, unknown>;
+
+function o(v: unknown): Obj | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+// the same conversions as the store's column extraction (src/store/extract.ts)
+function s(v: unknown): string | null {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : null;
+}
+function n(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') return Number(v);
+  return null;
+}
+
+/** ns since the epoch as a canonical decimal string (no leading zeros); null when not an integer. */
+export function nsText(v: unknown): string | null {
+  if (typeof v === 'string') {
+    if (!/^\d{1,19}$/.test(v)) return null;
+    if (v.length > 1 && v.charCodeAt(0) === 0x30) {
+      const t = v.replace(/^0+/, '');
+      return t === '' ? '0' : t;
+    }
+    return v;
+  }
+  if (typeof v === 'bigint') return v >= 0n ? v.toString() : null;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v)).toString();
+  return null;
+}
+
+/** a < b for canonical decimal strings. */
+export function nsLess(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
+}
+
+function bucketOf(t: string): number {
+  return t.length > 12 ? Number(t.slice(0, t.length - 12)) : 0;
+}
+
+const ERR_DENIED = new Set([-1, -13]); // EPERM, EACCES
+const WRITE_FLAGS = /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND/;
+const DENY_ACTION = /^block|deny/i;
+
+function fileOp(type: string, arg: Obj | undefined): string | null {
+  if (type.startsWith('open')) return WRITE_FLAGS.test(s(arg?.flags) ?? '') ? 'write' : 'read';
+  if (type.startsWith('unlink')) return 'delete';
+  if (type.startsWith('rename')) return 'rename';
+  if (type.startsWith('mkdir')) return 'mkdir';
+  if (type.includes('chmod')) return 'chmod';
+  if (type.includes('chown')) return 'chown';
+  if (type.startsWith('link') || type.startsWith('symlink')) return 'link';
+  if (type === 'memfd_create') return 'memfd';
+  return null;
+}
+
+/** What one event contributes: the fields of its keys (the classification of the insight queries). */
+export interface EventFacts {
+  time: string;
+  workload: { id: string; kind: string; name: string };
+  ns: string | null;
+  hostname: string | null;
+  containerId: string | null;
+  denied: boolean;
+  /** the policy that decided (denied or a policy action), else null */
+  pol: string | null;
+  net: { dir: string; peer: string | null; port: number | null; l4: string | null } | null;
+  file: { path: string; op: string } | null;
+  exec: { exe: string | null; parent: string | null } | null;
+  cap: { name: string; granted: number; denied: number } | null;
+  policy: { name: string; action: string | null; rule: string | null } | null;
+}
+
+/** Classifies an event (the Vigil event document) seen by the sensor named `hostname`. */
+export function eventFacts(ev: Obj, hostname: string | null): EventFacts {
+  const evt = o(ev.evt) ?? {};
+  const proc = o(ev.proc) ?? {};
+  const container = o(ev.container) ?? {};
+  const k8s = o(ev.k8s);
+  const fd = o(ev.fd);
+  const policy = o(ev.policy);
+  const arg = o(evt.arg);
+  const type = s(evt.type) ?? '';
+  const category = s(evt.category);
+  const res = n(evt.res);
+  const ns = s(o(k8s?.ns)?.name) ?? null;
+  const podObj = o(k8s?.pod);
+  const pod = s(podObj?.name) ?? null;
+  const cid = s(container.id);
+  const w = workloadOf(ns ?? undefined, pod ?? undefined, cid ?? undefined, s(container.name) ?? undefined, hostname ?? undefined, o(podObj?.labels));
+  const policyAction = s(policy?.action);
+  const policyName = s(policy?.name);
+  const denied = policyAction !== null ? DENY_ACTION.test(policyAction) : res !== null && ERR_DENIED.has(res) && category !== 'process';
+
+  let net: EventFacts['net'] = null;
+  if (fd && (type === 'connect' || type === 'sendto' || type === 'sendmsg' || type.startsWith('accept') || type === 'listen' || type === 'bind')) {
+    const ingress = type.startsWith('accept') || type === 'listen' || type === 'bind';
+    let peer: string | null;
+    let port: number | null;
+    if (ingress) {
+      peer = type.startsWith('accept') ? s(fd.cip) : (s(fd.sip) ?? s(fd.lip));
+      port = n(fd.sport) ?? n(fd.lport);
+    } else {
+      peer = s(fd.sip) ?? s(fd.rip);
+      port = n(fd.sport) ?? n(fd.rport);
+    }
+    if (peer === null && port === null) {
+      const name = s(fd.name);
+      if (name?.includes('->')) {
+        const [c, sv] = name.split('->');
+        const pick = ingress && type.startsWith('accept') ? c! : sv!;
+        const i = pick.lastIndexOf(':');
+        peer = i > 0 ? pick.slice(0, i) : pick;
+        port = i > 0 ? n(pick.slice(i + 1)) : null;
+      } else {
+        peer = name;
+      }
+    }
+    net = { dir: ingress ? 'ingress' : 'egress', peer, port, l4: s(fd.l4proto) };
+  }
+
+  let file: EventFacts['file'] = null;
+  if (category === 'file' || (fd && (s(fd.type) === 'file' || s(fd.type) === 'directory'))) {
+    const op = fileOp(type, arg);
+    if (op !== null) {
+      const p = s(fd?.name) ?? s(arg?.name) ?? s(arg?.path) ?? s(arg?.filename) ?? s(arg?.oldpath) ?? s(arg?.linkpath);
+      if (p !== null) file = { path: p, op };
+    }
+  }
+
+  let cap: EventFacts['cap'] = null;
+  if (type === 'capability') {
+    const name = s(arg?.cap);
+    if (name !== null) cap = { name, granted: n(arg?.granted) ?? 0, denied: n(arg?.denied) ?? 0 };
+  }
+
+  const isExec = type === 'execve' || type === 'execveat';
+  return {
+    time: nsText(evt.time) ?? (BigInt(Date.now()) * 1_000_000n).toString(),
+    workload: w,
+    ns,
+    hostname,
+    containerId: cid,
+    denied,
+    pol: denied || policyAction !== null ? policyName : null,
+    net,
+    file,
+    exec: isExec ? { exe: s(proc.exepath) ?? s(proc.exe), parent: s(proc.pexepath) ?? s(proc.pname) } : null,
+    cap,
+    policy: policyName !== null ? { name: policyName, action: policyAction, rule: s(policy?.rule) } : null,
+  };
+}
+
+function enc(v: string | number | null): string {
+  if (v === null) return '~';
+  const t = typeof v === 'number' ? String(v) : v;
+  return t.includes('\\') || t.includes('|') ? `=${t.replace(/\\/g, '\\\\').replace(/\|/g, '\\|')}` : `=${t}`;
+}
+
+/**
+ * The canonical key text of a row within its (workload, bucket): the op and every resource field,
+ * null and '' kept apart. The store's primary key is (workload_id, bucket, k); its SQL backfill from
+ * stored events builds the same text (src/store/aggregates.ts: `aggKeySql`).
+ */
+export function aggKey(r: Readonly<AggRow>): string {
+  return `${r[2]}|${enc(r[3])}|${enc(r[4])}|${enc(r[5])}|${enc(r[6])}|${enc(r[7])}|${enc(r[8])}|${enc(r[9])}`;
+}
+
+/** Adds row `b` into row `a` (same key): counts and sums added, first = min, last = max. */
+export function mergeRow(a: AggRow, b: Readonly<AggRow>): void {
+  a[10] += b[10];
+  a[11] += b[11];
+  a[12] += b[12];
+  a[13] += b[13];
+  if (nsLess(b[14], a[14])) a[14] = b[14];
+  if (nsLess(a[15], b[15])) a[15] = b[15];
+}
+
+export interface AggregatorStats {
+  /** events added since creation */
+  events: number;
+  /** keys currently held */
+  keys: number;
+  /** times the table was full and the owner had to flush early */
+  fullFlushes: number;
+}
+
+/**
+ * Per-key counters of a stream of events. `add` returns false when the event's keys did not all fit
+ * (the table holds `maxKeys`): the event is then NOT counted; the owner flushes (`take`) and adds it
+ * again, so nothing is lost. `take` returns the rows and empties the table.
+ */
+export class Aggregator {
+  private readonly rows = new Map<string, AggRow>();
+  private readonly st: AggregatorStats = { events: 0, keys: 0, fullFlushes: 0 };
+
+  constructor(
+    private readonly hostname: string | null,
+    readonly maxKeys = 8192,
+  ) {}
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  stats(): AggregatorStats {
+    return { ...this.st, keys: this.rows.size };
+  }
+
+  /** Counts one event; false when the table is full (then nothing of it was counted: flush and retry). */
+  add(ev: Obj): boolean {
+    return this.addFacts(eventFacts(ev, this.hostname));
+  }
+
+  addFacts(f: EventFacts): boolean {
+    // at most 5 keys per event (evt + net|file + exec + cap + policy): refuse before touching any
+    if (this.rows.size + 5 > this.maxKeys) {
+      this.st.fullFlushes++;
+      return false;
+    }
+    for (const r of factRows(f)) {
+      const k = `${r[0]}\u0000${r[1]}\u0000${aggKey(r)}`;
+      const cur = this.rows.get(k);
+      if (cur) mergeRow(cur, r);
+      else this.rows.set(k, r);
+    }
+    this.st.events++;
+    return true;
+  }
+
+  /** The rows counted so far (in insertion order); empties the table. */
+  take(): AggRow[] {
+    const out = [...this.rows.values()];
+    this.rows.clear();
+    return out;
+  }
+}
+
+/** The rows one event contributes (count 1 each). */
+export function factRows(f: EventFacts): AggRow[] {
+  const t = f.time;
+  const b = bucketOf(t);
+  const w = f.workload.id;
+  const d = f.denied ? 1 : 0;
+  const out: AggRow[] = [[w, b, 'evt', f.workload.kind, f.workload.name, f.ns, f.hostname, f.containerId, null, null, 1, d, 0, 0, t, t]];
+  if (f.net) out.push([w, b, 'net', f.net.dir, f.net.peer, f.net.l4, null, null, f.net.port, f.pol, 1, d, 0, 0, t, t]);
+  if (f.file) out.push([w, b, 'file', f.file.path, f.file.op, null, null, null, null, f.pol, 1, d, 0, 0, t, t]);
+  if (f.exec) out.push([w, b, 'exec', f.exec.exe, f.exec.parent, null, null, null, null, f.pol, 1, d, 0, 0, t, t]);
+  if (f.cap) out.push([w, b, 'cap', f.cap.name, null, null, null, null, null, null, 1, d, f.cap.granted, f.cap.denied, t, t]);
+  if (f.policy) out.push([w, b, 'policy', f.policy.name, f.policy.action, f.policy.rule, null, null, null, null, 1, d, 0, 0, t, t]);
+  return out;
+}
+
+/** Aggregates a list of event documents (the server's path for raw events it stores). */
+export function aggregateEvents(events: Iterable<Obj>, hostname: string | null): AggRow[] {
+  const a = new Aggregator(hostname, Number.MAX_SAFE_INTEGER);
+  for (const e of events) a.add(e);
+  return a.take();
+}
+
+/** Merges rows by (workload, bucket, key), e.g. the rows of all items of one ingest transaction,
+ * sorted by that key (concurrent upserts then lock rows in the same order). */
+export function mergeRows(rows: Iterable<Readonly<AggRow>>): { key: string; row: AggRow }[] {
+  const m = new Map<string, AggRow>();
+  for (const r of rows) {
+    const k = `${r[0]}\u0000${String(r[1]).padStart(16, '0')}\u0000${aggKey(r)}`;
+    const cur = m.get(k);
+    if (cur) mergeRow(cur, r);
+    else m.set(k, [...r] as AggRow);
+  }
+  return [...m].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, row]) => ({ key: aggKey(row), row }));
+}
