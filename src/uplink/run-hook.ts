@@ -78,15 +78,13 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
         )
         .option(
           '--agg-interval <ms>',
-          'events not shipped raw are counted per (workload, operation, resource) and sent every <ms> (0: not at all)',
+          `events not shipped raw are counted per (workload, operation, resource) and sent every <ms> (0: not at all; default ${DEFAULT_AGG_INTERVAL_MS})`,
           (v: string) => nonNegInt('--agg-interval', v),
-          DEFAULT_AGG_INTERVAL_MS,
         )
         .option(
           '--agg-max-keys <n>',
-          'bound of the aggregate table between flushes (a full table is sent early)',
+          `bound of the aggregate table between flushes, a full table is sent early (default ${DEFAULT_AGG_MAX_KEYS})`,
           (v: string) => nonNegInt('--agg-max-keys', v, 16),
-          DEFAULT_AGG_MAX_KEYS,
         );
     },
     parseOptions: uplinkOptions,
@@ -108,7 +106,9 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
       // events not shipped raw feed the insight aggregates (with --ship all there are none)
       const aggMs = opts.aggInterval ?? DEFAULT_AGG_INTERVAL_MS;
       const agg =
-        aggMs > 0 && !shipsAll(opts.ship ?? 'all') ? new UplinkAggregator(up, up.hostname, { intervalMs: aggMs, maxKeys: opts.aggMaxKeys }) : undefined;
+        aggMs > 0 && !shipsAll(opts.ship ?? 'all')
+          ? new UplinkAggregator(up, up.hostname, { intervalMs: aggMs, maxKeys: opts.aggMaxKeys ?? DEFAULT_AGG_MAX_KEYS })
+          : undefined;
       aggregator = agg;
       ctx.bus.subscribe('event', (ev) => {
         if (ship(ev)) {
