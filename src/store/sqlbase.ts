@@ -27,7 +27,7 @@ import type {
   WorkloadSummary,
 } from './types.ts';
 import { ROLLUP_REBUILD } from './rollup.ts';
-import { aggInsightSql } from './aggregates.ts';
+import { aggBackfillSql, aggInsightSql } from './aggregates.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -328,6 +328,12 @@ export abstract class SqlStore implements Store {
    * were written other than through ingest). */
   async rebuildRollup(): Promise<void> {
     for (const stmt of ROLLUP_REBUILD) await this.exec(stmt);
+  }
+
+  /** Rebuilds the insight aggregates from the stored events (after rows were written other than
+   * through ingest); aggregates of events never stored raw are lost. */
+  async rebuildAggregates(): Promise<void> {
+    for (const stmt of aggBackfillSql(this.kind === 'duckdb' ? '//' : '/')) await this.exec(stmt);
   }
 
   private summary(r: Row): WorkloadSummary {
