@@ -205,6 +205,9 @@ export function eventFacts(ev: Obj, hostname: string | null): EventFacts {
   };
 }
 
+/** A nullable field in the Aggregator's map key. */
+const ks = (v: string | null): string => (v === null ? '' : `\u0002${v}`);
+
 function enc(v: string | number | null): string {
   if (v === null) return '~';
   const t = typeof v === 'number' ? String(v) : v;
@@ -272,14 +275,64 @@ export class Aggregator {
       this.st.fullFlushes++;
       return false;
     }
-    for (const r of factRows(f)) {
-      const k = `${r[0]}\u0000${r[1]}\u0000${aggKey(r)}`;
-      const cur = this.rows.get(k);
-      if (cur) mergeRow(cur, r);
-      else this.rows.set(k, r);
-    }
+    // The map key joins the fields with NUL (strings from the kernel and the runtime hold none),
+    // null as '' and a string behind \u0002; a known key is counted in place, a row is built only
+    // for a new one.
+    const t = f.time;
+    const d = f.denied ? 1 : 0;
+    const pre = `${f.workload.id}\u0000${t.length > 12 ? t.slice(0, t.length - 12) : '0'}\u0000`;
+    const pol = f.pol === null ? '' : `\u0002${f.pol}`;
+    const w = f.workload;
+    if (!this.bump(`${pre}evt\u0000${w.kind}\u0000${w.name}\u0000${ks(f.ns)}\u0000${ks(f.hostname)}\u0000${ks(f.containerId)}`, t, d, 0, 0))
+      this.put(f, 'evt', w.kind, w.name, f.ns, f.hostname, f.containerId, null, null, 0, 0);
+    if (f.net && !this.bump(`${pre}net\u0000${f.net.dir}\u0000${ks(f.net.peer)}\u0000${ks(f.net.l4)}\u0000${f.net.port ?? ''}\u0000${pol}`, t, d, 0, 0))
+      this.put(f, 'net', f.net.dir, f.net.peer, f.net.l4, null, null, f.net.port, f.pol, 0, 0);
+    if (f.file && !this.bump(`${pre}file\u0000${f.file.path}\u0000${f.file.op}\u0000${pol}`, t, d, 0, 0))
+      this.put(f, 'file', f.file.path, f.file.op, null, null, null, null, f.pol, 0, 0);
+    if (f.exec && !this.bump(`${pre}exec\u0000${ks(f.exec.exe)}\u0000${ks(f.exec.parent)}\u0000${pol}`, t, d, 0, 0))
+      this.put(f, 'exec', f.exec.exe, f.exec.parent, null, null, null, null, f.pol, 0, 0);
+    if (f.cap && !this.bump(`${pre}cap\u0000${f.cap.name}`, t, d, f.cap.granted, f.cap.denied))
+      this.put(f, 'cap', f.cap.name, null, null, null, null, null, null, f.cap.granted, f.cap.denied);
+    if (f.policy && !this.bump(`${pre}policy\u0000${f.policy.name}\u0000${ks(f.policy.action)}\u0000${ks(f.policy.rule)}`, t, d, 0, 0))
+      this.put(f, 'policy', f.policy.name, f.policy.action, f.policy.rule, null, null, null, null, 0, 0);
     this.st.events++;
     return true;
+  }
+
+  private lastKey = '';
+
+  /** Counts one more event on a known key; false when the key is new (remembered for `put`). */
+  private bump(key: string, t: string, d: number, s1: number, s2: number): boolean {
+    const r = this.rows.get(key);
+    if (r === undefined) {
+      this.lastKey = key;
+      return false;
+    }
+    r[10]++;
+    r[11] += d;
+    r[12] += s1;
+    r[13] += s2;
+    if (nsLess(t, r[14])) r[14] = t;
+    if (nsLess(r[15], t)) r[15] = t;
+    return true;
+  }
+
+  /** The row of the key `bump` just found new. */
+  private put(
+    f: EventFacts,
+    op: AggOp,
+    a: string | null,
+    b: string | null,
+    c: string | null,
+    d: string | null,
+    e: string | null,
+    port: number | null,
+    pol: string | null,
+    s1: number,
+    s2: number,
+  ): void {
+    const t = f.time;
+    this.rows.set(this.lastKey, [f.workload.id, bucketOf(t), op, a, b, c, d, e, port, pol, 1, f.denied ? 1 : 0, s1, s2, t, t]);
   }
 
   /** The rows counted so far (in insertion order); empties the table. */
