@@ -10,10 +10,11 @@
 // serialising an event for the spool (what per-event shipping pays) against aggregating it, in CPU
 // time, interleaved over 7 repetitions, medians with their spread.
 // Usage: node --import tsx bench/insight-aggregation.ts [FILE.ndjson] [maxEvents=200000]
+//        node --import tsx bench/insight-aggregation.ts --stream FILE.ndjson   (whole file, aggregation only)
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Aggregator, type AggRow } from '../src/insights/aggregate.ts';
+import { Aggregator, mergeRows, type AggRow } from '../src/insights/aggregate.ts';
 import { parseShip } from '../src/uplink/ship.ts';
 import { stringifyRedacted } from '../src/common/redact.ts';
 import { encodeItem, MAX_AGGREGATE_ROWS } from '../src/wire/protocol.ts';
@@ -55,6 +56,7 @@ const timeOf = (e: Doc): bigint => BigInt(String((e.evt as Doc).time));
 interface PathResult {
   items: IngestRecord[];
   bytes: number;
+  aggBytes: number;
   rawEvents: number;
   aggItems: number;
   aggRowsSent: number;
@@ -69,7 +71,7 @@ function perEvent(events: Doc[]): PathResult {
     bytes += encodeItem(seq, 'e', json).length + 1;
     items.push({ seq, kind: 'e', data: JSON.parse(json) as Doc, json }); // the server stores what it received: redacted
   }
-  return { items, bytes, rawEvents: events.length, aggItems: 0, aggRowsSent: 0 };
+  return { items, bytes, aggBytes: 0, rawEvents: events.length, aggItems: 0, aggRowsSent: 0 };
 }
 
 function aggregated(events: Doc[]): PathResult {
@@ -77,13 +79,16 @@ function aggregated(events: Doc[]): PathResult {
   const agg = new Aggregator(HOST, 8192);
   const items: IngestRecord[] = [];
   let bytes = 0,
+    aggBytes = 0,
     raw = 0,
     aggItems = 0,
     aggRowsSent = 0;
   const push = (kind: 'e' | 'g', data: Doc) => {
     const json = stringifyRedacted(data);
     const seq = items.length + 1;
-    bytes += encodeItem(seq, kind, json).length + 1;
+    const len = encodeItem(seq, kind, json).length + 1;
+    bytes += len;
+    if (kind === 'g') aggBytes += len;
     items.push({ seq, kind, data: JSON.parse(json) as Doc, json });
   };
   const flush = () => {
@@ -110,7 +115,7 @@ function aggregated(events: Doc[]): PathResult {
     }
   }
   flush();
-  return { items, bytes, rawEvents: raw, aggItems, aggRowsSent };
+  return { items, bytes, aggBytes, rawEvents: raw, aggItems, aggRowsSent };
 }
 
 async function store(dir: string, name: string, items: IngestRecord[]): Promise<{ events: number; aggRows: number; fileBytes: number; ingestMs: number }> {
@@ -134,7 +139,68 @@ function median(xs: number[]): number {
 }
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}`;
 
+/** --stream FILE: the whole file, aggregated path only, without a store: how the aggregate items and
+ * the insight_agg rows (distinct workload, bucket, key) grow over the recording's whole time span. */
+function streamWhole(file: string): void {
+  const ship = parseShip('exec,policy');
+  const agg = new Aggregator(HOST, 8192);
+  const keys = new Set<string>();
+  let events = 0,
+    raw = 0,
+    aggBytes = 0,
+    rows = 0,
+    first = -1n,
+    last = 0n,
+    next = 0n;
+  const flush = () => {
+    const r = agg.take();
+    rows += r.length;
+    for (let i = 0; i < r.length; i += MAX_AGGREGATE_ROWS)
+      aggBytes += encodeItem(1, 'g', stringifyRedacted({ rows: r.slice(i, i + MAX_AGGREGATE_ROWS) })).length + 1;
+    for (const x of mergeRows(r)) keys.add(`${x.row[0]}\u0000${x.row[1]}\u0000${x.key}`);
+  };
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(16 * 1024 * 1024);
+  let rest = '';
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) {
+      if (!l.startsWith('{"evt')) continue;
+      const e = JSON.parse(l) as Doc;
+      const t = timeOf(e);
+      if (first < 0n) {
+        first = t;
+        next = t + FLUSH_NS;
+      }
+      if (t > last) last = t;
+      if (t >= next) {
+        flush();
+        next = t + FLUSH_NS;
+      }
+      events++;
+      if (ship(e as unknown as VigilEvent)) raw++;
+      else if (!agg.add(e)) {
+        flush();
+        agg.add(e);
+      }
+    }
+  }
+  closeSync(fd);
+  flush();
+  const span = Number(last - first) / 1e9;
+  const h = (x: number) => ((x * 3600) / span).toFixed(0);
+  console.log(`whole recording ${file}: ${events} events over ${span.toFixed(1)} s; raw (exec,policy) ${raw} (${h(raw)}/h)`);
+  console.log(
+    `aggregated ${events - raw} events into ${rows} rows sent (${h(rows)}/h), ${(aggBytes / 1e6).toFixed(1)} MB of aggregate items (${((aggBytes * 3600) / span / 1e6).toFixed(1)} MB/h)`,
+  );
+  console.log(`insight_agg rows after merging: ${keys.size} (${h(keys.size)}/h scaled linearly, an upper bound)`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--stream') return streamWhole(process.argv[3]!);
   const file = process.argv[2];
   const max = Number(process.argv[3] ?? 200_000);
   const events = file ? readEvents(file, max) : insightRecording(50_000);
@@ -159,6 +225,7 @@ async function main(): Promise<void> {
     );
     console.log(`| wire bytes (items) | ${MB(a.bytes)} MB | ${MB(b.bytes)} MB | ${(a.bytes / b.bytes).toFixed(1)}x |`);
     console.log(`| wire bytes per hour | ${MB(perHour(a.bytes))} MB | ${MB(perHour(b.bytes))} MB | |`);
+    console.log(`| of which aggregate items | | ${MB(b.aggBytes)} MB (${MB(perHour(b.aggBytes))} MB per hour) | |`);
     console.log(
       `| store rows: events + insight_agg | ${sa.events} + ${sa.aggRows} | ${sb.events} + ${sb.aggRows} | ${((sa.events + sa.aggRows) / (sb.events + sb.aggRows)).toFixed(1)}x |`,
     );

@@ -9,7 +9,7 @@
 // the same function), so both paths fill the table identically. Bounded: at most `maxKeys` keys;
 // `add` reports when the table is full so the owner flushes early (nothing is dropped here).
 // Imports only ./workload.ts.
-import { workloadOf } from './workload.ts';
+import { workloadOf, type Workload } from './workload.ts';
 
 /** Operations (the `op` column of the aggregate table) and what their resource fields hold:
  * evt: a=workload kind, b=workload name, c=k8s namespace, d=hostname, e=container id (every event)
@@ -125,8 +125,28 @@ export interface EventFacts {
   policy: { name: string; action: string | null; rule: string | null } | null;
 }
 
-/** Classifies an event (the Vigil event document) seen by the sensor named `hostname`. */
-export function eventFacts(ev: Obj, hostname: string | null): EventFacts {
+/** Workloads already derived, by what workloadOf reads (namespace, pod, container id and name, the
+ * pod label podOwner looks at): the pod-name rules are a few regular expressions per event
+ * otherwise. Bounded (cleared when full); one cache per hostname. */
+export class WorkloadCache {
+  private readonly m = new Map<string, Workload>();
+  constructor(private readonly max = 4096) {}
+  get(ns: string | null, pod: string | null, cid: string | null, cname: string | null, hostname: string | null, labels: Obj | undefined): Workload {
+    const inst = labels?.['app.kubernetes.io/instance'];
+    const k = `${ks(ns)}\u0000${ks(pod)}\u0000${ks(cid)}\u0000${ks(cname)}\u0000${typeof inst === 'string' ? ks(inst) : ''}`;
+    let w = this.m.get(k);
+    if (w === undefined) {
+      if (this.m.size >= this.max) this.m.clear();
+      w = workloadOf(ns ?? undefined, pod ?? undefined, cid ?? undefined, cname ?? undefined, hostname ?? undefined, labels);
+      this.m.set(k, w);
+    }
+    return w;
+  }
+}
+
+/** Classifies an event (the Vigil event document) seen by the sensor named `hostname` (a cache, when
+ * given, must be used with that one hostname only). */
+export function eventFacts(ev: Obj, hostname: string | null, cache?: WorkloadCache): EventFacts {
   const evt = o(ev.evt) ?? {};
   const proc = o(ev.proc) ?? {};
   const container = o(ev.container) ?? {};
@@ -141,7 +161,11 @@ export function eventFacts(ev: Obj, hostname: string | null): EventFacts {
   const podObj = o(k8s?.pod);
   const pod = s(podObj?.name) ?? null;
   const cid = s(container.id);
-  const w = workloadOf(ns ?? undefined, pod ?? undefined, cid ?? undefined, s(container.name) ?? undefined, hostname ?? undefined, o(podObj?.labels));
+  const cname = s(container.name);
+  const labels = o(podObj?.labels);
+  const w = cache
+    ? cache.get(ns, pod, cid, cname, hostname, labels)
+    : workloadOf(ns ?? undefined, pod ?? undefined, cid ?? undefined, cname ?? undefined, hostname ?? undefined, labels);
   const policyAction = s(policy?.action);
   const policyName = s(policy?.name);
   const denied = policyAction !== null ? DENY_ACTION.test(policyAction) : res !== null && ERR_DENIED.has(res) && category !== 'process';
@@ -250,6 +274,7 @@ export interface AggregatorStats {
 export class Aggregator {
   private readonly rows = new Map<string, AggRow>();
   private readonly st: AggregatorStats = { events: 0, keys: 0, fullFlushes: 0 };
+  private readonly workloads = new WorkloadCache();
 
   constructor(
     private readonly hostname: string | null,
@@ -266,7 +291,7 @@ export class Aggregator {
 
   /** Counts one event; false when the table is full (then nothing of it was counted: flush and retry). */
   add(ev: Obj): boolean {
-    return this.addFacts(eventFacts(ev, this.hostname));
+    return this.addFacts(eventFacts(ev, this.hostname, this.workloads));
   }
 
   addFacts(f: EventFacts): boolean {
