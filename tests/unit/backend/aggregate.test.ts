@@ -18,7 +18,11 @@ import { UplinkAggregator } from '../../../src/uplink/aggregate.ts';
 import { parseShip } from '../../../src/uplink/ship.ts';
 import { eventFacts, aggregateEvents, Aggregator } from '../../../src/insights/aggregate.ts';
 import { eventRow } from '../../../src/store/extract.ts';
-import { aggregateItemError } from '../../../src/wire/protocol.ts';
+import { aggregateItemError, CloseCode, encodeBatch, encodeItem, parseClientFrame, ProtocolError } from '../../../src/wire/protocol.ts';
+import { Spool } from '../../../src/uplink/spool.ts';
+import { DuckDbStore } from '../../../src/store/duckdb.ts';
+import { PostgresStore } from '../../../src/store/postgres.ts';
+import type { Store } from '../../../src/store/types.ts';
 import type { VigilEvent } from '../../../src/abi/event.ts';
 import { startPostgres, postgresAvailable, type PgHandle } from '../../helpers/services.ts';
 import { api, type ApiPage, type WorkloadInsights, type WorkloadSummary } from '../../helpers/backend-server.ts';
@@ -102,6 +106,70 @@ test('a full key table refuses the whole event (nothing counted twice or lost) a
     rows.filter((r) => r[2] === 'evt').reduce((s, r) => s + r[10], 0),
     200,
   );
+});
+
+test('aggregate items on the wire: a valid one parses, a bad one closes with 4400 naming the item, row and field', () => {
+  const rows = aggregateEvents(recording.slice(0, 300), HOST);
+  const ok = encodeBatch('s', 7, 8, [encodeItem(7, 'e', JSON.stringify(recording[0])), encodeItem(8, 'g', JSON.stringify({ rows }))].join(','));
+  const f = parseClientFrame(ok, 5000);
+  assert.equal(f.type === 'batch' && f.items[1]![1], 'g');
+  const bad = structuredClone(rows);
+  bad[3]![10] = 0;
+  const text = encodeBatch('s', 7, 7, encodeItem(7, 'g', JSON.stringify({ rows: bad })));
+  assert.throws(
+    () => parseClientFrame(text, 5000),
+    (e: unknown) => e instanceof ProtocolError && e.closeCode === CloseCode.MALFORMED && /item 0 \(seq 7\): aggregate row 3 field 10 \(n\)/.test(e.message),
+  );
+  assert.throws(() => parseClientFrame(encodeBatch('s', 7, 7, encodeItem(7, 'x' as 'g', '{}')), 5000), /kind must be "e", "a" or "g"/);
+});
+
+test('the spool keeps the kind of an aggregate item across a restart', () => {
+  const dir = path.join(tmp, 'spool');
+  const sp = new Spool(dir, { maxBytes: 1 << 20 });
+  const json = JSON.stringify({ rows: aggregateEvents(recording.slice(0, 20), HOST) });
+  assert.equal(sp.append('e', '{"evt":{}}'), 1);
+  assert.equal(sp.append('g', json), 2);
+  assert.equal(sp.append('a', '{"rule":"r"}'), 3);
+  sp.flush();
+  sp.close();
+  const again = new Spool(dir, { maxBytes: 1 << 20 });
+  assert.deepEqual(
+    again.read(0, 10, 1 << 20).map((r) => [r.seq, r.kind, r.payload === json || r.kind !== 'g']),
+    [
+      [1, 'e', true],
+      [2, 'g', true],
+      [3, 'a', true],
+    ],
+  );
+  again.close();
+});
+
+/** Retention drops aggregates by whole buckets: what is older than the cutoff goes, the rest stays exact. */
+async function retentionCase(store: Store): Promise<void> {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const old = (i: number) => ({ ...recording[0]!, evt: { ...(recording[0]!.evt as Doc), time: String(1_000_000_000_000_000_000n + BigInt(i)) } });
+  const fresh = (i: number) => ({ ...recording[0]!, evt: { ...(recording[0]!.evt as Doc), time: String(now + BigInt(i)) } });
+  await store.ingest('ret', 'ret-host', [
+    ...Array.from({ length: 10 }, (_, i) => ({ seq: i + 1, kind: 'e' as const, data: old(i) })),
+    { seq: 11, kind: 'g', data: { rows: aggregateEvents([old(99), fresh(99)], 'ret-host') } },
+    ...Array.from({ length: 5 }, (_, i) => ({ seq: 12 + i, kind: 'e' as const, data: fresh(i) })),
+  ]);
+  const w = 'host:ret-host';
+  assert.equal((await store.workloadInsights(w, {}))!.events, 17);
+  await store.applyRetention({ maxAgeMs: 3600_000 });
+  const after = (await store.workloadInsights(w, {}))!;
+  assert.equal(after.events, 6);
+  assert.equal(after.first_seen.slice(0, 4), new Date().toISOString().slice(0, 4));
+}
+
+test('retention drops old aggregate buckets and keeps the recent ones exactly: duckdb', async () => {
+  const s = new DuckDbStore(path.join(tmp, 'ret.duckdb'));
+  await s.init();
+  try {
+    await retentionCase(s);
+  } finally {
+    await s.close();
+  }
 });
 
 function engine(name: string, storeUrl: (which: string) => Promise<string>) {
@@ -231,4 +299,13 @@ if (pgMissing) {
     await pgh?.stop();
   });
   engine('postgres', (which) => pgh!.createDb(`vigil_agg_${which}`));
+  test('retention drops old aggregate buckets and keeps the recent ones exactly: postgres', async () => {
+    const s = new PostgresStore(await pgh!.createDb('vigil_agg_ret'));
+    await s.init();
+    try {
+      await retentionCase(s);
+    } finally {
+      await s.close();
+    }
+  });
 }
