@@ -207,6 +207,8 @@ export class PostgresStore extends SqlStore {
         const r = await c.query(`INSERT INTO alerts (${cols.join(', ')}) SELECT * FROM unnest(${sel}) ON CONFLICT DO NOTHING`, arrays);
         nAl = r.rowCount ?? 0;
       }
+      // every fresh record by the seq ranges: an event the row-wise insert skipped as already in
+      // events was written other than through ingest, so not yet aggregated: it counts now, once
       const aggs = aggDelta(records, hostname);
       if (aggs.length) {
         // insight aggregates (of the fresh aggregate items and events), merged per key, in key order
