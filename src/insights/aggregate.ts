@@ -20,6 +20,8 @@ import { workloadOf, type Workload } from './workload.ts';
  * policy: a=policy name, b=action, c=rule
  * `pol` (net, file, exec): the policy that decided (denied, or a policy action), else null. */
 export type AggOp = 'evt' | 'net' | 'file' | 'exec' | 'cap' | 'policy';
+/** The ops, and the length of a row: the wire's validator (src/wire/protocol.ts, which cannot import
+ * this layer) keeps its own copy; tests/unit/backend/aggregate.test.ts checks they agree. */
 export const AGG_OPS: readonly AggOp[] = ['evt', 'net', 'file', 'exec', 'cap', 'policy'];
 
 /** Time bucket width: keys are kept per bucket of 10^12 ns (1000 s), so retention can drop old
@@ -366,21 +368,6 @@ export class Aggregator {
     this.rows.clear();
     return out;
   }
-}
-
-/** The rows one event contributes (count 1 each). */
-export function factRows(f: EventFacts): AggRow[] {
-  const t = f.time;
-  const b = bucketOf(t);
-  const w = f.workload.id;
-  const d = f.denied ? 1 : 0;
-  const out: AggRow[] = [[w, b, 'evt', f.workload.kind, f.workload.name, f.ns, f.hostname, f.containerId, null, null, 1, d, 0, 0, t, t]];
-  if (f.net) out.push([w, b, 'net', f.net.dir, f.net.peer, f.net.l4, null, null, f.net.port, f.pol, 1, d, 0, 0, t, t]);
-  if (f.file) out.push([w, b, 'file', f.file.path, f.file.op, null, null, null, null, f.pol, 1, d, 0, 0, t, t]);
-  if (f.exec) out.push([w, b, 'exec', f.exec.exe, f.exec.parent, null, null, null, null, f.pol, 1, d, 0, 0, t, t]);
-  if (f.cap) out.push([w, b, 'cap', f.cap.name, null, null, null, null, null, null, 1, d, f.cap.granted, f.cap.denied, t, t]);
-  if (f.policy) out.push([w, b, 'policy', f.policy.name, f.policy.action, f.policy.rule, null, null, null, null, 1, d, 0, 0, t, t]);
-  return out;
 }
 
 /** Aggregates a list of event documents (the server's path for raw events it stores). */

@@ -154,7 +154,10 @@ export function parseClientFrame(text: string, maxBatchItems: number): ClientFra
 
 /** Rows per aggregate item at most (the sensor splits a larger flush into several items). */
 export const MAX_AGGREGATE_ROWS = 1000;
-const AGG_OP_NAMES = new Set(['evt', 'net', 'file', 'exec', 'cap', 'policy']);
+/** The ops of aggregate rows and the row length (mirrors of src/insights/aggregate.ts, checked by a test). */
+export const AGGREGATE_OPS: readonly string[] = ['evt', 'net', 'file', 'exec', 'cap', 'policy'];
+export const AGGREGATE_ROW_LEN = 16;
+const AGG_OP_NAMES = new Set(AGGREGATE_OPS);
 const NS_TEXT = /^(0|[1-9]\d{0,18})$/;
 
 /**
@@ -171,7 +174,7 @@ export function aggregateItemError(doc: Record<string, unknown>): string | null 
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as unknown[];
     const at = `aggregate row ${i}`;
-    if (!Array.isArray(r) || r.length !== 16) return `${at}: expected an array of 16 fields`;
+    if (!Array.isArray(r) || r.length !== AGGREGATE_ROW_LEN) return `${at}: expected an array of ${AGGREGATE_ROW_LEN} fields`;
     if (typeof r[0] !== 'string' || r[0] === '') return `${at} field 0 (workload_id): expected a non-empty string`;
     if (!isCount(r[1])) return `${at} field 1 (bucket): expected a non-negative integer`;
     if (typeof r[2] !== 'string' || !AGG_OP_NAMES.has(r[2])) return `${at} field 2 (op): expected one of ${[...AGG_OP_NAMES].join(', ')}`;

@@ -16,9 +16,18 @@ import { silentLogger } from '../../../src/common/log.ts';
 import { SensorUplink } from '../../../src/uplink/uplink.ts';
 import { UplinkAggregator } from '../../../src/uplink/aggregate.ts';
 import { parseShip } from '../../../src/uplink/ship.ts';
-import { eventFacts, aggregateEvents, Aggregator } from '../../../src/insights/aggregate.ts';
+import { AGG_OPS, AGG_ROW_LEN, eventFacts, aggregateEvents, Aggregator } from '../../../src/insights/aggregate.ts';
 import { eventRow } from '../../../src/store/extract.ts';
-import { aggregateItemError, CloseCode, encodeBatch, encodeItem, parseClientFrame, ProtocolError } from '../../../src/wire/protocol.ts';
+import {
+  AGGREGATE_OPS,
+  AGGREGATE_ROW_LEN,
+  aggregateItemError,
+  CloseCode,
+  encodeBatch,
+  encodeItem,
+  parseClientFrame,
+  ProtocolError,
+} from '../../../src/wire/protocol.ts';
 import { Spool } from '../../../src/uplink/spool.ts';
 import { DuckDbStore } from '../../../src/store/duckdb.ts';
 import { PostgresStore } from '../../../src/store/postgres.ts';
@@ -80,7 +89,10 @@ test('the aggregation classifies every event of the recording exactly as the sto
   ])
     assert.ok(ids.has(id), `${id} in ${[...ids].join(' ')}`);
   assert.ok(new Set(rows.map((r) => r[1])).size >= 2, 'the recording spans two buckets');
-  // the aggregate item validator accepts what the aggregator makes, and says what is wrong otherwise
+  // the aggregate item validator knows the aggregator's ops and row, accepts what it makes, and says what is wrong otherwise
+  assert.deepEqual(AGGREGATE_OPS, AGG_OPS);
+  assert.equal(AGGREGATE_ROW_LEN, AGG_ROW_LEN);
+  assert.ok(rows.every((r) => r.length === AGG_ROW_LEN));
   assert.equal(aggregateItemError({ rows: rows.slice(0, 1000) }), null);
   const bad = [...rows[0]!];
   bad[15] = '1';
