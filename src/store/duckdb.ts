@@ -210,8 +210,8 @@ export class DuckDbStore extends SqlStore {
       const agg = perSensor.get(j.sensorId) ?? { host: j.hostname, ev: 0, al: 0 };
       perSensor.set(j.sensorId, agg);
       for (const rec of fresh) {
-        const json = rec.json ?? JSON.stringify(rec.data);
         if (rec.kind === 'g') continue; // insight aggregates: merged below
+        const json = rec.json ?? JSON.stringify(rec.data);
         if (rec.kind === 'e') {
           eventRows.push(eventRow(j.sensorId, j.hostname, rec.seq, rec.data, json) as unknown as Record<string, unknown>);
           agg.ev++;

@@ -1,8 +1,9 @@
 // Joins the uplink to `vigil run` (the run hook made by createUplinkHook()): with --server (first
 // start, with --enroll TOKEN) or an already enrolled --data dir, every alert and the events that
-// --ship selects (default all; src/uplink/ship.ts) are pushed to the backend through the bounded on-disk spool (redacted first; capture never waits
-// on the network); the events not shipped raw are counted per insight key and flushed as aggregate
-// items every --agg-interval (src/uplink/aggregate.ts), and the sensor's kernel and user-space drop counters travel with it. The
+// --ship selects (default all; src/uplink/ship.ts) are pushed to the backend through the bounded
+// on-disk spool (redacted first; capture never waits on the network); the events not shipped raw
+// are counted per insight key and flushed as aggregate items every --agg-interval
+// (src/uplink/aggregate.ts); the sensor's kernel and user-space drop counters travel with them. The
 // sensor opens no network port: the WebSocket is outbound only. This module stays light (options
 // only at module load, so `vigil run --help` does not load ws or node-forge): the uplink
 // (src/uplink/uplink.ts) is imported in start(), and only when the sensor reports somewhere.
