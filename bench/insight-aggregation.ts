@@ -217,7 +217,7 @@ async function main(): Promise<void> {
   try {
     const sa = await store(dir, 'all', a.items);
     const sb = await store(dir, 'agg', b.items);
-    const MB = (x: number) => (x / 1e6).toFixed(1);
+    const MB = (x: number) => (Number.isNaN(x) ? 'n/a' : (x / 1e6).toFixed(1));
     console.log(`\n| | ship all (per event) | ship exec,policy + aggregates | ratio |`);
     console.log(`| --- | ---: | ---: | ---: |`);
     console.log(
