@@ -93,17 +93,21 @@ export async function storeBatch(
   const r = await store.ingest(sensorId, hostname, recs);
   let alerts = 0;
   let records = 0;
+  let aggregates = 0;
   for (const x of recs) {
     if (x.kind === 'a') alerts++;
     else if (x.kind === 'r') records++;
+    else if (x.kind === 'g') aggregates++;
   }
   if (r.inserted) {
     // Approximation of the split when part of a batch was a duplicate.
     const a = Math.min(alerts, r.inserted);
     const p = Math.min(records, r.inserted - a);
-    metrics.ingestedEvents.inc({ kind: 'event' }, r.inserted - a - p);
+    const g = Math.min(aggregates, r.inserted - a - p);
+    metrics.ingestedEvents.inc({ kind: 'event' }, r.inserted - a - p - g);
     if (a) metrics.ingestedEvents.inc({ kind: 'alert' }, a);
     if (p) metrics.ingestedEvents.inc({ kind: 'record' }, p);
+    if (g) metrics.ingestedEvents.inc({ kind: 'aggregate' }, g);
   }
   if (r.duplicates) metrics.duplicates.inc(r.duplicates);
 }

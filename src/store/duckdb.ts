@@ -26,6 +26,8 @@ import { SqlStore, num, type Params, type Row } from './sqlbase.ts';
 import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf } from './ranges.ts';
 import { RECORD_COLUMNS, RECORD_KEEP_MARGIN_NS, prepareBatch, type RecordRow } from './records.ts';
+import { AGG_COLUMNS, AGG_DELETE_BEFORE, AGG_DELETE_UPTO, aggDelta, aggUpsertSql, aggValues, bucketOfNs } from './aggregates.ts';
+import { mergeRows, type AggRow } from '../insights/aggregate.ts';
 import {
   MEMBER_INSERT_ONE,
   ROLLUP_REBUILD,
@@ -213,6 +215,7 @@ export class DuckDbStore extends SqlStore {
     const rangeRows: [string, number, number][] = [];
     const perSensor = new Map<string, { host: string | null; ev: number; al: number }>();
     const recordRows: RecordRow[] = [];
+    const aggParts: AggRow[] = [];
     for (const j of jobs) {
       const rs = this.rangeSet(j.sensorId);
       let extra = added.get(j.sensorId);
@@ -236,6 +239,7 @@ export class DuckDbStore extends SqlStore {
         }
       }
       for (const rec of rows) {
+        if (rec.kind === 'g') continue; // insight aggregates: merged below
         const json = rec.json ?? JSON.stringify(rec.data);
         if (rec.kind === 'e') {
           eventRows.push(eventRow(j.sensorId, j.hostname, rec.seq, rec.data, json) as unknown as Record<string, unknown>);
@@ -245,6 +249,7 @@ export class DuckDbStore extends SqlStore {
           agg.al++;
         }
       }
+      for (const x of aggDelta(rows, j.hostname)) aggParts.push(x.row); // compact events expanded
       if (!extra) added.set(j.sensorId, (extra = new RangeSet()));
       for (const [a, b] of runsOf(fresh.map((r) => r.seq))) {
         extra.add(a, b);
@@ -314,6 +319,17 @@ export class DuckDbStore extends SqlStore {
         const [sql, params] = memberInsert(fresh);
         await c.run(sql, params as never);
       }
+      if (aggParts.length) {
+        // insight aggregates: merged per key in memory, appended to a temporary table, one upsert
+        await c.run(`CREATE TEMP TABLE IF NOT EXISTS agg_in AS SELECT ${AGG_COLUMNS.join(', ')} FROM insight_agg LIMIT 0`);
+        await c.run(`DELETE FROM agg_in`);
+        const rows = mergeRows(aggParts).map((x) => {
+          const v = aggValues(x);
+          return Object.fromEntries(AGG_COLUMNS.map((k, i) => [k, v[i]]));
+        });
+        await appendColumns(c, 'agg_in', AGG_COLUMNS, AGG_TYPES, rows, 'main', 'temp');
+        await c.run(aggUpsertSql('agg_in'));
+      }
       const now = Date.now();
       for (const [sensor, agg] of perSensor) {
         if ((await this.runPrepared(SENSOR_SEEN_UPDATE, [sensor, now, agg.ev, agg.al])) === 0)
@@ -349,6 +365,7 @@ export class DuckDbStore extends SqlStore {
       if (p.maxAgeMs !== undefined) {
         const cutoff = BigInt(Date.now() - p.maxAgeMs) * 1_000_000n;
         events += Number((await c.run(`DELETE FROM events WHERE time_ns < $1`, [cutoff] as never)).rowsChanged);
+        await c.run(AGG_DELETE_BEFORE, [bucketOfNs(cutoff)] as never);
         alerts += Number((await c.run(`DELETE FROM alerts WHERE time_ns < $1`, [cutoff] as never)).rowsChanged);
       }
       if (p.maxBytes !== undefined && this.file !== ':memory:') {
@@ -363,6 +380,7 @@ export class DuckDbStore extends SqlStore {
             const cut = (await c.runAndReadAll(`SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ${off - 1}`)).getRowObjects()[0]?.time_ns;
             if (cut !== undefined && cut !== null) {
               events += Number((await c.run(`DELETE FROM events WHERE time_ns <= $1`, [cut] as never)).rowsChanged);
+              await c.run(AGG_DELETE_UPTO, [bucketOfNs(BigInt(cut as bigint))] as never);
               alerts += Number((await c.run(`DELETE FROM alerts WHERE time_ns <= $1`, [cut] as never)).rowsChanged);
             }
           }
@@ -435,6 +453,10 @@ const EVENT_TYPES: DuckDBType[] = EVENT_COLUMNS.map((k) => {
 const RECORD_TYPES: DuckDBType[] = RECORD_COLUMNS.map((k) => (k === 'seq' || k === 'time_ns' ? BIGINT : VARCHAR));
 
 const ALERT_TYPES: DuckDBType[] = ALERT_COLUMNS.map((k) => (k === 'seq' || k === 'time_ns' ? BIGINT : k === 'priority_num' ? INTEGER : VARCHAR));
+
+const AGG_TYPES: DuckDBType[] = AGG_COLUMNS.map((k) =>
+  k === 'port' ? INTEGER : ['bucket', 'n', 'denied', 's1', 's2', 'first_ns', 'last_ns'].includes(k) ? BIGINT : VARCHAR,
+);
 
 /** Rows per appended data chunk (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;

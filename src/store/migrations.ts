@@ -83,6 +83,7 @@ const SENSORS = `CREATE TABLE sensors (
 // time-range scans prune well without ART indexes (which would slow bulk ingest and use memory).
 // Dedupe uses ingest_ranges instead of a (sensor_id, seq) unique index for the same reason.
 import { ROLLUP_REBUILD, ROLLUP_TABLES } from './rollup.ts';
+import { AGG_TABLE, aggBackfillSql } from './aggregates.ts';
 
 /** The per-workload rollup tables with their backfill (same SQL in both engines). */
 const rollupMigration = (version: number): Migration => ({
@@ -104,6 +105,13 @@ const recordsMigration = (version: number, json: string, indexed: boolean): Migr
     : [`CREATE TABLE records (sensor_id VARCHAR NOT NULL, seq BIGINT NOT NULL, rkey VARCHAR NOT NULL, time_ns BIGINT NOT NULL, data ${json} NOT NULL)`],
 });
 
+/** The insight aggregate table with its backfill from the stored events (src/store/aggregates.ts). */
+const aggMigration = (version: number, idiv: string): Migration => ({
+  version,
+  description: 'insight aggregates (sensor-side and ingest-side), backfilled from events',
+  sql: [AGG_TABLE, ...aggBackfillSql(idiv)],
+});
+
 export const DUCKDB_MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -118,6 +126,7 @@ export const DUCKDB_MIGRATIONS: Migration[] = [
   },
   rollupMigration(2),
   recordsMigration(3, 'VARCHAR', false),
+  aggMigration(4, '//'),
 ];
 
 // PostgreSQL: (sensor_id, seq) primary key gives the exactly-once dedupe (ON CONFLICT DO NOTHING),
@@ -153,4 +162,5 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   },
   rollupMigration(3),
   recordsMigration(4, 'JSONB', true),
+  aggMigration(5, '/'),
 ];

@@ -14,6 +14,7 @@ import type { IngestRecord, IngestResult, RetentionPolicy } from './types.ts';
 import { RangeSet, runsOf } from './ranges.ts';
 import { ROLLUP_REBUILD, rollupStatements, type RollupRow } from './rollup.ts';
 import { RECORD_KEEP_MARGIN_NS, prepareBatch } from './records.ts';
+import { AGG_COLUMNS, AGG_DELETE_BEFORE, AGG_DELETE_UPTO, aggDelta, aggUpsertSql, aggValues, bucketOfNs } from './aggregates.ts';
 
 const EVENT_TYPES: Record<string, string> = {
   seq: 'bigint',
@@ -122,7 +123,26 @@ export class PostgresStore extends SqlStore {
       WHERE r.sensor_id = events.sensor_id AND r.seq = CASE WHEN jsonb_typeof(events.data -> CAST(${ref} AS text)) = 'number' THEN (events.data ->> CAST(${ref} AS text))::bigint END))`;
   }
 
-  async ingest(sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<IngestResult> {
+  /** The last ingest of each sensor in this process: a sensor's batches are stored in the order
+   * they arrive (a compact event's process record is in an earlier batch; the advisory lock alone
+   * would let a later batch go first). */
+  private readonly sensorChains = new Map<string, Promise<unknown>>();
+
+  ingest(sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<IngestResult> {
+    const prev = this.sensorChains.get(sensorId) ?? Promise.resolve();
+    const run = prev.then(
+      () => this.ingestOne(sensorId, hostname, records),
+      () => this.ingestOne(sensorId, hostname, records),
+    );
+    const tail = run.catch(() => undefined);
+    this.sensorChains.set(sensorId, tail);
+    void tail.then(() => {
+      if (this.sensorChains.get(sensorId) === tail) this.sensorChains.delete(sensorId);
+    });
+    return run;
+  }
+
+  private async ingestOne(sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<IngestResult> {
     const c = await this.connect();
     try {
       await c.query('BEGIN');
@@ -190,7 +210,12 @@ export class PostgresStore extends SqlStore {
   private async insertRows(c: pg.PoolClient, sensorId: string, hostname: string | null, records: IngestRecord[]): Promise<number> {
     const evs: EventRow[] = [];
     const als: AlertRow[] = [];
+    let nAgg = 0;
     for (const r of records) {
+      if (r.kind === 'g') {
+        nAgg++; // insight aggregates: merged below
+        continue;
+      }
       let json = r.json ?? JSON.stringify(r.data);
       if (json.includes('\\u0000')) json = json.replace(/\\u0000/g, ''); // jsonb rejects NUL
       if (r.kind === 'e') evs.push(eventRow(sensorId, hostname, r.seq, r.data, json));
@@ -235,6 +260,17 @@ export class PostgresStore extends SqlStore {
         const r = await c.query(`INSERT INTO alerts (${cols.join(', ')}) SELECT * FROM unnest(${sel}) ON CONFLICT DO NOTHING`, arrays);
         nAl = r.rowCount ?? 0;
       }
+      // every fresh record by the seq ranges: an event the row-wise insert skipped as already in
+      // events was written other than through ingest, so not yet aggregated: it counts now, once
+      const aggs = aggDelta(records, hostname);
+      if (aggs.length) {
+        // insight aggregates (of the fresh aggregate items and events), merged per key, in key order
+        const arrays = AGG_COLUMNS.map((_, i) => aggs.map((x) => pgValue(aggValues(x)[i])));
+        const types = AGG_COLUMNS.map((k) =>
+          k === 'port' ? 'integer' : ['bucket', 'n', 'denied', 's1', 's2', 'first_ns', 'last_ns'].includes(k) ? 'bigint' : 'text',
+        );
+        await c.query(aggUpsertSql(`unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS x(${AGG_COLUMNS.join(', ')})`), arrays);
+      }
       const now = Date.now();
       await c.query(
         `INSERT INTO sensors (id, hostname, connected, first_seen, last_seen, events_received, alerts_received)
@@ -244,7 +280,7 @@ export class PostgresStore extends SqlStore {
         [sensorId, hostname, now, nEv, nAl],
       );
     }
-    return nEv + nAl;
+    return nEv + nAl + nAgg;
   }
 
   async sizeBytes(): Promise<number> {
@@ -258,6 +294,7 @@ export class PostgresStore extends SqlStore {
     if (p.maxAgeMs !== undefined) {
       const cutoff = BigInt(Date.now() - p.maxAgeMs) * 1_000_000n;
       events += await this.exec(`DELETE FROM events WHERE time_ns < $1`, [cutoff]);
+      await this.exec(AGG_DELETE_BEFORE, [bucketOfNs(cutoff)]);
       alerts += await this.exec(`DELETE FROM alerts WHERE time_ns < $1`, [cutoff]);
     }
     if (p.maxBytes !== undefined && (await this.sizeBytes()) > p.maxBytes) {
@@ -268,6 +305,7 @@ export class PostgresStore extends SqlStore {
         const cut = (await this.all(`SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ${off - 1}`))[0]?.time_ns;
         if (cut !== undefined) {
           events += await this.exec(`DELETE FROM events WHERE time_ns <= $1`, [cut]);
+          await this.exec(AGG_DELETE_UPTO, [bucketOfNs(BigInt(String(cut)))]);
           alerts += await this.exec(`DELETE FROM alerts WHERE time_ns <= $1`, [cut]);
         }
       }

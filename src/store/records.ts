@@ -6,7 +6,7 @@
 // are kept: while they can still be referenced. The uplink re-sends a record still in use once it is
 // RECORD_RESEND_MS old (in event time), so every stored event references a record at most that much
 // older than itself; retention deletes records older than the oldest event left minus twice that.
-import { RECORD_RESEND_MS, expandEventJson, expandEventObject, recordRefs, topLevelMembers } from '../wire/compact.ts';
+import { RECORD_RESEND_MS, deriveRecordObject, deriveRecordText, expandEventJson, expandEventObject, recordRefs, topLevelMembers } from '../wire/compact.ts';
 import type { IngestRecord } from './types.ts';
 
 /** Records older than the oldest stored event minus this are deleted by retention. */
@@ -90,8 +90,9 @@ export async function prepareBatch(sensor: string, recs: IngestRecord[], cache: 
       const v = d.v !== null && typeof d.v === 'object' && !Array.isArray(d.v) ? (d.v as Record<string, unknown>) : {};
       const vText = (r.json !== undefined ? topLevelMembers(r.json)?.find(([k]) => k === 'v')?.[1] : undefined) ?? JSON.stringify(v);
       const t = typeof d.t === 'string' && /^\d{1,19}$/.test(d.t) ? BigInt(d.t) : 0n;
+      // stored as sent (a process record's cmdline may be derived: null); cached whole
       records.push({ sensor_id: sensor, seq: r.seq, rkey: typeof d.k === 'string' ? d.k : '', time_ns: t, data: vText });
-      cache.set(sensor, r.seq, { obj: v, json: vText });
+      cache.set(sensor, r.seq, { obj: deriveRecordObject(v), json: deriveRecordText(vText) });
     } else if (r.kind === 'c') hasCompact = true;
   }
   let unknown = 0;
@@ -108,7 +109,8 @@ export async function prepareBatch(sensor: string, recs: IngestRecord[], cache: 
     if (need.size) {
       cache.misses += need.size;
       const got = await load(sensor, [...need]);
-      for (const [seq, json] of got) cache.set(sensor, seq, { obj: JSON.parse(json) as Record<string, unknown>, json });
+      for (const [seq, json] of got)
+        cache.set(sensor, seq, { obj: deriveRecordObject(JSON.parse(json) as Record<string, unknown>), json: deriveRecordText(json) });
     }
   }
   for (const r of recs) {
@@ -153,7 +155,12 @@ export async function expandPage(
   let unknown = 0;
   const out = items.map((it, i) => {
     if (refs[i]!.length === 0) return it.data;
-    const r = expandEventJson(it.data, (id) => cache.get(it.sensor, id)?.json ?? loaded.get(it.sensor)?.get(id));
+    const r = expandEventJson(it.data, (id) => {
+      const c = cache.get(it.sensor, id)?.json;
+      if (c !== undefined) return c;
+      const l = loaded.get(it.sensor)?.get(id);
+      return l === undefined ? undefined : deriveRecordText(l);
+    });
     unknown += r.missing;
     return r.json;
   });

@@ -26,7 +26,8 @@ import type {
   WorkloadInsights,
   WorkloadSummary,
 } from './types.ts';
-import { ROLLUP_REBUILD, rollupListSql } from './rollup.ts';
+import { ROLLUP_REBUILD } from './rollup.ts';
+import { aggBackfillSql, aggInsightSql } from './aggregates.ts';
 import { RecordCache, expandPage, type RecordLoader } from './records.ts';
 import { isSharedKey } from '../wire/compact.ts';
 
@@ -243,7 +244,11 @@ export abstract class SqlStore implements Store {
         }
       } else {
         const path = field.split('.');
-        if (isSharedKey(path[0]!) && path.length > 1) expr = this.recordField(path, p);
+        if (field === 'proc.cmdline') {
+          // a process record may hold cmdline derived (null): name, or name and args (src/wire/compact.ts)
+          const [c, n, a] = [this.recordField(path, p), this.recordField(['proc', 'name'], p), this.recordField(['proc', 'args'], p)];
+          expr = `COALESCE(${c}, CASE WHEN ${a} = '' THEN ${n} ELSE ${n} || ' ' || ${a} END)`;
+        } else if (isSharedKey(path[0]!) && path.length > 1) expr = this.recordField(path, p);
         else if (path.length === 3 && path[0] === 'evt' && path[1] === 'rawarg') {
           // a compact event writes rawarg as its difference from arg ({"$d":{...}}, src/wire/compact.ts)
           const x = path[2]!;
@@ -344,8 +349,8 @@ export abstract class SqlStore implements Store {
   private static readonly SEP = `'\u001f'`;
 
   async listWorkloads(q: TimeRange): Promise<WorkloadSummary[]> {
-    // without a time range the rollup kept at ingest answers (src/store/rollup.ts)
-    if (q.since === undefined && q.until === undefined) return (await this.all(rollupListSql(SqlStore.SEP))).map((r) => this.summary(r));
+    // without a time range the insight aggregates kept at ingest answer (src/store/aggregates.ts)
+    if (q.since === undefined && q.until === undefined) return (await this.all(aggInsightSql(SqlStore.SEP).list)).map((r) => this.summary(r));
     const p = new Params();
     const where: string[] = [];
     this.timeWhere(q, p, where);
@@ -365,6 +370,12 @@ export abstract class SqlStore implements Store {
    * were written other than through ingest). */
   async rebuildRollup(): Promise<void> {
     for (const stmt of ROLLUP_REBUILD) await this.exec(stmt);
+  }
+
+  /** Rebuilds the insight aggregates from the stored events (after rows were written other than
+   * through ingest); aggregates of events never stored raw are lost. */
+  async rebuildAggregates(): Promise<void> {
+    for (const stmt of aggBackfillSql(this.kind === 'duckdb' ? '//' : '/')) await this.exec(stmt);
   }
 
   private summary(r: Row): WorkloadSummary {
@@ -389,9 +400,13 @@ export abstract class SqlStore implements Store {
     const W = where.join(' AND ');
     const SEP = SqlStore.SEP;
     const pol = `string_agg(DISTINCT CASE WHEN denied OR policy_action IS NOT NULL THEN policy_name END, ${SEP})`;
+    // without a time range the insight aggregates answer (src/store/aggregates.ts; $1 is the id),
+    // with one the stored events are scanned; rules always come from the alerts
+    const A = q.since === undefined && q.until === undefined ? aggInsightSql(SEP) : null;
     const [sum, net, files, procs, caps, pols, rules] = await Promise.all([
       this.all(
-        `SELECT workload_id, min(workload_kind) AS kind, min(workload_name) AS name, min(k8s_ns) AS ns,
+        A?.sum ??
+          `SELECT workload_id, min(workload_kind) AS kind, min(workload_name) AS name, min(k8s_ns) AS ns,
                 string_agg(DISTINCT hostname, ${SEP}) AS hosts, count(DISTINCT container_id) AS containers,
                 count(*) AS events, count(*) FILTER (WHERE denied) AS denied,
                 CAST(min(time_ns) AS VARCHAR) AS first_ns, CAST(max(time_ns) AS VARCHAR) AS last_ns
@@ -399,7 +414,8 @@ export abstract class SqlStore implements Store {
         p.values,
       ),
       this.all(
-        `SELECT net_dir, peer_addr, peer_port, l4proto, count(*) FILTER (WHERE NOT denied) AS allowed,
+        A?.net ??
+          `SELECT net_dir, peer_addr, peer_port, l4proto, count(*) FILTER (WHERE NOT denied) AS allowed,
                 count(*) FILTER (WHERE denied) AS denied, CAST(min(time_ns) AS VARCHAR) AS first_ns,
                 CAST(max(time_ns) AS VARCHAR) AS last_ns, ${pol} AS policies
          FROM events WHERE ${W} AND net_dir IS NOT NULL
@@ -407,27 +423,31 @@ export abstract class SqlStore implements Store {
         p.values,
       ),
       this.all(
-        `SELECT file_path, file_op, count(*) AS n, count(*) FILTER (WHERE denied) AS denied,
+        A?.files ??
+          `SELECT file_path, file_op, count(*) AS n, count(*) FILTER (WHERE denied) AS denied,
                 CAST(max(time_ns) AS VARCHAR) AS last_ns, ${pol} AS policies
          FROM events WHERE ${W} AND file_op IS NOT NULL
          GROUP BY file_path, file_op ORDER BY max(time_ns) DESC LIMIT 20000`,
         p.values,
       ),
       this.all(
-        `SELECT proc_exepath, proc_pexepath, count(*) AS n, count(*) FILTER (WHERE denied) AS denied,
+        A?.procs ??
+          `SELECT proc_exepath, proc_pexepath, count(*) AS n, count(*) FILTER (WHERE denied) AS denied,
                 CAST(max(time_ns) AS VARCHAR) AS last_ns, ${pol} AS policies
          FROM events WHERE ${W} AND evt_type IN ('execve', 'execveat')
          GROUP BY proc_exepath, proc_pexepath ORDER BY max(time_ns) DESC LIMIT 2000`,
         p.values,
       ),
       this.all(
-        `SELECT cap_name, sum(cap_granted) AS granted, sum(cap_denied) AS denied, count(*) AS n,
+        A?.caps ??
+          `SELECT cap_name, sum(cap_granted) AS granted, sum(cap_denied) AS denied, count(*) AS n,
                 CAST(max(time_ns) AS VARCHAR) AS last_ns
          FROM events WHERE ${W} AND cap_name IS NOT NULL GROUP BY cap_name ORDER BY cap_name`,
         p.values,
       ),
       this.all(
-        `SELECT policy_name, policy_action, policy_rule, count(*) AS n, CAST(max(time_ns) AS VARCHAR) AS last_ns
+        A?.pols ??
+          `SELECT policy_name, policy_action, policy_rule, count(*) AS n, CAST(max(time_ns) AS VARCHAR) AS last_ns
          FROM events WHERE ${W} AND policy_name IS NOT NULL
          GROUP BY policy_name, policy_action, policy_rule ORDER BY policy_name, policy_action, policy_rule`,
         p.values,

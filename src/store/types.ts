@@ -8,7 +8,7 @@ export type { CapEntry, FileEntry, NetEntry, PolicyEntry, ProcEntry, RuleEntry, 
 
 export interface IngestRecord {
   seq: number; // per-sensor spool sequence, unique and increasing
-  kind: 'e' | 'a' | 'c' | 'r'; // event, alert, compact event, process record (src/wire/compact.ts)
+  kind: 'e' | 'a' | 'c' | 'r' | 'g'; // event, alert, compact event, process record (src/wire/compact.ts), insight aggregates ({rows: AggRow[]}, src/insights/aggregate.ts)
   data: Record<string, unknown>;
   json?: string; // data already serialised (saves a stringify)
 }

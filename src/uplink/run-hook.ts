@@ -1,7 +1,9 @@
 // Joins the uplink to `vigil run` (the run hook made by createUplinkHook()): with --server (first
 // start, with --enroll TOKEN) or an already enrolled --data dir, every alert and the events that
-// --ship selects (default all; src/uplink/ship.ts) are pushed to the backend through the bounded on-disk spool (redacted first; capture never waits
-// on the network), and the sensor's kernel and user-space drop counters travel with it. The
+// --ship selects (default all; src/uplink/ship.ts) are pushed to the backend through the bounded
+// on-disk spool (redacted first; capture never waits on the network); the events not shipped raw
+// are counted per insight key and flushed as aggregate items every --agg-interval
+// (src/uplink/aggregate.ts); the sensor's kernel and user-space drop counters travel with them. The
 // sensor opens no network port: the WebSocket is outbound only. This module stays light (options
 // only at module load, so `vigil run --help` does not load ws or node-forge): the uplink
 // (src/uplink/uplink.ts) is imported in start(), and only when the sensor reports somewhere.
@@ -11,7 +13,14 @@ import { existsSync } from 'node:fs';
 import type { SensorUplink } from './uplink.ts';
 import type { RunHook } from '../runtime/index.ts';
 import { VigilError } from '../common/errors.ts';
-import { parseShip } from './ship.ts';
+import { DEFAULT_AGG_INTERVAL_MS, DEFAULT_AGG_MAX_KEYS, parseShip, shipsAll } from './ship.ts';
+import type { UplinkAggregator } from './aggregate.ts';
+
+function nonNegInt(flag: string, v: string, min = 0): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v)))
+    throw new VigilError('VIGIL_E_USAGE', `${flag}: expected an integer >= ${min}, got ${JSON.stringify(v)}`, { exitCode: 2 });
+  return Number(v);
+}
 
 export const DEFAULT_SENSOR_DIR = '/var/lib/vigil/sensor';
 
@@ -23,6 +32,10 @@ export interface UplinkRunOptions {
   spoolMaxBytes?: number;
   /** which raw events to ship (alerts always): 'all' (default) or a list, see src/uplink/ship.ts */
   ship?: string;
+  /** flush interval of the insight aggregates of the events not shipped raw (ms; 0: no aggregation) */
+  aggInterval?: number;
+  /** bound of the aggregate key table (a full table is flushed early) */
+  aggMaxKeys?: number;
 }
 
 function uplinkOptions(raw: Readonly<Record<string, unknown>>): UplinkRunOptions {
@@ -32,6 +45,8 @@ function uplinkOptions(raw: Readonly<Record<string, unknown>>): UplinkRunOptions
   if (typeof raw.enroll === 'string') o.enroll = raw.enroll;
   if (typeof raw.spoolMaxBytes === 'number') o.spoolMaxBytes = raw.spoolMaxBytes;
   if (typeof raw.ship === 'string') o.ship = raw.ship;
+  if (typeof raw.aggInterval === 'number') o.aggInterval = raw.aggInterval;
+  if (typeof raw.aggMaxKeys === 'number') o.aggMaxKeys = raw.aggMaxKeys;
   return o;
 }
 
@@ -39,6 +54,7 @@ function uplinkOptions(raw: Readonly<Record<string, unknown>>): UplinkRunOptions
 export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplink: SensorUplink | undefined } {
   let uplink: SensorUplink | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let aggregator: UplinkAggregator | undefined;
   return {
     name: 'uplink',
     get uplink() {
@@ -60,6 +76,16 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
           '--ship <events>',
           'raw events sent to the backend besides alerts: all, or a list of exec, policy, process, file, net, priv (none: alerts only)',
           'all',
+        )
+        .option(
+          '--agg-interval <ms>',
+          `events not shipped raw are counted per (workload, operation, resource) and sent every <ms> (0: not at all; default ${DEFAULT_AGG_INTERVAL_MS})`,
+          (v: string) => nonNegInt('--agg-interval', v),
+        )
+        .option(
+          '--agg-max-keys <n>',
+          `bound of the aggregate table between flushes, a full table is sent early (default ${DEFAULT_AGG_MAX_KEYS})`,
+          (v: string) => nonNegInt('--agg-max-keys', v, 16),
         );
     },
     parseOptions: uplinkOptions,
@@ -73,13 +99,22 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
         throw new VigilError('VIGIL_E_CONFIG', `sensor in ${dir} is not enrolled: pass --enroll TOKEN (vigil server token create) with --server`, {
           exitCode: 2,
         });
-      const { SensorUplink } = await import('./uplink.ts');
+      const [{ SensorUplink }, { UplinkAggregator }] = await Promise.all([import('./uplink.ts'), import('./aggregate.ts')]);
       const up = new SensorUplink({ dir, server: opts.server, token: opts.enroll, caFile: opts.ca, spoolMaxBytes: opts.spoolMaxBytes });
       await up.start();
       uplink = up;
       const sensor = ctx.sensor;
+      // events not shipped raw feed the insight aggregates (with --ship all there are none)
+      const aggMs = opts.aggInterval ?? DEFAULT_AGG_INTERVAL_MS;
+      const agg =
+        aggMs > 0 && !shipsAll(opts.ship ?? 'all')
+          ? new UplinkAggregator(up, up.hostname, { intervalMs: aggMs, maxKeys: opts.aggMaxKeys ?? DEFAULT_AGG_MAX_KEYS })
+          : undefined;
+      aggregator = agg;
       ctx.bus.subscribe('event', (ev) => {
-        if (ship(ev) && !up.push(ev)) sensor.countDrop();
+        if (ship(ev)) {
+          if (!up.push(ev)) sensor.countDrop();
+        } else agg?.add(ev);
       });
       ctx.bus.subscribe('alert', (m) => up.pushAlertLine(m.json(), m.alert));
       timer = setInterval(() => {
@@ -87,11 +122,13 @@ export function createUplinkHook(): RunHook<UplinkRunOptions> & { readonly uplin
         up.setDrops({ kernel: s.kernel.ringbufDrops, user: s.userspace.dropped });
       }, 1000);
       timer.unref();
-      ctx.control?.register('uplink.status', () => up.counters());
+      ctx.control?.register('uplink.status', () => (agg ? { ...up.counters(), aggregates: agg.counters() } : up.counters()));
     },
     async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      aggregator?.stop(); // the last aggregates go into the spool before the drain
+      aggregator = undefined;
       if (!uplink) return;
       await uplink.drain(3000).catch(() => {});
       await uplink.close();

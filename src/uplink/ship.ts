@@ -9,6 +9,15 @@ import { VigilError } from '../common/errors.ts';
 export type ShipFilter = (ev: VigilEvent) => boolean;
 export const SHIP_TOKENS = ['all', 'none', 'exec', 'policy', 'process', 'file', 'net', 'priv'] as const;
 export const SHIP_DEFAULT_UP = 'exec,policy';
+/** Events not shipped raw are aggregated for insights and flushed this often (src/uplink/aggregate.ts). */
+export const DEFAULT_AGG_INTERVAL_MS = 5000;
+/** Keys the aggregate table holds between flushes (a full table is flushed early). */
+export const DEFAULT_AGG_MAX_KEYS = 8192;
+
+/** Whether a --ship value ships every event (then nothing is left for the insight aggregates). */
+export function shipsAll(spec: string): boolean {
+  return spec.split(',').some((t) => t.trim() === 'all');
+}
 
 /** The predicate of a --ship value; VIGIL_E_USAGE naming the bad token and the accepted ones. */
 export function parseShip(spec: string): ShipFilter {

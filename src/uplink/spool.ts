@@ -205,7 +205,7 @@ export class Spool {
     const rec = Buffer.allocUnsafe(size);
     rec.writeUInt32LE(body.length, 0);
     rec.writeDoubleLE(seq, 8);
-    rec.writeUInt8(kind.charCodeAt(0), 16);
+    rec.writeUInt8(kind.charCodeAt(0), 16); // 'e', 'a', 'c', 'r' or 'g'
     body.copy(rec, RECORD_HEADER);
     rec.writeUInt32LE(crc32(rec.subarray(8)), 4);
     this.pending.push({ seg: active, buf: rec });

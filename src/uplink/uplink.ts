@@ -24,15 +24,18 @@ import {
   encodeHello,
   encodeItem,
   encodeStats,
+  MAX_AGGREGATE_ROWS,
   parseServerFrame,
   type Drops,
+  type Kind,
   type ServerFrame,
 } from '../wire/protocol.ts';
 import { Spool } from './spool.ts';
-import { RECORD_RESEND_MS, capsRecordJson, compactEventJson } from '../wire/compact.ts';
+import { RECORD_RESEND_MS, capsRecordJson, compactEventJson, procRecordJson } from '../wire/compact.ts';
 
 /** Process records remembered by content (see push). */
 const CONTENT_REFS = 4096;
+import type { AggRow } from '../insights/aggregate.ts';
 
 export interface SensorUplinkOptions {
   /** SENSOR_DIR: credentials and spool live here. */
@@ -173,7 +176,7 @@ export class SensorUplink extends EventEmitter {
         if (hit !== undefined && now - hit.at < RECORD_RESEND_MS) return hit.seq;
         // a new object with the content of a record already sent (a view rebuilt unchanged, or a
         // caller that does not share objects) reuses that record
-        const text = this.stringify(obj);
+        const text = key === 'proc' ? procRecordJson(this.stringify(obj)) : this.stringify(obj);
         const ck = `${key}\u0000${text}`;
         const same = this.byContent.get(ck);
         if (same !== undefined && now - same.at < RECORD_RESEND_MS) {
@@ -250,11 +253,29 @@ export class SensorUplink extends EventEmitter {
     return this.spoolJson('e', mayHoldBigInt(json) ? stringifyJson(redactValue(parseExact(json))) : stringifyRedacted(event));
   }
 
-  private append(kind: 'e' | 'a', doc: object): boolean {
+  /** The hostname the server is told in hello (it names host workloads: src/insights/workload.ts). */
+  get hostname(): string | null {
+    return (this.o.hostname ?? os.hostname()).slice(0, 255) || null;
+  }
+
+  /**
+   * Queues insight aggregate rows (src/insights/aggregate.ts) as items of kind 'g', at most
+   * MAX_AGGREGATE_ROWS rows each; redacted like events. Returns how many rows the spool refused.
+   */
+  pushAggregates(rows: readonly AggRow[]): number {
+    let refused = 0;
+    for (let i = 0; i < rows.length; i += MAX_AGGREGATE_ROWS) {
+      const part = rows.slice(i, i + MAX_AGGREGATE_ROWS);
+      if (!this.append('g', { rows: part })) refused += part.length;
+    }
+    return refused;
+  }
+
+  private append(kind: Kind, doc: object): boolean {
     return this.spoolJson(kind, this.o.redact === false ? JSON.stringify(doc) : stringifyRedacted(doc));
   }
 
-  private spoolJson(kind: 'e' | 'a' | 'c', json: string): boolean {
+  private spoolJson(kind: Kind, json: string): boolean {
     if (this.closed) return false;
     const seq = this.spool.append(kind, json);
     this.c.pushed++;

@@ -118,6 +118,59 @@ function expandEvtObject(evt: unknown): unknown {
   return { ...evt, rawarg: raw };
 }
 
+/** `proc.cmdline` as the enricher builds it from the process's name and args. */
+export function deriveCmdline(name: string, args: string): string {
+  return args ? `${name} ${args}` : name;
+}
+
+function memberString(m: [string, string][], k: string): string | undefined {
+  const t = m.find(([x]) => x === k)?.[1];
+  if (t === undefined || t.charCodeAt(0) !== 0x22) return undefined;
+  try {
+    return JSON.parse(t) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The record text of a process object (its JSON text, redacted as it is sent) with `cmdline` written
+ * as null where it is exactly `name args` of the record's own name and args (it repeats args:
+ * a quarter of a process record); deriveRecordText puts it back. Unchanged otherwise.
+ */
+export function procRecordJson(text: string): string {
+  const m = topLevelMembers(text);
+  if (!m) return text;
+  const i = m.findIndex(([k]) => k === 'cmdline');
+  if (i < 0) return text;
+  const name = memberString(m, 'name');
+  const args = memberString(m, 'args');
+  const cmd = memberString(m, 'cmdline');
+  if (name === undefined || args === undefined || cmd === undefined || deriveCmdline(name, args) !== cmd) return text;
+  m[i] = ['cmdline', 'null'];
+  return `{${m.map(([k, v]) => `"${k}":${v}`).join(',')}}`;
+}
+
+/** A record text with a derived `cmdline` (null, see procRecordJson) put back; unchanged otherwise. */
+export function deriveRecordText(text: string): string {
+  if (text.indexOf('"cmdline"') < 0) return text;
+  const m = topLevelMembers(text);
+  if (!m) return text;
+  const i = m.findIndex(([k, v]) => k === 'cmdline' && v === 'null');
+  if (i < 0) return text;
+  const name = memberString(m, 'name');
+  const args = memberString(m, 'args');
+  if (name === undefined || args === undefined) return text;
+  m[i] = ['cmdline', JSON.stringify(deriveCmdline(name, args))];
+  return `{${m.map(([k, v]) => `"${k}":${v}`).join(',')}}`;
+}
+
+/** The same on a parsed record (in place). */
+export function deriveRecordObject(o: Record<string, unknown>): Record<string, unknown> {
+  if (o.cmdline === null && typeof o.name === 'string' && typeof o.args === 'string') o.cmdline = deriveCmdline(o.name, o.args);
+  return o;
+}
+
 interface ThreadWithCaps {
   tid: number;
   cap_effective: string;

@@ -28,9 +28,9 @@ export const CloseCode = {
   INTERNAL: 4500, // storage failed; the sensor retries (nothing was acked)
 } as const;
 
-/** Item kinds: e = event (full), a = alert, c = compact event, r = process record (src/wire/compact.ts). */
-export type Kind = 'e' | 'a' | 'c' | 'r';
-const KINDS = new Set<unknown>(['e', 'a', 'c', 'r']);
+/** Item kinds: e = event (full), a = alert, c = compact event, r = process record (src/wire/compact.ts), g = insight aggregates (see aggregateItemError). */
+export type Kind = 'e' | 'a' | 'c' | 'r' | 'g';
+const KINDS = new Set<unknown>(['e', 'a', 'c', 'r', 'g']);
 /** One spooled record on the wire: [seq, kind, document]. */
 export type WireItem = [number, Kind, Record<string, unknown>];
 
@@ -135,8 +135,12 @@ export function parseClientFrame(text: string, maxBatchItems: number): ClientFra
         if (!Array.isArray(it) || it.length !== 3) throw new ProtocolError(CloseCode.MALFORMED, `item ${i} must be [seq, kind, document]`);
         const [seq, kind, doc] = it as [unknown, unknown, unknown];
         if (!isCount(seq) || seq <= prev) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: seq must increase`);
-        if (!KINDS.has(kind)) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: kind must be "e", "a", "c" or "r"`);
+        if (!KINDS.has(kind)) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: kind must be "e", "a", "c", "r" or "g"`);
         if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: document must be an object`);
+        if (kind === 'g') {
+          const err = aggregateItemError(doc as Record<string, unknown>);
+          if (err) throw new ProtocolError(CloseCode.MALFORMED, `item ${i} (seq ${seq}): ${err}`);
+        }
         prev = seq;
       }
       if ((items[0] as WireItem)[0] !== f.first || prev !== f.last) throw new ProtocolError(CloseCode.MALFORMED, 'batch first/last do not match its items');
@@ -147,6 +151,46 @@ export function parseClientFrame(text: string, maxBatchItems: number): ClientFra
     default:
       throw new ProtocolError(CloseCode.MALFORMED, `unknown frame type ${JSON.stringify(f.type)}`);
   }
+}
+
+/** Rows per aggregate item at most (the sensor splits a larger flush into several items). */
+export const MAX_AGGREGATE_ROWS = 1000;
+/** The ops of aggregate rows and the row length (mirrors of src/insights/aggregate.ts, checked by a test). */
+export const AGGREGATE_OPS: readonly string[] = ['evt', 'net', 'file', 'exec', 'cap', 'policy'];
+export const AGGREGATE_ROW_LEN = 16;
+const AGG_OP_NAMES = new Set(AGGREGATE_OPS);
+const NS_TEXT = /^(0|[1-9]\d{0,18})$/;
+
+/**
+ * The document of an aggregate item (kind 'g'): `{"rows": [row, ...]}`, 1..MAX_AGGREGATE_ROWS rows,
+ * each `[workload_id, bucket, op, a, b, c, d, e, port, pol, n, denied, s1, s2, first_ns, last_ns]`
+ * (src/insights/aggregate.ts, AggRow): strings or null for the resource fields, counts as
+ * non-negative safe integers (n >= 1, denied <= n), port null or 0..65535, first/last ns as decimal
+ * strings with first <= last. Returns what is wrong (row and field), or null when valid.
+ */
+export function aggregateItemError(doc: Record<string, unknown>): string | null {
+  const rows = doc.rows;
+  if (!Array.isArray(rows) || rows.length === 0 || rows.length > MAX_AGGREGATE_ROWS)
+    return `aggregate document needs "rows": an array of 1..${MAX_AGGREGATE_ROWS} rows`;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as unknown[];
+    const at = `aggregate row ${i}`;
+    if (!Array.isArray(r) || r.length !== AGGREGATE_ROW_LEN) return `${at}: expected an array of ${AGGREGATE_ROW_LEN} fields`;
+    if (typeof r[0] !== 'string' || r[0] === '') return `${at} field 0 (workload_id): expected a non-empty string`;
+    if (!isCount(r[1])) return `${at} field 1 (bucket): expected a non-negative integer`;
+    if (typeof r[2] !== 'string' || !AGG_OP_NAMES.has(r[2])) return `${at} field 2 (op): expected one of ${[...AGG_OP_NAMES].join(', ')}`;
+    for (const k of [3, 4, 5, 6, 7, 9]) if (r[k] !== null && typeof r[k] !== 'string') return `${at} field ${k}: expected a string or null`;
+    if (r[8] !== null && !(isCount(r[8]) && r[8] <= 65535)) return `${at} field 8 (port): expected null or an integer in 0..65535`;
+    if (!isCount(r[10]) || r[10] < 1) return `${at} field 10 (n): expected a positive integer`;
+    if (!isCount(r[11]) || r[11] > r[10]) return `${at} field 11 (denied): expected an integer in 0..n`;
+    if (!Number.isSafeInteger(r[12]) || !Number.isSafeInteger(r[13])) return `${at} fields 12, 13 (sums): expected integers`;
+    if (typeof r[14] !== 'string' || !NS_TEXT.test(r[14])) return `${at} field 14 (first_ns): expected a decimal string`;
+    if (typeof r[15] !== 'string' || !NS_TEXT.test(r[15])) return `${at} field 15 (last_ns): expected a decimal string`;
+    const f = r[14],
+      l = r[15];
+    if (f.length > l.length || (f.length === l.length && f > l)) return `${at}: first_ns is after last_ns`;
+  }
+  return null;
 }
 
 // ---- encoders (one per frame; the batch encoder takes items already serialised, the hot path) ----

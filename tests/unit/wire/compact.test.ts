@@ -4,7 +4,18 @@
 // never replaced by another; member scanning accepts PostgreSQL's jsonb spacing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SHARED_KEYS, capsRecordJson, compactEventJson, expandEventJson, expandEventObject, recordRefs, topLevelMembers } from '../../../src/wire/compact.ts';
+import {
+  SHARED_KEYS,
+  capsRecordJson,
+  compactEventJson,
+  deriveRecordObject,
+  deriveRecordText,
+  procRecordJson,
+  expandEventJson,
+  expandEventObject,
+  recordRefs,
+  topLevelMembers,
+} from '../../../src/wire/compact.ts';
 import { hostFreeCore, recorded } from '../../helpers/frames.ts';
 
 /** A writer's record table: object identity -> id, id -> JSON text. */
@@ -173,4 +184,31 @@ test('top-level members: jsonb spacing, nesting, strings holding braces; malform
   assert.equal(topLevelMembers('[1]'), null);
   assert.equal(topLevelMembers('{"a":1} x'), null);
   assert.deepEqual(recordRefs('{"evt": {"proc": 3}, "proc": 812, "user": {"uid": 0}}'), [{ key: 'proc', id: 812 }]);
+});
+
+test('a process record writes cmdline as null where name and args give it, and reads it back exactly', () => {
+  const core = hostFreeCore();
+  core.decoder.push(recorded().bytes);
+  let derived = 0;
+  const seen = new Set<object>();
+  for (const ev of core.events) {
+    if (seen.has(ev.proc)) continue;
+    seen.add(ev.proc);
+    const full = JSON.stringify(ev.proc);
+    const rec = procRecordJson(full);
+    if (rec !== full) {
+      derived++;
+      assert.equal((JSON.parse(rec) as { cmdline: unknown }).cmdline, null);
+      assert.ok(rec.length < full.length);
+    }
+    assert.equal(deriveRecordText(rec), full);
+    assert.equal(JSON.stringify(deriveRecordObject(JSON.parse(rec))), full);
+  }
+  assert.ok(derived >= 5 && derived === seen.size, `derived ${derived} of ${seen.size}`);
+  // not derivable: kept as it is; no args: the name alone; jsonb spacing on read
+  const odd = JSON.stringify({ name: 'sh', args: '-c x', cmdline: 'bash -c x' });
+  assert.equal(procRecordJson(odd), odd);
+  const bare = JSON.stringify({ pid: 1, name: 'init', args: '', cmdline: 'init', cwd: '/' });
+  assert.equal(procRecordJson(bare), '{"pid":1,"name":"init","args":"","cmdline":null,"cwd":"/"}');
+  assert.equal(deriveRecordText('{"pid": 1, "name": "a\\"b", "args": "x y", "cmdline": null}'), '{"pid":1,"name":"a\\"b","args":"x y","cmdline":"a\\"b x y"}');
 });
