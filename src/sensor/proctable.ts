@@ -364,14 +364,18 @@ export class ProcTable {
     if (p) p.exitedAt = Date.now();
   }
 
-  /** Drops processes that exited more than the grace period ago. */
+  /**
+   * Drops processes that exited more than the grace period ago; those still in their grace period
+   * release their cached field objects (a late event builds them again).
+   */
   sweep(now = Date.now()): number {
     let n = 0;
     for (const [pid, p] of this.procs) {
-      if (p.exitedAt !== undefined && now - p.exitedAt > this.graceMs) {
+      if (p.exitedAt === undefined) continue;
+      if (now - p.exitedAt > this.graceMs) {
         this.procs.delete(pid);
         n++;
-      }
+      } else if (p.view !== undefined) p.view = undefined;
     }
     this.retention.expired += n;
     this.stats.size = this.procs.size;

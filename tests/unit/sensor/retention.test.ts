@@ -72,6 +72,9 @@ test('a recycled parent pid is never shown as the parent: the ancestry ends ther
 
   // bash exits and leaves the table after its grace period; worker lives on (reparented to 1)
   build(exit(200, 1, 'bash', 3n * S));
+  assert.notEqual(procs.get(200)!.view, undefined);
+  assert.equal(procs.sweep(Date.now()), 0, 'in its grace period');
+  assert.equal(procs.get(200)!.view, undefined, 'its cached field objects released');
   assert.equal(procs.sweep(Date.now() + 1001), 1);
   assert.equal(procs.get(200), undefined);
   assert.equal(procs.retention.expired, 1);
