@@ -9,7 +9,8 @@
 // counters from `vigil status`, events and drops; writes bench/results/sensor-rss.{md,json}.
 //
 // Usage (root): node --import tsx bench/sensor-rss.ts [--procs N] [--containers K] [--settle S]
-//               [--quick] [--out DIR] [--heap-snapshot [--snapshot-at S]]   (the last writes a
+//               [--quick] [--out DIR] [--vigil BIN] [--heap-snapshot [--snapshot-at S]]
+//               (--vigil: another checkout's bin/vigil, for a before/after run; --heap-snapshot writes a
 //               .heapsnapshot of the sensor S seconds into the churn (default 30) into the output
 //               directory, for a heap profile)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -35,7 +36,8 @@ const outDir = path.resolve(opt('--out') ?? path.join(repo, 'bench', 'results'))
 const outBase = quick ? 'sensor-rss-quick' : 'sensor-rss';
 const heapSnapshot = flag('--heap-snapshot');
 const buildDir = path.join(repo, 'build', 'bench');
-const vigilBin = path.join(repo, 'bin', 'vigil');
+// another checkout's bin/vigil (e.g. a baseline commit, for a before/after run)
+const vigilBin = path.resolve(opt('--vigil') ?? path.join(repo, 'bin', 'vigil'));
 const STABLE_RULES = path.resolve(repo, '..', 'shared', 'falco', 'falco_rules.yaml');
 const SAMPLE_MS = 250;
 const SNAPSHOT_AT_MS = Number(opt('--snapshot-at') ?? 30) * 1000;
@@ -57,6 +59,17 @@ function rssOf(pid: number): number {
   try {
     const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** utime + stime of a process in seconds (0 when it is gone). */
+function cpuSec(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return 0;
   }
@@ -90,7 +103,7 @@ function track<T extends ChildProcess>(c: T): T {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('sensor-rss needs root (the sensor loads eBPF programs)');
-  if (!existsSync(path.join(repo, 'build', 'vigil-loader'))) throw new Error('build/vigil-loader missing: run make build');
+  if (!existsSync(path.join(path.dirname(vigilBin), '..', 'build', 'vigil-loader'))) throw new Error(`vigil-loader missing beside ${vigilBin}: run make build`);
   if (!existsSync(STABLE_RULES)) throw new Error(`${STABLE_RULES} missing (the shared Falco rules)`);
   mkdirSync(buildDir, { recursive: true });
   mkdirSync(outDir, { recursive: true });
@@ -127,7 +140,15 @@ async function main(): Promise<void> {
   }
   const loaderPid = st.loaderPid!;
   const nodePid = ppidOf(loaderPid);
-  log(`sensor ready: node ${nodePid}, loader ${loaderPid}, ${st.procTable.size} processes seeded`);
+  const argvNode = readFileSync(`/proc/${nodePid}/cmdline`, 'utf8').split('\0');
+  const nodeFlags =
+    argvNode
+      .slice(
+        1,
+        argvNode.findIndex((a) => a.endsWith('main.js')),
+      )
+      .join(' ') || 'none';
+  log(`sensor ready: node ${nodePid} (flags: ${nodeFlags}), loader ${loaderPid}, ${st.procTable.size} processes seeded`);
 
   const samples: Sample[] = [];
   let phase: Sample['phase'] = 'idle';
@@ -163,6 +184,7 @@ async function main(): Promise<void> {
   const iterations = Math.ceil(PROCS / 1.02);
   log(`churn: ${iterations} iterations of ${churnBin}`);
   phase = 'churn';
+  const cpu0 = cpuSec(nodePid) + cpuSec(loaderPid);
   churnAt = Date.now();
   const churn = track(spawn(churnBin, [String(iterations), '/bin/true', '32'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let churnOut = '';
@@ -187,6 +209,7 @@ async function main(): Promise<void> {
   }
   await containerRun;
   const churnSec = (Date.now() - churnAt) / 1000;
+  const sensorCpuSec = cpuSec(nodePid) + cpuSec(loaderPid) - cpu0;
   if (churn.exitCode !== 0) throw new Error(`proc_churn failed (${churn.exitCode}): ${churnErr}`);
   const churnRes = JSON.parse(churnOut.trim()) as { processes: number; seconds: number; per_sec: number };
   log(`churn done: ${churnRes.processes} processes in ${churnRes.seconds.toFixed(1)} s; settling ${SETTLE_S} s`);
@@ -219,6 +242,9 @@ async function main(): Promise<void> {
     processes: churnRes.processes,
     churnSeconds: churnSec,
     processesPerSec: churnRes.per_sec,
+    nodeFlags,
+    sensorCpuSec,
+    sensorCpuPct: (sensorCpuSec / churnSec) * 100,
     containers: CONTAINERS,
     containerNotes,
     rss: {
@@ -249,7 +275,7 @@ async function main(): Promise<void> {
   const lines = [
     `# sensor RSS under process churn (${res.date})`,
     '',
-    `kernel ${res.kernel}, ${res.cpus} CPUs, load ${res.load}; \`vigil run --rules falco_rules.yaml --alerts-only\` (kernel filtering); ` +
+    `${vigilBin} (node flags: ${nodeFlags}); kernel ${res.kernel}, ${res.cpus} CPUs, load ${res.load}; \`vigil run --rules falco_rules.yaml --alerts-only\` (kernel filtering); ` +
       `${res.processes} host processes churned in ${res.churnSeconds.toFixed(1)} s (${res.processesPerSec.toFixed(0)}/s) by bench/workloads/proc_churn.c, ` +
       `plus ${CONTAINERS} runc containers × 250 processes; RSS = node + vigil-loader VmRSS sampled every ${SAMPLE_MS} ms`,
     '',
@@ -263,6 +289,7 @@ async function main(): Promise<void> {
     `| process table: max size during the churn / after | ${res.procTable.maxSizeDuringChurn} / ${after.procTable.size} |`,
     `| process table: evicted / missing (counted unknowns) | ${after.procTable.evicted} / ${after.procTable.missing} |`,
     `| events decoded | ${res.events} |`,
+    `| sensor CPU during the churn (node + loader) | ${res.sensorCpuSec.toFixed(1)} s, ${res.sensorCpuPct.toFixed(1)}% of a core |`,
     `| kernel drops / user-space drops | ${res.kernelDrops} / ${res.userDrops} |`,
     `| alert lines printed | ${res.alertLines} |`,
   ];
