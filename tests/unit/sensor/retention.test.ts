@@ -3,7 +3,8 @@
 // and /etc directories, never the host's: a pid recycled after its process left the table never
 // lends the old process's identity or ancestry (the chain ends, counted), a process whose record is
 // nowhere is built from its event alone and counted as missing, fd tables and caches stop at their
-// limits and count what they drop, and the liveness audit finds processes whose exit was lost.
+// limits and count what they drop, the liveness audit finds processes whose exit was lost, and
+// vigil status and /metrics show every counter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,9 @@ import { Enricher } from '../../../src/sensor/enrich.ts';
 import { ProcTable, makeExecId } from '../../../src/sensor/proctable.ts';
 import { CgroupIndex, ContainerResolver } from '../../../src/sensor/container.ts';
 import { UserDb } from '../../../src/sensor/users.ts';
+import { Sensor } from '../../../src/sensor/sensor.ts';
+import { sensorMetrics } from '../../../src/sensor/metrics.ts';
+import { formatStatus } from '../../../src/cli/commands/status.ts';
 import type { VigilEvent } from '../../../src/abi/event.ts';
 import { FixedUsers, NoProcContainers, decodeAll, emptyDir, eventFrame } from '../../helpers/frames.ts';
 
@@ -247,4 +251,39 @@ test('container cache: at most maxEntries containers, the oldest dropped first, 
   const again = r.forMatch(m(1));
   assert.notEqual(again, first, 'read again');
   assert.deepEqual([again.id, r.size, r.evicted], [id(1).slice(0, 12), 2, 2]);
+});
+
+test('vigil status and /metrics show the retention counters of the table, the caches and the capability mirror', () => {
+  const sensor = new Sensor(); // not started: no loader, no kernel
+  const t = sensor.procs;
+  t.noteMissing({ ...t.readProc(process.pid)!, pid: 999_999_999 });
+  t.retention.pidReused += 2;
+  t.retention.vanished += 3;
+  t.retention.fdsDropped += 4;
+  t.retention.expired += 5;
+  const rec = (pid: number, cap: number) => ({ pid, cap, granted: 1, denied: 0, lastTs: 0n, cgroupId: 0n, mntns: 0 });
+  sensor.caps.set(`${process.pid}:21`, rec(process.pid, 21));
+  sensor.caps.set('999999999:21', rec(999_999_999, 21)); // beyond any pid_max: gone
+  assert.equal(sensor.pruneCaps(), 1);
+  assert.deepEqual([...sensor.caps.keys()], [`${process.pid}:21`]);
+  const st = sensor.status();
+  assert.equal(st.procTable.missing, 1);
+  assert.deepEqual(st.retention.procTable, { maxSize: 65536, graceMs: 5000, maxFds: 1024, expired: 5, vanished: 3, pidReused: 2, fdsDropped: 4 });
+  assert.deepEqual(st.retention.caps, { size: 1, max: 65536, pruned: 1, evicted: 0 });
+  assert.deepEqual(st.retention.containers, { size: 0, max: 4096, evicted: 0 });
+  assert.deepEqual(st.retention.userTables, { size: 0, max: 128, evicted: 0 });
+  assert.ok(st.memory.rss > 0 && st.memory.heapUsed > 0);
+  const m = sensorMetrics(st).split('\n');
+  for (const line of [
+    'vigil_proc_missing_total 1',
+    'vigil_proc_pid_reused_total 2',
+    'vigil_proc_vanished_total 3',
+    'vigil_proc_table_limit 65536',
+    'vigil_cache_evictions_total{cache="fd_table"} 4',
+    'vigil_cache_evictions_total{cache="proc_table_expired"} 5',
+    'vigil_cache_evictions_total{cache="caps"} 1',
+    'vigil_cache_entries{cache="caps"} 1',
+  ])
+    assert.ok(m.includes(line), `metrics line ${line}`);
+  assert.match(formatStatus(st), /expired 5, exit lost \(audit\) 3, recycled parent pids refused 2, fds dropped 4/);
 });
