@@ -225,7 +225,8 @@ export class Enricher {
       return p;
     }
     if (r.kind === K.CLONE) {
-      const parent = this.procs.lookup(r.pid) ?? this.minimalProc(r);
+      let parent = this.procs.lookup(r.pid);
+      if (!parent) this.procs.set((parent = this.procs.noteMissing(this.minimalProc(r)))); // counted once: kept
       if (!(r.flags & F_THREAD)) {
         const childPid = r.args[A.CLONE.pid]!;
         const start = r.bigArgs[A.CLONE.start]!;

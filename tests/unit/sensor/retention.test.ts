@@ -144,6 +144,18 @@ test('a process whose record was evicted, its pid reused: built from its event a
   assert.equal(procs.retention.pidReused, 0);
 });
 
+test('a fork by a process whose record is nowhere: the parent counted missing once, the child inherits only what is known', () => {
+  const { procs, build } = core();
+  build(fork(450, 1, 'ghost', 451, 7n * S)); // the sensor never saw 450 (e.g. its exec record was dropped)
+  assert.equal(procs.stats.missing, 1);
+  assert.equal(procs.get(450)!.partial, true);
+  const child = build(open(451, 450, 'ghost', 3, '/etc/hosts', 8n * S));
+  assert.deepEqual([child.proc.name, child.proc.exepath, child.proc.aname], ['ghost', undefined, ['ghost']]);
+  assert.equal(procs.get(451)!.partial, true, "the child's image is its parent's: unknown too");
+  build(open(450, 1, 'ghost', 4, '/etc/hosts', 9n * S));
+  assert.equal(procs.stats.missing, 1, "the parent's next event finds its stand-in: not counted again");
+});
+
 test('a parent pid read again from /proc that now names a younger process is refused', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-proc-'));
   try {
