@@ -2,7 +2,8 @@
 // CRI, CRI-O, podman, runc with cgroupsPath, kubepods slices) and reads name, image, labels and
 // Kubernetes pod identity from the runtime's on-disk state (OCI state.json, the bundle's
 // config.json annotations, docker's config.v2.json). Host processes get id `host`, as in Falco.
-// Results are cached per full container id; lookups never throw. The runtimes' on-disk state is
+// Results are cached per full container id (at most `maxEntries`, the oldest dropped first and
+// counted: a dropped container is read again on its next event); lookups never throw. The runtimes' on-disk state is
 // parsed by src/common/runtime-state.ts (shared with the policy layer's workload discovery).
 import { readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
@@ -105,11 +106,21 @@ interface DockerConfig {
   Config?: { Image?: string; Labels?: Record<string, string> };
 }
 
+/** containers whose identity is cached at most */
+export const DEFAULT_MAX_CONTAINERS = 4096;
+
 export class ContainerResolver {
   private cache = new Map<string, ContainerInfo>();
   lookups = 0;
+  /** containers dropped from the cache at the limit (oldest first) */
+  evicted = 0;
+  maxEntries = DEFAULT_MAX_CONTAINERS;
 
   constructor(private readonly roots: RuntimeRoots = DEFAULT_ROOTS) {}
+
+  get size(): number {
+    return this.cache.size;
+  }
 
   /** Container of a process from its /proc cgroup file; HOST when none. */
   forPid(pid: number): ContainerInfo | undefined {
@@ -137,7 +148,16 @@ export class ContainerResolver {
       return cached; // keep the object identity stable while provisional
     }
     if (cached) Object.assign(cached, info);
-    else this.cache.set(m.fullId, info);
+    else {
+      if (this.cache.size >= this.maxEntries) {
+        const first = this.cache.keys().next();
+        if (!first.done) {
+          this.cache.delete(first.value);
+          this.evicted++;
+        }
+      }
+      this.cache.set(m.fullId, info);
+    }
     return cached ?? info;
   }
 
@@ -239,6 +259,11 @@ export class CgroupIndex {
   readonly root: string | undefined;
   rescans = 0;
 
+  /** cgroups known now (each rescan keeps only the cgroups that still exist) */
+  get size(): number {
+    return this.byId.size;
+  }
+
   constructor(root?: string) {
     this.root = root ?? findCgroup2Mount();
   }
@@ -258,6 +283,9 @@ export class CgroupIndex {
   private scan(): void {
     this.rescans++;
     const root = this.root!;
+    // a fresh index: cgroups removed since the last scan leave it (the enricher keeps the
+    // container it matched for an id, so late events of a removed cgroup still resolve)
+    this.byId = new Map();
     const walk = (dir: string, rel: string, depth: number) => {
       let ents: Dirent[];
       try {

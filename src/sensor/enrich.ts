@@ -12,6 +12,9 @@ import { HOST, CgroupIndex, matchCgroupPath, type CgroupMatch, type ContainerInf
 import type { UserDb } from './users.ts';
 import type { FieldTree, VigilEvent } from '../abi/event.ts';
 
+/** Cgroup ids whose container match is cached (emptied when full; a node has far fewer). */
+const MAX_CGROUP_CACHE = 16384;
+
 /** Falco's execve flag bits (PPM_EXE_*), for evt.rawarg.flags. */
 const PPM_EXE_WRITABLE = 1;
 const PPM_EXE_UPPER_LAYER = 2;
@@ -84,6 +87,11 @@ export class Enricher {
   }
 
   private byCgroup = new Map<bigint, CgroupMatch | null>();
+  /** times the per-cgroup cache reached MAX_CGROUP_CACHE entries and was emptied (vigil status .retention) */
+  cgroupCacheResets = 0;
+  get cgroupCacheSize(): number {
+    return this.byCgroup.size;
+  }
 
   /** Container from the event's cgroup v2 id (exact at syscall time); null when the id says nothing. */
   private containerOfCgroup(id: bigint): ContainerInfo | null {
@@ -91,6 +99,7 @@ export class Enricher {
     if (m === undefined) {
       const cgPath = this.cgroups.path(id);
       if (cgPath === undefined) return null; // unknown yet: not cached, retried on the next event
+      if (this.byCgroup.size >= MAX_CGROUP_CACHE) this.byCgroup.clear(), this.cgroupCacheResets++; // bounded: rebuilt on demand
       m = matchCgroupPath(cgPath) ?? null;
       this.byCgroup.set(id, m);
     }
@@ -123,7 +132,7 @@ export class Enricher {
     if (byId) return (p.container = byId);
     let c = this.containers.forPid(p.pid);
     if (!c) {
-      const parent = this.procs.get(p.ppid);
+      const parent = this.procs.leaderOf(p.ppid, p); // never a younger process that reused the pid
       c = parent?.container ?? HOST;
     }
     p.container = c;
@@ -216,7 +225,8 @@ export class Enricher {
       return p;
     }
     if (r.kind === K.CLONE) {
-      const parent = this.procs.lookup(r.pid) ?? this.minimalProc(r);
+      let parent = this.procs.lookup(r.pid);
+      if (!parent) this.procs.set((parent = this.procs.noteMissing(this.minimalProc(r)))); // counted once: kept
       if (!(r.flags & F_THREAD)) {
         const childPid = r.args[A.CLONE.pid]!;
         const start = r.bigArgs[A.CLONE.start]!;
@@ -247,8 +257,7 @@ export class Enricher {
       const read = this.procs.lookup(r.pid);
       if (read && (r.tid !== r.pid || read.name === r.comm)) p = read;
       else {
-        if (!read) this.procs.stats.missing++;
-        p = this.minimalProc(r);
+        p = this.procs.noteMissing(this.minimalProc(r)); // counted: the record was nowhere
         this.procs.set(p);
       }
     }
@@ -500,7 +509,9 @@ export class Enricher {
   }): VigilEvent {
     const p =
       this.procs.lookup(o.pid) ??
-      this.minimalProc({ pid: o.pid, ppid: 0, comm: '', vpid: o.pid, uid: 0, gid: 0, euid: 0, loginuid: 0xffffffff, ts: 0n, mntns: 0 } as RawEvent);
+      this.procs.noteMissing(
+        this.minimalProc({ pid: o.pid, ppid: 0, comm: '', vpid: o.pid, uid: 0, gid: 0, euid: 0, loginuid: 0xffffffff, ts: 0n, mntns: 0 } as RawEvent),
+      );
     const c = this.containerOf(p);
     const fake = { uid: p.uid, gid: p.gid, loginuid: p.loginuid, mntns: p.mntns, netns: 0, pidns: 0, cgroupId: 0n, tid: o.tid ?? o.pid, kind: 0 } as RawEvent;
     const v = this.view(p, fake, c);
@@ -565,10 +576,10 @@ export class Enricher {
       const pargs = parent.args.join(' ');
       f.pcmdline = pargs ? `${parent.name} ${pargs}` : parent.name;
     }
-    const sl = p.sid > 0 ? this.procs.get(p.sid) : undefined;
+    const sl = p.sid > 0 ? this.procs.leaderOf(p.sid, p) : undefined;
     if (sl) f.sname = sl.name;
     if (p.pgid > 0) {
-      const gl = this.procs.get(p.pgid);
+      const gl = this.procs.leaderOf(p.pgid, p);
       f.vpgid = gl?.vpid ?? p.pgid;
       if (gl) {
         f['vpgid.name'] = gl.name;

@@ -53,6 +53,37 @@ export function sensorMetrics(s: SensorStatus, extra: Record<string, number> = {
   metric('vigil_userspace_dropped_total', 'Events dropped in user space by full bounded queues.', 'counter', [[{}, s.userspace.dropped]]);
   metric('vigil_userspace_malformed_total', 'Malformed records from the loader.', 'counter', [[{}, s.userspace.malformed]]);
   metric('vigil_proc_table_size', 'Processes in the process table.', 'gauge', [[{}, s.procTable.size]]);
+  const rt = s.retention;
+  metric('vigil_proc_table_limit', 'Processes the process table keeps at most.', 'gauge', [[{}, rt.procTable.maxSize]]);
+  metric(
+    'vigil_proc_missing_total',
+    'Processes whose record was nowhere (evicted or never seen): their events carry only what the event itself says.',
+    'counter',
+    [[{}, s.procTable.missing]],
+  );
+  metric('vigil_proc_pid_reused_total', 'Ancestors refused because the parent pid now names a younger process (recycled pid).', 'counter', [
+    [{}, rt.procTable.pidReused],
+  ]);
+  metric('vigil_proc_vanished_total', 'Processes found gone by the liveness audit (their exit record was lost).', 'counter', [[{}, rt.procTable.vanished]]);
+  metric('vigil_cache_evictions_total', 'Entries dropped from a bounded sensor cache, per cache.', 'counter', [
+    [{ cache: 'proc_table' }, s.procTable.evicted],
+    [{ cache: 'proc_table_expired' }, rt.procTable.expired],
+    [{ cache: 'fd_table' }, rt.procTable.fdsDropped],
+    [{ cache: 'caps' }, rt.caps.evicted + rt.caps.pruned],
+    [{ cache: 'containers' }, rt.containers.evicted],
+    [{ cache: 'user_tables' }, rt.userTables.evicted],
+    [{ cache: 'cgroup_matches' }, rt.cgroupCache.resets],
+  ]);
+  metric('vigil_cache_entries', 'Entries in a bounded sensor cache, per cache.', 'gauge', [
+    [{ cache: 'proc_table' }, s.procTable.size],
+    [{ cache: 'caps' }, rt.caps.size],
+    [{ cache: 'containers' }, rt.containers.size],
+    [{ cache: 'user_tables' }, rt.userTables.size],
+    [{ cache: 'cgroups' }, rt.cgroups.size],
+    [{ cache: 'cgroup_matches' }, rt.cgroupCache.size],
+  ]);
+  metric('vigil_sensor_resident_bytes', "The sensor's node process resident memory (the loader not included).", 'gauge', [[{}, s.memory.rss]]);
+  metric('vigil_sensor_heap_used_bytes', "The sensor's JavaScript heap in use.", 'gauge', [[{}, s.memory.heapUsed]]);
   metric('vigil_hooks_attached', 'Attached kernel hooks.', 'gauge', [[{}, s.hooks.filter((h) => h.attached).length]]);
   for (const [k, v] of Object.entries(extra)) metric(k, k, 'counter', [[{}, v]]);
   return lines.join('\n') + '\n';

@@ -3,7 +3,13 @@
 // and its ancestry; threads resolve to their process (events carry the tgid). Each process also
 // owns its fd table. Exited processes stay for a grace period so late events and their children
 // still resolve; the table is bounded and counts evictions.
-import { readFileSync, readlinkSync, readdirSync } from 'node:fs';
+// Retention (docs/architecture.md, "Process state retention"): at most `maxSize` processes (oldest
+// exited first, else the oldest entry, evicted at the limit); an exited process stays `graceMs`
+// after its exit event; a process whose exit was never seen (a dropped record) is found dead by
+// the liveness audit and then leaves like an exited one; each fd table keeps at most `maxFds`
+// descriptors. An ancestor is only ever a process that started before its child: a pid that now
+// names a younger process (recycled) ends the ancestry there, counted, instead of a wrong parent.
+import { existsSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
 import { redactString } from '../common/redact.ts';
 import type { FdInfo } from './kinds.ts';
 import type { ContainerInfo } from './container.ts';
@@ -44,6 +50,8 @@ export interface Proc {
   container?: ContainerInfo;
   fds: Map<number, FdInfo>;
   exitedAt?: number; // Date.now() when it exited
+  /** built from an event alone (its process record was missing): startNs is that event's time */
+  partial?: boolean;
   seeded?: boolean; // came from /proc, not from an exec event
   /** bumped when the process's own identity changes (set*id, capset); invalidates `view` */
   gen?: number;
@@ -100,15 +108,68 @@ export interface ProcTableStats {
   size: number;
   seeded: number;
   fromProc: number; // processes read lazily from /proc
-  evicted: number;
-  missing: number; // events whose process could not be found anywhere
+  evicted: number; // dropped at the size limit
+  missing: number; // processes whose record was nowhere (evicted, never seen): built from their event alone
 }
+
+/** The retention counters of the table (vigil status .retention.procTable, /metrics). */
+export interface ProcRetentionStats {
+  maxSize: number;
+  graceMs: number;
+  maxFds: number;
+  /** exited processes dropped after the grace period */
+  expired: number;
+  /** live-looking processes found gone by the liveness audit (their exit record was lost) */
+  vanished: number;
+  /** ancestors refused: the parent pid named a process younger than the child (a recycled pid) */
+  pidReused: number;
+  /** fd table entries dropped because a process's table was full (oldest first) */
+  fdsDropped: number;
+}
+
+/** Slack when comparing start times: /proc gives them in clock ticks, events in nanoseconds. */
+const START_SLACK_NS = 1_000_000_000n / 100n;
+
+/**
+ * A process's fd table: a Map that keeps at most `max` descriptors; adding one more drops the
+ * oldest entry and counts it.
+ */
+export class FdTable extends Map<number, FdInfo> {
+  constructor(
+    private readonly max: number,
+    private readonly stats: ProcRetentionStats,
+    from?: Map<number, FdInfo>,
+  ) {
+    super();
+    if (from) for (const [k, v] of from) this.set(k, v);
+  }
+
+  override set(fd: number, info: FdInfo): this {
+    if (this.size >= this.max && !this.has(fd)) {
+      const first = this.keys().next();
+      if (!first.done) {
+        this.delete(first.value);
+        this.stats.fdsDropped++;
+      }
+    }
+    return super.set(fd, info);
+  }
+}
+
+/** Processes kept at most (live and exited): see the retention section of docs/architecture.md. */
+export const DEFAULT_MAX_PROCS = 65536;
+/** How long an exited process stays for late events and its children's ancestry. */
+export const DEFAULT_GRACE_MS = 5000;
+/** Descriptors kept per process. */
+export const DEFAULT_MAX_FDS = 1024;
 
 export class ProcTable {
   readonly procs = new Map<number, Proc>();
   readonly maxSize: number;
   stats: ProcTableStats = { size: 0, seeded: 0, fromProc: 0, evicted: 0, missing: 0 };
+  readonly retention: ProcRetentionStats;
   private readonly graceMs: number;
+  private readonly maxFds: number;
 
   /** environment bytes read for processes first seen through /proc (0: none; the exec hook's env_max) */
   private envMax = 0;
@@ -137,10 +198,12 @@ export class ProcTable {
   /** where processes are read from: /proc, or another directory (tests independent of the host) */
   private readonly procRoot: string;
 
-  constructor(opts: { maxSize?: number; graceMs?: number; procRoot?: string } = {}) {
-    this.maxSize = opts.maxSize ?? 131072;
-    this.graceMs = opts.graceMs ?? 5000;
+  constructor(opts: { maxSize?: number; graceMs?: number; maxFds?: number; procRoot?: string } = {}) {
+    this.maxSize = opts.maxSize ?? DEFAULT_MAX_PROCS;
+    this.graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+    this.maxFds = opts.maxFds ?? DEFAULT_MAX_FDS;
     this.procRoot = opts.procRoot ?? '/proc';
+    this.retention = { maxSize: this.maxSize, graceMs: this.graceMs, maxFds: this.maxFds, expired: 0, vanished: 0, pidReused: 0, fdsDropped: 0 };
   }
 
   /** Reads one process from /proc; undefined when it is gone. */
@@ -222,6 +285,7 @@ export class ProcTable {
   }
 
   set(p: Proc): void {
+    if (!(p.fds instanceof FdTable)) p.fds = new FdTable(this.maxFds, this.retention, p.fds);
     if (!this.procs.has(p.pid) && this.procs.size >= this.maxSize) this.evict();
     this.procs.set(p.pid, p);
     this.stats.size = this.procs.size;
@@ -243,7 +307,39 @@ export class ProcTable {
     return p;
   }
 
-  /** Ancestors nearest first, starting at the parent (at most `depth`). */
+  /**
+   * Counts a process record that was nowhere (evicted, or its fork never seen) and marks the
+   * stand-in built from its event alone.
+   */
+  noteMissing(p: Proc): Proc {
+    this.stats.missing++;
+    p.partial = true;
+    return p;
+  }
+
+  /**
+   * Whether `older` can be a process that existed when `p` did (its parent, its session or group
+   * leader): it started before `p` (within the tick of /proc's start times). For a stand-in built
+   * from an event alone, its start is that event's time, so the test still holds.
+   */
+  private predates(older: Proc, p: Proc): boolean {
+    return older.startNs <= p.startNs + START_SLACK_NS;
+  }
+
+  /**
+   * The process `pid` as the leader of `p`'s session or process group: undefined when the pid is
+   * unknown or now names a process younger than `p` (a recycled pid).
+   */
+  leaderOf(pid: number, p: Proc): Proc | undefined {
+    const l = this.procs.get(pid);
+    return l && this.predates(l, p) ? l : undefined;
+  }
+
+  /**
+   * Ancestors nearest first, starting at the parent (at most `depth`). The chain ends at a parent
+   * that is nowhere, and at a pid that now names a process younger than its child (the parent
+   * exited and its pid was recycled: counted in retention.pidReused, never shown as the parent).
+   */
   ancestors(p: Proc, depth = 16): Proc[] {
     const out: Proc[] = [];
     let cur = p;
@@ -252,6 +348,10 @@ export class ProcTable {
       if (seen.has(cur.ppid)) break;
       const parent = this.lookup(cur.ppid);
       if (!parent) break;
+      if (!this.predates(parent, cur)) {
+        this.retention.pidReused++;
+        break;
+      }
       out.push(parent);
       seen.add(parent.pid);
       cur = parent;
@@ -264,17 +364,52 @@ export class ProcTable {
     if (p) p.exitedAt = Date.now();
   }
 
-  /** Drops processes that exited more than the grace period ago. */
+  /**
+   * Drops processes that exited more than the grace period ago; those still in their grace period
+   * release their cached field objects (a late event builds them again).
+   */
   sweep(now = Date.now()): number {
     let n = 0;
     for (const [pid, p] of this.procs) {
-      if (p.exitedAt !== undefined && now - p.exitedAt > this.graceMs) {
+      if (p.exitedAt === undefined) continue;
+      if (now - p.exitedAt > this.graceMs) {
         this.procs.delete(pid);
         n++;
-      }
+      } else if (p.view !== undefined) p.view = undefined;
     }
+    this.retention.expired += n;
     this.stats.size = this.procs.size;
     return n;
+  }
+
+  /** where the liveness audit goes on (the table's live iterator; restarted when done) */
+  private auditAt: MapIterator<[number, Proc]> | undefined;
+
+  /**
+   * Liveness audit: checks up to `max` processes not marked exited (continuing where the last call
+   * stopped) and marks exited those whose /proc entry is gone: their exit record was lost (a full
+   * ring buffer drops it like any other), so without this they would stay until evicted at the
+   * size limit. Returns how many it found gone.
+   */
+  audit(max = 2000, now = Date.now()): number {
+    let found = 0;
+    for (let i = 0; i < max; i++) {
+      let it = this.auditAt?.next();
+      if (!it || it.done) {
+        if (i > 0 || this.procs.size === 0) break; // one full pass per call at most
+        this.auditAt = this.procs.entries();
+        it = this.auditAt.next();
+        if (it.done) break;
+      }
+      const [pid, p] = it.value;
+      if (p.exitedAt !== undefined) continue;
+      if (!existsSync(`${this.procRoot}/${pid}`)) {
+        p.exitedAt = now;
+        this.retention.vanished++;
+        found++;
+      }
+    }
+    return found;
   }
 
   private evict(): void {

@@ -2,13 +2,14 @@
 // hooks of the current plan, and turns every kernel record into a VigilEvent handed to the
 // registered consumers (printer, rules engine, uplink). Keeps every counter that `vigil status`
 // and the Prometheus metrics show: kernel per-kind seen/filtered/emitted/dropped, user-space
-// drops, process-table size.
+// drops, process-table size, and the retention of every per-process and per-container structure
+// (sizes, limits, evictions: docs/architecture.md, "Process state retention").
 import { EventEmitter } from 'node:events';
 import { LoaderClient, type LoaderOptions } from '../kernel/loader.ts';
 import * as kernel from '../kernel/commands.ts';
 import { FrameDecoder } from './decoder.ts';
 import { Enricher } from './enrich.ts';
-import { ProcTable } from './proctable.ts';
+import { ProcTable, type ProcRetentionStats } from './proctable.ts';
 import { ContainerResolver, matchCgroupPath, type RuntimeRoots, DEFAULT_ROOTS } from './container.ts';
 import { UserDb } from './users.ts';
 import { KIND_BY_ID, CAP_NAMES } from './kinds.ts';
@@ -61,7 +62,24 @@ export interface SensorStatus {
   };
   userspace: { decoded: number; emitted: number; dropped: number; malformed: number; enrichErrors: number; consumerErrors: number };
   procTable: { size: number; seeded: number; fromProc: number; evicted: number; missing: number };
+  /** limits and evictions of every per-process and per-container structure */
+  retention: SensorRetention;
+  /** the node process's memory (process.memoryUsage()), bytes */
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
 }
+
+export interface SensorRetention {
+  procTable: ProcRetentionStats;
+  /** capability aggregation mirror: records kept (at most MAX_CAP_RECORDS), dropped when their process is gone */
+  caps: { size: number; max: number; pruned: number; evicted: number };
+  containers: { size: number; max: number; evicted: number };
+  userTables: { size: number; max: number; evicted: number };
+  cgroups: { size: number; rescans: number };
+  cgroupCache: { size: number; resets: number };
+}
+
+/** capability records (process × capability) kept at most: the kernel map's own size (cap_agg) */
+export const MAX_CAP_RECORDS = 65536;
 
 export class Sensor extends EventEmitter {
   readonly loader: LoaderClient;
@@ -80,8 +98,9 @@ export class Sensor extends EventEmitter {
   decodedAtLastStats = 0;
   private statsWaiters: ((s: LoaderStats) => void)[] = [];
   private capsWaiters: (() => void)[] = [];
-  /** aggregated capability use: key `${pid}:${cap}` */
+  /** aggregated capability use: key `${pid}:${cap}`; bounded (see pruneCaps) */
   readonly caps = new Map<string, CapRecord>();
+  private capsCount = { pruned: 0, evicted: 0 };
   counters = { decoded: 0, emitted: 0, dropped: 0, consumerErrors: 0 };
   eventsByType: Record<string, number> = {};
   private paused = false;
@@ -131,7 +150,13 @@ export class Sensor extends EventEmitter {
     if (hello.hostMntns) this.enricher.hostMntns = hello.hostMntns;
     this.procs.seed();
     this.startedAt = Date.now();
-    this.timers.push(setInterval(() => this.procs.sweep(), 2000).unref());
+    this.timers.push(
+      setInterval(() => {
+        this.procs.sweep();
+        this.procs.audit();
+        this.pruneCaps();
+      }, 2000).unref(),
+    );
     this.timers.push(setInterval(() => this.pullCaps().catch(() => {}), this.opts.capsIntervalMs ?? 5000).unref());
   }
 
@@ -161,6 +186,10 @@ export class Sensor extends EventEmitter {
     for (const r of recs) {
       const key = `${r.pid}:${r.cap}`;
       const prev = this.caps.get(key);
+      if (!prev && this.caps.size >= MAX_CAP_RECORDS) {
+        const first = this.caps.keys().next();
+        if (!first.done) this.caps.delete(first.value), this.capsCount.evicted++;
+      }
       this.caps.set(key, r);
       if (!this.capEvents || (prev && prev.granted === r.granted && prev.denied === r.denied)) continue;
       // one event per (process, capability) whenever its counts moved since the last dump
@@ -178,6 +207,25 @@ export class Sensor extends EventEmitter {
     const w = this.capsWaiters;
     this.capsWaiters = [];
     for (const f of w) f();
+  }
+
+  /**
+   * Drops the capability records of processes that are gone (the loader forgets them in the kernel
+   * map once it has sent them, so they do not come back).
+   */
+  pruneCaps(): number {
+    let n = 0;
+    for (const [key, r] of this.caps) {
+      try {
+        process.kill(r.pid, 0);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+        this.caps.delete(key);
+        n++;
+      }
+    }
+    this.capsCount.pruned += n;
+    return n;
   }
 
   /** Asks the loader for the capability aggregation and waits for it. */
@@ -312,6 +360,15 @@ export class Sensor extends EventEmitter {
         consumerErrors: this.counters.consumerErrors,
       },
       procTable: { ...this.procs.stats, size: this.procs.procs.size },
+      retention: {
+        procTable: { ...this.procs.retention },
+        caps: { size: this.caps.size, max: MAX_CAP_RECORDS, ...this.capsCount },
+        containers: { size: this.containers.size, max: this.containers.maxEntries, evicted: this.containers.evicted },
+        userTables: { size: this.users.size, max: this.users.maxTables, evicted: this.users.evicted },
+        cgroups: { size: this.enricher.cgroups.size, rescans: this.enricher.cgroups.rescans },
+        cgroupCache: { size: this.enricher.cgroupCacheSize, resets: this.enricher.cgroupCacheResets },
+      },
+      memory: process.memoryUsage(),
     };
     const pid = this.loader.pid;
     if (pid !== undefined) out.loaderPid = pid;

@@ -1,7 +1,8 @@
 // User and group names: from the host's /etc/passwd and /etc/group, and for container processes
 // from the container's own root filesystem (read through /proc/<pid>/root while the process
 // lives, or the runtime's rootfs path). Tables are cached per root and re-read when the file's
-// mtime changes, checked at most once a second.
+// mtime changes, checked at most once a second. At most `maxTables` files are kept (one pair
+// per container root): the least recently used goes first, counted in `evicted`.
 import { readFileSync, statSync } from 'node:fs';
 
 interface Table {
@@ -31,13 +32,25 @@ function parse(content: string, withHome: boolean): Pick<Table, 'byId' | 'home' 
   return { byId, home, shell };
 }
 
+/** passwd/group files cached at most (a host and 63 container roots) */
+export const DEFAULT_MAX_USER_TABLES = 128;
+
 export class UserDb {
   private tables = new Map<string, Table | null>();
+  /** tables dropped at the limit (least recently used first) */
+  evicted = 0;
+
+  constructor(readonly maxTables = DEFAULT_MAX_USER_TABLES) {}
+
+  get size(): number {
+    return this.tables.size;
+  }
 
   private table(file: string, withHome: boolean): Table | null {
     const now = Date.now();
     const t = this.tables.get(file);
     if (t && now - t.checkedAt < 1000) return t;
+    if (t === undefined && this.tables.size >= this.maxTables) this.evictOne();
     if (t === null && this.tables.has(file)) {
       // missing file: retry at most once a second
       const miss = this.missAt.get(file) ?? 0;
@@ -51,15 +64,26 @@ export class UserDb {
       }
       const parsed = parse(readFileSync(file, 'utf8'), withHome);
       const nt: Table = { ...parsed, mtimeMs: st.mtimeMs, checkedAt: now };
+      this.tables.delete(file); // re-inserted: the most recently read last
       this.tables.set(file, nt);
       return nt;
     } catch {
+      this.tables.delete(file);
       this.tables.set(file, null);
       this.missAt.set(file, now);
       return null;
     }
   }
   private missAt = new Map<string, number>();
+
+  /** Drops the table read least recently (insertion order: a re-read moves a table to the end). */
+  private evictOne(): void {
+    const first = this.tables.keys().next();
+    if (first.done) return;
+    this.tables.delete(first.value);
+    this.missAt.delete(first.value);
+    this.evicted++;
+  }
 
   /** root: '' for the host, else a path such as /proc/123/root */
   userName(uid: number, root = ''): string | undefined {

@@ -19,6 +19,17 @@ export function formatStatus(s: SensorStatus): string {
   out.push(
     `process table: ${s.procTable.size} (seeded ${s.procTable.seeded}, read from /proc ${s.procTable.fromProc}, evicted ${s.procTable.evicted}, unknown ${s.procTable.missing})`,
   );
+  const rt = s.retention;
+  if (rt) {
+    const pt = rt.procTable;
+    out.push(
+      `  kept: at most ${pt.maxSize} processes, exited ones ${pt.graceMs / 1000}s, ${pt.maxFds} fds each; expired ${pt.expired}, exit lost (audit) ${pt.vanished}, recycled parent pids refused ${pt.pidReused}, fds dropped ${pt.fdsDropped}`,
+    );
+    out.push(
+      `caches: capabilities ${rt.caps.size}/${rt.caps.max} (pruned ${rt.caps.pruned}, evicted ${rt.caps.evicted}), containers ${rt.containers.size}/${rt.containers.max} (evicted ${rt.containers.evicted}), user tables ${rt.userTables.size}/${rt.userTables.max} (evicted ${rt.userTables.evicted}), cgroups ${rt.cgroups.size}, cgroup matches ${rt.cgroupCache.size} (resets ${rt.cgroupCache.resets})`,
+    );
+  }
+  if (s.memory) out.push(`memory (node): rss ${(s.memory.rss / 1048576).toFixed(1)} MB, heap used ${(s.memory.heapUsed / 1048576).toFixed(1)} MB`);
   out.push(`capability checks aggregated in kernel: ${s.kernel.capabilityChecks}`);
   out.push('');
   out.push('hooks:');
