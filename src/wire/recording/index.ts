@@ -7,7 +7,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { FieldTree } from '../../abi/event.ts';
 import { VigilError } from '../../common/errors.ts';
 import { BlockEncoder, endMarker, fileHeader, MAGIC, RecordingDecoder } from './codec.ts';
@@ -39,6 +39,9 @@ export interface RecordingWriter {
   flush(): void;
   /** Flushes, writes the end marker where the format has one, ends the sink and waits for it. */
   close(): Promise<void>;
+  /** The sink failed (a write error): every later event is dropped. */
+  readonly error: Error | undefined;
+  fail(e: Error): void;
 }
 
 export interface WriterOptions {
@@ -51,6 +54,7 @@ export interface WriterOptions {
 class VigilWriter implements RecordingWriter {
   readonly format = 'vigil';
   readonly stats: WriterStats = { written: 0, dropped: 0, bytes: 0 };
+  error: Error | undefined;
   private readonly enc = new BlockEncoder();
   private readonly blockBytes: number;
   private readonly maxBuffered: number;
@@ -71,7 +75,7 @@ class VigilWriter implements RecordingWriter {
   }
 
   write(ev: FieldTree): boolean {
-    if (this.closed || this.out.writableLength > this.maxBuffered) {
+    if (this.closed || this.error || this.out.writableLength > this.maxBuffered) {
       this.stats.dropped++;
       return false;
     }
@@ -83,13 +87,18 @@ class VigilWriter implements RecordingWriter {
 
   flush(): void {
     const b = this.enc.takeBlock();
-    if (b) this.put(b);
+    if (b && !this.error) this.put(b);
+  }
+
+  fail(e: Error): void {
+    this.error ??= e;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    if (!this.error) this.flush();
     this.closed = true;
+    if (this.error) return;
     this.put(endMarker());
     await endStream(this.out);
   }
@@ -98,6 +107,7 @@ class VigilWriter implements RecordingWriter {
 class NdjsonWriter implements RecordingWriter {
   readonly format = 'ndjson';
   readonly stats: WriterStats = { written: 0, dropped: 0, bytes: 0 };
+  error: Error | undefined;
   private readonly maxBuffered: number;
   private closed = false;
 
@@ -109,7 +119,7 @@ class NdjsonWriter implements RecordingWriter {
   }
 
   write(ev: FieldTree): boolean {
-    if (this.closed || this.out.writableLength > this.maxBuffered) {
+    if (this.closed || this.error || this.out.writableLength > this.maxBuffered) {
       this.stats.dropped++;
       return false;
     }
@@ -122,17 +132,22 @@ class NdjsonWriter implements RecordingWriter {
 
   flush(): void {}
 
+  fail(e: Error): void {
+    this.error ??= e;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.error) return;
     await endStream(this.out);
   }
 }
 
 function endStream(out: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
-    out.once('error', reject);
-    out.end(() => resolve());
+    if (out.errored) return reject(out.errored);
+    out.end((e?: Error | null) => (e ? reject(e) : resolve()));
   });
 }
 
@@ -148,7 +163,10 @@ export async function openRecordingWriter(file: string, format: RecordingFormat,
     out.once('open', () => resolve());
     out.once('error', (e) => reject(new VigilError('VIGIL_E_IO', `cannot write the recording ${file}: ${(e as Error).message}`, { cause: e })));
   });
-  return createRecordingWriter(out, format, opts);
+  const w = createRecordingWriter(out, format, opts);
+  // a write error (a full disk) stops the recording: later events are dropped and counted
+  out.on('error', (e) => w.fail(new VigilError('VIGIL_E_IO', `cannot write the recording ${file}: ${e.message}`, { cause: e })));
+  return w;
 }
 
 export interface ReaderStats {
@@ -171,7 +189,7 @@ export interface SniffedInput {
   source: string;
 }
 
-/** Reads the first bytes of a file or stream and says which format it holds; a stream gets them back. */
+/** Reads the first bytes of a file or stream and says which format it holds (a stream is replaced by one that yields them again). */
 export async function sniffInput(input: string | Readable): Promise<SniffedInput> {
   if (typeof input === 'string') {
     let fh: Awaited<ReturnType<typeof open>>;
@@ -188,41 +206,38 @@ export async function sniffInput(input: string | Readable): Promise<SniffedInput
       await fh.close();
     }
   }
-  const head = await peek(input, MAGIC.length);
-  return { format: sniffFormat(head), input, source: '<stdin>' };
+  const { head, rest } = await peek(input, MAGIC.length);
+  return { format: sniffFormat(head), input: rest, source: '<stdin>' };
 }
 
-/** The first `n` bytes of a stream (fewer at its end), pushed back so the stream still yields them. */
-async function peek(stream: Readable, n: number): Promise<Buffer> {
+/**
+ * Reads at least `n` bytes of a stream (fewer at its end) and returns them with a stream that
+ * yields everything again, those bytes first (the original stream is consumed through it).
+ */
+async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const chunks: Buffer[] = [];
   let len = 0;
-  for (;;) {
-    const c = stream.read() as Buffer | string | null;
-    if (c !== null) {
-      const b = typeof c === 'string' ? Buffer.from(c) : c;
-      chunks.push(b);
-      len += b.length;
-      if (len >= n) break;
-      continue;
+  let done = false;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
     }
-    if (stream.readableEnded || stream.destroyed) break;
-    if (stream.errored) throw stream.errored;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        stream.off('readable', done);
-        stream.off('end', done);
-        stream.off('error', done);
-        resolve();
-      };
-      stream.on('readable', done);
-      stream.on('end', done);
-      stream.on('error', done);
-    });
-    if (stream.errored) throw stream.errored;
+    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    chunks.push(b);
+    len += b.length;
   }
-  const all = Buffer.concat(chunks);
-  if (all.length) stream.unshift(all);
-  return all;
+  async function* all(): AsyncGenerator<Buffer> {
+    yield* chunks;
+    while (!done) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    }
+  }
+  return { head: Buffer.concat(chunks), rest: Readable.from(all(), { objectMode: false }) };
 }
 
 /** A reader of a recording in either format (sniffed). `batchSize`: events per ndjson batch. */
