@@ -75,12 +75,23 @@ export function checkHeader(buf: Uint8Array, source: string): void {
   if (v !== FORMAT_VERSION) throw new RecordingError(source, 8, `format version ${FORMAT_VERSION}`, `version ${v}`);
 }
 
-interface EncShape {
+/**
+ * A node of the encoder's key trie: the path from the root spells a key list. Looking a shape up
+ * walks an object's keys through it (no key array, no joined signature per object). A node whose
+ * `gen` is the open block's has been written in that block as shape `id`.
+ */
+interface ShapeNode {
+  next: Map<string, ShapeNode> | undefined;
+  /** the key list ending here (set once an object with exactly these keys was seen) */
+  keys: string[] | undefined;
+  gen: number;
   id: number;
-  keys: string[];
   /** index of this shape's first key among all shape slots of the block (decimal delta registers) */
   slot: number;
 }
+/** The trie is dropped and rebuilt when it grows past this many nodes (unbounded key variety). */
+const MAX_TRIE_NODES = 200_000;
+const newNode = (): ShapeNode => ({ next: undefined, keys: undefined, gen: -1, id: 0, slot: 0 });
 
 const MAX_INT = 2 ** 52;
 
@@ -95,7 +106,10 @@ export class BlockEncoder {
   private pos = BLOCK_HEADER_SIZE;
   private count = 0;
   private strings = new Map<string, number>();
-  private shapes = new Map<string, EncShape>();
+  private root = newNode();
+  private trieNodes = 0;
+  private gen = 0;
+  private shapeCount = 0;
   private slots = 0;
   private decHi: number[] = [];
   private decLo: number[] = [];
@@ -144,7 +158,8 @@ export class BlockEncoder {
     this.pos = BLOCK_HEADER_SIZE;
     this.count = 0;
     this.strings.clear();
-    this.shapes.clear();
+    this.gen++;
+    this.shapeCount = 0;
     this.slots = 0;
     this.decHi.length = 0;
     this.decLo.length = 0;
@@ -179,9 +194,8 @@ export class BlockEncoder {
   }
 
   private encodeEvent(ev: FieldTree): void {
-    const keys: string[] = [];
-    for (const k in ev) if (ev[k] !== undefined) keys.push(k);
-    const shape = this.shape(keys);
+    const shape = this.shape(ev);
+    const keys = shape.keys!;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       const v = ev[k]!;
@@ -209,22 +223,42 @@ export class BlockEncoder {
     this.uv(id);
   }
 
-  /** Writes the shape of an object (new: inline with its keys; known: its index). */
-  private shape(keys: string[]): EncShape {
-    const sig = shapeSig(keys);
-    let s = this.shapes.get(sig);
-    if (s) {
-      this.byte(T_OBJ);
-      this.uv(s.id);
-      return s;
+  /** Writes the shape of an object (new in the block: inline with its keys; else its index). */
+  private shape(o: Record<string, unknown>): ShapeNode {
+    let node = this.root;
+    for (const k in o) {
+      const x = o[k];
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol' || !Object.hasOwn(o, k)) continue;
+      let next = node.next?.get(k);
+      if (next === undefined) {
+        if (++this.trieNodes > MAX_TRIE_NODES) return this.shapeFresh(o);
+        next = newNode();
+        (node.next ??= new Map()).set(k, next);
+      }
+      node = next;
     }
-    s = { id: this.shapes.size, keys, slot: this.slots };
+    node.keys ??= keysOf(o);
+    if (node.gen === this.gen) {
+      this.byte(T_OBJ);
+      this.uv(node.id);
+      return node;
+    }
+    node.gen = this.gen;
+    node.id = this.shapeCount++;
+    node.slot = this.slots;
+    const keys = node.keys;
     this.slots += keys.length;
-    this.shapes.set(sig, s);
     this.byte(T_OBJ_NEW);
     this.uv(keys.length);
     for (const k of keys) this.string(k, -1);
-    return s;
+    return node;
+  }
+
+  /** The trie grew too large: start a new one (shapes already written get new ids, which is valid). */
+  private shapeFresh(o: Record<string, unknown>): ShapeNode {
+    this.root = newNode();
+    this.trieNodes = 0;
+    return this.shape(o);
   }
 
   private value(v: unknown, slot: number, depth: number): void {
@@ -264,13 +298,8 @@ export class BlockEncoder {
           return;
         }
         const o = v as Record<string, unknown>;
-        const keys: string[] = [];
-        for (const k in o) {
-          if (!Object.hasOwn(o, k)) continue;
-          const x = o[k];
-          if (x !== undefined && typeof x !== 'function' && typeof x !== 'symbol') keys.push(k);
-        }
-        const s = this.shape(keys);
+        const s = this.shape(o);
+        const keys = s.keys!;
         for (let i = 0; i < keys.length; i++) this.value(o[keys[i]!], s.slot + i, depth + 1);
         return;
       }
@@ -370,10 +399,15 @@ export class BlockEncoder {
   }
 }
 
-/** A key list as a map key: the count and the keys joined by NUL (JSON when a key holds a NUL). */
-function shapeSig(keys: string[]): string {
-  for (let i = 0; i < keys.length; i++) if (keys[i]!.includes('\u0000')) return `J${JSON.stringify(keys)}`;
-  return keys.length + '\u0001' + keys.join('\u0000');
+/** The keys JSON.stringify writes for an object: own enumerable keys with a value it can write. */
+function keysOf(o: Record<string, unknown>): string[] {
+  const keys: string[] = [];
+  for (const k in o) {
+    const x = o[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol' || !Object.hasOwn(o, k)) continue;
+    keys.push(k);
+  }
+  return keys;
 }
 
 /** The JSON text of a record (its identity by content), undefined when it has none (a bigint). */
@@ -416,6 +450,37 @@ interface DecShape {
   keys: string[];
   slot: number;
   proto: boolean;
+  /** builds the object with one literal (fast properties, no transitions); undefined: generic */
+  make: MakeObject | undefined;
+  /** the same for an event (its record keys may hold records) */
+  makeTop: MakeObject | undefined;
+}
+
+type MakeObject = (d: BlockDecoder, slot: number, depth: number) => FieldTree;
+
+/**
+ * Object builders by key list, compiled once and shared by all blocks and decoders: a function
+ * returning an object literal with the shape's keys in order, each value read from the decoder.
+ * Keys enter the source only as JSON string literals (never as code); `__proto__` is a computed
+ * key there, so it stays an own property as in JSON.parse. Bounded: cleared when full.
+ */
+const builders = new Map<string, MakeObject>();
+const MAX_BUILDERS = 4096;
+/** Shapes with more keys than this are built generically (a literal that large buys nothing). */
+const MAX_BUILDER_KEYS = 128;
+
+function builderOf(keys: string[], top: boolean): MakeObject | undefined {
+  if (keys.length > MAX_BUILDER_KEYS) return undefined;
+  const sig = (top ? 'T' : 'N') + JSON.stringify(keys);
+  let f = builders.get(sig);
+  if (f === undefined) {
+    const call = top ? 'd.field(s + ' : 'd.value(s + ';
+    const props = keys.map((k, i) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: ${call}${i}, depth)`);
+    f = new Function('d', 's', 'depth', `return {${props.join(', ')}};`) as MakeObject;
+    if (builders.size >= MAX_BUILDERS) builders.clear();
+    builders.set(sig, f);
+  }
+  return f;
 }
 
 /**
@@ -502,7 +567,8 @@ export class BlockDecoder {
     return n;
   }
 
-  private value(slot: number, depth: number): unknown {
+  /** One value (public for the compiled object builders). */
+  value(slot: number, depth: number): unknown {
     const at = this.pos;
     const t = this.tag();
     if (t >= SMALL) return t - SMALL;
@@ -630,14 +696,22 @@ export class BlockDecoder {
       if (k === '__proto__') proto = true;
       keys[i] = k;
     }
-    const s = { keys, slot: this.slots, proto };
+    const s: DecShape = { keys, slot: this.slots, proto, make: undefined, makeTop: undefined };
     this.slots += n;
     this.shapes.push(s);
     return s;
   }
 
+  /** A value of an event's own key: a record reference or definition, or any value. */
+  field(slot: number, depth: number): unknown {
+    const t = this.pos < this.end ? this.buf[this.pos] : -1;
+    return t === T_REC_REF || t === T_REC_NEW ? this.record() : this.value(slot, depth);
+  }
+
   private object(t: number, depth: number, top: boolean): FieldTree {
     const s = this.shapeOf(t);
+    const make = top ? (s.makeTop ??= builderOf(s.keys, true)) : (s.make ??= builderOf(s.keys, false));
+    if (make !== undefined) return make(this, s.slot, depth);
     const keys = s.keys;
     const o: FieldTree = {};
     for (let i = 0; i < keys.length; i++) {
