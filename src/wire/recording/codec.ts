@@ -501,7 +501,17 @@ export class BlockDecoder {
   private decLo: number[] = [];
   private records: FieldTree[] = [];
 
+  private count_ = 0;
+  private done_ = 0;
+
+  /** Decodes a whole block payload into `out`. */
   decode(buf: Buffer, start: number, end: number, count: number, base: number, source: string, out: FieldTree[]): void {
+    this.begin(buf, start, end, count, base, source);
+    this.next(count, out);
+  }
+
+  /** Starts a block payload of `count` events at buf[start, end); `base`: the payload's offset in the source. */
+  begin(buf: Buffer, start: number, end: number, count: number, base: number, source: string): void {
     this.buf = buf;
     this.pos = start;
     this.end = end;
@@ -513,14 +523,32 @@ export class BlockDecoder {
     this.decHi.length = 0;
     this.decLo.length = 0;
     this.records.length = 0;
-    for (let i = 0; i < count; i++) {
+    this.count_ = count;
+    this.done_ = 0;
+  }
+
+  /** True while the block begun last has events left. */
+  get open(): boolean {
+    return this.done_ < this.count_;
+  }
+
+  /** Decodes up to `max` more events of the block into `out`; returns how many. */
+  next(max: number, out: FieldTree[]): number {
+    const count = this.count_;
+    const stop = Math.min(count, this.done_ + max);
+    const first = this.done_;
+    for (let i = first; i < stop; i++) {
       const at = this.pos;
       const t = this.tag();
       if (t !== T_OBJ && t !== T_OBJ_NEW) this.fail(at, `event ${i + 1} of ${count} of the block (an object)`, `tag ${t}`);
       out.push(this.object(t, 0, true));
+      this.done_ = i + 1;
     }
-    if (this.pos !== end) this.fail(this.pos, `the end of the block after ${count} events`, `${end - this.pos} more bytes`);
-    this.buf = Buffer.alloc(0); // do not keep the caller's buffer alive
+    if (this.done_ === count) {
+      if (this.pos !== this.end) this.fail(this.pos, `the end of the block after ${count} events`, `${this.end - this.pos} more bytes`);
+      this.buf = Buffer.alloc(0); // do not keep the caller's buffer alive
+    }
+    return stop - first;
   }
 
   private fail(at: number, expected: string, got?: string): never {
@@ -754,9 +782,11 @@ export function endMarker(): Buffer {
  * byte offset; the events of the blocks before the damage have been returned by then.
  */
 export class RecordingDecoder {
-  /** bytes consumed before `pending` */
+  /** bytes of the source before `pending` */
   private offset = 0;
   private pending: Buffer = Buffer.alloc(0);
+  /** read position in `pending` */
+  private p = 0;
   private headerDone = false;
   private ended = false;
   private readonly blocks = new BlockDecoder();
@@ -765,71 +795,110 @@ export class RecordingDecoder {
 
   constructor(readonly source: string) {}
 
+  /** Adds bytes and decodes every event they complete into `out` (returned). */
   push(chunk: Buffer, out: FieldTree[] = []): FieldTree[] {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.append(chunk);
+    this.read(out, Number.POSITIVE_INFINITY);
+    return out;
+  }
+
+  /** Adds bytes without decoding (then `read` in batches of the size you want). */
+  append(chunk: Buffer): void {
+    if (!this.blocks.open && this.p === this.pending.length) {
+      this.offset += this.p;
+      this.pending = chunk;
+      this.p = 0;
+    } else {
+      // the open block's decoder keeps positions into `pending`: a concatenation keeps them
+      this.pending = Buffer.concat([this.pending, chunk]);
+    }
+  }
+
+  /** Decodes up to `max` events from the bytes appended so far into `out`; returns how many. */
+  read(out: FieldTree[], max: number): number {
+    let n = 0;
+    while (n < max) {
+      if (this.blocks.open) {
+        const k = this.blocks.next(max - n, out);
+        n += k;
+        this.events += k;
+        continue;
+      }
+      if (!this.step()) break;
+    }
+    // drop what was consumed (never under an open block: its decoder points into `pending`)
+    if (!this.blocks.open && this.p > 0) {
+      this.offset += this.p;
+      this.pending = this.p === this.pending.length ? Buffer.alloc(0) : this.pending.subarray(this.p);
+      this.p = 0;
+    }
+    return n;
+  }
+
+  /** Reads the header or the next block header and begins that block; false when more bytes are needed. */
+  private step(): boolean {
     const b = this.pending;
-    let p = 0;
+    let p = this.p;
     if (!this.headerDone) {
       if (b.length < HEADER_SIZE) {
         // a wrong magic is reported as soon as it shows
         for (let i = 0; i < Math.min(b.length, MAGIC.length); i++)
           if (b[i] !== MAGIC[i]) throw new RecordingError(this.source, i, 'the recording magic \\x89VGLREC\\n', `byte 0x${b[i]!.toString(16)}`);
-        return out;
+        return false;
       }
       checkHeader(b, this.source);
       this.headerDone = true;
-      p = HEADER_SIZE;
+      this.p = HEADER_SIZE;
+      return true;
     }
-    while (b.length - p >= BLOCK_HEADER_SIZE) {
-      const at = this.offset + p;
-      if (this.ended) throw new RecordingError(this.source, at, 'the end of the file after the end marker', `${b.length - p} more bytes`);
-      const len = b.readUInt32LE(p);
-      const count = b.readUInt32LE(p + 4);
-      const crc = b.readUInt32LE(p + 8);
-      if (len === 0) {
-        if (count !== 0 || crc !== 0)
-          throw new RecordingError(
-            this.source,
-            at,
-            'a block header (an empty block is the end marker: 0 events, CRC 0)',
-            `${count} events, CRC 0x${crc.toString(16)}`,
-          );
-        this.ended = true;
-        p += BLOCK_HEADER_SIZE;
-        continue;
-      }
-      if (len > MAX_BLOCK_BYTES) throw new RecordingError(this.source, at, `a block length of at most ${MAX_BLOCK_BYTES} bytes`, String(len));
-      if (count === 0 || count > len) throw new RecordingError(this.source, at + 4, `an event count between 1 and the block length ${len}`, String(count));
-      if (b.length - p - BLOCK_HEADER_SIZE < len) break;
-      const start = p + BLOCK_HEADER_SIZE;
-      const got = crc32(b.subarray(start, start + len));
-      if (got !== crc)
+    if (b.length - p < BLOCK_HEADER_SIZE) return false;
+    const at = this.offset + p;
+    if (this.ended) throw new RecordingError(this.source, at, 'the end of the file after the end marker', `${b.length - p} more bytes`);
+    const len = b.readUInt32LE(p);
+    const count = b.readUInt32LE(p + 4);
+    const crc = b.readUInt32LE(p + 8);
+    if (len === 0) {
+      if (count !== 0 || crc !== 0)
         throw new RecordingError(
           this.source,
-          at + 8,
-          `the block's CRC-32 0x${crc.toString(16)} (block of ${len} bytes at offset ${at})`,
-          `0x${got.toString(16)}`,
+          at,
+          'a block header (an empty block is the end marker: 0 events, CRC 0)',
+          `${count} events, CRC 0x${crc.toString(16)}`,
         );
-      this.blocks.decode(b, start, start + len, count, this.offset + start, this.source, out);
-      this.events += count;
-      this.blockCount++;
-      p = start + len;
+      this.ended = true;
+      this.p = p + BLOCK_HEADER_SIZE;
+      return true;
     }
-    this.offset += p;
-    this.pending = p === b.length ? Buffer.alloc(0) : b.subarray(p);
-    return out;
+    if (len > MAX_BLOCK_BYTES) throw new RecordingError(this.source, at, `a block length of at most ${MAX_BLOCK_BYTES} bytes`, String(len));
+    if (count === 0 || count > len) throw new RecordingError(this.source, at + 4, `an event count between 1 and the block length ${len}`, String(count));
+    if (b.length - p - BLOCK_HEADER_SIZE < len) return false;
+    const start = p + BLOCK_HEADER_SIZE;
+    const got = crc32(b.subarray(start, start + len));
+    if (got !== crc)
+      throw new RecordingError(
+        this.source,
+        at + 8,
+        `the block's CRC-32 0x${crc.toString(16)} (block of ${len} bytes at offset ${at})`,
+        `0x${got.toString(16)}`,
+      );
+    p = start + len;
+    this.p = p;
+    this.blockCount++;
+    this.blocks.begin(b, start, start + len, count, this.offset + start, this.source);
+    return true;
   }
 
   /** The input ended: throws unless the file ended with its end marker and nothing after it. */
   end(): void {
-    const left = this.pending.length;
+    const left = this.pending.length - this.p;
+    if (this.blocks.open) throw new VigilError('VIGIL_E_INTERNAL', 'RecordingDecoder.end() with events left to read');
     if (!this.headerDone) throw new RecordingError(this.source, left, 'a recording header of 12 bytes', `end of file after ${left} bytes`);
     if (left > 0) {
-      const want = left >= BLOCK_HEADER_SIZE ? `a block of ${this.pending.readUInt32LE(0)} bytes after its header` : 'a 12-byte block header';
-      throw new RecordingError(this.source, this.offset, want, `end of file after ${left} bytes (the file is cut)`);
+      const want = left >= BLOCK_HEADER_SIZE ? `a block of ${this.pending.readUInt32LE(this.p)} bytes after its header` : 'a 12-byte block header';
+      throw new RecordingError(this.source, this.offset + this.p, want, `end of file after ${left} bytes (the file is cut)`);
     }
     if (!this.ended)
-      throw new RecordingError(this.source, this.offset, 'the end marker (the writer did not close the recording: the file is cut)', 'end of file');
+      throw new RecordingError(this.source, this.offset + this.p, 'the end marker (the writer did not close the recording: the file is cut)', 'end of file');
   }
 }
 

@@ -240,14 +240,14 @@ async function peek(stream: Readable, n: number): Promise<{ head: Buffer; rest: 
   return { head: Buffer.concat(chunks), rest: Readable.from(all(), { objectMode: false }) };
 }
 
-/** A reader of a recording in either format (sniffed). `batchSize`: events per ndjson batch. */
+/** A reader of a recording in either format (sniffed). `batchSize`: events per batch (at most). */
 export async function openRecording(input: string | Readable, opts: { batchSize?: number } = {}): Promise<RecordingReader> {
   const s = await sniffInput(input);
-  return readerOf(s, opts.batchSize ?? 1024);
+  return readerOf(s, opts.batchSize ?? 256);
 }
 
 /** The reader of an input whose format is known. */
-export function readerOf(s: SniffedInput, batchSize = 1024): RecordingReader {
+export function readerOf(s: SniffedInput, batchSize = 256): RecordingReader {
   const stream = () => (typeof s.input === 'string' ? createReadStream(s.input, { highWaterMark: 1024 * 1024 }) : s.input);
   const stats: ReaderStats = { events: 0, badLines: 0 };
   if (s.format === 'vigil') {
@@ -258,8 +258,12 @@ export function readerOf(s: SniffedInput, batchSize = 1024): RecordingReader {
       async *[Symbol.asyncIterator]() {
         const d = new RecordingDecoder(s.source);
         for await (const chunk of stream()) {
-          const evs = d.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-          if (evs.length) {
+          d.append(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+          // small batches: the events of one batch die young (a whole block at once would outlive
+          // the young generation and make the collector's work much larger)
+          for (;;) {
+            const evs: FieldTree[] = [];
+            if (d.read(evs, batchSize) === 0) break;
             stats.events += evs.length;
             yield evs;
           }

@@ -125,13 +125,19 @@ test('property: any FieldTree (nested, dotted and integer-like keys, __proto__) 
   );
 });
 
-test('property: a recording decodes the same pushed in chunks of any size', () => {
+test('property: a recording decodes the same pushed in chunks of any size, read in batches of any size', () => {
   fc.assert(
-    fc.property(streamArb, fc.integer({ min: 1, max: 64 }), ({ events, blockBytes }, chunk) => {
+    fc.property(streamArb, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 5 }), ({ events, blockBytes }, chunk, batch) => {
       const buf = encodeRecording(events, blockBytes);
       const d = new RecordingDecoder('chunks');
       const out: FieldTree[] = [];
-      for (let i = 0; i < buf.length; i += chunk) d.push(buf.subarray(i, i + chunk), out);
+      for (let i = 0; i < buf.length; i += chunk) {
+        if (i % 2) d.push(buf.subarray(i, i + chunk), out);
+        else {
+          d.append(buf.subarray(i, i + chunk));
+          while (d.read(out, batch) > 0);
+        }
+      }
       d.end();
       assert.deepEqual(json(out), json(events));
     }),

@@ -1,0 +1,274 @@
+// Benchmark: the binary event recording (src/wire/recording, docs/recording.md) against the NDJSON
+// baseline (`vigil run --output json`), on a real storm recording made in this run: `vigil run
+// --record storm.vgl --output json > storm.ndjson` (both files hold the same events) while a
+// workload of opens, fork+execs and TCP connects runs (the host's own activity is in it too); the
+// last --events N (default 100,000) events of both files are kept. Prints, binary vs NDJSON:
+// - bytes per event of the two files (and of the NDJSON re-encoded to binary, content-keyed);
+// - write rate: events/s of encoding the recorded events (BlockEncoder vs eventToJson lines);
+// - decode alone: events/s of decodeRecording vs JSON.parse of each line;
+// - `vigil replay FILE --rules stable incubating --workers 1`, events/s from its --stats line (the
+//   replay loop inside the process) and wall seconds of the whole command;
+// - the rules engine alone (Ruleset.evaluate over decoded events), the bound of the replay rate.
+// Every timed measure is repeated (>= 7, interleaved binary/NDJSON, alternating order) and
+// reported as the median with min-max spread; ratios are binary/NDJSON from the same run.
+// Writes bench/results/recording.md. Needs root (the sensor) and ../shared/falco.
+//
+// Usage (root): node --import tsx bench/recording.ts [--reps N] [--events N] [--rounds N] [--keep DIR]
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import os from 'node:os';
+import path from 'node:path';
+import type { VigilEvent } from '../src/abi/event.ts';
+import { RuleLoader } from '../src/rules/index.ts';
+import { eventToJson } from '../src/sensor/output.ts';
+import { BlockEncoder, decodeRecording, encodeRecording, endMarker, fileHeader } from '../src/wire/recording/codec.ts';
+
+const repo = path.resolve(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const REPS = Math.max(7, Number(opt('--reps') ?? 7));
+const vigil = path.join(repo, 'bin', 'vigil');
+const STABLE = path.resolve(repo, '..', 'shared', 'falco', 'falco_rules.yaml');
+const INCUBATING = path.resolve(repo, '..', 'shared', 'falco', 'falco-incubating_rules.yaml');
+const T0 = Date.now();
+const log = (m: string) => process.stderr.write(`[recording +${((Date.now() - T0) / 1000).toFixed(1)}s] ${m}\n`);
+
+if (process.getuid?.() !== 0) throw new Error('bench/recording.ts records a live storm: run it as root');
+for (const f of [STABLE, INCUBATING]) if (!existsSync(f)) throw new Error(`missing ${f} (../shared/falco)`);
+
+// ---- the storm recording ----
+
+const keep = opt('--keep');
+const dir = keep ? path.resolve(keep) : mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-rec-'));
+mkdirSync(dir, { recursive: true });
+const vgl = path.join(dir, 'storm.vgl');
+const ndjson = path.join(dir, 'storm.ndjson');
+
+const KEEP_EVENTS = Number(opt('--events') ?? 100_000);
+const ROUNDS = Number(opt('--rounds') ?? 3);
+
+// opens of a few files, fork+exec of true/cat/ls, TCP connects: ordinary busy-host activity
+const WORKLOAD = `
+import os, socket
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(256); port = s.getsockname()[1]
+for r in range(${ROUNDS}):
+    for i in range(4000):
+        for p in ('/etc/hostname', '/etc/passwd', '/usr/lib/os-release'):
+            os.close(os.open(p, os.O_RDONLY))
+    for i in range(150):
+        pid = os.fork()
+        if pid == 0:
+            prog = ('/bin/true', '/bin/cat', '/bin/ls')[i % 3]
+            os.execv(prog, [prog, '/etc/hostname'] if i % 3 else [prog])
+        os.waitpid(pid, 0)
+    for i in range(1500):
+        c = socket.socket(); c.connect(('127.0.0.1', port)); a, _ = s.accept(); a.close(); c.close()
+`;
+
+async function recordStorm(): Promise<void> {
+  const sock = path.join(dir, 's.sock');
+  const out = openSync(ndjson, 'w');
+  const child = spawn(vigil, ['run', '--output', 'json', '--record', vgl, '--socket', sock], { stdio: ['ignore', out, 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d));
+  let code: number | null | undefined;
+  const exited = new Promise<number | null>((r) => child.on('close', (c) => r((code = c))));
+  // the control socket opens once every hook is attached (slow on a loaded machine)
+  const end = Date.now() + 300_000;
+  while (!existsSync(sock)) {
+    if (code !== undefined || Date.now() > end) throw new Error(`the sensor did not start (exit ${code}): ${err}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  log('sensor up; running the storm workload');
+  await new Promise<void>((resolve, reject) => {
+    const w = spawn('python3', ['-c', WORKLOAD], { stdio: ['ignore', 'ignore', 'inherit'] });
+    w.on('close', (c) => (c === 0 ? resolve() : reject(new Error(`workload exited ${c}`))));
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  child.kill('SIGINT');
+  await exited;
+  closeSync(out);
+  if (code !== 0) throw new Error(`vigil run exited ${code}: ${err}`);
+  log('recorded');
+}
+
+/** Keeps the last KEEP_EVENTS events of both files (the workload is at the end; both hold the same events). */
+async function trim(): Promise<void> {
+  const all = decodeRecording(readFileSync(vgl), vgl);
+  const ls: string[] = [];
+  for await (const l of createInterface({ input: createReadStream(ndjson, { encoding: 'utf8' }), crlfDelay: Infinity })) if (l !== '') ls.push(l);
+  if (all.length !== ls.length) throw new Error(`the two recordings differ: ${all.length} binary events, ${ls.length} NDJSON lines (drops?)`);
+  log(`recorded ${all.length} events; keeping the last ${Math.min(KEEP_EVENTS, all.length)}`);
+  if (all.length <= KEEP_EVENTS) return;
+  const from = all.length - KEEP_EVENTS;
+  writeFileSync(vgl, encodeRecording(all.slice(from)));
+  writeFileSync(ndjson, ls.slice(from).join('\n') + '\n');
+}
+
+if (!(keep && existsSync(vgl) && existsSync(ndjson))) {
+  await recordStorm();
+  await trim();
+}
+
+const binBytes = statSync(vgl).size;
+const ndBytes = statSync(ndjson).size;
+const lines: string[] = [];
+for await (const l of createInterface({ input: createReadStream(ndjson, { encoding: 'utf8' }), crlfDelay: Infinity })) if (l !== '') lines.push(l);
+const binBuf = readFileSync(vgl);
+const events = decodeRecording(binBuf, vgl) as VigilEvent[];
+// the NDJSON (objects not shared) re-encoded: records found by content
+let reencodedBytes = fileHeader().length + endMarker().length;
+{
+  const enc = new BlockEncoder();
+  for (const l of lines) {
+    enc.add(JSON.parse(l) as VigilEvent);
+    if (enc.size >= 1 << 20) reencodedBytes += enc.takeBlock()!.length;
+  }
+  reencodedBytes += enc.takeBlock()?.length ?? 0;
+}
+// per-event JSON sizes of the storm, as the issue states them
+const sizes = lines.map((l) => Buffer.byteLength(l) + 1).sort((a, b) => a - b);
+log(`${events.length} binary events (${binBytes} bytes), ${lines.length} ndjson lines (${ndBytes} bytes)`);
+
+// ---- timing helpers ----
+
+interface Sample {
+  bin: number[];
+  nd: number[];
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+const spread = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
+const rate = (n: number, fn: () => void) => {
+  const t = process.hrtime.bigint();
+  fn();
+  return n / (Number(process.hrtime.bigint() - t) / 1e9);
+};
+
+/** Interleaved repetitions: binary then NDJSON on even rounds, the reverse on odd ones. */
+function interleave(bin: () => number, nd: () => number): Sample {
+  const s: Sample = { bin: [], nd: [] };
+  for (let i = 0; i < REPS; i++) {
+    if (i % 2 === 0) {
+      s.bin.push(bin());
+      s.nd.push(nd());
+    } else {
+      s.nd.push(nd());
+      s.bin.push(bin());
+    }
+  }
+  return s;
+}
+
+// ---- write rate ----
+log('write rate');
+const write = interleave(
+  () =>
+    rate(events.length, () => {
+      const enc = new BlockEncoder();
+      let n = fileHeader().length;
+      for (const ev of events) {
+        enc.add(ev);
+        if (enc.size >= 1 << 20) n += enc.takeBlock()!.length;
+      }
+      n += (enc.takeBlock()?.length ?? 0) + endMarker().length;
+      if (n <= 0) throw new Error('nothing encoded');
+    }),
+  () =>
+    rate(events.length, () => {
+      let n = 0;
+      for (const ev of events) n += (eventToJson(ev) + '\n').length;
+      if (n <= 0) throw new Error('nothing written');
+    }),
+);
+
+// ---- decode alone ----
+log('decode alone');
+const decode = interleave(
+  () => rate(events.length, () => void decodeRecording(binBuf, vgl)),
+  () =>
+    rate(lines.length, () => {
+      for (const l of lines) JSON.parse(l);
+    }),
+);
+
+// ---- the rules engine alone ----
+log('rules engine alone');
+const loaded = new RuleLoader().loadFiles([STABLE, INCUBATING]);
+if (!loaded.ok) throw new Error('rules did not load');
+const rs = loaded.ruleset;
+let engineAlerts = 0;
+const engine: number[] = [];
+for (let i = 0; i < REPS; i++)
+  engine.push(
+    rate(events.length, () => {
+      for (const ev of events) engineAlerts += rs.evaluate(ev).length;
+    }),
+  );
+
+// ---- vigil replay end to end ----
+log('vigil replay, 1 worker');
+function replayRun(file: string): { rate: number; wall: number; alerts: number; events: number } {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(vigil, ['replay', file, '--rules', STABLE, INCUBATING, '--workers', '1', '--stats'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const wall = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`vigil replay ${file} failed: ${r.stderr}`);
+  const m = /replay: (\d+) events, (\d+) alerts, \d+ unparsable lines, [\d.]+ s, (\d+) events\/s/.exec(r.stderr);
+  if (!m) throw new Error(`no stats line: ${r.stderr}`);
+  return { events: Number(m[1]), alerts: Number(m[2]), rate: Number(m[3]), wall };
+}
+const replayRates: Sample = { bin: [], nd: [] };
+const replayWall: Sample = { bin: [], nd: [] };
+let replayAlerts = { bin: -1, nd: -1 };
+for (let i = 0; i < REPS; i++) {
+  const order = i % 2 === 0 ? (['bin', 'nd'] as const) : (['nd', 'bin'] as const);
+  for (const k of order) {
+    const r = replayRun(k === 'bin' ? vgl : ndjson);
+    replayRates[k].push(r.rate);
+    replayWall[k].push(r.wall);
+    replayAlerts = { ...replayAlerts, [k]: r.alerts };
+  }
+}
+if (replayAlerts.bin !== replayAlerts.nd) log(`WARNING: alerts differ: binary ${replayAlerts.bin}, ndjson ${replayAlerts.nd}`);
+
+// ---- report ----
+const row = (what: string, s: Sample, unit: string) =>
+  `| ${what} | ${fmt(median(s.bin))} (${spread(s.bin)}) | ${fmt(median(s.nd))} (${spread(s.nd)}) | ${(median(s.bin) / median(s.nd)).toFixed(2)}x | ${unit} |`;
+const pct = (p: number) => sizes[Math.min(sizes.length - 1, Math.floor(p * sizes.length))]!;
+const report = [
+  `# bench/recording.ts: ${new Date().toISOString()}`,
+  '',
+  `kernel ${os.release()}, ${os.cpus().length} CPUs, load ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}; ${REPS} interleaved repetitions, median (min–max)`,
+  '',
+  `storm recording: \`vigil run --output json --record\` while opens, fork+execs and TCP connects ran: ${fmt(events.length)} events in the binary file, ${fmt(lines.length)} NDJSON lines`,
+  `NDJSON event size: median ${fmt(pct(0.5))} bytes, p10 ${fmt(pct(0.1))}, p90 ${fmt(pct(0.9))}, max ${fmt(sizes[sizes.length - 1] ?? 0)}`,
+  '',
+  '| measure | binary | NDJSON | binary/NDJSON | unit |',
+  '| --- | ---: | ---: | ---: | --- |',
+  `| bytes per event (storm file) | ${(binBytes / events.length).toFixed(1)} | ${(ndBytes / lines.length).toFixed(1)} | ${(binBytes / events.length / (ndBytes / lines.length)).toFixed(4)}x | bytes (target ≤ 300) |`,
+  `| bytes per event (the NDJSON re-encoded, records by content) | ${(reencodedBytes / lines.length).toFixed(1)} | ${(ndBytes / lines.length).toFixed(1)} | ${(reencodedBytes / ndBytes).toFixed(4)}x | bytes |`,
+  row('write: encode events', write, 'events/s'),
+  row('decode alone (decodeRecording vs JSON.parse per line)', decode, 'events/s'),
+  row('`vigil replay`, stable + incubating, 1 worker (--stats rate)', replayRates, 'events/s (target ≥ 1 M/s binary)'),
+  `| \`vigil replay\` wall time of the command | ${median(replayWall.bin).toFixed(2)} s (${Math.min(...replayWall.bin).toFixed(2)}–${Math.max(...replayWall.bin).toFixed(2)}) | ${median(replayWall.nd).toFixed(2)} s (${Math.min(...replayWall.nd).toFixed(2)}–${Math.max(...replayWall.nd).toFixed(2)}) | ${(median(replayWall.bin) / median(replayWall.nd)).toFixed(2)}x | s, process start included |`,
+  `| rules engine alone (Ruleset.evaluate over decoded events) | ${fmt(median(engine))} (${spread(engine)}) | | | events/s: the bound of the replay rate |`,
+  '',
+  `alerts: replay binary ${replayAlerts.bin}, NDJSON ${replayAlerts.nd}, engine alone ${engineAlerts / REPS}`,
+  '',
+];
+const text = report.join('\n');
+process.stdout.write(text + '\n');
+mkdirSync(path.join(repo, 'bench', 'results'), { recursive: true });
+writeFileSync(path.join(repo, 'bench', 'results', 'recording.md'), text + '\n');
+if (!keep) rmSync(dir, { recursive: true, force: true });
