@@ -1,8 +1,9 @@
 // Benchmark: the binary event recording (src/wire/recording, docs/recording.md) against the NDJSON
 // baseline (`vigil run --output json`), on a real storm recording made in this run: `vigil run
 // --record storm.vgl --output json > storm.ndjson` (both files hold the same events) while a
-// workload of opens, fork+execs and TCP connects runs (the host's own activity is in it too); the
-// last --events N (default 100,000) events of both files are kept. Prints, binary vs NDJSON:
+// workload of opens, fork+execs and TCP connects runs (the host's own activity is in it too; the
+// recording stops at --stop-mb of NDJSON); the last --events N (default 100,000) events of both
+// files are kept. Prints, binary vs NDJSON:
 // - bytes per event of the two files (and of the NDJSON re-encoded to binary, content-keyed);
 // - write rate: events/s of encoding the recorded events (BlockEncoder vs eventToJson lines);
 // - decode alone: events/s of decodeRecording vs JSON.parse of each line;
@@ -13,16 +14,30 @@
 // reported as the median with min-max spread; ratios are binary/NDJSON from the same run.
 // Writes bench/results/recording.md. Needs root (the sensor) and ../shared/falco.
 //
-// Usage (root): node --import tsx bench/recording.ts [--reps N] [--events N] [--rounds N] [--keep DIR]
+// Usage (root): node --import tsx bench/recording.ts [--reps N] [--events N] [--rounds N] [--stop-mb MB] [--keep DIR]
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
 import type { VigilEvent } from '../src/abi/event.ts';
 import { RuleLoader } from '../src/rules/index.ts';
 import { eventToJson } from '../src/sensor/output.ts';
-import { BlockEncoder, decodeRecording, encodeRecording, endMarker, fileHeader } from '../src/wire/recording/codec.ts';
+import { BlockEncoder, decodeRecording, endMarker, fileHeader, RecordingDecoder } from '../src/wire/recording/codec.ts';
+import { openRecordingWriter } from '../src/wire/recording/index.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -69,44 +84,80 @@ for r in range(${ROUNDS}):
         c = socket.socket(); c.connect(('127.0.0.1', port)); a, _ = s.accept(); a.close(); c.close()
 `;
 
+/** The recording stops once the NDJSON file holds this many bytes (a busy host fills it fast). */
+const STOP_BYTES = Number(opt('--stop-mb') ?? 800) * 1024 * 1024;
+
 async function recordStorm(): Promise<void> {
-  const sock = path.join(dir, 's.sock');
   const out = openSync(ndjson, 'w');
-  const child = spawn(vigil, ['run', '--output', 'json', '--record', vgl, '--socket', sock], { stdio: ['ignore', out, 'pipe'] });
+  const child = spawn(vigil, ['run', '--output', 'json', '--record', vgl, '--no-socket'], { stdio: ['ignore', out, 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d));
   let code: number | null | undefined;
   const exited = new Promise<number | null>((r) => child.on('close', (c) => r((code = c))));
-  // the control socket opens once every hook is attached (slow on a loaded machine)
-  const end = Date.now() + 300_000;
-  while (!existsSync(sock)) {
-    if (code !== undefined || Date.now() > end) throw new Error(`the sensor did not start (exit ${code}): ${err}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  log('sensor up; running the storm workload');
-  await new Promise<void>((resolve, reject) => {
-    const w = spawn('python3', ['-c', WORKLOAD], { stdio: ['ignore', 'ignore', 'inherit'] });
-    w.on('close', (c) => (c === 0 ? resolve() : reject(new Error(`workload exited ${c}`))));
-  });
-  await new Promise((r) => setTimeout(r, 2000));
+  // the workload runs from the start: the sensor attaches its hooks while it runs (slowly on a
+  // loaded machine); the recording ends when the workload is done or the file is big enough
+  let workDone = false;
+  const work = spawn('python3', ['-c', WORKLOAD], { stdio: ['ignore', 'ignore', 'inherit'] });
+  work.on('close', () => (workDone = true));
+  const until = Date.now() + 600_000;
+  while (!workDone && code === undefined && Date.now() < until && statSync(ndjson).size < STOP_BYTES) await new Promise((r) => setTimeout(r, 200));
+  if (!workDone) work.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1000));
   child.kill('SIGINT');
   await exited;
   closeSync(out);
   if (code !== 0) throw new Error(`vigil run exited ${code}: ${err}`);
-  log('recorded');
+  log(`recorded (workload ${workDone ? 'done' : 'stopped at the size limit'})`);
 }
 
-/** Keeps the last KEEP_EVENTS events of both files (the workload is at the end; both hold the same events). */
+/** Keeps the last KEEP_EVENTS events of both files (both hold the same events), streaming. */
 async function trim(): Promise<void> {
-  const all = decodeRecording(readFileSync(vgl), vgl);
-  const ls: string[] = [];
-  for await (const l of createInterface({ input: createReadStream(ndjson, { encoding: 'utf8' }), crlfDelay: Infinity })) if (l !== '') ls.push(l);
-  if (all.length !== ls.length) throw new Error(`the two recordings differ: ${all.length} binary events, ${ls.length} NDJSON lines (drops?)`);
-  log(`recorded ${all.length} events; keeping the last ${Math.min(KEEP_EVENTS, all.length)}`);
-  if (all.length <= KEEP_EVENTS) return;
-  const from = all.length - KEEP_EVENTS;
-  writeFileSync(vgl, encodeRecording(all.slice(from)));
-  writeFileSync(ndjson, ls.slice(from).join('\n') + '\n');
+  const countBin = async (onEvent?: (ev: VigilEvent, i: number) => void): Promise<number> => {
+    const d = new RecordingDecoder(vgl);
+    let i = 0;
+    for await (const chunk of createReadStream(vgl, { highWaterMark: 1 << 20 })) {
+      d.append(chunk as Buffer);
+      for (;;) {
+        const evs: VigilEvent[] = [];
+        if (d.read(evs, 1024) === 0) break;
+        for (const ev of evs) onEvent?.(ev, i++);
+        if (!onEvent) i += evs.length;
+      }
+    }
+    d.end();
+    return i;
+  };
+  const ndLines = async (onLine?: (l: string, i: number) => void): Promise<number> => {
+    let i = 0;
+    for await (const l of createInterface({ input: createReadStream(ndjson, { encoding: 'utf8' }), crlfDelay: Infinity }))
+      if (l !== '') onLine?.(l, i++) ?? i++;
+    return i;
+  };
+  const nb = await countBin();
+  const nl = await ndLines();
+  if (nb !== nl) throw new Error(`the two recordings differ: ${nb} binary events, ${nl} NDJSON lines (drops?)`);
+  log(`recorded ${nb} events; keeping the last ${Math.min(KEEP_EVENTS, nb)}`);
+  if (nb <= KEEP_EVENTS) return;
+  const from = nb - KEEP_EVENTS;
+  const w = await openRecordingWriter(`${vgl}.tmp`, 'vigil', { maxBuffered: Number.MAX_SAFE_INTEGER });
+  await countBin((ev, i) => {
+    if (i >= from) w.write(ev);
+  });
+  await w.close();
+  const nout = openSync(`${ndjson}.tmp`, 'w');
+  let buf = '';
+  await ndLines((l, i) => {
+    if (i < from) return;
+    buf += l + '\n';
+    if (buf.length > 1 << 20) {
+      writeSync(nout, buf);
+      buf = '';
+    }
+  });
+  writeSync(nout, buf);
+  closeSync(nout);
+  renameSync(`${vgl}.tmp`, vgl);
+  renameSync(`${ndjson}.tmp`, ndjson);
 }
 
 if (!(keep && existsSync(vgl) && existsSync(ndjson))) {
