@@ -406,6 +406,14 @@ for (let i = 0; i < REPS; i++) {
     replayAlerts = { ...replayAlerts, [k]: r.alerts };
   }
 }
+// the command's fixed cost: start-up and loading the rules, on an empty recording
+const empty = path.join(dir, 'empty.vgl');
+writeFileSync(empty, Buffer.concat([fileHeader(), endMarker()]));
+const fixedCpu: number[] = [];
+for (let i = 0; i < REPS; i++) fixedCpu.push(replayRun(empty).cpu);
+const fixed = median(fixedCpu);
+/** events per CPU second of `vigil replay` beyond its fixed cost */
+const marginal = (k: 'bin' | 'nd') => median(replayRates[k === 'bin' ? 'binCpu' : 'ndCpu'].map((r) => events.length / (events.length / r - fixed)));
 if (replayAlerts.bin !== replayAlerts.nd) log(`WARNING: alerts differ: binary ${replayAlerts.bin}, ndjson ${replayAlerts.nd}`);
 
 // ---- report ----
@@ -436,6 +444,8 @@ const report = [
     replayRates,
     'events/s (target ≥ 1 M/s binary)',
   ),
+  `| \`vigil replay\` fixed CPU cost (an empty recording: start-up, loading the two rules files) | ${fixed.toFixed(2)} s (${Math.min(...fixedCpu).toFixed(2)}–${Math.max(...fixedCpu).toFixed(2)}) | | | CPU seconds |`,
+  `| \`vigil replay\` per CPU second beyond that fixed cost | ${fmt(marginal('bin'))} | ${fmt(marginal('nd'))} | ${(marginal('bin') / marginal('nd')).toFixed(2)}x | events per CPU second |`,
   `| \`vigil replay\` wall time of the command | ${median(replayWall.bin).toFixed(2)} s (${Math.min(...replayWall.bin).toFixed(2)}–${Math.max(...replayWall.bin).toFixed(2)}) | ${median(replayWall.nd).toFixed(2)} s (${Math.min(...replayWall.nd).toFixed(2)}–${Math.max(...replayWall.nd).toFixed(2)}) | ${(median(replayWall.bin) / median(replayWall.nd)).toFixed(2)}x | s, process start included |`,
   `| rules engine alone (Ruleset.evaluate over decoded events) | ${fmt(median(engine))} (${spread(engine)}) | | | events/s: the bound of the replay rate |`,
   `| rules engine alone, per CPU second | ${fmt(median(engineCpu))} (${spread(engineCpu)}) | | | events per CPU second |`,
