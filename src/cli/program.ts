@@ -34,7 +34,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'replay',
     term: 'replay [options] <file>',
-    description: 'evaluate a recording made with `vigil run --output json` against rules files; prints alerts as JSON lines',
+    description: 'evaluate a recording (`vigil run --record FILE` or `--output json`) against rules files; prints alerts as JSON lines',
     load: async () => [await rules()],
   },
   {

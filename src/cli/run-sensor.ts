@@ -1,8 +1,9 @@
 // The run loop of `vigil run` (and of `vigil up`'s local sensor): starts the sensor with the plan
 // its options and the run hooks ask for, wires the bus (event printer, alert and log writers, the
 // hooks' subscriptions), serves the control socket, and stops everything on a signal, at the end of
-// --duration or --max-events, or when the loader exits. Imported by src/cli/commands/run.ts only
-// when the command runs (not for `vigil run --help`).
+// --duration or --max-events, or when the loader exits. With --record it also writes the recording
+// (record-events.ts). Imported by src/cli/commands/run.ts only when the command runs (not for
+// `vigil run --help`).
 
 import { VigilError } from '../common/errors.ts';
 import { type AnyRunHook, busLogger, type CoreRunOptions, createRunContext, HookSet, printAlerts, printLogs, withControl } from '../runtime/index.ts';
@@ -51,6 +52,8 @@ export async function runSensor(core: CoreRunOptions, hookOptions: HookOptionVal
   printAlerts(bus, process.stdout);
   const loaderLog = busLogger(bus, 'loader');
   sensor.on('log', (t: string) => loaderLog.debug(t));
+  // the recording opens before the sensor starts (a bad path fails early) and sees every event
+  const recorder = core.record ? await (await import('./record-events.ts')).startRecorder(base, core.record, core.recordFormat ?? 'vigil') : undefined;
   let seen = 0;
   bus.subscribe('event', (ev) => {
     if (printEvents && !printer.write(ev)) sensor.countDrop();
@@ -72,6 +75,7 @@ export async function runSensor(core: CoreRunOptions, hookOptions: HookOptionVal
     control.metricsText = () => sensorMetrics(sensor.status());
     await control.listen();
   }
+  recorder?.serve(control);
   await set.start(withControl(base, control));
 
   if (core.duration) setTimeout(() => finish(0), core.duration * 1000).unref();
@@ -84,5 +88,6 @@ export async function runSensor(core: CoreRunOptions, hookOptions: HookOptionVal
   await set.stop();
   await control?.close();
   await printer.flush();
+  await recorder?.close();
   return code;
 }

@@ -48,6 +48,7 @@ export const ERROR_CATALOGUE = {
   VIGIL_E_NOT_FOUND: { message: 'not found', http: 404, api: 'not_found', exit: 1 },
   VIGIL_E_RATE_LIMITED: { message: 'too many attempts, retry later', http: 429, api: 'rate_limited', exit: 1 },
   VIGIL_E_IO: { message: 'file system error', http: 500, api: 'internal', exit: 1 },
+  VIGIL_E_RECORDING: { message: 'malformed event recording', http: 400, api: 'bad_request', exit: 1 },
   VIGIL_E_CONTAINER: { message: 'cannot run the container', http: 500, api: 'internal', exit: 1 },
   VIGIL_E_SELFTEST: { message: 'a selftest step failed', http: 500, api: 'internal', exit: 1 },
   VIGIL_E_INTERNAL: { message: 'internal error', http: 500, api: 'internal', exit: 1 },

@@ -10,6 +10,7 @@ import { formatMessage, RuleLoader } from './loader.ts';
 import type { CompileOptions, RulesSource } from './loader.ts';
 import { alertToJson } from './output.ts';
 import { ParallelEvaluator } from './parallel.ts';
+import { type EventBatches, isEventBatches, replayBatches } from './replay-batches.ts';
 import type { Ev } from './types.ts';
 
 export interface ReplayOptions extends CompileOptions {
@@ -25,7 +26,8 @@ export interface ReplayStats {
   seconds: number;
 }
 
-export async function replay(input: string | Readable, sources: readonly RulesSource[], opts: ReplayOptions): Promise<ReplayStats> {
+export async function replay(input: string | Readable | EventBatches, sources: readonly RulesSource[], opts: ReplayOptions): Promise<ReplayStats> {
+  if (isEventBatches(input)) return replayBatches(input, sources, opts);
   // the line reader is created only once the evaluator is ready: lines read before iteration
   // starts would be lost
   const lines = () => createInterface({ input: typeof input === 'string' ? createReadStream(input, { encoding: 'utf8' }) : input, crlfDelay: Infinity });

@@ -61,6 +61,10 @@ export interface CoreRunOptions {
   wakeupMs?: number;
   /** do not print events (vigil up, or when only alerts or the uplink matter) */
   quiet?: boolean;
+  /** --record FILE: also write every event to FILE as a recording (src/wire/recording) */
+  record?: string;
+  /** --record-format: 'vigil' (binary, the default) or 'ndjson' */
+  recordFormat?: 'vigil' | 'ndjson';
 }
 
 /** One running sensor. */

@@ -1,11 +1,13 @@
 // CLI commands of the rules group: `vigil rules validate`, `vigil rules list` and `vigil replay`
-// (evaluate a recorded NDJSON event stream against Falco rules files). Thin wrappers over the
-// rules engine in src/rules.
+// (evaluate a recorded event stream, NDJSON or the binary recording of `vigil run --record`, against
+// Falco rules files). Thin wrappers over the rules engine in src/rules and the recording readers
+// in src/wire/recording.
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { VigilError } from '../../common/errors.ts';
 import { formatMessage, replay, RuleLoader } from '../../rules/index.ts';
 import type { LoadResult } from '../../rules/index.ts';
+import { readerOf, sniffInput } from '../../wire/recording/index.ts';
 
 function loadAll(files: string[], appendOutput = false): LoadResult {
   const loader = new RuleLoader({ appendOutput });
@@ -85,8 +87,8 @@ export function register(program: Command): void {
 
   program
     .command('replay')
-    .description('evaluate a recording made with `vigil run --output json` against rules files; prints alerts as JSON lines')
-    .argument('<file>', 'recorded events, one JSON object per line (- for stdin)')
+    .description('evaluate a recording (`vigil run --record FILE` or `--output json`) against rules files; prints alerts as JSON lines')
+    .argument('<file>', 'recorded events: a binary recording or one JSON object per line, told apart by the first bytes (- for stdin)')
     .requiredOption('--rules <files...>', 'rules files, loaded in order')
     .option('--workers <n>', 'worker threads (1 = single-threaded evaluator)', positiveInt, availableParallelism())
     .option('--append-output', 'append container and pod fields to every alert (Falco append_output)')
@@ -105,7 +107,9 @@ export function register(program: Command): void {
         return;
       }
       const sources = loader.loadedSources;
-      const stats = await replay(file === '-' ? process.stdin : file, sources, {
+      // a binary recording is read as decoded objects; NDJSON keeps the line replay
+      const input = await sniffInput(file === '-' ? process.stdin : file);
+      const stats = await replay(input.format === 'ndjson' ? input.input : readerOf(input), sources, {
         workers: o.workers,
         appendOutput: !!o.appendOutput,
         ruleMatching: o.ruleMatching,

@@ -49,6 +49,8 @@ function coreOptions(o: Record<string, unknown>): CoreRunOptions {
   if (o.captureEnv === true) c.captureEnv = true;
   if (typeof o.wakeupMs === 'number') c.wakeupMs = o.wakeupMs;
   if (o.quiet === true) c.quiet = true;
+  if (typeof o.record === 'string') c.record = o.record;
+  if (o.recordFormat === 'ndjson') c.recordFormat = 'ndjson';
   return c;
 }
 
@@ -97,7 +99,9 @@ export function register(program: Command): void {
       intOpt('--wakeup-ms'),
       DEFAULT_WAKEUP_MS,
     )
-    .option('-q, --quiet', 'do not print events (alerts, the uplink and the socket still work)');
+    .option('-q, --quiet', 'do not print events (alerts, the uplink and the socket still work)')
+    .option('--record <file>', 'also write every event to FILE as a recording (compact binary; replay it with `vigil replay FILE`)')
+    .addOption(new Option('--record-format <format>', 'format of --record').choices(['vigil', 'ndjson']).default('vigil'));
   const hooks = createRunHooks();
   const valuesOf = declareHookOptions(cmd, hooks);
   cmd.action(async (raw: Record<string, unknown>) => {
@@ -106,6 +110,7 @@ export function register(program: Command): void {
     if (opts.wakeupMs !== undefined && (opts.wakeupMs < 0 || opts.wakeupMs > 1000))
       throw new VigilError('VIGIL_E_USAGE', '--wakeup-ms must be between 0 and 1000', { exitCode: 2 });
     if (opts.envMax > 4096) throw new VigilError('VIGIL_E_USAGE', '--env-max must be at most 4096', { exitCode: 2 });
+    if (opts.record === '') throw new VigilError('VIGIL_E_USAGE', '--record needs a file name', { exitCode: 2 });
     const code = await runSensor(opts, valuesOf(raw), hooks);
     process.exit(code);
   });
