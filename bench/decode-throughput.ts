@@ -136,10 +136,13 @@ for (let rep = 0; rep < REPS; rep++) {
     if (opts.only && !label.startsWith(opts.only)) continue;
     const r = rates.get(label)!;
     // alternate which goes first
-    const [ra, rb] = rep % 2 === 0 ? [a(), b()] : (() => {
-          const y = b();
-          return [a(), y];
-        })();
+    const [ra, rb] =
+      rep % 2 === 0
+        ? [a(), b()]
+        : (() => {
+            const y = b();
+            return [a(), y];
+          })();
     const oldRate = ra.n / (ra.ns / 1e9);
     const newRate = rb.n / (rb.ns / 1e9);
     r.old.push(oldRate);
@@ -152,7 +155,8 @@ const med = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const fmt = (a: number[]) => `${Math.round(med(a)).toLocaleString('en')} (${Math.round(Math.min(...a)).toLocaleString('en')}–${Math.round(Math.max(...a)).toLocaleString('en')})`;
+const fmt = (a: number[]) =>
+  `${Math.round(med(a)).toLocaleString('en')} (${Math.round(Math.min(...a)).toLocaleString('en')}–${Math.round(Math.max(...a)).toLocaleString('en')})`;
 const fr = (a: number[]) => `${med(a).toFixed(2)}x (${Math.min(...a).toFixed(2)}–${Math.max(...a).toFixed(2)})`;
 console.log(`recorded ${bytes} bytes, ${built.length} events; ${REPS} interleaved repetitions; median (min–max) events/s`);
 console.log(`| stage | events | before (baseline code) | after | after/before |`);

@@ -121,7 +121,7 @@ export function decodeEvent(buf: Buffer, off: number, len: number): RawEvent | u
     const slen = u16(buf, p);
     const sflags = u16(buf, p + 2);
     p += HDR;
-    const e = p + slen < end ? p + slen : end;
+    const e = Math.min(p + slen, end);
     strBytes.push(buf.subarray(p, e));
     strs.push(decodeString(buf, p, e));
     strFlags.push(sflags);
