@@ -24,15 +24,34 @@ function cachedJson(v: unknown): string {
 }
 const SHARED = new Set(['proc', 'user', 'group', 'container', 'k8s', 'ns', 'cgroup']);
 
-/** `"key":` per key seen (keys are few: the Falco field names) */
-const keyText = new Map<string, string>();
-function keyJson(k: string): string {
-  let t = keyText.get(k);
-  if (t === undefined) {
-    t = JSON.stringify(k) + ':';
-    if (keyText.size < 4096) keyText.set(k, t);
+/**
+ * The key texts of the objects serialised so far, as a trie of key sequences: each node holds the
+ * text that precedes its value (`"key":`, with the comma when it is not the first key) and the
+ * child taken last, so an object of a shape seen before costs one pointer comparison per key (the
+ * events' objects come in few shapes: one per kind and outcome). Bounded: past MAX_NODES new
+ * sequences are served without being remembered.
+ */
+class KeyNode {
+  last: KeyNode | undefined;
+  more: Map<string, KeyNode> | undefined;
+  constructor(
+    readonly key: string,
+    readonly text: string,
+  ) {}
+}
+const ROOT = new KeyNode('', '');
+const MAX_NODES = 20000;
+let nodes = 0;
+function stepKey(node: KeyNode, k: string): KeyNode {
+  let c = node.more?.get(k);
+  if (c === undefined) {
+    c = new KeyNode(k, (node === ROOT ? '' : ',') + JSON.stringify(k) + ':');
+    if (nodes >= MAX_NODES) return c;
+    nodes++;
+    (node.more ??= new Map()).set(k, c);
   }
-  return t;
+  node.last = c;
+  return c;
 }
 
 /** strings at least this long have their JSON text memoised (a node repeats few long strings) */
@@ -89,11 +108,15 @@ export function jsonValue(v: unknown): string | undefined {
       const o = v as Record<string, unknown>;
       if (typeof o.toJSON === 'function') return JSON.stringify(v);
       let out = '{';
+      let node = ROOT;
       for (const k in o) {
         if (!Object.hasOwn(o, k)) continue;
         const t = jsonValue(o[k]);
         if (t === undefined) continue;
-        out += out.length === 1 ? keyJson(k) + t : ',' + keyJson(k) + t;
+        let c = node.last;
+        if (c === undefined || c.key !== k) c = stepKey(node, k);
+        node = c;
+        out += c.text + t;
       }
       return out + '}';
     }
@@ -105,12 +128,16 @@ export function jsonValue(v: unknown): string | undefined {
 /** JSON text of an event, identical to JSON.stringify(ev) (key order preserved). */
 export function eventToJson(ev: VigilEvent): string {
   let out = '{';
+  let node = ROOT;
   for (const k in ev) {
     const v = (ev as Record<string, unknown>)[k];
     if (v === undefined) continue;
     const t = SHARED.has(k) ? cachedJson(v) : jsonValue(v);
     if (t === undefined) continue;
-    out += (out.length === 1 ? '' : ',') + keyJson(k) + t;
+    let c = node.last;
+    if (c === undefined || c.key !== k) c = stepKey(node, k);
+    node = c;
+    out += c.text + t;
   }
   return out + '}';
 }
@@ -152,10 +179,24 @@ export class EventPrinter {
     private readonly maxBuffered = 64 * 1024 * 1024,
   ) {}
 
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.out.uncork();
+  };
+
   write(ev: VigilEvent): boolean {
     if (this.out.writableLength > this.maxBuffered) {
       this.dropped++;
       return false;
+    }
+    // the events of one loader chunk arrive in one synchronous pass: cork the stream for it, so
+    // they leave in one writev at the end of the pass instead of one write(2) each (other writers
+    // of the same stream, e.g. alerts, are corked with them and keep their order)
+    if (!this.corked) {
+      this.corked = true;
+      this.out.cork();
+      process.nextTick(this.uncork);
     }
     this.out.write(this.format === 'json' ? eventToJson(ev) + '\n' : formatText(ev));
     this.written++;
