@@ -78,12 +78,29 @@ function u32(b: Buffer, o: number): number {
 function i32(b: Buffer, o: number): number {
   return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
 }
-/** unsigned 64-bit little-endian as a bigint; the shared 0n for zero (most unused slots) */
+/** the bigints of 0..SMALL-1, shared: most slots hold small values (fds, flags, types, zero) */
+const SMALL = 4096;
+const SMALL_BIG: bigint[] = Array.from({ length: SMALL }, (_, i) => BigInt(i));
+/** unsigned 64-bit little-endian as a bigint, shared for small values */
 function u64big(b: Buffer, o: number): bigint {
   const lo = u32(b, o);
   const hi = u32(b, o + 4);
-  if (hi === 0) return lo === 0 ? ZERO : BigInt(lo);
+  if (hi === 0) return lo < SMALL ? SMALL_BIG[lo]! : BigInt(lo);
   return b.readBigUInt64LE(o);
+}
+/** the last cgroup id read and its bigint (consecutive events mostly come from one cgroup) */
+let lastCgLo = -1;
+let lastCgHi = -1;
+let lastCg = ZERO;
+function cgroupBig(b: Buffer, o: number): bigint {
+  const lo = u32(b, o);
+  const hi = u32(b, o + 4);
+  if (lo !== lastCgLo || hi !== lastCgHi) {
+    lastCg = hi === 0 ? BigInt(lo) : b.readBigUInt64LE(o);
+    lastCgLo = lo;
+    lastCgHi = hi;
+  }
+  return lastCg;
 }
 
 /** Buffer.prototype.latin1Slice (Node's own, what toString('latin1', s, e) ends in, without its argument checks) */
@@ -105,7 +122,7 @@ export function decodeEvent(buf: Buffer, off: number, len: number): RawEvent | u
     const lo = u32(buf, o);
     const hi = i32(buf, o + 4);
     args[i] = hi * TWO32 + lo;
-    bigArgs[i] = hi === 0 ? (lo === 0 ? ZERO : BigInt(lo)) : buf.readBigUInt64LE(o);
+    bigArgs[i] = hi === 0 ? (lo < SMALL ? SMALL_BIG[lo]! : BigInt(lo)) : buf.readBigUInt64LE(o);
   }
   let commEnd = off + O_COMM;
   const commMax = commEnd + 16;
@@ -131,7 +148,7 @@ export function decodeEvent(buf: Buffer, off: number, len: number): RawEvent | u
     kind: u16(buf, off + O_KIND),
     flags: u16(buf, off + O_FLAGS),
     ts: u64big(buf, off + O_TS),
-    cgroupId: u64big(buf, off + O_CGROUP),
+    cgroupId: cgroupBig(buf, off + O_CGROUP),
     res: i32(buf, off + O_RES + 4) * TWO32 + u32(buf, off + O_RES),
     pid: u32(buf, off + O_PID),
     tid: u32(buf, off + O_TID),
