@@ -2,14 +2,15 @@
 // through a pipe into `wc -l`, as bench/sensor-overhead.ts runs it) under an open loop held at a
 // fixed rate (bench/workloads/open_rate.c, one open event per open/read/close), for the current
 // build (dist/) and a baseline build given with --base (a dist/ of older code, e.g. one compiled
-// from `git archive d23a1e5`), interleaved over --reps repetitions. Prints, per build and rate:
+// from `git archive d23a1e5`; without --base, one is built from --base-rev, default d23a1e5, the
+// code before issue 10's fast pipeline), interleaved over --reps repetitions. Prints, per build and rate:
 // the open rate reached, the events decoded per second of the run, and the kernel and user-space
 // drops counted by the sensor over the run (its control socket's status before and after, the
 // after once the decode rate is back near the background rate measured before the run).
 //
-//   sudo node --import tsx bench/sensor-drops.ts --base /tmp/vigil-base [--rates 50000,100000] [--secs 10] [--reps 3]
+//   sudo node --import tsx bench/sensor-drops.ts [--base DIR | --base-rev REV] [--rates 50000,100000] [--secs 10] [--reps 3]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,9 +20,12 @@ import type { SensorStatus } from '../src/sensor/sensor.ts';
 const { values: opts } = parseArgs({
   options: {
     base: { type: 'string' },
+    'base-rev': { type: 'string', default: 'd23a1e5' },
     rates: { type: 'string', default: '100000' },
     secs: { type: 'string', default: '10' },
     reps: { type: 'string', default: '3' },
+    /** F_SETPIPE_SZ on the stdout pipe (bytes), e.g. 1048576; default: the kernel's 64 KiB */
+    'pipe-size': { type: 'string' },
   },
 });
 const repo = path.resolve(import.meta.dirname, '..');
@@ -48,13 +52,16 @@ let seq = 0;
 async function once(root: string, rate: number, secs: number) {
   const sock = path.join(tmp, `s${++seq}.sock`);
   const main = path.join(root, 'dist', 'cli', 'main.js');
-  // JSON lines into a pipe read by `wc -l` (as bench/sensor-overhead.ts runs it)
-  const wc = spawn('wc', ['-l'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  // JSON lines through a pipe into `wc -l`, as bench/sensor-overhead.ts runs it (a pipe made by
+  // sh: Node's own child stdio would be a socketpair); with --pipe-size, the reader grows the pipe
+  // (F_SETPIPE_SZ) before counting
+  const grow = opts['pipe-size'] ? `python3 -c 'import fcntl; fcntl.fcntl(0, 1031, ${Number(opts['pipe-size'])})' && ` : '';
+  const child: ChildProcess = spawn('sh', ['-c', `"$@" | { ${grow}wc -l; }`, 'sh', 'node', main, 'run', '--output', 'json', '--socket', sock], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let lines = '';
-  wc.stdout!.on('data', (d: Buffer) => (lines += d));
-  const counted = new Promise((r) => wc.once('close', r));
-  const child: ChildProcess = spawn('node', [main, 'run', '--output', 'json', '--socket', sock], { cwd: root, stdio: ['ignore', wc.stdin!, 'pipe'] });
-  wc.stdin!.destroy(); // our end: the pipe's writer is the sensor alone
+  child.stdout!.on('data', (d: Buffer) => (lines += d));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   const t0 = Date.now();
@@ -88,9 +95,15 @@ async function once(root: string, rate: number, secs: number) {
   }
   const after = prev;
   const exited = new Promise((r) => child.once('close', r));
-  child.kill('SIGINT');
+  // SIGINT to the sensor's node process (the loader's parent): it stops, the pipe closes, wc prints
+  const status = (await controlRequest(sock, { op: 'status' }, 15000)).result as SensorStatus;
+  const nodePid = Number(
+    readFileSync(`/proc/${status.loaderPid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ')[1],
+  );
+  process.kill(nodePid, 'SIGINT');
   await exited;
-  await counted;
   return {
     opsPerSec: w.ops_per_sec,
     bgRate,
@@ -101,8 +114,25 @@ async function once(root: string, rate: number, secs: number) {
   };
 }
 
-const builds: [string, string][] = [['current', repo]];
-if (opts.base) builds.unshift(['baseline', path.resolve(opts.base)]);
+/** A dist/ of the code at `rev`, compiled in a temporary directory (node_modules and the built
+ * loader and BPF objects of this checkout: the kernel side is not what is compared). */
+function baselineBuild(rev: string): string {
+  const dir = path.join(os.tmpdir(), `vigil-base-${rev}`);
+  if (existsSync(path.join(dir, 'dist', 'cli', 'main.js'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sh', ['-c', `git -C "$1" archive "$2" | tar -x -C "$3"`, 'sh', repo, rev, dir]);
+  symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+  symlinkSync(path.join(repo, 'build'), path.join(dir, 'build'));
+  execFileSync(path.join(repo, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
+  writeFileSync(path.join(dir, 'dist', '.stamp'), '');
+  return dir;
+}
+// the current build must be compiled too (bin/vigil would do it; this runs dist/ directly)
+execFileSync('bash', [path.join(repo, 'scripts', 'build-ts.sh')], { stdio: 'inherit' });
+const builds: [string, string][] = [
+  ['baseline', opts.base ? path.resolve(opts.base) : baselineBuild(opts['base-rev']!)],
+  ['current', repo],
+];
 const rates = opts.rates!.split(',').map(Number);
 const reps = Number(opts.reps);
 const secs = Number(opts.secs);

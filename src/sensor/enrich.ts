@@ -171,10 +171,16 @@ export class Enricher {
    * says nothing yet (then the caller reads /proc). */
   private containerOrHostOfCgroup(id: bigint, mntns: number): ContainerInfo | undefined {
     if (id <= 1n) return this.unifiedCgroups || (this.hostMntns !== undefined && mntns === this.hostMntns) ? HOST : undefined;
+    // consecutive events mostly come from one cgroup: a host cgroup (cached as no match, which
+    // never changes) is remembered without the two map lookups
+    if (id === this.lastHostCgroup) return HOST;
     const c = this.containerOfCgroup(id);
     if (c) return c;
-    return this.byCgroup.get(id) === null ? HOST : undefined;
+    if (this.byCgroup.get(id) !== null) return undefined;
+    this.lastHostCgroup = id;
+    return HOST;
   }
+  private lastHostCgroup = -1n;
 
   private containerOf(p: Proc, r?: RawEvent): ContainerInfo {
     // a container from the event's cgroup id always wins (exact at syscall time); a known host
