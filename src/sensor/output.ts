@@ -9,7 +9,7 @@ export type OutputFormat = 'json' | 'text';
 // The enricher shares one object per process (proc, user, group, container, ...) between all the
 // events of that process, so their JSON text is cached by object identity and each event only
 // serialises what is its own (evt, thread, fd, fs, policy), with jsonValue below: the same text as
-// JSON.stringify (tests/unit/sensor/json.test.ts compares them over recorded and generated
+// JSON.stringify (tests/unit/sensor/fast-path.test.ts compares them over recorded and generated
 // events), faster on these small flat objects, and with the JSON text of long strings (the
 // capability lists of thread.*, paths) memoised.
 const jsonCache = new WeakMap<object, string>();
@@ -84,7 +84,8 @@ export function jsonString(s: string): string {
 
 /** JSON text of a value as JSON.stringify(v) writes it; undefined where JSON.stringify gives
  * undefined (undefined, functions, symbols). Plain objects and arrays are walked here; anything
- * else (a class instance, toJSON, a bigint that should throw) goes to JSON.stringify itself. */
+ * else (a class instance, toJSON, a bigint that should throw) goes to JSON.stringify itself (the
+ * one difference: a toJSON(key) that reads its key argument is given "" there). */
 export function jsonValue(v: unknown): string | undefined {
   switch (typeof v) {
     case 'string':
