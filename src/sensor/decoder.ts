@@ -38,63 +38,132 @@ export interface DecoderSink {
 
 const MAX_FRAME = 1 << 20;
 
-function decodeString(b: Buffer): string {
-  // fast path for ASCII; otherwise UTF-8 with U+FFFD for invalid bytes (never throws)
-  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return b.toString('utf8');
-  return b.toString('latin1');
+// Offsets copied into module constants once: the hot path reads them per event, and a property
+// read through an imported object (a getter under some loaders) costs more than the field read.
+const EV_SIZE = EV.size;
+const FRAME_SIZE = FRAME.size;
+const O_KIND = FRAME.kind;
+const O_FLAGS = FRAME.flags;
+const O_TS = EV.ts;
+const O_CGROUP = EV.cgroup_id;
+const O_RES = EV.res;
+const O_PID = EV.pid;
+const O_TID = EV.tid;
+const O_PPID = EV.ppid;
+const O_UID = EV.uid;
+const O_GID = EV.gid;
+const O_EUID = EV.euid;
+const O_LOGINUID = EV.loginuid;
+const O_CPU = EV.cpu;
+const O_PIDNS = EV.pidns;
+const O_MNTNS = EV.mntns;
+const O_NETNS = EV.netns;
+const O_VPID = EV.vpid;
+const O_COMM = EV.comm;
+const O_NSTR = EV.nstr;
+const O_SYSCALL = EV.syscall;
+const O_ARGS = EV.args;
+const N_ARGS = NARGS;
+const HDR = STR_HDR;
+const LOADER_BASE = K.LOADER_BASE;
+const ZERO = 0n;
+const TWO32 = 0x100000000;
+
+function u16(b: Buffer, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+function u32(b: Buffer, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+}
+function i32(b: Buffer, o: number): number {
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+}
+/** the bigints of 0..SMALL-1, shared: most slots hold small values (fds, flags, types, zero) */
+const SMALL = 4096;
+const SMALL_BIG: bigint[] = Array.from({ length: SMALL }, (_, i) => BigInt(i));
+/** unsigned 64-bit little-endian as a bigint, shared for small values */
+function u64big(b: Buffer, o: number): bigint {
+  const lo = u32(b, o);
+  const hi = u32(b, o + 4);
+  if (hi === 0) return lo < SMALL ? SMALL_BIG[lo]! : BigInt(lo);
+  return b.readBigUInt64LE(o);
+}
+/** the last cgroup id read and its bigint (consecutive events mostly come from one cgroup) */
+let lastCgLo = -1;
+let lastCgHi = -1;
+let lastCg = ZERO;
+function cgroupBig(b: Buffer, o: number): bigint {
+  const lo = u32(b, o);
+  const hi = u32(b, o + 4);
+  if (lo !== lastCgLo || hi !== lastCgHi) {
+    lastCg = hi === 0 ? BigInt(lo) : b.readBigUInt64LE(o);
+    lastCgLo = lo;
+    lastCgHi = hi;
+  }
+  return lastCg;
+}
+
+/** Buffer.prototype.latin1Slice (Node's own, what toString('latin1', s, e) ends in, without its argument checks) */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
+/** A string's bytes as a JS string: latin1 when all ASCII (fast), else UTF-8 with U+FFFD for invalid bytes (never throws). */
+function decodeString(b: Buffer, start: number, end: number): string {
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return b.toString('utf8', start, end);
+  return (b as unknown as Latin1Slicer).latin1Slice(start, end);
 }
 
 export function decodeEvent(buf: Buffer, off: number, len: number): RawEvent | undefined {
-  if (len < EV.size) return undefined;
-  const args: number[] = new Array(NARGS);
-  const bigArgs: bigint[] = new Array(NARGS);
-  for (let i = 0; i < NARGS; i++) {
-    const o = off + EV.args + 8 * i;
-    const lo = buf.readUInt32LE(o);
-    const hi = buf.readInt32LE(o + 4);
-    args[i] = hi * 0x100000000 + lo;
-    bigArgs[i] = buf.readBigUInt64LE(o);
+  if (len < EV_SIZE) return undefined;
+  const args: number[] = new Array(N_ARGS);
+  const bigArgs: bigint[] = new Array(N_ARGS);
+  for (let i = 0, o = off + O_ARGS; i < N_ARGS; i++, o += 8) {
+    const lo = u32(buf, o);
+    const hi = i32(buf, o + 4);
+    args[i] = hi * TWO32 + lo;
+    bigArgs[i] = hi === 0 ? (lo < SMALL ? SMALL_BIG[lo]! : BigInt(lo)) : buf.readBigUInt64LE(o);
   }
-  let commEnd = off + EV.comm;
-  const commMax = off + EV.comm + 16;
+  let commEnd = off + O_COMM;
+  const commMax = commEnd + 16;
   while (commEnd < commMax && buf[commEnd] !== 0) commEnd++;
-  const nstr = buf.readUInt16LE(off + EV.nstr);
+  const nstr = u16(buf, off + O_NSTR);
   const strs: string[] = [];
   const strFlags: number[] = [];
   const strBytes: Buffer[] = [];
-  let p = off + EV.size;
+  let p = off + EV_SIZE;
   const end = off + len;
   for (let i = 0; i < nstr; i++) {
-    if (p + STR_HDR > end) break;
-    const slen = buf.readUInt16LE(p);
-    const sflags = buf.readUInt16LE(p + 2);
-    p += STR_HDR;
-    const s = buf.subarray(p, Math.min(p + slen, end));
-    strBytes.push(s);
-    strs.push(decodeString(s));
+    if (p + HDR > end) break;
+    const slen = u16(buf, p);
+    const sflags = u16(buf, p + 2);
+    p += HDR;
+    const e = Math.min(p + slen, end);
+    strBytes.push(buf.subarray(p, e));
+    strs.push(decodeString(buf, p, e));
     strFlags.push(sflags);
     p += slen;
   }
   return {
-    kind: buf.readUInt16LE(off + FRAME.kind),
-    flags: buf.readUInt16LE(off + FRAME.flags),
-    ts: buf.readBigUInt64LE(off + EV.ts),
-    cgroupId: buf.readBigUInt64LE(off + EV.cgroup_id),
-    res: Number(buf.readBigInt64LE(off + EV.res)),
-    pid: buf.readUInt32LE(off + EV.pid),
-    tid: buf.readUInt32LE(off + EV.tid),
-    ppid: buf.readUInt32LE(off + EV.ppid),
-    uid: buf.readUInt32LE(off + EV.uid),
-    gid: buf.readUInt32LE(off + EV.gid),
-    euid: buf.readUInt32LE(off + EV.euid),
-    loginuid: buf.readUInt32LE(off + EV.loginuid),
-    cpu: buf.readUInt32LE(off + EV.cpu),
-    pidns: buf.readUInt32LE(off + EV.pidns),
-    mntns: buf.readUInt32LE(off + EV.mntns),
-    netns: buf.readUInt32LE(off + EV.netns),
-    vpid: buf.readUInt32LE(off + EV.vpid),
-    comm: buf.toString('utf8', off + EV.comm, commEnd),
-    syscall: buf.readUInt16LE(off + EV.syscall),
+    kind: u16(buf, off + O_KIND),
+    flags: u16(buf, off + O_FLAGS),
+    ts: u64big(buf, off + O_TS),
+    cgroupId: cgroupBig(buf, off + O_CGROUP),
+    res: i32(buf, off + O_RES + 4) * TWO32 + u32(buf, off + O_RES),
+    pid: u32(buf, off + O_PID),
+    tid: u32(buf, off + O_TID),
+    ppid: u32(buf, off + O_PPID),
+    uid: u32(buf, off + O_UID),
+    gid: u32(buf, off + O_GID),
+    euid: u32(buf, off + O_EUID),
+    loginuid: u32(buf, off + O_LOGINUID),
+    cpu: u32(buf, off + O_CPU),
+    pidns: u32(buf, off + O_PIDNS),
+    mntns: u32(buf, off + O_MNTNS),
+    netns: u32(buf, off + O_NETNS),
+    vpid: u32(buf, off + O_VPID),
+    comm: commEnd === off + O_COMM ? '' : decodeString(buf, off + O_COMM, commEnd),
+    syscall: u16(buf, off + O_SYSCALL),
     args,
     bigArgs,
     strs,
@@ -152,14 +221,15 @@ export class FrameDecoder {
       this.pending = undefined;
     }
     let off = 0;
-    while (off + FRAME.size <= buf.length) {
-      const len = buf.readUInt32LE(off);
-      if (len < FRAME.size || len > MAX_FRAME) {
+    const blen = buf.length;
+    while (off + FRAME_SIZE <= blen) {
+      const len = u32(buf, off);
+      if (len < FRAME_SIZE || len > MAX_FRAME) {
         // corrupt stream: drop what we have; the next frame boundary is unknown
         this.malformed++;
         return;
       }
-      if (off + len > buf.length) break;
+      if (off + len > blen) break;
       this.dispatch(buf, off, len);
       off += len;
     }
@@ -167,8 +237,8 @@ export class FrameDecoder {
   }
 
   private dispatch(buf: Buffer, off: number, len: number): void {
-    const kind = buf.readUInt16LE(off + FRAME.kind);
-    if (kind < K.LOADER_BASE) {
+    const kind = u16(buf, off + O_KIND);
+    if (kind < LOADER_BASE) {
       const e = decodeEvent(buf, off, len);
       if (!e) {
         this.malformed++;

@@ -4,9 +4,9 @@
 // names, container and pod identity, fd fields. Never throws on odd input: a record it cannot
 // make sense of is counted and skipped.
 import path from 'node:path';
-import { EXEC_A, EXE_LOWER, EXE_MEMFD, EXE_UPPER, EXE_WRITABLE, F_THREAD, F_TRUNCATED, K, S_TRUNCATED } from '../abi/layout.ts';
-import { KIND_BY_ID, renderCaps, u64Value, type FdInfo, type RawEvent } from './kinds.ts';
-import { A } from '../abi/kinds.gen.ts';
+import * as L from '../abi/layout.ts';
+import { KIND_BY_ID as KIND_BY_ID_, renderCaps, u64Value, type FdInfo, type RawEvent } from './kinds.ts';
+import { A as A_ } from '../abi/kinds.gen.ts';
 import { makeExecId, splitEnv, type Proc, type ProcTable } from './proctable.ts';
 import { HOST, CgroupIndex, matchCgroupPath, type CgroupMatch, type ContainerInfo, type ContainerResolver } from './container.ts';
 import type { UserDb } from './users.ts';
@@ -14,6 +14,20 @@ import type { FieldTree, VigilEvent } from '../abi/event.ts';
 
 /** Cgroup ids whose container match is cached (emptied when full; a node has far fewer). */
 const MAX_CGROUP_CACHE = 16384;
+
+// The imported tables as module constants: read per event, and a read through an imported binding
+// can be a getter call (under the tsx loader the tests and benches run with).
+const EXEC_A = L.EXEC_A;
+const K = L.K;
+const EXE_LOWER = L.EXE_LOWER;
+const EXE_MEMFD = L.EXE_MEMFD;
+const EXE_UPPER = L.EXE_UPPER;
+const EXE_WRITABLE = L.EXE_WRITABLE;
+const F_THREAD = L.F_THREAD;
+const F_TRUNCATED = L.F_TRUNCATED;
+const S_TRUNCATED = L.S_TRUNCATED;
+const A = A_;
+const KIND_BY_ID = KIND_BY_ID_;
 
 /** Falco's execve flag bits (PPM_EXE_*), for evt.rawarg.flags. */
 const PPM_EXE_WRITABLE = 1;
@@ -51,9 +65,34 @@ export interface EnrichStats {
 /** Joins a path as passed with the directory it is relative to, and normalises it. */
 export function resolvePath(raw: string, base: string, cwd: string): string {
   if (raw === '') return '';
-  if (raw.startsWith('/')) return path.posix.normalize(raw);
+  if (raw.charCodeAt(0) === SLASH) return isNormalAbsolute(raw) ? raw : path.posix.normalize(raw);
   const dir = base || cwd || '/';
-  return path.posix.normalize(`${dir}/${raw}`);
+  const joined = `${dir}/${raw}`;
+  return isNormalAbsolute(joined) ? joined : path.posix.normalize(joined);
+}
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/** True when path.posix.normalize(p) === p for an absolute p: no empty segment (`//`), no `.` or
+ * `..` segment (a trailing slash is kept by normalize, so it is allowed). Most paths are. */
+export function isNormalAbsolute(p: string): boolean {
+  const n = p.length;
+  // i: start of a segment (just after a slash)
+  for (let i = 1; i <= n; ) {
+    if (i === n) return true; // trailing slash (or "/")
+    const c = p.charCodeAt(i);
+    if (c === SLASH) return false; // empty segment
+    if (c === DOT) {
+      const c1 = i + 1 < n ? p.charCodeAt(i + 1) : SLASH;
+      if (c1 === SLASH) return false; // "."
+      if (c1 === DOT && (i + 2 >= n || p.charCodeAt(i + 2) === SLASH)) return false; // ".."
+    }
+    const j = p.indexOf('/', i);
+    if (j < 0) return true;
+    i = j + 1;
+  }
+  return true;
 }
 
 function dirOf(p: string): string {
@@ -65,6 +104,29 @@ function dirOf(p: string): string {
 function baseOf(p: string): string {
   const i = p.lastIndexOf('/');
   return i < 0 ? p : p.slice(i + 1);
+}
+
+/**
+ * Same content, key order included (the order is part of the JSON text): primitives by value,
+ * arrays element by element, objects key by key. For the enricher's field trees.
+ */
+export function sameTree(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameTree(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || !sameTree((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }
 
 export class Enricher {
@@ -118,10 +180,16 @@ export class Enricher {
    * says nothing yet (then the caller reads /proc). */
   private containerOrHostOfCgroup(id: bigint, mntns: number): ContainerInfo | undefined {
     if (id <= 1n) return this.unifiedCgroups || (this.hostMntns !== undefined && mntns === this.hostMntns) ? HOST : undefined;
+    // consecutive events mostly come from one cgroup: a host cgroup (cached as no match, which
+    // never changes) is remembered without the two map lookups
+    if (id === this.lastHostCgroup) return HOST;
     const c = this.containerOfCgroup(id);
     if (c) return c;
-    return this.byCgroup.get(id) === null ? HOST : undefined;
+    if (this.byCgroup.get(id) !== null) return undefined;
+    this.lastHostCgroup = id;
+    return HOST;
   }
+  private lastHostCgroup = -1n;
 
   private containerOf(p: Proc, r?: RawEvent): ContainerInfo {
     // a container from the event's cgroup id always wins (exact at syscall time); a known host
@@ -450,6 +518,14 @@ export class Enricher {
       cur.cgroupId === r.cgroupId
     )
       return cur;
+    const proc = this.procFields(p);
+    const user = this.userFields(p, r, c);
+    const group = this.groupFields(r, c, p);
+    const ns: FieldTree = { pid: r.pidns, mnt: r.mntns, net: r.netns };
+    const cgroup: FieldTree = { id: r.cgroupId.toString() };
+    // a rebuilt part with the same content as before keeps the object it had: identity changes
+    // only when content does (consumers cache per object: the JSON text, the compact codec's
+    // process records)
     const nv: ProcView = {
       gen: p.gen ?? 0,
       execGen: this.execGen,
@@ -460,16 +536,16 @@ export class Enricher {
       mntns: r.mntns,
       netns: r.netns,
       cgroupId: r.cgroupId,
-      proc: this.procFields(p),
+      proc: cur && sameTree(cur.proc, proc) ? cur.proc : proc,
       capEff: renderCaps(p.capEff),
       capPrm: renderCaps(p.capPrm),
       capInh: renderCaps(p.capInh),
-      user: this.userFields(p, r, c),
-      group: this.groupFields(r, c, p),
+      user: cur && sameTree(cur.user, user) ? cur.user : user,
+      group: cur && sameTree(cur.group, group) ? cur.group : group,
       container: cv.fields,
       k8s: cv.k8s,
-      ns: { pid: r.pidns, mnt: r.mntns, net: r.netns },
-      cgroup: { id: r.cgroupId.toString() },
+      ns: cur && sameTree(cur.ns, ns) ? cur.ns : ns,
+      cgroup: cur && sameTree(cur.cgroup, cgroup) ? cur.cgroup : cgroup,
     };
     p.view = nv;
     return nv;
@@ -487,7 +563,13 @@ export class Enricher {
       if (c.podUid) pod.uid = c.podUid;
       k8s.pod = pod;
     }
-    const v = { checkedAt: c.checkedAt, fields: this.containerFields(c), k8s };
+    const fields = this.containerFields(c);
+    // re-checked metadata that did not change keeps its objects (see view)
+    const v = {
+      checkedAt: c.checkedAt,
+      fields: hit && sameTree(hit.fields, fields) ? hit.fields : fields,
+      k8s: hit && sameTree(hit.k8s, k8s) ? hit.k8s : k8s,
+    };
     this.containerViews.set(c, v);
     return v;
   }

@@ -4,10 +4,18 @@
 // names, src/abi/kinds.gen.ts) into Falco's `evt.arg.*`. A kind without a hand-written decoder here
 // gets the generic one built from its row. The loader knows none of this: the sensor sends it the
 // syscall numbers of the running architecture and the tracepoint names from here.
-import { K, FD_A, FDT, KC } from '../abi/layout.ts';
-import { A, NR, STR } from '../abi/kinds.gen.ts';
+import { K as K_, FD_A as FD_A_, FDT as FDT_, KC } from '../abi/layout.ts';
+import { A as A_, NR, STR as STR_ } from '../abi/kinds.gen.ts';
 import { KIND_TABLE, ENUMS, type FdEffect, type KindRow, type SlotType } from '../abi/kinds-table.ts';
 import type { FieldTree } from '../abi/event.ts';
+
+// The imported tables as module constants: the decoders read them per event, and a read through an
+// imported binding can be a getter call (under the tsx loader the tests and benches run with).
+const K = K_;
+const FD_A = FD_A_;
+const FDT = FDT_;
+const A = A_;
+const STR = STR_;
 
 export type Family = 'process' | 'file' | 'net' | 'fd' | 'priv';
 export type Category = 'process' | 'file' | 'net' | 'priv';
@@ -119,7 +127,21 @@ const O_FLAGS: [number, string][] = [
   [0o20000000, 'O_TMPFILE'],
 ];
 
-export function renderOpenFlags(flags: number): string {
+/** A rendering memoised per value (a node sees few distinct flag and mode values); bounded. */
+function memo(render: (v: number) => string): (v: number) => string {
+  const cache = new Map<number, string>();
+  return (v) => {
+    let s = cache.get(v);
+    if (s === undefined) {
+      s = render(v);
+      if (cache.size < 4096) cache.set(v, s);
+    }
+    return s;
+  };
+}
+
+export const renderOpenFlags = memo(renderOpenFlagsUncached);
+function renderOpenFlagsUncached(flags: number): string {
   const acc = flags & 3;
   const parts = [acc === 0 ? 'O_RDONLY' : acc === 1 ? 'O_WRONLY' : 'O_RDWR'];
   for (const [bit, name] of O_FLAGS) {
@@ -152,7 +174,8 @@ const MODE_BITS: [number, string][] = [
   [0o2000, 'S_ISGID'],
   [0o4000, 'S_ISUID'],
 ];
-export function renderMode(mode: number): string {
+export const renderMode = memo(renderModeUncached);
+function renderModeUncached(mode: number): string {
   return MODE_BITS.filter(([b]) => mode & b)
     .map(([, n]) => n)
     .join('|');
