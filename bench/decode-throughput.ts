@@ -1,11 +1,12 @@
 // Benchmark: user-space cost per event. Records a real loader stream (exec + open + connect
 // workload) once (or loads one saved with --save), then replays the bytes through the decoder
 // alone, decoder + enrichment, and decoder + enrichment + JSON line, for the current code and for
-// the frozen code before issue 10 (bench/baseline/), interleaved over --reps repetitions, and
+// the code before issue 10 (the sensor modules of --base-rev, default d23a1e5, extracted with
+// `git archive` into a temporary directory and loaded from there), interleaved over --reps repetitions, and
 // prints events/s medians (min–max) of each and the ratio new/old in the same run. A fourth pair
 // times the JSON serialiser alone (eventToJson against JSON.stringify on the same built events).
 //
-//   sudo node --import tsx bench/decode-throughput.ts [--reps 7] [--save FILE | --load FILE]
+//   sudo node --import tsx bench/decode-throughput.ts [--reps 7] [--save FILE | --load FILE] [--base-rev REV]
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,9 +22,7 @@ import { ProcTable } from '../src/sensor/proctable.ts';
 import { CgroupIndex, ContainerResolver, type ContainerInfo } from '../src/sensor/container.ts';
 import { UserDb } from '../src/sensor/users.ts';
 import { eventToJson } from '../src/sensor/output.ts';
-import { FrameDecoder as OldFrameDecoder } from './baseline/decoder.ts';
-import { Enricher as OldEnricher } from './baseline/enrich.ts';
-import { eventToJson as oldEventToJson } from './baseline/output.ts';
+import { pathToFileURL } from 'node:url';
 
 const { values: opts } = parseArgs({
   options: {
@@ -32,8 +31,47 @@ const { values: opts } = parseArgs({
     load: { type: 'string' },
     only: { type: 'string' },
     profile: { type: 'string' },
+    'base-rev': { type: 'string', default: 'd23a1e5' },
   },
 });
+
+/** The sensor modules the bench drives, from this tree or from the baseline revision. */
+interface Side {
+  FrameDecoder: typeof FrameDecoder;
+  Enricher: typeof Enricher;
+  ProcTable: typeof ProcTable;
+  CgroupIndex: typeof CgroupIndex;
+  ContainerResolver: typeof ContainerResolver;
+  UserDb: typeof UserDb;
+  eventToJson: typeof eventToJson;
+}
+const NEW: Side = { FrameDecoder, Enricher, ProcTable, CgroupIndex, ContainerResolver, UserDb, eventToJson };
+
+/** The baseline's sources: `git archive REV src` into a temporary directory, imported from there (same APIs). */
+async function baseline(rev: string): Promise<Side> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `vigil-bench-base-${rev}-`));
+  const repo = path.resolve(import.meta.dirname, '..');
+  execFileSync('sh', ['-c', 'git -C "$1" archive "$2" src | tar -x -C "$3"', 'sh', repo, rev, dir]);
+  const m = (p: string) => import(pathToFileURL(path.join(dir, 'src', p)).href);
+  const [dec, enr, pt, cont, users, out] = await Promise.all([
+    m('sensor/decoder.ts'),
+    m('sensor/enrich.ts'),
+    m('sensor/proctable.ts'),
+    m('sensor/container.ts'),
+    m('sensor/users.ts'),
+    m('sensor/output.ts'),
+  ]);
+  return {
+    FrameDecoder: dec.FrameDecoder,
+    Enricher: enr.Enricher,
+    ProcTable: pt.ProcTable,
+    CgroupIndex: cont.CgroupIndex,
+    ContainerResolver: cont.ContainerResolver,
+    UserDb: users.UserDb,
+    eventToJson: out.eventToJson,
+  } as Side;
+}
+const OLD = await baseline(opts['base-rev']!);
 const REPS = Number(opts.reps);
 
 async function record(): Promise<Buffer[]> {
@@ -78,27 +116,27 @@ const bytes = chunks.reduce((n, c) => n + c.length, 0);
 // table starts empty and reads an empty /proc (the recording's processes come from their events,
 // unknown parents stay unknown), no container runtime, and every cgroup id is a host cgroup.
 const emptyDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-empty-'));
-class ReplayCgroups extends CgroupIndex {
-  override path(): string {
-    return '/system.slice/replay.scope';
-  }
-}
-class NoContainers extends ContainerResolver {
-  override forPid(): ContainerInfo | undefined {
-    return undefined;
-  }
-}
 type Impl = 'old' | 'new';
 function freshEnricher(impl: Impl) {
-  const procs = new ProcTable({ procRoot: emptyDir });
+  const S = impl === 'new' ? NEW : OLD;
+  class ReplayCgroups extends S.CgroupIndex {
+    override path(): string {
+      return '/system.slice/replay.scope';
+    }
+  }
+  class NoContainers extends S.ContainerResolver {
+    override forPid(): ContainerInfo | undefined {
+      return undefined;
+    }
+  }
+  const procs = new S.ProcTable({ procRoot: emptyDir });
   const runtime = { runc: [emptyDir], docker: emptyDir, containerdTasks: [emptyDir], crio: emptyDir };
-  const args = [procs, new NoContainers(runtime), new UserDb(), new ReplayCgroups(emptyDir)] as const;
-  return impl === 'new' ? new Enricher(...args) : new OldEnricher(...args);
+  return new S.Enricher(procs, new NoContainers(runtime), new S.UserDb(), new ReplayCgroups(emptyDir));
 }
 
 function runStage(impl: Impl, stage: string): { n: number; ns: number } {
-  const Dec = impl === 'new' ? FrameDecoder : OldFrameDecoder;
-  const toJson = impl === 'new' ? eventToJson : oldEventToJson;
+  const Dec = (impl === 'new' ? NEW : OLD).FrameDecoder;
+  const toJson = (impl === 'new' ? NEW : OLD).eventToJson;
   let n = 0;
   let sink: (r: never) => void;
   if (stage === 'decode') sink = () => n++;
