@@ -24,6 +24,8 @@ export interface ReplayOptions extends CompileOptions {
   chunkBytes?: number;
   /** The rules already loaded from `sources` with these options (spares loading them again). */
   ruleset?: Ruleset;
+  /** With workers: this thread evaluates blocks too while the workers are busy (default true). */
+  evaluateHere?: boolean;
 }
 
 export interface ReplayStats {
@@ -31,6 +33,9 @@ export interface ReplayStats {
   alerts: number;
   badLines: number;
   seconds: number;
+  /** Blocks of lines evaluated on this thread and by worker threads. */
+  blocksHere: number;
+  blocksWorkers: number;
 }
 
 function loadRules(sources: readonly RulesSource[], opts: CompileOptions): Ruleset {
@@ -54,6 +59,7 @@ export async function replay(input: string | Readable, sources: readonly RulesSo
     const rs = opts.ruleset ?? loadRules(sources, opts);
     const parser = new EventLineParser();
     let alerts = 0;
+    let blocks = 0;
     if (pe === undefined) {
       let events = 0;
       let bad = 0;
@@ -71,15 +77,17 @@ export async function replay(input: string | Readable, sources: readonly RulesSo
           continue;
         }
         bad += parser.parseBlock(chunk.buf, chunk.bytes, evaluate);
+        blocks++;
         src.release(chunk.buf.buffer as ArrayBuffer);
       }
-      return { events, alerts, badLines: bad, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+      return { events, alerts, badLines: bad, seconds: Number(process.hrtime.bigint() - t0) / 1e9, blocksHere: blocks, blocksWorkers: 0 };
     }
     pe.setAlertHandler((json) => {
       alerts++;
       opts.onAlert(json);
     });
     const local: LocalEvaluator = (buf, bytes) => {
+      blocks++;
       const found: [number, string][] = [];
       let events = 0;
       const badLines = parser.parseBlock(buf, bytes, (ev) => {
@@ -90,6 +98,7 @@ export async function replay(input: string | Readable, sources: readonly RulesSo
       return { alerts: found, events, badLines };
     };
     const release = (ab: ArrayBuffer): void => src.release(ab);
+    let sent = 0;
     for await (const chunk of src.chunks()) {
       if (chunk.kind === 'events') {
         for (const ev of chunk.events) {
@@ -98,11 +107,13 @@ export async function replay(input: string | Readable, sources: readonly RulesSo
         }
         continue;
       }
-      const p = pe.pushChunk(chunk.buf, chunk.bytes, release, local);
+      const p = pe.pushChunk(chunk.buf, chunk.bytes, release, opts.evaluateHere === false ? undefined : local);
+      sent++;
       if (p) await p;
     }
     await pe.flush();
-    return { events: pe.events - pe.badLines, alerts, badLines: pe.badLines, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return { events: pe.events - pe.badLines, alerts, badLines: pe.badLines, seconds, blocksHere: blocks, blocksWorkers: sent - blocks };
   } finally {
     await pe?.close();
   }
