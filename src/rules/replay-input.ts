@@ -3,7 +3,7 @@
 // blocks cut at line boundaries (no per-line work here: the evaluator, or the worker thread a block
 // is transferred to, decodes, splits and parses it: EventLineParser.parseBlock). Another
 // recording format is one more branch of `openInput` yielding its own chunk kind (event objects).
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Ev } from './types.ts';
 
@@ -50,18 +50,15 @@ class NdjsonInput implements ReplayInput {
   }
 
   async *chunks(): AsyncGenerator<InputChunk> {
-    const stream = typeof this.input === 'string' ? createReadStream(this.input, { highWaterMark: 1 << 20 }) : this.input;
-    let buf = this.take(this.chunkBytes);
-    let used = 0;
-    for await (const data of stream as AsyncIterable<Buffer | string>) {
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      let off = 0;
-      while (off < bytes.length) {
-        const n = Math.min(bytes.length - off, buf.length - used);
-        bytes.copy(buf, used, off, off + n);
+    const source = typeof this.input === 'string' ? await fileSource(this.input) : streamSource(this.input);
+    try {
+      let buf = this.take(this.chunkBytes);
+      let used = 0;
+      for (;;) {
+        const n = await source.fill(buf, used);
+        if (n === 0) break;
         used += n;
-        off += n;
-        if (used < buf.length) break;
+        if (used < buf.length) continue;
         // the block is full: hand out its whole lines, keep the partial last one
         const cut = buf.lastIndexOf(10, used - 1) + 1;
         if (cut === 0) {
@@ -78,7 +75,47 @@ class NdjsonInput implements ReplayInput {
         buf = next;
         used -= cut;
       }
+      if (used > 0) yield { kind: 'lines', buf, bytes: used };
+    } finally {
+      await source.close();
     }
-    if (used > 0) yield { kind: 'lines', buf, bytes: used };
   }
+}
+
+/** Bytes into buf[at, buf.length): how many (0 at the end). */
+interface ByteSource {
+  fill(buf: Buffer, at: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A file read straight into the blocks. */
+async function fileSource(file: string): Promise<ByteSource> {
+  const fh = await open(file, 'r');
+  return {
+    fill: async (buf, at) => (await fh.read(buf, at, buf.length - at, null)).bytesRead,
+    close: () => fh.close(),
+  };
+}
+
+/** A stream (stdin): its chunks copied into the blocks. */
+function streamSource(stream: Readable): ByteSource {
+  const it = (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  let pending: Buffer | undefined;
+  let off = 0;
+  return {
+    fill: async (buf, at) => {
+      while (pending === undefined || off >= pending.length) {
+        const r = await it.next();
+        if (r.done) return 0;
+        pending = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value;
+        off = 0;
+      }
+      const n = pending.copy(buf, at, off, Math.min(pending.length, off + buf.length - at));
+      off += n;
+      return n;
+    },
+    close: async () => {
+      await it.return?.();
+    },
+  };
 }
