@@ -109,7 +109,9 @@ export async function replay(input: string | Readable, sources: readonly RulesSo
       }
       const p = pe.pushChunk(chunk.buf, chunk.bytes, release, opts.evaluateHere === false ? undefined : local);
       sent++;
+      // the workers' answers (ready, results) are events of this loop: let them in between blocks
       if (p) await p;
+      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await pe.flush();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
