@@ -8,7 +8,9 @@
 // (default 7); prints medians with min–max, the ratios, the CPU time per event, and checks that
 // both give the same alert lines (uuid aside). Each configuration is also run on an empty recording
 // in the same round: its time (rules loading, worker start) is subtracted for the rate of the event
-// path alone. The machine's CPU pressure (PSI) is printed beside the load average.
+// path alone (this tree does not wait for its worker before it starts, so its 2-worker empty run
+// ends before the worker has loaded the rules: that configuration's event-path figure still
+// carries the worker's start). The machine's CPU pressure (PSI) is printed beside the load average.
 //
 //   node --import tsx bench/replay-throughput.ts [--events FILE] [--reps 7] [--baseline REV] [--record-events 100000]
 //
@@ -17,7 +19,7 @@
 // and finds files.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -144,6 +146,8 @@ function cpuPressure(): string {
 }
 
 const file = opt.events ?? record(Number(opt['record-events']));
+// a recording made here is removed at the end
+if (opt.events === undefined) process.on('exit', () => rmSync(path.dirname(file), { recursive: true, force: true }));
 // the same run on an empty recording: rules loading and worker start alone, subtracted to give
 // the rate of the event path itself
 const empty = path.join(mkdtempSync(path.join(tmpdir(), 'vigil-replay-bench-')), 'empty.ndjson');
