@@ -5,6 +5,7 @@
 // recording format is one more branch of `openInput` yielding its own chunk kind (event objects).
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { VigilError } from '../common/errors.ts';
 import type { Ev } from './types.ts';
 
 /** What an input yields, in recording order. */
@@ -93,7 +94,12 @@ interface ByteSource {
  * than handing it to the thread pool and waiting for the answer (on a loaded machine, much less).
  */
 async function fileSource(file: string): Promise<ByteSource> {
-  const fd = openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw new VigilError('VIGIL_E_IO', `cannot read the recording ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   return {
     fill: async (buf, at) => readSync(fd, buf, at, buf.length - at, null),
     close: async () => closeSync(fd),

@@ -222,3 +222,12 @@ test('replay: previous path, 1 thread, 2 and 3 threads, file and stream: identic
   await run(2, 8192, { stream: true });
   assert.ok(readFileSync(file).length > 8192 * 50);
 });
+
+test('replay: a recording that cannot be read is a clear error', async () => {
+  const loader = new RuleLoader();
+  assert.equal(loader.loadFiles([STABLE]).ok, true);
+  await assert.rejects(replay('/nonexistent/recording.ndjson', loader.loadedSources, { workers: 1, onAlert: () => {} }), {
+    code: 'VIGIL_E_IO',
+    message: /cannot read the recording \/nonexistent\/recording\.ndjson: ENOENT/,
+  });
+});
