@@ -7,11 +7,13 @@
 import { isAscii } from 'node:buffer';
 import type { Ev } from './types.ts';
 
-/** Top-level members cached by their text: per process, thread, user, container or namespace. */
-const CACHED = new Set(['proc', 'thread', 'user', 'group', 'container', 'k8s', 'ns', 'cgroup']);
+/** Top-level members cached by their text, and looked up together as a run: per process, thread, user, container or namespace. */
+const RUN_KEYS = new Set(['proc', 'thread', 'user', 'group', 'container', 'k8s', 'ns', 'cgroup']);
+/** Members cached by their text on their own: the fd, and evt's argument objects (see `evt`). */
+const CACHED = new Set([...RUN_KEYS, 'fd', 'arg', 'rawarg']);
 
 /** Distinct texts kept per member before the cache starts over (bounds memory, ~3 KB each). */
-const MAX_ENTRIES = 2048;
+const MAX_ENTRIES = 16384;
 /** Runs of cached members kept (all fingerprints together) before that cache starts over. */
 const MAX_RUNS = 4096;
 /** Runs kept per fingerprint (the same process with different threads or credentials). */
@@ -34,7 +36,7 @@ interface Run {
 interface Entry {
   /** The member's text (an independent copy, so it does not pin the chunk it was read from). */
   text: string;
-  /** The same as bytes when it was read from an ASCII block (compared with one memcmp). */
+  /** The same as bytes when it was read from an ASCII block and is long (compared with one memcmp). */
   bytes: Buffer | undefined;
   value: unknown;
 }
@@ -45,16 +47,20 @@ function detach(s: string): string {
 }
 
 /**
- * Cheap fingerprint of text[v, e): the length, the characters right after the opening brace (the
- * process's pid, the thread's tid) and 16 characters spread over the text. Equal texts have equal
- * fingerprints; a hit is always confirmed by comparing the whole text.
+ * Fingerprint of text[v, e): every character of a short text (an fd, an argument object: texts
+ * that differ in a few characters), else the length, the characters right after the opening brace
+ * (the process's pid, the thread's tid) and 32 characters spread over the text. Equal texts have
+ * equal fingerprints; a hit is always confirmed by comparing the whole text.
  */
 function fingerprint(text: string, v: number, e: number): number {
   const len = e - v;
   let h = len;
-  const head = Math.min(len, 24);
-  for (let k = 1; k < head; k++) h = (Math.imul(h, 31) + text.charCodeAt(v + k)) | 0;
-  for (let k = 0; k < 16; k++) h = (Math.imul(h, 31) + text.charCodeAt(v + ((k * len) >> 4))) | 0;
+  if (len <= 512) {
+    for (let k = v; k < e; k++) h = (Math.imul(h, 31) + text.charCodeAt(k)) | 0;
+    return h;
+  }
+  for (let k = 1; k < 24; k++) h = (Math.imul(h, 31) + text.charCodeAt(v + k)) | 0;
+  for (let k = 0; k < 32; k++) h = (Math.imul(h, 31) + text.charCodeAt(v + ((k * len) >> 5))) | 0;
   return h;
 }
 
@@ -147,20 +153,31 @@ export class EventLineParser {
     if (end - start < 3 || text.charCodeAt(start) !== 123 || text.charCodeAt(end - 1) !== 125 || text.charCodeAt(start + 1) !== 34)
       return JSON.parse(text.slice(start, end)) as Ev;
     const out: Record<string, unknown> = {};
-    let i = start + 1;
+    if (!this.members(text, start + 1, end, bytes, out, false)) return JSON.parse(text.slice(start, end)) as Ev;
+    return out as Ev;
+  }
+
+  /**
+   * Parses the members of the object whose text ends at `end` (exclusive; its closing brace is at
+   * end - 1), from the member name's opening quote at i, into `out`: each member's value an
+   * object. False when the text is not that (the caller parses it whole instead). Runs of the
+   * per-process members are looked up whole at the top level only.
+   */
+  private members(text: string, i: number, end: number, bytes: Buffer | undefined, out: Record<string, unknown>, nested: boolean): boolean {
     // the run of cached members being parsed one by one: where it starts, what it holds
     let runAt = -1;
     let run: [string, unknown][] = [];
     for (;;) {
       // i is at the opening quote of a member name
-      if (text.charCodeAt(i) !== 34) return JSON.parse(text.slice(start, end)) as Ev;
+      if (text.charCodeAt(i) !== 34) return false;
       const q = text.indexOf('"', i + 1);
-      if (q < 0 || q >= end || text.charCodeAt(q + 1) !== 58 || text.charCodeAt(q + 2) !== 123) return JSON.parse(text.slice(start, end)) as Ev;
+      if (q < 0 || q >= end || text.charCodeAt(q + 1) !== 58 || text.charCodeAt(q + 2) !== 123) return false;
       const key = text.slice(i + 1, q);
-      if (key.indexOf('\\') >= 0 || key === '__proto__') return JSON.parse(text.slice(start, end)) as Ev;
+      if (key.indexOf('\\') >= 0 || key === '__proto__') return false;
       const v = q + 2;
       const cache = this.caches.get(key);
-      if (cache !== undefined && runAt < 0) {
+      const runKey = !nested && RUN_KEYS.has(key);
+      if (runKey && runAt < 0) {
         // a run of cached members starts here: most often the whole run is known
         const r = this.lookupRun(text, i, end, bytes);
         if (r !== undefined) {
@@ -171,23 +188,23 @@ export class EventLineParser {
             out[m[0]] = m[1];
           }
           const after = i + r.text.length;
-          if (after === end - 1) return out as Ev;
+          if (after === end - 1) return true;
           i = after + 1;
           continue;
         }
         runAt = i;
         run = [];
-      } else if (cache === undefined && runAt >= 0) {
+      } else if (!runKey && runAt >= 0) {
         this.storeRun(text, runAt, i - 1, run, bytes);
         runAt = -1;
       }
       // The member's value is an object: it ends at a '}' followed by ',"' (the next member) or
-      // by the line's closing '}'. '},"' also ends nested objects (and can end a string value),
+      // by the object's closing '}'. '},"' also ends nested objects (and can end a string value),
       // so each candidate end is confirmed: by the cache (the identical text parsed before as one
-      // complete value) or by JSON.parse of the candidate text (which fails unless it is one
-      // complete value, i.e. unless the candidate is the brace matching the one at v; it is only
-      // tried when the braces before it balance, counted without regard to strings: a cheap
-      // filter that spares most failing parses).
+      // complete value) or by parsing the candidate text (which fails unless it is one complete
+      // value, i.e. unless the candidate is the brace matching the one at v; it is only tried
+      // when the braces before it balance, counted without regard to strings: a cheap filter
+      // that spares most failing parses).
       let from = v;
       let depth = 0;
       let stop: number;
@@ -208,19 +225,20 @@ export class EventLineParser {
         }
         depth += count(text, '{', from, e) - count(text, '}', from, e);
         if (depth === 0 || last) {
-          const got = text.charCodeAt(e - 1) === 125 ? tryParse(text.slice(v, e)) : FAIL;
+          const got = text.charCodeAt(e - 1) !== 125 ? FAIL : key === 'evt' && !nested ? this.evt(text, v, e, bytes) : tryParse(text.slice(v, e));
           if (got !== FAIL) {
             if (cache !== undefined) {
               this.misses++;
               if (cache.size >= MAX_ENTRIES) cache.clear();
               const t = text.slice(v, e);
-              cache.set(fingerprint(text, v, e), { text: detach(t), bytes: bytes === undefined ? undefined : Buffer.from(bytes.subarray(v, e)), value: got });
+              const b = bytes === undefined || e - v <= 512 ? undefined : Buffer.from(bytes.subarray(v, e));
+              cache.set(fingerprint(text, v, e), { text: detach(t), bytes: b, value: got });
             }
             value = got;
             stop = e;
             break;
           }
-          if (last) return JSON.parse(text.slice(start, end)) as Ev;
+          if (last) return false;
         }
         from = e;
       }
@@ -228,10 +246,26 @@ export class EventLineParser {
       if (runAt >= 0) run.push([key, value]);
       if (stop === end - 1) {
         if (runAt >= 0) this.storeRun(text, runAt, stop, run, bytes);
-        return out as Ev;
+        return true;
       }
       i = stop + 1;
     }
+  }
+
+  /**
+   * The event's own member, text[v, e): what is unique to the event (number, time, cpu, result)
+   * comes first and is parsed; its argument objects (`"arg":{...},"rawarg":{...}`, repeated
+   * whenever the same call is made again) are taken from their caches. FAIL if text[v, e) is not
+   * one JSON value.
+   */
+  private evt(text: string, v: number, e: number, bytes: Buffer | undefined): unknown {
+    const m = text.indexOf(',"arg":{', v);
+    if (m < 0 || m >= e) return tryParse(text.slice(v, e));
+    // the head as an object of its own: it parses only if the split is at the top level of evt
+    const head = tryParse(text.slice(v, m) + '}');
+    if (head === null || typeof head !== 'object' || Array.isArray(head) || !this.members(text, m + 1, e, bytes, head as Record<string, unknown>, true))
+      return tryParse(text.slice(v, e));
+    return head;
   }
 
   /**
@@ -289,6 +323,7 @@ function runPrint(text: string, i: number, avail: number): number {
 function lookup(cache: Map<number, Entry>, text: string, v: number, e: number, bytes: Buffer | undefined): Entry | undefined {
   const hit = cache.get(fingerprint(text, v, e));
   if (hit === undefined || hit.text.length !== e - v) return undefined;
+  // a long text is compared as bytes (one memcmp), a short one as a string (no native call)
   if (bytes !== undefined && hit.bytes !== undefined) return bytes.compare(hit.bytes, 0, e - v, v, e) === 0 ? hit : undefined;
   return text.slice(v, e) === hit.text ? hit : undefined;
 }

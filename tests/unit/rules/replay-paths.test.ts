@@ -92,6 +92,9 @@ function oddLines(base: string): string[] {
     `${base.slice(0, -1)},"proc":{"pid":7,"name":"dup"}}`,
     '{"__proto__":{"x":1},"evt":{"num":1,"type":"openat"}}',
     '{"evt":{"num":2,"type":"close"},"n":3}',
+    // evt split at its top-level "arg" only; a duplicate "arg" keeps its first place and last value
+    '{"evt":{"num":9,"y":{"q":1,"arg":{"z":2}},"arg":{"x":1},"k":2,"arg":{"w":3},"rawarg":{}},"fd":{"a":"},\\"b\\":{"}}',
+    '{"evt":{"num":10,"y":{"q":1,"arg":{"z":2}}},"fd":{}}',
     '42',
     '[]',
   ];
