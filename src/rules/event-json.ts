@@ -1,13 +1,16 @@
 // Rules engine, event line parser for recordings: a block of NDJSON lines (`vigil run --output
-// json`) into event objects. Each line gets what JSON.parse gives it, exactly, but the members whose text repeats from event to event (the process, its
-// thread, user, group, container, namespaces: 80-90 % of a line) are parsed once per distinct text
-// and the parsed object is reused for every later event with the identical text. The engine only
-// reads events (no field extractor writes into them), so sharing these sub-objects between events
-// is safe; the live sensor shares them the same way (src/sensor/enrich.ts).
+// json`) into event objects. Each line gets what JSON.parse gives it, exactly, but the members
+// whose text repeats from event to event (the process, its thread, user, group, container,
+// namespaces: ~80 % of a line, looked up together as one run; the fd and evt's argument objects,
+// repeated whenever the same call is made again) are parsed once per distinct text and the parsed
+// object is reused for every later event with the identical text. The engine only reads events
+// (no field extractor writes into them; its one memo is keyed by the event object itself, new for
+// every line), so sharing these sub-objects between events is safe; the live sensor shares them
+// the same way (src/sensor/enrich.ts).
 import { isAscii } from 'node:buffer';
 import type { Ev } from './types.ts';
 
-/** Top-level members cached by their text, and looked up together as a run: per process, thread, user, container or namespace. */
+/** Top-level members cached by their text and looked up together as a run: per process, thread, user, container or namespace. */
 const RUN_KEYS = new Set(['proc', 'thread', 'user', 'group', 'container', 'k8s', 'ns', 'cgroup']);
 /** Members cached by their text on their own: the fd, and evt's argument objects (see `evt`). */
 const CACHED = new Set([...RUN_KEYS, 'fd', 'arg', 'rawarg']);
