@@ -16,7 +16,7 @@ mkdir -p "$results"
 cd "$repo" || exit 1
 
 # the preferred order first, then any other benchmark that exists; helper modules are skipped
-order=(sensor-overhead decode-throughput rules-throughput recording backend-ingest fanotify-latency)
+order=(sensor-overhead decode-throughput rules-throughput replay-throughput recording backend-ingest fanotify-latency)
 helpers=" backend-gen "
 names=()
 for n in "${order[@]}"; do [ -f "bench/$n.ts" ] && names+=("$n"); done

@@ -1,7 +1,10 @@
 // Rules engine, parallel evaluator: shards events across worker_threads by proc.pid (so a
 // process's state and the order of its alerts stay in one worker), collects the alerts and hands
 // them back in the global order of the input events. The synchronous evaluator is Ruleset.evaluate
-// (engine.ts); this is the multi-core path used by replay and the sensor.
+// (engine.ts); this is the multi-core path used by replay and the sensor. Replay hands over whole
+// blocks of NDJSON lines instead (pushChunk): each block goes to the least busy worker, which
+// decodes, parses and evaluates it; the engine keeps no state between events, so any worker may
+// take any event, and the alerts still come out in input order (blocks are ordered rounds).
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -58,8 +61,19 @@ function startWorker(init: WorkerInit): Worker {
   return compiled ? new Worker(workerEntry, { workerData: init }) : new Worker(bootstrap, { eval: true, workerData: init });
 }
 
+/**
+ * Evaluates a block of NDJSON lines on the calling thread (replay's main thread, while the
+ * workers are busy or still loading the rules): alerts tagged with their event's index in the block.
+ */
+export type LocalEvaluator = (buf: Buffer, bytes: number) => { alerts: [number, string][]; events: number; badLines: number };
+
+/** Rounds that may wait for emission when the calling thread evaluates blocks too (pushChunk). */
+const LOCAL_AHEAD = 64;
+
 interface Round {
   pending: number;
+  /** A block of lines (pushChunk): its worker, and the events it held once evaluated. */
+  chunk?: { worker: number; events: number; release: ((ab: ArrayBuffer) => void) | undefined };
   /** Global sequence numbers of each worker's events in this round (alerts carry the index). */
   seqs: (number[] | undefined)[];
   alerts: [number, string][];
@@ -91,6 +105,10 @@ export class ParallelEvaluator {
   private drainWaiters: (() => void)[] = [];
   private failure: Error | undefined;
   private onAlert: (json: string, seq: number) => void = () => {};
+  /** Blocks of lines each worker has in flight (pushChunk sends to the least busy). */
+  private readonly chunksOut: number[] = [];
+  /** Events of the blocks emitted so far: a block's alerts are numbered from there by their event's index. */
+  private chunkEvents = 0;
   /** Events evaluated and lines that were not JSON. */
   events = 0;
   badLines = 0;
@@ -99,11 +117,26 @@ export class ParallelEvaluator {
     this.workers = n;
     this.batchSize = Math.max(n, opts.batchSize ?? 4096);
     this.maxInflight = opts.maxInflight ?? 8;
+    for (let i = 0; i < n; i++) this.chunksOut.push(0);
     this.resetBatches();
   }
 
   /** Starts the workers and loads the rules in each; rejects with the load errors. */
   static async create(sources: readonly RulesSource[], opts: ParallelOptions = {}): Promise<ParallelEvaluator> {
+    const pe = ParallelEvaluator.spawn(sources, opts);
+    await pe.allReady.catch(async (e: unknown) => {
+      await pe.close();
+      throw e;
+    });
+    return pe;
+  }
+
+  /**
+   * Starts the workers without waiting for them to load the rules (replay: the main thread
+   * evaluates meanwhile, see pushChunk). A worker that fails to start fails the evaluator: the
+   * next push or flush rejects.
+   */
+  static spawn(sources: readonly RulesSource[], opts: ParallelOptions = {}): ParallelEvaluator {
     const n = Math.max(1, opts.workers ?? availableParallelism());
     const pe = new ParallelEvaluator(n, opts);
     const compile: CompileOptions = {};
@@ -112,7 +145,7 @@ export class ParallelEvaluator {
     if (opts.minPriority !== undefined) compile.minPriority = opts.minPriority;
     if (opts.hostname !== undefined) compile.hostname = opts.hostname;
     const init: WorkerInit = { sources: [...sources], opts: compile };
-    await Promise.all(
+    pe.allReady = Promise.all(
       Array.from(
         { length: n },
         (_, i) =>
@@ -120,28 +153,36 @@ export class ParallelEvaluator {
             const w = startWorker(init);
             pe.pool[i] = w;
             let ready = false;
+            const early = (e: Error): void => {
+              reject(e);
+              pe.fail(e);
+            };
             w.on('message', (m: FromWorker) => {
               if (m.type === 'ready') {
                 ready = true;
+                pe.ready[i] = true;
                 resolve();
-              } else if (m.type === 'error') reject(new VigilError('VIGIL_E_RULE', m.message));
+              } else if (m.type === 'error') early(new VigilError('VIGIL_E_RULE', m.message));
               else pe.onResult(m, i);
             });
             w.on('error', (e) => {
-              if (!ready) reject(e);
+              if (!ready) early(e);
               else pe.fail(e);
             });
             w.on('exit', (code) => {
-              if (!ready) reject(new VigilError('VIGIL_E_INTERNAL', `rules worker exited with code ${code}`));
+              if (!ready) early(new VigilError('VIGIL_E_INTERNAL', `rules worker exited with code ${code}`));
             });
           }),
       ),
-    ).catch(async (e: unknown) => {
-      await pe.close();
-      throw e;
-    });
+    ).then(() => {});
+    // a failure before anyone awaits allReady is reported through push/flush
+    pe.allReady.catch(() => {});
     return pe;
   }
+
+  /** Settles when every worker has loaded the rules (rejects with the first load error). */
+  allReady: Promise<void> = Promise.resolve();
+  private readonly ready: boolean[] = [];
 
   /** Receives alert JSON lines in the global order of the input events. */
   setAlertHandler(cb: (json: string, seq: number) => void): void {
@@ -170,6 +211,44 @@ export class ParallelEvaluator {
     b.lens.push(line.length);
     b.seqs.push(this.seq++);
     if (++this.buffered >= this.batchSize) return this.dispatch();
+    return undefined;
+  }
+
+  /**
+   * Queues a block of whole NDJSON lines, `buf[0, bytes)` (buf must own its ArrayBuffer: it is
+   * transferred to the worker, and handed to `release` when it comes back). Events queued before
+   * (push, pushLine) are dispatched first, so the order of the input is kept. Resolves at once
+   * unless back-pressure applies.
+   */
+  pushChunk(buf: Buffer, bytes: number, release?: (ab: ArrayBuffer) => void, local?: LocalEvaluator): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure);
+    const before = this.dispatch();
+    // the least busy worker; with a local evaluator, only a ready worker with room (one block
+    // being evaluated, one queued): otherwise this thread evaluates the block itself
+    let w = -1;
+    for (let i = 0; i < this.workers; i++) {
+      if (local !== undefined && (this.ready[i] !== true || (this.chunksOut[i] as number) >= 2)) continue;
+      if (w < 0 || (this.chunksOut[i] as number) < (this.chunksOut[w] as number)) w = i;
+    }
+    const round = this.round++;
+    if (w < 0 && local !== undefined) {
+      const r = local(buf, bytes);
+      release?.(buf.buffer as ArrayBuffer);
+      this.events += r.events + r.badLines;
+      this.badLines += r.badLines;
+      this.rounds.set(round, { pending: 0, seqs: [], alerts: r.alerts, chunk: { worker: -1, events: r.events, release: undefined } });
+      this.emit();
+    } else {
+      this.chunksOut[w] = (this.chunksOut[w] as number) + 1;
+      this.rounds.set(round, { pending: 1, seqs: [], alerts: [], chunk: { worker: w, events: 0, release } });
+      const ab = buf.buffer as ArrayBuffer;
+      const msg: ToWorker = { type: 'chunk', round, buf: ab, offset: buf.byteOffset, bytes };
+      (this.pool[w] as Worker).postMessage(msg, [ab]);
+    }
+    if (before !== undefined) return before;
+    // blocks evaluated here hold no buffer, only their alerts: they may run further ahead of a
+    // slow worker than blocks in flight to the workers
+    if (this.rounds.size >= (local === undefined ? this.maxInflight : LOCAL_AHEAD)) return new Promise((resolve) => this.waiters.push(resolve));
     return undefined;
   }
 
@@ -250,16 +329,34 @@ export class ParallelEvaluator {
     if (!r) return;
     this.events += m.events;
     this.badLines += m.badLines;
-    if (m.buf !== null) this.giveBuffer(m.buf);
-    const seqs = r.seqs[worker] as number[];
-    for (const [i, json] of m.alerts) r.alerts.push([seqs[i] as number, json]);
+    if (r.chunk !== undefined) {
+      // a block of lines: alerts are tagged with the event's index in the block, in order
+      this.chunksOut[worker] = (this.chunksOut[worker] as number) - 1;
+      r.chunk.events = m.events - m.badLines;
+      if (m.buf !== null) r.chunk.release?.(m.buf);
+      for (const a of m.alerts) r.alerts.push(a);
+    } else {
+      if (m.buf !== null) this.giveBuffer(m.buf);
+      const seqs = r.seqs[worker] as number[];
+      for (const [i, json] of m.alerts) r.alerts.push([seqs[i] as number, json]);
+    }
     r.pending--;
-    // emit completed rounds in order
+    this.emit();
+  }
+
+  /** Emits the completed rounds at the head of the order, and wakes who waits for room or the end. */
+  private emit(): void {
     for (;;) {
       const head = this.rounds.get(this.nextEmit);
       if (!head || head.pending > 0) break;
-      head.alerts.sort((a, b) => a[0] - b[0]);
-      for (const [seq, json] of head.alerts) this.onAlert(json, seq);
+      if (head.chunk !== undefined) {
+        const base = this.chunkEvents;
+        for (const [i, json] of head.alerts) this.onAlert(json, base + i);
+        this.chunkEvents += head.chunk.events;
+      } else {
+        head.alerts.sort((a, b) => a[0] - b[0]);
+        for (const [seq, json] of head.alerts) this.onAlert(json, seq);
+      }
       this.rounds.delete(this.nextEmit++);
       const w = this.waiters.shift();
       if (w) w();

@@ -8,6 +8,7 @@ import { formatMessage, RuleLoader } from './loader.ts';
 import type { CompileOptions, RulesSource } from './loader.ts';
 import { alertToJson } from './output.ts';
 import { ParallelEvaluator } from './parallel.ts';
+import type { Ruleset } from './engine.ts';
 import type { Ev } from './types.ts';
 
 /** Decoded events in batches, in recording order (a RecordingReader of src/wire/recording). */
@@ -16,6 +17,8 @@ export type EventBatches = AsyncIterable<readonly Ev[]>;
 /** replay.ts's ReplayOptions and ReplayStats (structurally: this module does not import replay.ts) */
 interface BatchReplayOptions extends CompileOptions {
   workers?: number;
+  /** rules already loaded by the caller (the CLI checks them first) */
+  ruleset?: Ruleset;
   onAlert: (json: string) => void;
 }
 interface BatchReplayStats {
@@ -35,9 +38,12 @@ export async function replayBatches(input: EventBatches, sources: readonly Rules
   let alerts = 0;
   let events = 0;
   if (workers <= 1) {
-    const res = new RuleLoader(opts).load(sources);
-    if (!res.ok) throw new VigilError('VIGIL_E_RULE', res.errors.map(formatMessage).join('\n'));
-    const rs = res.ruleset;
+    let rs = opts.ruleset;
+    if (rs === undefined) {
+      const res = new RuleLoader(opts).load(sources);
+      if (!res.ok) throw new VigilError('VIGIL_E_RULE', res.errors.map(formatMessage).join('\n'));
+      rs = res.ruleset;
+    }
     const onAlert = opts.onAlert;
     for await (const batch of input) {
       events += batch.length;

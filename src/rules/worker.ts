@@ -1,8 +1,10 @@
 // Rules engine, worker thread: one shard of the parallel evaluator (parallel.ts). Loads the same
-// rules sources as the main thread, then evaluates batches of recorded events (NDJSON lines, all
-// events of a given process go to the same worker) and returns alert JSON lines tagged with the
-// sequence number of the event that raised them.
+// rules sources as the main thread, then evaluates batches of recorded events (NDJSON lines or
+// event objects, all events of a given process go to the same worker) or whole blocks of a
+// recording (replay: decoded and split here, readline's line semantics) and returns alert JSON
+// lines tagged with the index of the event that raised them.
 import { parentPort, workerData } from 'node:worker_threads';
+import { EventLineParser } from './event-json.ts';
 import { RuleLoader, formatMessage } from './loader.ts';
 import type { CompileOptions, RulesSource } from './loader.ts';
 import { alertToJson } from './output.ts';
@@ -18,7 +20,14 @@ export interface WorkerInit {
  * `lens[i]` is the length (UTF-16 units) of event i's line, or -1 when event i is the next object
  * of `objs`. Alerts come back tagged with i; `buf` is transferred back for reuse.
  */
-export type ToWorker = { type: 'batch'; round: number; buf: ArrayBuffer | null; bytes: number; lens: Int32Array; objs: Ev[] };
+export type ToWorker =
+  | { type: 'batch'; round: number; buf: ArrayBuffer | null; bytes: number; lens: Int32Array; objs: Ev[] }
+  /**
+   * A block of whole NDJSON lines at buf[offset, offset + bytes); alerts come back tagged with the
+   * index of their event among the block's events (blank and unparsable lines not counted), and
+   * `events` counts the non-blank lines.
+   */
+  | { type: 'chunk'; round: number; buf: ArrayBuffer; offset: number; bytes: number };
 export type FromWorker =
   | { type: 'ready'; rules: number }
   | { type: 'error'; message: string }
@@ -34,7 +43,22 @@ if (port) {
   } else {
     const rs = res.ruleset;
     port.postMessage({ type: 'ready', rules: rs.rules.length } satisfies FromWorker);
+    const parser = new EventLineParser();
+    const chunk = (m: Extract<ToWorker, { type: 'chunk' }>): void => {
+      const alerts: [number, string][] = [];
+      let events = 0;
+      const bad = parser.parseBlock(Buffer.from(m.buf, m.offset, m.bytes), m.bytes, (ev) => {
+        const out = rs.evaluate(ev);
+        for (let j = 0; j < out.length; j++) alerts.push([events, alertToJson(out[j] as Alert)]);
+        events++;
+      });
+      port.postMessage({ type: 'result', round: m.round, alerts, events: events + bad, badLines: bad, buf: m.buf } satisfies FromWorker, [m.buf]);
+    };
     port.on('message', (m: ToWorker) => {
+      if (m.type === 'chunk') {
+        chunk(m);
+        return;
+      }
       const alerts: [number, string][] = [];
       let bad = 0;
       const { lens, objs } = m;
@@ -50,7 +74,7 @@ if (port) {
           const line = text.slice(off, off + len);
           off += len;
           try {
-            ev = JSON.parse(line) as Ev;
+            ev = parser.parse(line);
           } catch {
             bad++;
             continue;

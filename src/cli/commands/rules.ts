@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { VigilError } from '../../common/errors.ts';
 import { formatMessage, replay, RuleLoader } from '../../rules/index.ts';
-import type { LoadResult } from '../../rules/index.ts';
+import type { CompileOptions, LoadResult } from '../../rules/index.ts';
 import { readerOf, sniffInput } from '../../wire/recording/index.ts';
 
 function loadAll(files: string[], appendOutput = false): LoadResult {
@@ -90,7 +90,7 @@ export function register(program: Command): void {
     .description('evaluate a recording (`vigil run --record FILE` or `--output json`) against rules files; prints alerts as JSON lines')
     .argument('<file>', 'recorded events: a binary recording or one JSON object per line, told apart by the first bytes (- for stdin)')
     .requiredOption('--rules <files...>', 'rules files, loaded in order')
-    .option('--workers <n>', 'worker threads (1 = single-threaded evaluator)', positiveInt, availableParallelism())
+    .option('--workers <n>', 'threads evaluating events: this one and n - 1 worker threads (1 = single-threaded)', positiveInt, availableParallelism())
     .option('--append-output', 'append container and pod fields to every alert (Falco append_output)')
     .option('--rule-matching <mode>', "'first' (Falco's default) or 'all'", 'first')
     .option('--stats', 'print event/alert counts and throughput to stderr')
@@ -99,7 +99,8 @@ export function register(program: Command): void {
         throw new VigilError('VIGIL_E_USAGE', `--rule-matching must be 'first' or 'all'`);
       }
       quietEpipe();
-      const loader = new RuleLoader();
+      const compile: CompileOptions = { appendOutput: !!o.appendOutput, ruleMatching: o.ruleMatching };
+      const loader = new RuleLoader(compile);
       const check = loader.loadFiles(o.rules);
       if (!check.ok) {
         for (const e of check.errors) process.stderr.write(formatMessage(e) + '\n');
@@ -111,8 +112,8 @@ export function register(program: Command): void {
       const input = await sniffInput(file === '-' ? process.stdin : file);
       const stats = await replay(input.format === 'ndjson' ? input.input : readerOf(input), sources, {
         workers: o.workers,
-        appendOutput: !!o.appendOutput,
-        ruleMatching: o.ruleMatching,
+        ...compile,
+        ruleset: check.ruleset,
         onAlert: (json) => process.stdout.write(json + '\n'),
       });
       if (o.stats) {
