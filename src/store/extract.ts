@@ -2,6 +2,7 @@
 // the flat columns the store indexes and filters on. The full object is always kept as JSON next
 // to these columns; the columns are only for filtering, ordering and runtime insights.
 import { workloadOf } from '../insights/workload.ts';
+import { WorkloadCache, eventFacts } from '../insights/aggregate.ts';
 import { priorityNum } from '../common/priorities.ts';
 
 type Obj = Record<string, unknown>;
@@ -37,8 +38,6 @@ export function rfc3339ToNs(t: string): bigint | null {
   const frac = (m[2] ?? '').padEnd(9, '0');
   return BigInt(ms) * 1_000_000n + BigInt(frac);
 }
-
-const ERR_DENIED = new Set([-1, -13]); // EPERM, EACCES
 
 export interface EventRow {
   sensor_id: string;
@@ -117,125 +116,66 @@ export const EVENT_COLUMNS: (keyof EventRow)[] = [
   'data',
 ];
 
-function fileOp(type: string, arg: Obj | undefined): string | null {
-  if (type.startsWith('open')) {
-    const flags = s(arg?.flags) ?? '';
-    return /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND/.test(flags) ? 'write' : 'read';
+/** Workload caches per sensor hostname (eventFacts wants one cache per hostname); bounded. */
+const workloadCaches = new Map<string | null, WorkloadCache>();
+function workloadCache(hostname: string | null): WorkloadCache {
+  let c = workloadCaches.get(hostname);
+  if (c === undefined) {
+    if (workloadCaches.size >= 1024) workloadCaches.clear();
+    workloadCaches.set(hostname, (c = new WorkloadCache()));
   }
-  if (type.startsWith('unlink')) return 'delete';
-  if (type.startsWith('rename')) return 'rename';
-  if (type.startsWith('mkdir')) return 'mkdir';
-  if (type.includes('chmod')) return 'chmod';
-  if (type.includes('chown')) return 'chown';
-  if (type.startsWith('link') || type.startsWith('symlink')) return 'link';
-  if (type === 'memfd_create') return 'memfd';
-  return null;
+  return c;
 }
 
+/** The columns of a stored event: the insight classification is eventFacts' (src/insights/aggregate.ts),
+ * the one the insight aggregates use, so stored rows and aggregates cannot disagree. */
 export function eventRow(sensorId: string, hostname: string | null, seq: number, ev: Obj, json: string): EventRow {
+  const f = eventFacts(ev, hostname, workloadCache(hostname));
   const evt = o(ev.evt) ?? {};
   const proc = o(ev.proc) ?? {};
   const container = o(ev.container) ?? {};
-  const k8s = o(ev.k8s);
   const fd = o(ev.fd);
   const policy = o(ev.policy);
   const arg = o(evt.arg);
   const type = s(evt.type) ?? '';
-  const category = s(evt.category);
-  const res = n(evt.res);
-  const ns = s(o(k8s?.ns)?.name) ?? null;
-  const podObj = o(k8s?.pod);
-  const pod = s(podObj?.name) ?? null;
-  const cid = s(container.id);
-  const cname = s(container.name);
-  const w = workloadOf(ns ?? undefined, pod ?? undefined, cid ?? undefined, cname ?? undefined, hostname ?? undefined, o(podObj?.labels));
-  const policyAction = s(policy?.action);
-  const denied = policyAction !== null ? /^block|deny/i.test(policyAction) : res !== null && ERR_DENIED.has(res) && category !== 'process';
-
-  let netDir: string | null = null;
-  let peerAddr: string | null = null;
-  let peerPort: number | null = null;
-  let l4: string | null = null;
-  if (fd && (type === 'connect' || type === 'sendto' || type === 'sendmsg' || type.startsWith('accept') || type === 'listen' || type === 'bind')) {
-    const ingress = type.startsWith('accept') || type === 'listen' || type === 'bind';
-    netDir = ingress ? 'ingress' : 'egress';
-    l4 = s(fd.l4proto);
-    if (ingress) {
-      peerAddr = type.startsWith('accept') ? s(fd.cip) : (s(fd.sip) ?? s(fd.lip));
-      peerPort = n(fd.sport) ?? n(fd.lport);
-    } else {
-      peerAddr = s(fd.sip) ?? s(fd.rip);
-      peerPort = n(fd.sport) ?? n(fd.rport);
-    }
-    if (peerAddr === null && peerPort === null) {
-      const name = s(fd.name);
-      if (name?.includes('->')) {
-        const [c, sv] = name.split('->');
-        const pick = ingress && type.startsWith('accept') ? c! : sv!;
-        const i = pick.lastIndexOf(':');
-        peerAddr = i > 0 ? pick.slice(0, i) : pick;
-        peerPort = i > 0 ? n(pick.slice(i + 1)) : null;
-      } else {
-        peerAddr = name;
-      }
-    }
-  }
-
-  let filePath: string | null = null;
-  let op: string | null = null;
-  if (category === 'file' || (fd && (s(fd.type) === 'file' || s(fd.type) === 'directory'))) {
-    op = fileOp(type, arg);
-    if (op !== null) {
-      filePath = s(fd?.name) ?? s(arg?.name) ?? s(arg?.path) ?? s(arg?.filename) ?? s(arg?.oldpath) ?? s(arg?.linkpath);
-      if (filePath === null) op = null;
-    }
-  }
-
-  let capName: string | null = null;
-  let capGranted: number | null = null;
-  let capDenied: number | null = null;
-  if (type === 'capability') {
-    capName = s(arg?.cap);
-    capGranted = n(arg?.granted) ?? 0;
-    capDenied = n(arg?.denied) ?? 0;
-  }
-
   const isExec = type === 'execve' || type === 'execveat';
+  // a capability event without a name still has its counts
+  const capless = type === 'capability' && f.cap === null;
   return {
     sensor_id: sensorId,
     seq,
     time_ns: nsOf(evt.time) ?? BigInt(Date.now()) * 1_000_000n,
     hostname,
     evt_type: type || null,
-    evt_category: category,
-    evt_res: res,
+    evt_category: s(evt.category),
+    evt_res: n(evt.res),
     proc_name: s(proc.name),
     proc_exepath: s(proc.exepath) ?? s(proc.exe),
     proc_pexepath: isExec ? (s(proc.pexepath) ?? s(proc.pname)) : s(proc.pexepath),
     proc_pid: n(proc.pid),
     user_name: s(o(ev.user)?.name),
-    container_id: cid,
-    container_name: cname,
+    container_id: f.containerId,
+    container_name: s(container.name),
     container_image: s(container.image),
-    k8s_ns: ns,
-    k8s_pod: pod,
-    workload_id: w.id,
-    workload_kind: w.kind,
-    workload_name: w.name,
+    k8s_ns: f.ns,
+    k8s_pod: s(o(o(ev.k8s)?.pod)?.name) ?? null,
+    workload_id: f.workload.id,
+    workload_kind: f.workload.kind,
+    workload_name: f.workload.name,
     fd_name: s(fd?.name),
-    net_dir: netDir,
-    peer_addr: peerAddr,
-    peer_port: peerPort,
-    l4proto: l4,
-    file_path: filePath,
-    file_op: op,
-    cap_name: capName,
-    cap_granted: capGranted,
-    cap_denied: capDenied,
+    net_dir: f.net?.dir ?? null,
+    peer_addr: f.net?.peer ?? null,
+    peer_port: f.net?.port ?? null,
+    l4proto: f.net?.l4 ?? null,
+    file_path: f.file?.path ?? null,
+    file_op: f.file?.op ?? null,
+    cap_name: f.cap?.name ?? null,
+    cap_granted: f.cap?.granted ?? (capless ? (n(arg?.granted) ?? 0) : null),
+    cap_denied: f.cap?.denied ?? (capless ? (n(arg?.denied) ?? 0) : null),
     policy_name: s(policy?.name),
-    policy_action: policyAction,
+    policy_action: s(policy?.action),
     policy_rule: s(policy?.rule),
-    denied,
+    denied: f.denied,
     data: json,
   };
 }
