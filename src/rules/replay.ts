@@ -118,6 +118,10 @@ export async function replay(input: string | Readable | EventBatches, sources: r
     }
     await pe.flush();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    // the workers asked for must have started even when this thread did all the work (a short
+    // recording): a worker that cannot load (its entry missing from a build, a rules error in it)
+    // is an error, not something a small file hides
+    await pe.allReady;
     return { events: pe.events - pe.badLines, alerts, badLines: pe.badLines, seconds, blocksHere: blocks, blocksWorkers: sent - blocks };
   } finally {
     await pe?.close();
