@@ -55,14 +55,16 @@ export const AGG_ROW_LEN = 16;
 
 type Obj = Record<string, unknown>;
 
-function o(v: unknown): Obj | undefined {
+/** An event document's member as an object (undefined otherwise). Also used by the store's column extraction. */
+export function o(v: unknown): Obj | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 }
-// the same conversions as the store's column extraction (src/store/extract.ts)
-function s(v: unknown): string | null {
+/** A scalar member as text (null otherwise). */
+export function s(v: unknown): string | null {
   return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : null;
 }
-function n(v: unknown): number | null {
+/** A member as an integer (null otherwise); a bigint beyond 2^53 is rounded (columns that are counts or pids; the document keeps it exact). */
+export function n(v: unknown): number | null {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;

@@ -2,24 +2,10 @@
 // the flat columns the store indexes and filters on. The full object is always kept as JSON next
 // to these columns; the columns are only for filtering, ordering and runtime insights.
 import { workloadOf } from '../insights/workload.ts';
-import { WorkloadCache, eventFacts } from '../insights/aggregate.ts';
+import { WorkloadCache, eventFacts, n, o, s } from '../insights/aggregate.ts';
 import { priorityNum } from '../common/priorities.ts';
 
 type Obj = Record<string, unknown>;
-
-function o(v: unknown): Obj | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
-}
-function s(v: unknown): string | null {
-  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : null;
-}
-function n(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'bigint') return Number(v); // beyond 2^53 (only where a column is a count or a pid); the document keeps it exact
-  return null;
-}
 
 /** ns-since-epoch decimal string -> bigint; null when not a valid integer. */
 export function nsOf(v: unknown): bigint | null {
