@@ -184,6 +184,7 @@ export class SensorUplink extends EventEmitter {
           return same.seq;
         }
         const ref = { seq: this.spoolRecord(`{"t":${JSON.stringify(typeof time === 'string' ? time : '0')},"k":"${key}","v":${text}}`), at: now };
+        if (ref.seq === 0) return 0; // not queued (oversized, or closing): the event carries the object
         this.refs.set(obj, ref);
         this.byContent.delete(ck);
         this.byContent.set(ck, ref);
@@ -208,6 +209,7 @@ export class SensorUplink extends EventEmitter {
           ),
           at: now,
         };
+        if (ref.seq === 0) return 0;
         b.set(inh, ref);
         this.c.records++;
         return ref.seq;

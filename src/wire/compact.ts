@@ -27,7 +27,8 @@ export function isSharedKey(k: string): boolean {
 
 /**
  * The compact JSON text of an event: each shared object replaced by the id `ref` gives it (which
- * emits the record first when needed); every other value through `stringify`.
+ * emits the record first when needed; 0: no record, the object stays in the event); every other
+ * value through `stringify`.
  */
 export function compactEventJson(
   ev: object,
@@ -42,9 +43,11 @@ export function compactEventJson(
     const v = o[k];
     if (v === undefined) continue;
     let val: string;
-    if (SHARED.has(k) && v !== null && typeof v === 'object' && !Array.isArray(v)) val = String(ref(k, v));
+    // a reference of 0 (the record could not be queued) leaves the object in the event
+    let id: number;
+    if (SHARED.has(k) && v !== null && typeof v === 'object' && !Array.isArray(v)) val = (id = ref(k, v)) > 0 ? String(id) : stringify(v);
     else if (k === 'thread' && capsRef !== undefined && isThreadWithCaps(v))
-      val = `{"tid":${v.tid},"caps":${capsRef(v.cap_effective, v.cap_permitted, v.cap_inheritable)}}`;
+      val = (id = capsRef(v.cap_effective, v.cap_permitted, v.cap_inheritable)) > 0 ? `{"tid":${v.tid},"caps":${id}}` : stringify(v);
     else if (k === 'evt' && v !== null && typeof v === 'object') val = evtJson(v as Record<string, unknown>, stringify);
     else val = stringify(v);
     out += (first ? '"' : ',"') + k + '":' + val;
@@ -379,4 +382,32 @@ export function expandEventObject(doc: Record<string, unknown>, record: (id: num
     } else out[k] = v;
   }
   return out;
+}
+
+const RECORD_KINDS = new Set([...SHARED_KEYS, 'caps']);
+const DECIMAL = /^\d{1,20}$/;
+
+/** What is wrong with a process record item's document (`{"t":"<ns>","k":"proc","v":{...}}`), or null. */
+export function recordItemError(d: Record<string, unknown>): string | null {
+  if (typeof d.t !== 'string' || !DECIMAL.test(d.t)) return 'record "t" must be a decimal string of ns';
+  if (typeof d.k !== 'string' || !RECORD_KINDS.has(d.k)) return `record "k" must be one of ${[...RECORD_KINDS].join(', ')}`;
+  if (d.v === null || typeof d.v !== 'object' || Array.isArray(d.v)) return 'record "v" must be an object';
+  return null;
+}
+
+/** What is wrong with a compact event item's document, or null: each reference (a shared key's number,
+ * thread.caps) must name an earlier item of the sensor (a record precedes the events naming it). */
+export function compactItemError(d: Record<string, unknown>, seq: number): string | null {
+  if (d.evt === null || typeof d.evt !== 'object' || Array.isArray(d.evt)) return 'compact event needs an "evt" object';
+  for (const k of SHARED_KEYS) {
+    const v = d[k];
+    if (typeof v === 'number' && !(Number.isSafeInteger(v) && v > 0 && v < seq)) return `"${k}" must name an earlier record (a seq below ${seq}), got ${v}`;
+  }
+  const th = d.thread as { caps?: unknown } | undefined;
+  if (th !== null && typeof th === 'object' && 'caps' in th) {
+    const c = th.caps;
+    if (!(typeof c === 'number' && Number.isSafeInteger(c) && c > 0 && c < seq))
+      return `"thread.caps" must name an earlier record (a seq below ${seq}), got ${JSON.stringify(c)}`;
+  }
+  return null;
 }

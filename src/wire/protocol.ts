@@ -4,6 +4,7 @@
 // imports nothing from src but its sibling exact-json.ts (documents keep 64-bit integers exact).
 // See docs/backend.md for the full description.
 import { mayHoldBigInt, parseJson } from './exact-json.ts';
+import { compactItemError, recordItemError } from './compact.ts';
 
 export const SUBPROTOCOL = 'vigil.v1';
 export const PROTO_VERSION = 1;
@@ -137,10 +138,15 @@ export function parseClientFrame(text: string, maxBatchItems: number): ClientFra
         if (!isCount(seq) || seq <= prev) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: seq must increase`);
         if (!KINDS.has(kind)) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: kind must be "e", "a", "c", "r" or "g"`);
         if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ProtocolError(CloseCode.MALFORMED, `item ${i}: document must be an object`);
-        if (kind === 'g') {
-          const err = aggregateItemError(doc as Record<string, unknown>);
-          if (err) throw new ProtocolError(CloseCode.MALFORMED, `item ${i} (seq ${seq}): ${err}`);
-        }
+        const err =
+          kind === 'g'
+            ? aggregateItemError(doc as Record<string, unknown>)
+            : kind === 'r'
+              ? recordItemError(doc as Record<string, unknown>)
+              : kind === 'c'
+                ? compactItemError(doc as Record<string, unknown>, seq)
+                : null;
+        if (err) throw new ProtocolError(CloseCode.MALFORMED, `item ${i} (seq ${seq}): ${err}`);
         prev = seq;
       }
       if ((items[0] as WireItem)[0] !== f.first || prev !== f.last) throw new ProtocolError(CloseCode.MALFORMED, 'batch first/last do not match its items');

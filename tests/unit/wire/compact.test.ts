@@ -17,6 +17,7 @@ import {
   topLevelMembers,
 } from '../../../src/wire/compact.ts';
 import { hostFreeCore, recorded } from '../../helpers/frames.ts';
+import { CloseCode, ProtocolError, parseClientFrame } from '../../../src/wire/protocol.ts';
 
 /** A writer's record table: object identity -> id, id -> JSON text. */
 function table() {
@@ -211,4 +212,42 @@ test('a process record writes cmdline as null where name and args give it, and r
   const bare = JSON.stringify({ pid: 1, name: 'init', args: '', cmdline: 'init', cwd: '/' });
   assert.equal(procRecordJson(bare), '{"pid":1,"name":"init","args":"","cmdline":null,"cwd":"/"}');
   assert.equal(deriveRecordText('{"pid": 1, "name": "a\\"b", "args": "x y", "cmdline": null}'), '{"pid":1,"name":"a\\"b","args":"x y","cmdline":"a\\"b x y"}');
+});
+
+test('wire: process record and compact event items are checked; a bad one closes with 4400 naming item and field', () => {
+  const batch = (items: unknown[]) =>
+    JSON.stringify({ type: 'batch', sensor: 's', first: (items[0] as number[])[0], last: (items[items.length - 1] as number[])[0], items });
+  const rec = { t: '1700000000000000000', k: 'proc', v: { pid: 1, name: 'init' } };
+  const ev = { evt: { num: 1, type: 'openat' }, proc: 5, thread: { tid: 1, caps: 6 } };
+  const ok = parseClientFrame(
+    batch([
+      [5, 'r', rec],
+      [6, 'r', { ...rec, k: 'caps', v: { cap_effective: '' } }],
+      [7, 'c', ev],
+    ]),
+    100,
+  );
+  assert.equal(ok.type, 'batch');
+  const bad = (items: unknown[], msg: RegExp) =>
+    assert.throws(
+      () => parseClientFrame(batch(items), 100),
+      (e: unknown) => e instanceof ProtocolError && e.closeCode === CloseCode.MALFORMED && msg.test(e.message),
+    );
+  bad([[5, 'r', { ...rec, v: [] }]], /^item 0 \(seq 5\): record "v" must be an object/);
+  bad([[5, 'r', { ...rec, t: 17 }]], /record "t" must be a decimal string/);
+  bad([[5, 'r', { ...rec, k: 'fd' }]], /record "k" must be one of proc, user, group, container, k8s, ns, cgroup, caps/);
+  bad([[7, 'c', { ...ev, proc: 7 }]], /^item 0 \(seq 7\): "proc" must name an earlier record \(a seq below 7\), got 7/);
+  bad([[7, 'c', { ...ev, thread: { tid: 1, caps: 'x' } }]], /"thread.caps" must name an earlier record/);
+  bad([[7, 'c', { proc: 5 }]], /compact event needs an "evt" object/);
+});
+
+test('an object whose record could not be queued (reference 0) stays in the event', () => {
+  const ev = { evt: { num: 1 }, proc: { pid: 1 }, thread: { tid: 1, cap_effective: 'A', cap_permitted: '', cap_inheritable: '' } };
+  const c = compactEventJson(
+    ev,
+    () => 0,
+    JSON.stringify,
+    () => 0,
+  );
+  assert.equal(c, JSON.stringify(ev));
 });
