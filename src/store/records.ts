@@ -3,9 +3,10 @@
 // compact event (item "c") is stored as its compact text, with its columns extracted from the event
 // expanded with those records. Reads expand the stored text again. A bounded in-memory cache holds
 // the records of recent batches (most references hit it); a miss reads the table. How long records
-// are kept: while they can still be referenced. The uplink re-sends a record still in use once it is
-// RECORD_RESEND_MS old (in event time), so every stored event references a record at most that much
-// older than itself; retention deletes records older than the oldest event left minus twice that.
+// are kept: while they can still be referenced. The uplink re-sends a record still in use once it was
+// sent RECORD_RESEND_MS ago (by the sensor's clock; a record carries the time of the event it was sent
+// with), so every stored event references a record at most about that much older than itself;
+// retention deletes records older than the oldest event left minus twice that.
 import { RECORD_RESEND_MS, deriveRecordObject, deriveRecordText, expandEventJson, expandEventObject, recordRefs, topLevelMembers } from '../wire/compact.ts';
 import type { IngestRecord } from './types.ts';
 
