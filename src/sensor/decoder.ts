@@ -114,10 +114,49 @@ function decodeString(b: Buffer, start: number, end: number): string {
   return (b as unknown as Latin1Slicer).latin1Slice(start, end);
 }
 
+/** A RawEvent to decode into (every field present, in decodeEventInto's order: one object shape). */
+export function emptyRawEvent(): RawEvent {
+  return {
+    kind: 0,
+    flags: 0,
+    ts: ZERO,
+    cgroupId: ZERO,
+    res: 0,
+    pid: 0,
+    tid: 0,
+    ppid: 0,
+    uid: 0,
+    gid: 0,
+    euid: 0,
+    loginuid: 0,
+    cpu: 0,
+    pidns: 0,
+    mntns: 0,
+    netns: 0,
+    vpid: 0,
+    comm: '',
+    syscall: 0,
+    args: new Array<number>(N_ARGS).fill(0),
+    bigArgs: new Array<bigint>(N_ARGS).fill(ZERO),
+    strs: [],
+    strFlags: [],
+    strBytes: [],
+  };
+}
+
 export function decodeEvent(buf: Buffer, off: number, len: number): RawEvent | undefined {
-  if (len < EV_SIZE) return undefined;
-  const args: number[] = new Array(N_ARGS);
-  const bigArgs: bigint[] = new Array(N_ARGS);
+  const e = emptyRawEvent();
+  return decodeEventInto(buf, off, len, e) ? e : undefined;
+}
+
+/**
+ * Decodes one event frame into `e`, reusing its arrays (the sensor's decoder hands the same object
+ * to its sink for every event: valid during the call only). False when the frame is too short.
+ */
+export function decodeEventInto(buf: Buffer, off: number, len: number, e: RawEvent): boolean {
+  if (len < EV_SIZE) return false;
+  const args = e.args;
+  const bigArgs = e.bigArgs;
   for (let i = 0, o = off + O_ARGS; i < N_ARGS; i++, o += 8) {
     const lo = u32(buf, o);
     const hi = i32(buf, o + 4);
@@ -128,9 +167,12 @@ export function decodeEvent(buf: Buffer, off: number, len: number): RawEvent | u
   const commMax = commEnd + 16;
   while (commEnd < commMax && buf[commEnd] !== 0) commEnd++;
   const nstr = u16(buf, off + O_NSTR);
-  const strs: string[] = [];
-  const strFlags: number[] = [];
-  const strBytes: Buffer[] = [];
+  const strs = e.strs;
+  const strFlags = e.strFlags;
+  const strBytes = e.strBytes;
+  strs.length = 0;
+  strFlags.length = 0;
+  strBytes.length = 0;
   let p = off + EV_SIZE;
   const end = off + len;
   for (let i = 0; i < nstr; i++) {
@@ -138,38 +180,32 @@ export function decodeEvent(buf: Buffer, off: number, len: number): RawEvent | u
     const slen = u16(buf, p);
     const sflags = u16(buf, p + 2);
     p += HDR;
-    const e = Math.min(p + slen, end);
-    strBytes.push(buf.subarray(p, e));
-    strs.push(decodeString(buf, p, e));
+    const se = Math.min(p + slen, end);
+    strBytes.push(buf.subarray(p, se));
+    strs.push(decodeString(buf, p, se));
     strFlags.push(sflags);
     p += slen;
   }
-  return {
-    kind: u16(buf, off + O_KIND),
-    flags: u16(buf, off + O_FLAGS),
-    ts: u64big(buf, off + O_TS),
-    cgroupId: cgroupBig(buf, off + O_CGROUP),
-    res: i32(buf, off + O_RES + 4) * TWO32 + u32(buf, off + O_RES),
-    pid: u32(buf, off + O_PID),
-    tid: u32(buf, off + O_TID),
-    ppid: u32(buf, off + O_PPID),
-    uid: u32(buf, off + O_UID),
-    gid: u32(buf, off + O_GID),
-    euid: u32(buf, off + O_EUID),
-    loginuid: u32(buf, off + O_LOGINUID),
-    cpu: u32(buf, off + O_CPU),
-    pidns: u32(buf, off + O_PIDNS),
-    mntns: u32(buf, off + O_MNTNS),
-    netns: u32(buf, off + O_NETNS),
-    vpid: u32(buf, off + O_VPID),
-    comm: commEnd === off + O_COMM ? '' : decodeString(buf, off + O_COMM, commEnd),
-    syscall: u16(buf, off + O_SYSCALL),
-    args,
-    bigArgs,
-    strs,
-    strFlags,
-    strBytes,
-  };
+  e.kind = u16(buf, off + O_KIND);
+  e.flags = u16(buf, off + O_FLAGS);
+  e.ts = u64big(buf, off + O_TS);
+  e.cgroupId = cgroupBig(buf, off + O_CGROUP);
+  e.res = i32(buf, off + O_RES + 4) * TWO32 + u32(buf, off + O_RES);
+  e.pid = u32(buf, off + O_PID);
+  e.tid = u32(buf, off + O_TID);
+  e.ppid = u32(buf, off + O_PPID);
+  e.uid = u32(buf, off + O_UID);
+  e.gid = u32(buf, off + O_GID);
+  e.euid = u32(buf, off + O_EUID);
+  e.loginuid = u32(buf, off + O_LOGINUID);
+  e.cpu = u32(buf, off + O_CPU);
+  e.pidns = u32(buf, off + O_PIDNS);
+  e.mntns = u32(buf, off + O_MNTNS);
+  e.netns = u32(buf, off + O_NETNS);
+  e.vpid = u32(buf, off + O_VPID);
+  e.comm = commEnd === off + O_COMM ? '' : decodeString(buf, off + O_COMM, commEnd);
+  e.syscall = u16(buf, off + O_SYSCALL);
+  return true;
 }
 
 function decodeStats(b: Buffer): LoaderStats {
@@ -212,7 +248,17 @@ export class FrameDecoder {
   malformed = 0;
   events = 0;
 
-  constructor(private readonly sink: DecoderSink) {}
+  /** With `reuse`, every event is decoded into one RawEvent handed to the sink each time (no
+   * allocation per event for the record and its arrays): the sink must not keep it after the call
+   * (the sensor's enricher does not; tests that collect events use the default). */
+  private readonly reused: RawEvent | undefined;
+
+  constructor(
+    private readonly sink: DecoderSink,
+    opts: { reuse?: boolean } = {},
+  ) {
+    this.reused = opts.reuse ? emptyRawEvent() : undefined;
+  }
 
   push(chunk: Buffer): void {
     let buf = chunk;
@@ -239,8 +285,8 @@ export class FrameDecoder {
   private dispatch(buf: Buffer, off: number, len: number): void {
     const kind = u16(buf, off + O_KIND);
     if (kind < LOADER_BASE) {
-      const e = decodeEvent(buf, off, len);
-      if (!e) {
+      const e = this.reused ?? emptyRawEvent();
+      if (!decodeEventInto(buf, off, len, e)) {
         this.malformed++;
         return;
       }

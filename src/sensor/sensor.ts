@@ -114,20 +114,23 @@ export class Sensor extends EventEmitter {
     let decoder!: FrameDecoder;
     this.loader = new LoaderClient(
       (ctl) =>
-        (decoder = new FrameDecoder({
-          ...ctl,
-          event: (r) => this.onRaw(r),
-          stats: (s) => {
-            this.lastStats = s;
-            this.decodedAtLastStats = this.counters.decoded;
-            const w = this.statsWaiters;
-            this.statsWaiters = [];
-            for (const f of w) f(s);
+        (decoder = new FrameDecoder(
+          {
+            ...ctl,
+            event: (r) => this.onRaw(r),
+            stats: (s) => {
+              this.lastStats = s;
+              this.decodedAtLastStats = this.counters.decoded;
+              const w = this.statsWaiters;
+              this.statsWaiters = [];
+              for (const f of w) f(s);
+            },
+            caps: (recs) => this.onCaps(recs),
+            decision: (json) => this.emit('decision', json),
+            log: (t) => this.emit('log', t),
           },
-          caps: (recs) => this.onCaps(recs),
-          decision: (json) => this.emit('decision', json),
-          log: (t) => this.emit('log', t),
-        })),
+          { reuse: true },
+        )),
       opts,
     );
     this.decoder = decoder;
