@@ -1,7 +1,7 @@
 // Rules engine, replay of decoded events: what `vigil replay` runs for a recording read by a
 // recording reader that yields objects (the binary format of src/wire/recording): on one thread the
-// objects go straight to Ruleset.evaluate (no JSON on the way); with workers, each event is handed
-// to the parallel evaluator as its JSON line (correct, not the fast path). Same alerts, same order
+// objects go straight to Ruleset.evaluate (no JSON on the way); with workers, each decoded object is
+// handed to the parallel evaluator (structured clone to its worker, sharded by pid). Same alerts, same order
 // as the line replay of the same events.
 import { VigilError } from '../common/errors.ts';
 import { formatMessage, RuleLoader } from './loader.ts';
@@ -64,7 +64,9 @@ export async function replayBatches(input: EventBatches, sources: readonly Rules
     });
     for await (const batch of input) {
       for (const ev of batch) {
-        const p = pe.pushLine(JSON.stringify(ev));
+        // the decoded object itself (structured clone to the worker), not a JSON line: no text on
+        // the way, and a 64-bit value decoded as a bigint travels as one
+        const p = pe.push(ev);
         if (p) await p;
       }
     }
