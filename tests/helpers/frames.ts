@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EV, FRAME, K, NARGS, STR_HDR } from '../../src/abi/layout.ts';
-import { FrameDecoder, type CapRecord, type LoaderStats } from '../../src/sensor/decoder.ts';
+import { FrameDecoder, emptyRawEvent, type CapRecord, type LoaderStats } from '../../src/sensor/decoder.ts';
 import { Enricher } from '../../src/sensor/enrich.ts';
 import { ProcTable } from '../../src/sensor/proctable.ts';
 import { CgroupIndex, ContainerResolver, type ContainerInfo } from '../../src/sensor/container.ts';
@@ -219,30 +219,5 @@ export function splitFrames(buf: Buffer): Buffer[] {
 
 /** A decoded network-decision record (kind 90) with these slots, as the decoder hands it to the kind's decoder. */
 export function netDecisionRecord(args: number[], bigArgs: bigint[], cgroupId: bigint, res = -1): RawEvent {
-  return {
-    kind: K.NET_DECISION,
-    flags: 4,
-    ts: 1n,
-    cgroupId,
-    res,
-    pid: 1,
-    tid: 1,
-    ppid: 0,
-    uid: 0,
-    gid: 0,
-    euid: 0,
-    loginuid: 0,
-    cpu: 0,
-    pidns: 0,
-    mntns: 0,
-    netns: 0,
-    vpid: 1,
-    comm: 'x',
-    syscall: 0,
-    args,
-    bigArgs,
-    strs: [],
-    strFlags: [],
-    strBytes: [],
-  };
+  return { ...emptyRawEvent(), kind: K.NET_DECISION, flags: 4, ts: 1n, cgroupId, res, pid: 1, tid: 1, vpid: 1, comm: 'x', args, bigArgs };
 }
