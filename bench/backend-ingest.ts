@@ -32,7 +32,7 @@ import { startPostgres, type PgHandle } from '../tests/helpers/services.ts';
 import { api, spawnServer, type ApiToken } from '../tests/helpers/backend-server.ts';
 import { genEvent } from './backend-gen.ts';
 import { deflateRawSync } from 'node:zlib';
-import { capsRecordJson, compactEventJson } from '../src/wire/compact.ts';
+import { capsRecordJson, compactEventJson, recordItemJson } from '../src/wire/compact.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -232,7 +232,7 @@ function compactBatchesOf(evs: Ev[]): { batches: IngestRecord[][]; jsonBytes: nu
     let id = refs.get(k);
     if (id === undefined) {
       id = ++seq;
-      const json = `{"t":${JSON.stringify(time)},"k":"${key}","v":${text}}`;
+      const json = recordItemJson(time, key, text);
       items.push({ rec: { seq: id, kind: 'r', data: JSON.parse(json) as Record<string, unknown>, json }, bytes: json.length });
       refs.set(k, id);
       records++;

@@ -31,7 +31,7 @@ import {
   type ServerFrame,
 } from '../wire/protocol.ts';
 import { Spool } from './spool.ts';
-import { RECORD_RESEND_MS, capsRecordJson, compactEventJson, procRecordJson } from '../wire/compact.ts';
+import { RECORD_RESEND_MS, capsRecordJson, compactEventJson, procRecordJson, recordItemJson } from '../wire/compact.ts';
 
 /** Process records remembered by content (see push). */
 const CONTENT_REFS = 4096;
@@ -183,7 +183,7 @@ export class SensorUplink extends EventEmitter {
           this.refs.set(obj, same);
           return same.seq;
         }
-        const ref = { seq: this.spoolRecord(`{"t":${JSON.stringify(typeof time === 'string' ? time : '0')},"k":"${key}","v":${text}}`), at: now };
+        const ref = { seq: this.spoolRecord(recordItemJson(time, key, text)), at: now };
         if (ref.seq === 0) return 0; // not queued (oversized, or closing): the event carries the object
         this.refs.set(obj, ref);
         this.byContent.delete(ck);
@@ -204,9 +204,7 @@ export class SensorUplink extends EventEmitter {
         const hit = b.get(inh);
         if (hit !== undefined && now - hit.at < RECORD_RESEND_MS) return hit.seq;
         const ref = {
-          seq: this.spoolRecord(
-            `{"t":${JSON.stringify(typeof time === 'string' ? time : '0')},"k":"caps","v":${capsRecordJson(eff, prm, inh, this.stringify)}}`,
-          ),
+          seq: this.spoolRecord(recordItemJson(time, 'caps', capsRecordJson(eff, prm, inh, this.stringify))),
           at: now,
         };
         if (ref.seq === 0) return 0;

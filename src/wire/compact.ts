@@ -384,6 +384,12 @@ export function expandEventObject(doc: Record<string, unknown>, record: (id: num
   return out;
 }
 
+/** The document of a process record item: `{"t":"<ns>","k":"proc","v":{...}}` (`v` already JSON text;
+ * `t` the time of the event it is sent with, "0" when that has none). recordItemError checks it. */
+export function recordItemJson(time: unknown, key: string, valueJson: string): string {
+  return `{"t":${JSON.stringify(typeof time === 'string' ? time : '0')},"k":"${key}","v":${valueJson}}`;
+}
+
 const RECORD_KINDS = new Set([...SHARED_KEYS, 'caps']);
 const DECIMAL = /^\d{1,20}$/;
 
